@@ -1,0 +1,59 @@
+"""Small builders shared by catalog modules: counter inputs, histogram inputs, common expressions.
+
+promtool input values use expanding notation; `{n}` is filled in by the test renderer with the number
+of one-minute samples the case needs, so a patched `for` never outruns the test data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from generator.promql import fmt_number
+
+Series = Callable[..., str]
+
+
+def counter(per_second: float, start: float = 0) -> str:
+    """A counter growing at `per_second` for the whole case (1-minute samples)."""
+    step = per_second * 60
+    return f"{fmt_number(start)}+{fmt_number(step)}x{{n}}"
+
+
+def gauge_ramp(start: float, per_minute: float) -> str:
+    """A gauge moving linearly by `per_minute` each sample (negative values allowed)."""
+    sign = "+" if per_minute >= 0 else "-"
+    return f"{fmt_number(start)}{sign}{fmt_number(abs(per_minute))}x{{n}}"
+
+
+def histogram(
+    series: Series,
+    bounds: Sequence[float],
+    observed: float,
+    per_second: float,
+    **labels: str,
+) -> dict[str, str]:
+    """Bucket, _count and _sum inputs for a histogram whose observations all fall in the bucket holding `observed`.
+
+    `series(suffix, **labels)` must return the series text for metric+suffix. With every observation in
+    (lower, upper], histogram_quantile(q) is lower + (upper - lower) * q, which a case can state exactly.
+    """
+    out: dict[str, str] = {}
+    for le in [*bounds, float("inf")]:
+        le_text = "+Inf" if le == float("inf") else fmt_number(le)
+        inside = observed <= le
+        out[series("_bucket", le=le_text, **labels)] = counter(per_second if inside else 0)
+    out[series("_count", **labels)] = counter(per_second)
+    out[series("_sum", **labels)] = counter(per_second * observed)
+    return out
+
+
+def bucket_quantile(bounds: Sequence[float], observed: float, q: float) -> float:
+    """What histogram_quantile(q) returns for the inputs `histogram()` makes."""
+    upper_i = next(i for i, b in enumerate(bounds) if observed <= b)
+    lower = bounds[upper_i - 1] if upper_i > 0 else 0.0
+    return lower + (bounds[upper_i] - lower) * q
+
+
+def ratio_alert_desc(what: str, where: str) -> str:
+    """A description sentence ending in the observed ratio, e.g. 'SERVFAIL ratio on cluster X is 5%'."""
+    return f"{what} {where} is {{{{ $value | humanizePercentage }}}}."

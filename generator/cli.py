@@ -1,0 +1,86 @@
+"""`stereo`: a thin face over the wings. Each subcommand imports its wing only when it runs.
+
+Exit codes: 0 success, 1 `--check` found differences, 2 bad input (one line on stderr naming what and where).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+# subcommands served by other wings: name -> (module, help); each module has main(argv) -> int
+DELEGATED: dict[str, tuple[str, str]] = {
+    "correlate": ("generator.correlate.offline", "Spearman correlation matrix of a CSV or Prometheus JSON file"),
+    "suggest": ("generator.correlate.suggest", "measure correlations on a live Prometheus, write correlations.yaml"),
+    "serve": ("generator.correlate.server", "run the correlation service Grafana queries"),
+    "simulate": ("generator.simulate", "write a simulated cluster's series as OpenMetrics or serve /metrics"),
+}
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from generator import pipeline, writer
+    from generator.config import ConfigError, load
+
+    config_path = args.config
+    if config_path is None and Path("stereo.yaml").exists():
+        config_path = "stereo.yaml"
+    try:
+        config = load(config_path)
+        files = pipeline.generate(config, **_generate_options(args))
+    except ConfigError as exc:
+        print(f"stereo: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if args.check:
+        problems = writer.differences(files, out)
+        for line in problems:
+            print(line)
+        if problems:
+            print(f"stereo: {len(problems)} generated file(s) are out of date; run `make generate`", file=sys.stderr)
+            return 1
+        print(f"stereo: {len(files)} generated files are up to date")
+        return 0
+    writer.write(files, out)
+    counts = _counts(files)
+    print(f"stereo: wrote {len(files)} files to {out} ({counts})")
+    return 0
+
+
+def _generate_options(args: argparse.Namespace) -> dict[str, object]:
+    """Options other wings add to `generate` (suggestions URL, manifests); passed through by name."""
+    return {k: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
+
+
+def _counts(files: dict[str, str]) -> str:
+    rules = sum(t.count("\n  - record: ") + t.count("\n- record: ") for p, t in files.items() if p.startswith("rules/"))
+    alerts = sum(t.count("- alert: ") for p, t in files.items() if p.startswith("alerts/"))
+    dashboards = sum(1 for p in files if p.startswith("dashboards/"))
+    return f"{rules} recording rules, {alerts} alerts, {dashboards} dashboards"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="stereo", description="Kubernetes monitoring as code.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    gen = sub.add_parser("generate", help="write rules/, alerts/, dashboards/, tests and runbooks")
+    gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
+    gen.add_argument("--out", default=".", help="directory to write into (default: .)")
+    gen.add_argument("--check", action="store_true", help="write nothing; exit 1 naming files that differ")
+    gen.set_defaults(func=_generate)
+    for name, (_, text) in DELEGATED.items():
+        sub.add_parser(name, help=text, add_help=False)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        module = importlib.import_module(DELEGATED[argv[0]][0])
+        return int(module.main(argv[1:]) or 0)
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

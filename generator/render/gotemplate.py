@@ -1,0 +1,126 @@
+"""Render the small subset of Prometheus alert templating Stereo's annotations use, as Prometheus would.
+
+promtool compares annotations exactly, so the expected text of a firing case is computed here from the
+case's labels and value. Supported: `{{ $labels.name }}`, `{{ $value }}` piped through humanize,
+humanize1024, humanizePercentage or humanizeDuration, and `{{ printf "%.2f" $value }}`.
+Anything else is an error, so an annotation cannot silently drift from what its test expects.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+_ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}")
+_SMALL = ("m", "u", "n", "p", "f", "a", "z", "y")
+
+
+class TemplateError(ValueError):
+    pass
+
+
+def _g4(v: float) -> str:
+    """Go's fmt %.4g."""
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return f"{v:.4g}"
+
+
+def humanize(v: float) -> str:
+    if v == 0 or math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    prefix = ""
+    if abs(v) >= 1:
+        for p in ("k", "M", "G", "T", "P", "E", "Z", "Y"):
+            if abs(v) < 1000:
+                break
+            prefix, v = p, v / 1000
+        return f"{_g4(v)}{prefix}"
+    for p in _SMALL:
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return f"{_g4(v)}{prefix}"
+
+
+def humanize1024(v: float) -> str:
+    if abs(v) <= 1 or math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    prefix = ""
+    for p in ("ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"):
+        if abs(v) < 1024:
+            break
+        prefix, v = p, v / 1024
+    return f"{_g4(v)}{prefix}"
+
+
+def humanize_percentage(v: float) -> str:
+    return f"{_g4(v * 100)}%"
+
+
+def humanize_duration(v: float) -> str:
+    if math.isnan(v) or math.isinf(v):
+        return _g4(v)
+    if v == 0:
+        return "0s"
+    if abs(v) >= 1:
+        sign = "-" if v < 0 else ""
+        whole = int(abs(v))
+        seconds, minutes = whole % 60, (whole // 60) % 60
+        hours, days = (whole // 3600) % 24, whole // 86400
+        if days:
+            return f"{sign}{days}d {hours}h {minutes}m {seconds}s"
+        if hours:
+            return f"{sign}{hours}h {minutes}m {seconds}s"
+        if minutes:
+            return f"{sign}{minutes}m {seconds}s"
+        return f"{sign}{_g4(abs(v))}s"
+    prefix = ""
+    for p in _SMALL:
+        if abs(v) >= 1:
+            break
+        prefix, v = p, v * 1000
+    return f"{_g4(v)}{prefix}s"
+
+
+_PIPES = {
+    "humanize": humanize,
+    "humanize1024": humanize1024,
+    "humanizePercentage": humanize_percentage,
+    "humanizeDuration": humanize_duration,
+}
+
+
+def _plain(v: float) -> str:
+    """Go's %v for a float64 ($value without a pipe)."""
+    if float(v).is_integer() and abs(v) < 1e21:
+        return str(int(v))
+    return repr(float(v))
+
+
+def uses_value(template: str) -> bool:
+    return "$value" in template
+
+
+def render(template: str, labels: dict[str, str], value: float | None) -> str:
+    def action(m: re.Match[str]) -> str:
+        body = m.group(1)
+        if body.startswith("$labels."):
+            return labels.get(body.removeprefix("$labels."), "")
+        if value is None:
+            raise TemplateError(f"template {template!r} uses {body!r} but the case gives no value")
+        pf = re.fullmatch(r'printf\s+"(%\.\d+f)"\s+\$value', body)
+        if pf:
+            return pf.group(1) % value
+        parts = [p.strip() for p in body.split("|")]
+        if parts[0] != "$value":
+            raise TemplateError(f"unsupported template action {{{{ {body} }}}}")
+        if len(parts) == 1:
+            return _plain(value)
+        if len(parts) != 2 or parts[1] not in _PIPES:
+            raise TemplateError(f"unsupported template action {{{{ {body} }}}}")
+        return _PIPES[parts[1]](value)
+
+    return _ACTION.sub(action, template)

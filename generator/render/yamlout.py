@@ -1,0 +1,27 @@
+"""Deterministic YAML: fixed key order as given, block scalars for multi-line strings, no anchors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from generator.naming import GENERATED_HEADER
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump(data: Any, header: bool = True) -> str:
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000, default_flow_style=False)
+    return (GENERATED_HEADER if header else "") + body
