@@ -43,6 +43,15 @@ DEFAULTS: dict[str, Any] = {
     "grafana_url": "http://localhost:3000",
     "evaluation_interval": "1m",
     "slo": {"objective": 0.999, "read_latency": "1s", "write_latency": "1s"},
+    "prometheus_url": "http://prometheus:9090",
+    "correlation_url": "http://stereo:9797",
+    "alertmanager": {
+        "receivers": {"critical": "pager", "warning": "ticket", "info": "null"},
+        # repeat intervals per severity, after the seeds' alert-throttling tables
+        "repeat_interval": {"critical": "1h", "warning": "4h", "info": "24h"},
+        "group_wait": "30s",
+        "group_interval": "5m",
+    },
 }
 
 
@@ -65,7 +74,10 @@ class Config:
     slo_objective: float = 0.999
     slo_read_latency: str = "1s"
     slo_write_latency: str = "1s"
-    source: str = "<defaults>"
+    prometheus_url: str = DEFAULTS["prometheus_url"]
+    correlation_url: str = DEFAULTS["correlation_url"]
+    alertmanager: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS["alertmanager"]))
+    source: str = field(default="<defaults>", compare=False)
     # line of each dotted key in the file, for messages about names checked after the catalog is built
     lines: dict[str, int] = field(default_factory=dict, compare=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -201,7 +213,8 @@ def _closest(name: str, known: Any) -> str:
     return ", ".join(difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6))
 
 
-PATCH = record({"for": duration, "severity": one_of("critical", "warning", "info"), "labels": map_of(string, label_name)})
+SEVERITY_KEYS = ("critical", "warning", "info")
+PATCH = record({"for": duration, "severity": one_of(*SEVERITY_KEYS), "labels": map_of(string, label_name)})
 
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
@@ -214,6 +227,14 @@ SCHEMA: dict[str, Check] = {
     "grafana_url": url,
     "evaluation_interval": duration,
     "slo": record({"objective": ratio, "read_latency": duration, "write_latency": duration}),
+    "prometheus_url": url,
+    "correlation_url": url,
+    "alertmanager": record({
+        "receivers": map_of(string, keys=SEVERITY_KEYS),
+        "repeat_interval": map_of(duration, keys=SEVERITY_KEYS),
+        "group_wait": duration,
+        "group_interval": duration,
+    }),
 }
 
 
@@ -266,6 +287,16 @@ def load(path: str | Path | None) -> Config:
     return build(data, source, lines)
 
 
+def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """Given settings over the defaults, mapping by mapping (so `slo: {objective: 0.99}` keeps the rest)."""
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+            defaults[key] = _merge(defaults[key], value)
+        else:
+            defaults[key] = value
+    return defaults
+
+
 def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
     try:
         checked = record(SCHEMA)(data, "")
@@ -274,12 +305,7 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         where = f"{source}:{line}" if line else source
         got = f", got {_shown(bad.got)}" if bad.show_got else ""
         raise ConfigError(f"{where}: {bad.key}: expected {bad.expected}{got}") from None
-    merged = copy.deepcopy(DEFAULTS)
-    for key, value in checked.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key].update(value)
-        else:
-            merged[key] = value
+    merged = _merge(copy.deepcopy(DEFAULTS), checked)
     return Config(
         cluster_label=merged["cluster_label"],
         profile=merged["profile"],
@@ -294,6 +320,9 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         slo_objective=merged["slo"]["objective"],
         slo_read_latency=merged["slo"]["read_latency"],
         slo_write_latency=merged["slo"]["write_latency"],
+        prometheus_url=merged["prometheus_url"],
+        correlation_url=merged["correlation_url"],
+        alertmanager=merged["alertmanager"],
         source=source,
         lines=lines,
         raw=data,

@@ -85,7 +85,7 @@ def parse_duration(text: str) -> float:
 
 def format_duration(seconds: float) -> str:
     """The shortest Prometheus duration for a whole number of seconds."""
-    secs = int(round(seconds))
+    secs = round(seconds)
     if secs == 0:
         return "0s"
     out = []

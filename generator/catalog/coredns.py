@@ -5,7 +5,7 @@ from __future__ import annotations
 from generator.catalog.helpers import bucket_quantile, counter, histogram
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
-from generator.promql import fmt_number, quantile, record_name
+from generator.promql import fmt_number, record_name
 
 SRC = "coredns"
 # coredns_dns_request_duration_seconds buckets (CoreDNS 1.8+)
@@ -37,7 +37,8 @@ def build(ctx: Context) -> Component:
             f'sum {ctx.by()} (rate(coredns_dns_responses_total{servfail}[5m]))'
             f" / sum {ctx.by()} (rate(coredns_dns_responses_total{s()}[5m]))",
         ),
-        RecordingRule(LATENCY_BUCKETS, f"sum {ctx.by('le')} (rate(coredns_dns_request_duration_seconds_bucket{s()}[5m]))"),
+        RecordingRule(LATENCY_BUCKETS,
+                      f"sum {ctx.by('le')} (rate(coredns_dns_request_duration_seconds_bucket{s()}[5m]))"),
         RecordingRule(LATENCY_Q, f"histogram_quantile(0.99, {LATENCY_BUCKETS})", {"quantile": "0.99"}),
         RecordingRule(LATENCY_Q, f"histogram_quantile(0.5, {LATENCY_BUCKETS})", {"quantile": "0.5"}),
         RecordingRule(FWD_RATE, f"sum {ctx.by('to')} (rate(coredns_forward_requests_total{s()}[5m]))"),
@@ -46,7 +47,8 @@ def build(ctx: Context) -> Component:
             f'sum {ctx.by()} (rate(coredns_forward_responses_total{servfail}[5m]))'
             f" / sum {ctx.by()} (rate(coredns_forward_responses_total{s()}[5m]))",
         ),
-        RecordingRule(FWD_BUCKETS, f"sum {ctx.by('le')} (rate(coredns_forward_request_duration_seconds_bucket{s()}[5m]))"),
+        RecordingRule(FWD_BUCKETS,
+                      f"sum {ctx.by('le')} (rate(coredns_forward_request_duration_seconds_bucket{s()}[5m]))"),
         RecordingRule(FWD_LATENCY_Q, f"histogram_quantile(0.99, {FWD_BUCKETS})", {"quantile": "0.99"}),
         RecordingRule(
             CACHE_HIT,
@@ -75,7 +77,8 @@ def _signals(ctx: Context) -> tuple[Signal, ...]:
                "DNS requests by type", "DNS queries per second CoreDNS receives, by record type (A, AAAA, SRV…).",
                alert=None),
         Signal("coredns_responses_by_rcode", f"sum by ({c}, rcode) ({RCODE_RATE}{f})", "reqps", (c, "rcode"),
-               "DNS responses by rcode", "Responses per second by DNS return code; NXDOMAIN is normal, SERVFAIL is not."),
+               "DNS responses by rcode",
+               "Responses per second by DNS return code; NXDOMAIN is normal, SERVFAIL is not."),
         Signal("coredns_servfail_ratio", f"{SERVFAIL_RATIO}{f}", "percentunit", (c,),
                "SERVFAIL ratio", "Share of responses that are SERVFAIL: CoreDNS could not answer.",
                alert="CoreDNSServfailRatioHigh"),

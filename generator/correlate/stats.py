@@ -46,6 +46,7 @@ significant at α = 0.01; for AR(1) series with φ = 0.9 still ~40 %, for 5-minu
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,9 +54,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
-
-from generator.correlate import gaps
+from scipy import fft as sp_fft
+from scipy import special
 
 METHODS = ("diff", "levels", "neff")
 DEFAULT_METHOD = "diff"
@@ -101,15 +101,14 @@ def rank_rows(x: ArrayLike) -> Array:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"expected a 2-D array (n_series, n_points), got shape {x.shape}")
-    workers = min(os.cpu_count() or 1, 8, x.shape[0])
+    workers = _workers(x.shape[0])
     if x.size < 1 << 19 or workers < 2:
         out = _rank_chunk(x)
     else:  # argsort releases the GIL: rank row chunks on all cores
         out = np.empty(x.shape)
-        bounds = np.linspace(0, x.shape[0], workers + 1).astype(int)
+        spans = list(itertools.pairwise(np.linspace(0, x.shape[0], workers + 1).astype(int)))
         with ThreadPoolExecutor(workers) as pool:
-            parts = pool.map(lambda b: _rank_chunk(x[b[0] : b[1]]), zip(bounds[:-1], bounds[1:], strict=True))
-            for (lo, hi), part in zip(zip(bounds[:-1], bounds[1:], strict=True), parts, strict=True):
+            for (lo, hi), part in zip(spans, pool.map(lambda s: _rank_chunk(x[s[0] : s[1]]), spans), strict=True):
                 out[lo:hi] = part
     nan = np.isnan(x)
     if nan.any():
@@ -142,11 +141,108 @@ def spearman_matrix(data: ArrayLike, *, max_drop: float = DEFAULT_MAX_DROP) -> t
 
     Returns (ρ matrix, n): n is an int when every pair used the same points, else a matrix."""
     x = _finite(data)
-    plan = gaps.plan(x, max_drop)
+    plan = _plan(x, max_drop)
     idx = np.arange(x.shape[0])
-    rho, n, _ = gaps.cross(x, idx, idx, plan, _zrank=standardised_ranks)
+    rho, n, _ = _cross(x, idx, idx, plan)
     rho = _finish_square(rho, plan.defined)
     return rho, _collapse(n, plan.defined)
+
+
+# ---------------------------------------------------------------- gaps
+
+
+@dataclass(frozen=True)
+class _Plan:
+    keep: NDArray[np.bool_]  # time points used
+    defined: NDArray[np.bool_]  # series with ≥ 3 values and some variation on the kept points
+    gappy: NDArray[np.bool_]  # defined series with gaps among the kept points
+    n_points: int
+
+
+def _varies(x: Array, valid: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    hi = np.where(valid, x, -np.inf).max(axis=1, initial=-np.inf)
+    lo = np.where(valid, x, np.inf).min(axis=1, initial=np.inf)
+    return (valid.sum(axis=1) >= 3) & (hi > lo)
+
+
+def _plan(x: Array, max_drop: float) -> _Plan:
+    valid = ~np.isnan(x)
+    if valid.all():
+        defined = _varies(x, valid)
+        return _Plan(np.ones(x.shape[1], bool), defined, np.zeros(x.shape[0], bool), x.shape[1])
+    live = _varies(x, valid)
+    keep = valid[live].any(axis=0) if live.any() else np.ones(x.shape[1], bool)
+    cols = np.flatnonzero(keep)
+    bad = ~valid[np.ix_(live, cols)].all(axis=0)
+    if bad.sum() <= max_drop * cols.size:  # few holes: drop those points for everyone, keep one n
+        keep[cols[bad]] = False
+    vk = valid[:, keep]
+    defined = live & _varies(x[:, keep], vk)
+    return _Plan(keep, defined, defined & ~vk.all(axis=1), int(keep.sum()))
+
+
+def _take(x: Array, idx: NDArray[np.int64]) -> Array:
+    return x if idx.size == x.shape[0] and (idx == np.arange(idx.size)).all() else x[idx]
+
+
+def _cross(
+    x: Array, a: NDArray[np.int64], b: NDArray[np.int64], plan: _Plan
+) -> tuple[Array, int | NDArray[np.int64], tuple[Array, Array]]:
+    """ρ and n (an int when all pairs share the points) between rows ``a`` and rows ``b`` under ``plan``, plus
+    each row's standardised ranks (for the autocorrelations behind n_eff)."""
+    same = a.shape == b.shape and bool((a == b).all())
+    xk = x if plan.keep.all() else x[:, plan.keep]
+    m = xk.shape[1]
+    ga, gb = plan.gappy[a], plan.gappy[b]
+    za = standardised_ranks(_take(xk, a))  # gappy rows: ranked over their own points, for the autocorrelation
+    zb = za if same else standardised_ranks(_take(xk, b))
+    if not ga.any() and not gb.any():
+        return za @ zb.T, m, (za, zb)
+    rho = np.full((a.size, b.size), np.nan)
+    n = np.zeros((a.size, b.size), dtype=np.int64)
+    fa, fb = ~ga, ~gb
+    rho[np.ix_(fa, fb)] = za[fa] @ zb[fb].T
+    n[np.ix_(fa, fb)] = m
+    done = fa[:, None] & fb[None, :]
+    undefined = ~plan.defined[a][:, None] | ~plan.defined[b][None, :]
+    done |= undefined
+    valid = ~np.isnan(xk)
+    va, vb = valid[a], valid[b]
+    masks, owner = np.unique(valid[plan.gappy], axis=0, return_inverse=True)
+    owner_of = np.full(x.shape[0], -1)
+    owner_of[np.flatnonzero(plan.gappy)] = owner.ravel()
+    # rows that have data wherever a gap pattern has data can be re-ranked with that whole group at once
+    f = masks.T.astype(np.float32)
+    cover_a = (((~va).astype(np.float32) @ f) == 0) & plan.defined[a][:, None]
+    cover_b = cover_a if same else (((~vb).astype(np.float32) @ f) == 0) & plan.defined[b][:, None]
+
+    def fill(ra: NDArray[np.bool_], rb: NDArray[np.bool_], cols: NDArray[np.bool_]) -> None:
+        block = standardised_ranks(xk[a[ra]][:, cols]) @ standardised_ranks(xk[b[rb]][:, cols]).T
+        rho[np.ix_(ra, rb)] = block
+        n[np.ix_(ra, rb)] = int(cols.sum())
+        done[np.ix_(ra, rb)] = True
+        if same:
+            rho[np.ix_(rb, ra)] = block.T
+            n[np.ix_(rb, ra)] = int(cols.sum())
+            done[np.ix_(rb, ra)] = True
+
+    for g, cols in enumerate(masks):
+        in_a, in_b = owner_of[a] == g, owner_of[b] == g
+        if in_a.any() and cover_b[:, g].any():
+            fill(in_a, cover_b[:, g], cols)
+        if not same and in_b.any() and cover_a[:, g].any():
+            fill(cover_a[:, g], in_b, cols)
+    for i, j in zip(*np.nonzero(~done), strict=True):  # gap patterns that do not nest: pair by pair
+        if same and j < i:
+            continue
+        both = va[i] & vb[j]
+        z = standardised_ranks(np.stack([xk[a[i], both], xk[b[j], both]]))
+        rho[i, j] = z[0] @ z[1]
+        n[i, j] = int(both.sum())
+        if same:
+            rho[j, i], n[j, i] = rho[i, j], n[i, j]
+    n[undefined] = 0
+    return rho, n, (za, zb)
 
 
 # ---------------------------------------------------------------- significance
@@ -156,38 +252,63 @@ def critical_value(n: ArrayLike, alpha: float = DEFAULT_ALPHA) -> Array | float:
     """Critical |ρ| at two-tailed ``alpha`` for n points: t / sqrt(n − 2 + t²), t = t_{1−α/2, n−2}; NaN for n < 3."""
     _check_alpha(alpha)
     n_arr = np.asarray(n, dtype=np.float64)
-    uniq, inverse = np.unique(n_arr, return_inverse=True)  # n_eff has few distinct values: evaluate each once
-    df = uniq - 2
+    whole = n_arr.size > 64 and bool(np.all((n_arr == np.round(n_arr)) & (n_arr >= 0)))
+    if whole:  # a matrix of integer n: one table lookup instead of millions of inverse-t evaluations
+        table = _critical(np.arange(int(n_arr.max()) + 1, dtype=np.float64), alpha)
+        return table[n_arr.astype(np.int64)]
+    crit = _critical(n_arr, alpha)
+    return float(crit) if crit.ndim == 0 else crit
+
+
+def _critical(n: Array, alpha: float) -> Array:
+    df = n - 2
     with np.errstate(invalid="ignore"):
         t = special.stdtrit(np.where(df >= 1, df, np.nan), 1 - alpha / 2)
-        crit = (t / np.sqrt(df + t * t))[inverse].reshape(n_arr.shape)
-    return float(crit) if crit.ndim == 0 else crit
+        return t / np.sqrt(df + t * t)
 
 
 def pvalue(rho: ArrayLike, n: ArrayLike) -> Array:
     """Two-tailed p of ρ with n (or n_eff) points, from t = ρ·sqrt((n − 2)/(1 − ρ²)) with n − 2 dof."""
     rho = np.asarray(rho, dtype=np.float64)
-    df = np.asarray(n, dtype=np.float64) - 2
+    df = np.broadcast_to(np.asarray(n, dtype=np.float64) - 2, rho.shape)
+    if rho.ndim == 1 and rho.size >= 1 << 18:  # millions of pairs: the t CDF dominates, split it over the cores
+        spans = list(itertools.pairwise(np.linspace(0, rho.size, _workers(rho.size) + 1).astype(int)))
+        with ThreadPoolExecutor(len(spans)) as pool:
+            return np.concatenate(list(pool.map(lambda s: _pvalue(rho[s[0] : s[1]], df[s[0] : s[1]]), spans)))
+    return _pvalue(rho, df)
+
+
+def _pvalue(rho: Array, df: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.abs(rho) * np.sqrt(df / ((1 - rho) * (1 + rho)))
         p = 2 * special.stdtr(np.where(df >= 1, df, np.nan), -t)
     return np.where(np.isnan(rho), np.nan, p)
 
 
+def _workers(size: int) -> int:
+    return max(1, min(os.cpu_count() or 1, 8, size))
+
+
 def benjamini_hochberg(p: ArrayLike) -> Array:
     """BH-adjusted p-values (q) of a 1-D array; NaN entries are not tests and stay NaN."""
     p = np.asarray(p, dtype=np.float64)
     q = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        q[ok] = stats.false_discovery_control(p[ok], method="bh")
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size:
+        order = ok[np.argsort(p[ok])]  # ties end with equal q whatever their order
+        ranked = p[order] * (ok.size / np.arange(1, ok.size + 1))
+        q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
     return q
 
 
 def effective_n(n: ArrayLike, wa: Array, wb: Array) -> NDArray[np.int64]:
-    """n_eff per pair from weighted autocorrelations (see ``autocorrelation_weights``), in [3, n], floored."""
+    """n_eff for every pair of rows of ``wa`` × ``wb`` (weighted autocorrelations, see ``autocorrelation_weights``)."""
+    return neff_from_inflation(n, 1 + 2 * (wa @ wb.T))
+
+
+def neff_from_inflation(n: ArrayLike, inflation: ArrayLike) -> NDArray[np.int64]:
+    """n / inflation clipped to [3, n] and rounded down (0 where undefined)."""
     n = np.asarray(n, dtype=np.float64)
-    inflation = 1 + 2 * (wa @ wb.T)
     with np.errstate(invalid="ignore", divide="ignore"):
         neff = np.floor(np.clip(n / np.maximum(inflation, 1e-12), 3, np.maximum(n, 3)))
     return np.where(np.isfinite(neff), neff, 0).astype(np.int64)
@@ -195,14 +316,16 @@ def effective_n(n: ArrayLike, wa: Array, wb: Array) -> NDArray[np.int64]:
 
 def autocorrelation_weights(z: Array, lags: int) -> Array:
     """Rows of r(k)·sqrt((n − k)/n) for k = 1..lags from standardised ranks ``z`` (gaps as 0, NaN rows stay NaN)."""
-    k, m = z.shape
+    m = z.shape[1]
+    if m < 2:
+        return np.zeros((z.shape[0], 1))
     lags = max(1, min(lags, m - 1))
     if lags <= 16:
         acf = np.stack([np.einsum("ij,ij->i", z[:, :-j], z[:, j:]) for j in range(1, lags + 1)], axis=1)
     else:
-        size = 1 << int(np.ceil(np.log2(2 * m)))
-        f = np.fft.rfft(z, size, axis=1)
-        acf = np.fft.irfft(f * np.conj(f), size, axis=1)[:, 1 : lags + 1]
+        size = sp_fft.next_fast_len(m + lags, real=True)  # padding by `lags` is enough: no wrap-around
+        f = sp_fft.rfft(z, size, axis=1, workers=-1)
+        acf = sp_fft.irfft(f.real**2 + f.imag**2, size, axis=1, workers=-1)[:, 1 : lags + 1]
     return acf * np.sqrt((m - np.arange(1, lags + 1)) / m)
 
 
@@ -255,26 +378,21 @@ def correlate(
     _check_alpha(alpha)
     x = transform(data, method)
     names = _names(series, x.shape[0])
-    plan = gaps.plan(x, max_drop)
+    plan = _plan(x, max_drop)
     idx = np.arange(x.shape[0])
-    rho, n, z = gaps.cross(x, idx, idx, plan, _zrank=standardised_ranks)
+    rho, n, (z, _) = _cross(x, idx, idx, plan)
     rho = _finish_square(rho, plan.defined)
-    iu = np.triu_indices(len(names), 1)
+    n_out = _collapse(n, plan.defined)
     n_eff = None
-    n_test: NDArray[np.int64] = n
+    n_test: int | NDArray[np.int64] = n
     if method != "levels":
         w = autocorrelation_weights(z, default_lags(plan.n_points))
         n_eff = effective_n(n, w, w)
-        n_eff = np.triu(n_eff) + np.triu(n_eff, 1).T  # exact symmetry
+        n_eff = np.minimum(n_eff, n_eff.T)  # exact symmetry whatever the BLAS does
         n_test = n_eff
-    p = np.full(rho.shape, np.nan)
-    p[iu] = pvalue(rho[iu], n_test[iu])
-    p.T[iu] = p[iu]
-    q = np.full(rho.shape, np.nan)
-    q[iu] = benjamini_hochberg(p[iu])
-    q.T[iu] = q[iu]
-    n_out = _collapse(n, plan.defined)
-    crit_n = n_out if n_eff is None else n_eff
+    iu = np.triu_indices(len(names), 1)
+    p = _mirror(pvalue(rho[iu], np.broadcast_to(n_test, rho.shape)[iu]), iu, len(names))
+    q = _mirror(benjamini_hochberg(p[iu]), iu, len(names))
     return CorrelationResult(
         series=names,
         rho=rho,
@@ -282,7 +400,7 @@ def correlate(
         qvalue=q,
         n=n_out,
         n_eff=n_eff,
-        critical=critical_value(crit_n, alpha),
+        critical=critical_value(n_out if n_eff is None else n_eff, alpha),
         alpha=alpha,
         method=method,
         significant=np.nan_to_num(q, nan=1.0) <= alpha,
@@ -332,7 +450,7 @@ def top_k_partners(
     tg = np.asarray(targets, dtype=np.int64)
     if tg.size and (tg.min() < 0 or tg.max() >= x.shape[0]):
         raise IndexError("target index out of range")
-    plan = gaps.plan(x, max_drop)
+    plan = _plan(x, max_drop)
     lags = default_lags(plan.n_points)
     total = x.shape[0]
     rho = np.full((tg.size, total), np.nan)
@@ -340,7 +458,7 @@ def top_k_partners(
     n_all = np.zeros((tg.size, total), dtype=np.int64)
     for lo in range(0, total, max(1, block)):
         cols = np.arange(lo, min(lo + block, total))
-        r, n, (za, zb) = gaps.cross(x, tg, cols, plan, _zrank=standardised_ranks, pair_z=True)
+        r, n, (za, zb) = _cross(x, tg, cols, plan)
         n_test = n if method == "levels" else effective_n(n, *(autocorrelation_weights(z, lags) for z in (za, zb)))
         rho[:, cols] = np.clip(r, -1.0, 1.0)
         p[:, cols] = pvalue(rho[:, cols], n_test)
@@ -405,8 +523,17 @@ def _finish_square(rho: Array, defined: NDArray[np.bool_]) -> Array:
     return rho
 
 
-def _collapse(n: NDArray[np.int64], defined: NDArray[np.bool_]) -> int | NDArray[np.int64]:
+def _mirror(upper: Array, iu: tuple[NDArray[np.int64], NDArray[np.int64]], size: int) -> Array:
+    out = np.full((size, size), np.nan)
+    out[iu] = upper
+    out.T[iu] = upper
+    return out
+
+
+def _collapse(n: int | NDArray[np.int64], defined: NDArray[np.bool_]) -> int | NDArray[np.int64]:
     """One int when every defined pair used the same points (the usual case), else the matrix."""
+    if isinstance(n, int):
+        return n
     used = n[np.ix_(defined, defined)]
     if used.size and (used == used.flat[0]).all():
         return int(used.flat[0])

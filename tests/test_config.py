@@ -1,0 +1,96 @@
+"""Site settings: the broken-config corpus, defaults, and that a bad config changes no file."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator import cli
+from generator.config import DEFAULT_SELECTORS, ConfigError, load
+
+BROKEN = sorted((Path(__file__).parent / "configs" / "broken").glob("*.yaml"))
+
+
+def _expected(path: Path) -> str:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# expect: "), f"{path.name} must start with '# expect: '"
+    return first.removeprefix("# expect: ")
+
+
+def _snapshot(tree: Path) -> dict[str, str]:
+    return {p.relative_to(tree).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(tree.rglob("*")) if p.is_file()}
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(BROKEN) >= 50
+
+
+@pytest.fixture(scope="module")
+def populated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    assert cli.main(["generate", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=[p.stem for p in BROKEN])
+def test_broken_config(path: Path, populated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = _snapshot(populated)
+    code = cli.main(["generate", "--config", str(path), "--out", str(populated)])
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"stereo: {path}"), lines[0]
+    assert _expected(path) in lines[0]
+    assert _snapshot(populated) == before, "a broken config must not change any output file"
+
+
+def test_messages_point_at_the_line() -> None:
+    path = Path(__file__).parent / "configs" / "broken" / "patch_bad_severity.yaml"
+    with pytest.raises(ConfigError, match=rf"^{path}:4: patch.CoreDNSDown.severity: expected one of"):
+        load(path)
+
+
+def test_name_errors_point_at_the_line(tmp_path: Path) -> None:
+    cfg = tmp_path / "stereo.yaml"
+    cfg.write_text("profile: managed\nexclude:\n  alerts:\n    - CoreDNSDown\n    - CoreDNSPanik\n")
+    code = cli.main(["generate", "--config", str(cfg), "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_real_exit_code_and_stderr(tmp_path: Path) -> None:
+    cfg = tmp_path / "stereo.yaml"
+    cfg.write_text("profile: serverless\n")
+    proc = subprocess.run([sys.executable, "-m", "generator", "generate", "--config", str(cfg), "--out", str(tmp_path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert proc.stderr == f"stereo: {cfg}:1: profile: expected one of self-managed, managed, got \"serverless\"\n"
+    assert proc.stdout == ""
+
+
+def test_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "nope.yaml")
+
+
+def test_defaults_and_merge(tmp_path: Path) -> None:
+    cfg = tmp_path / "stereo.yaml"
+    cfg.write_text("slo:\n  objective: 0.995\nselectors:\n  coredns: '{job=\"kube-dns\"}'\n")
+    config = load(cfg)
+    assert config.slo_objective == 0.995
+    assert config.slo_read_latency == "1s"  # the rest of the mapping keeps its defaults
+    assert config.selectors["coredns"] == 'job="kube-dns"'
+    assert config.selectors["etcd"] == DEFAULT_SELECTORS["etcd"]
+    assert load(None) == load(_empty(tmp_path))
+
+
+def _empty(tmp_path: Path) -> Path:
+    p = tmp_path / "empty.yaml"
+    p.write_text("# nothing set\n")
+    return p

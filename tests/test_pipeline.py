@@ -1,0 +1,122 @@
+"""The generate pipeline: determinism, profiles, site passes, the drift check and atomic writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from generator import cli, pipeline, writer
+from generator.config import load
+from generator.naming import GENERATED_HEADER
+
+
+def _cfg(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "stereo.yaml"
+    path.write_text(text)
+    return path
+
+
+def _alerts(files: dict[str, str]) -> dict[str, dict]:
+    out = {}
+    for path, text in files.items():
+        if path.startswith("alerts/"):
+            for group in yaml.safe_load(text)["groups"]:
+                out.update({r["alert"]: r for r in group["rules"]})
+    return out
+
+
+def test_same_input_same_bytes(default_files: dict[str, str]) -> None:
+    assert pipeline.generate(load(None)) == default_files
+
+
+def test_every_yaml_output_starts_with_the_header(default_files: dict[str, str]) -> None:
+    for path, text in default_files.items():
+        if path.endswith((".yaml", ".yml")):
+            assert text.startswith(GENERATED_HEADER), path
+
+
+def test_every_alert_follows_the_conventions(default_files: dict[str, str]) -> None:
+    alerts = _alerts(default_files)
+    for name, rule in alerts.items():
+        assert len(name) <= 40 and name[0].isupper(), name
+        assert rule["labels"]["severity"] in {"critical", "warning", "info"}, name
+        assert rule["labels"]["component"], name
+        assert set(rule["annotations"]) >= {"summary", "description", "runbook_url", "dashboard_url"}, name
+        assert (Path("docs/runbooks") / f"{name}.md").as_posix() in default_files, name
+
+
+def test_every_alert_has_a_firing_and_a_quiet_case(default_files: dict[str, str]) -> None:
+    fires: set[str] = set()
+    quiet: set[str] = set()
+    for path, text in default_files.items():
+        if path.startswith("tests/rules/"):
+            for test in yaml.safe_load(text)["tests"]:
+                for check in test.get("alert_rule_test", []):
+                    (fires if check["exp_alerts"] else quiet).add(check["alertname"])
+    alerts = set(_alerts(default_files))
+    assert alerts - fires == set()
+    assert alerts - quiet == set()
+
+
+def test_managed_profile_drops_the_hidden_control_plane(tmp_path: Path, default_files: dict[str, str]) -> None:
+    managed = pipeline.generate(load(_cfg(tmp_path, "profile: managed\n")))
+    components, _ = pipeline.build(load(None))
+    hidden = {c.key for c in components if c.control_plane}
+    assert hidden, "some components are control-plane only"
+    for key in hidden:
+        assert f"alerts/{key}.yaml" in default_files or f"rules/{key}.yaml" in default_files
+        assert not any(p.startswith((f"alerts/{key}.", f"rules/{key}.")) for p in managed)
+    assert "alerts/coredns.yaml" in managed
+
+
+def test_exclude_and_patch(tmp_path: Path) -> None:
+    cfg = _cfg(tmp_path, "exclude:\n  alerts: [CoreDNSPanic]\n"
+                         "patch:\n  CoreDNSLatencyHigh:\n    severity: critical\n    for: 20m\n")
+    files = pipeline.generate(load(cfg))
+    alerts = _alerts(files)
+    assert "CoreDNSPanic" not in alerts
+    assert "docs/runbooks/CoreDNSPanic.md" not in files
+    assert "CoreDNSPanic" not in files["tests/rules/coredns.yaml"]
+    assert alerts["CoreDNSLatencyHigh"]["labels"]["severity"] == "critical"
+    assert alerts["CoreDNSLatencyHigh"]["for"] == "20m"
+
+
+def test_check_reports_changed_missing_and_stale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "site"
+    assert cli.main(["generate", "--out", str(out)]) == 0
+    assert cli.main(["generate", "--out", str(out), "--check"]) == 0
+    (out / "rules/coredns.yaml").write_text("# edited by hand\n")
+    (out / "alerts/coredns.yaml").unlink()
+    (out / "rules/old.yaml").write_text("groups: []\n")
+    capsys.readouterr()
+    assert cli.main(["generate", "--out", str(out), "--check"]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    assert "differs: rules/coredns.yaml" in printed
+    assert "missing: alerts/coredns.yaml" in printed
+    assert "stale: rules/old.yaml" in printed
+
+
+def test_generate_replaces_owned_directories(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    (out / "rules").mkdir(parents=True)
+    (out / "rules/old.yaml").write_text("groups: []\n")
+    (out / "notes.txt").write_text("mine\n")
+    assert cli.main(["generate", "--out", str(out)]) == 0
+    assert not (out / "rules/old.yaml").exists()
+    assert (out / "notes.txt").read_text() == "mine\n"
+    assert not list(out.glob(".stereo-*")), "the staging directory is cleaned up"
+
+
+def test_failed_write_leaves_previous_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "site"
+    files = pipeline.generate(load(None))
+    writer.write(files, out)
+    before = (out / "rules/coredns.yaml").read_bytes()
+    broken = dict(files)
+    broken["rules/zz.yaml"] = None  # type: ignore[assignment]  # makes the staging write fail midway
+    with pytest.raises(AttributeError):
+        writer.write(broken, out)
+    assert (out / "rules/coredns.yaml").read_bytes() == before
+    assert not list(out.glob(".stereo-*"))

@@ -1,0 +1,66 @@
+"""PromQL building blocks: escaping, selectors, durations, names."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator import promql
+
+
+def test_escape_prevents_breaking_out_of_a_string() -> None:
+    value = 'a"} or vector(1) #\\'
+    assert promql.matcher("pod", "=", value) == 'pod="a\\"} or vector(1) #\\\\"'
+    assert promql.parse_selector(promql.matcher("pod", "=", value)) == [("pod", "=", value)]
+
+
+def test_escape_regex_matches_the_literal_only() -> None:
+    import re
+
+    lit = "a.b|c"
+    pattern = promql.escape_regex(lit).replace('\\\\', '\\')
+    assert re.fullmatch(pattern, lit) and not re.fullmatch(pattern, "axb")
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ('job="apiserver"', [("job", "=", "apiserver")]),
+        ('{job=~"kube-etcd|etcd", metrics_path!="/x"}',
+         [("job", "=~", "kube-etcd|etcd"), ("metrics_path", "!=", "/x")]),
+    ],
+)
+def test_parse_selector(text: str, parsed: list[tuple[str, str, str]]) -> None:
+    assert promql.parse_selector(text) == parsed
+
+
+@pytest.mark.parametrize("bad", ["", "job=apiserver", 'job=="x"', 'job="x" extra', '9job="x"', 'job=~"("'])
+def test_bad_selectors(bad: str) -> None:
+    with pytest.raises(promql.PromQLError):
+        promql.parse_selector(bad)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("3d", 259200),
+                                               ("1w", 604800), ("250ms", 0.25)])
+def test_durations(text: str, seconds: float) -> None:
+    assert promql.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["", "5", "5 m", "1m1h", "m", "-5m"])
+def test_bad_durations(bad: str) -> None:
+    with pytest.raises(promql.PromQLError):
+        promql.parse_duration(bad)
+
+
+def test_format_duration_round_trips() -> None:
+    for seconds in (60, 90, 3600, 5400, 86400 * 3 + 60):
+        assert promql.parse_duration(promql.format_duration(seconds)) == seconds
+
+
+def test_record_names_follow_the_convention() -> None:
+    assert promql.record_name("cluster_verb", "apiserver_request", "rate5m") == "cluster_verb:apiserver_request:rate5m"
+    with pytest.raises(promql.PromQLError):
+        promql.record_name("Cluster", "x", "rate5m")
+
+
+def test_by_keeps_order_and_drops_duplicates() -> None:
+    assert promql.by("cluster", "verb", "cluster, code") == "by (cluster, verb, code)"
