@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "grafana_url": "http://localhost:3000",
     "evaluation_interval": "1m",
     "slo": {"objective": 0.999, "read_latency": "1s", "write_latency": "1s"},
+    # service (response-time) signals: the other side of the paper's "memory ↔ response time"
+    "services": [{"preset": "http"}],
     "prometheus_url": "http://prometheus:9090",
     "correlation_url": "http://stereo:9797",
     "alertmanager": {
@@ -74,6 +76,7 @@ class Config:
     slo_objective: float = 0.999
     slo_read_latency: str = "1s"
     slo_write_latency: str = "1s"
+    services: tuple[dict[str, str], ...] = ({"preset": "http"},)
     prometheus_url: str = DEFAULTS["prometheus_url"]
     correlation_url: str = DEFAULTS["correlation_url"]
     alertmanager: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS["alertmanager"]))
@@ -227,6 +230,7 @@ SCHEMA: dict[str, Check] = {
     "grafana_url": url,
     "evaluation_interval": duration,
     "slo": record({"objective": ratio, "read_latency": duration, "write_latency": duration}),
+    "services": list_of(record({"preset": one_of("http", "ingress-nginx"), "selector": selector})),
     "prometheus_url": url,
     "correlation_url": url,
     "alertmanager": record({
@@ -287,6 +291,20 @@ def load(path: str | Path | None) -> Config:
     return build(data, source, lines)
 
 
+def _services(entries: list[dict[str, str]], source: str, lines: dict[str, int]) -> tuple[dict[str, str], ...]:
+    seen: set[str] = set()
+    for i, entry in enumerate(entries):
+        line = _line_of(f"services[{i}]", lines)
+        where = f"{source}:{line}" if line else source
+        if "preset" not in entry:
+            raise ConfigError(f"{where}: services[{i}]: expected a preset (http or ingress-nginx)")
+        if entry["preset"] in seen:
+            raise ConfigError(f"{where}: services[{i}]: preset {entry['preset']} is listed twice; "
+                              "widen its selector (e.g. job=~\"a|b\") instead")
+        seen.add(entry["preset"])
+    return tuple(entries)
+
+
 def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
     """Given settings over the defaults, mapping by mapping (so `slo: {objective: 0.99}` keeps the rest)."""
     for key, value in given.items():
@@ -320,6 +338,7 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         slo_objective=merged["slo"]["objective"],
         slo_read_latency=merged["slo"]["read_latency"],
         slo_write_latency=merged["slo"]["write_latency"],
+        services=_services(merged["services"], source, lines),
         prometheus_url=merged["prometheus_url"],
         correlation_url=merged["correlation_url"],
         alertmanager=merged["alertmanager"],

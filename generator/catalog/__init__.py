@@ -21,6 +21,7 @@ MODULES: tuple[str, ...] = (
     "coredns",
     "nodes",
     "workloads",
+    "services",
 )
 
 

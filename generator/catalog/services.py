@@ -1,0 +1,137 @@
+"""Service signals: request rate and response time of the applications themselves.
+
+They are the "service" side of the paper's pairs (container memory ↔ response time, restarts ↔ latency).
+Which services exist is a site matter, so they come from `services:` in stereo.yaml as presets:
+`http` (the conventional `http_request_duration_seconds` histogram that client libraries export, labelled
+by the pod it was scraped from) and `ingress-nginx` (the controller's per-ingress request histogram).
+"""
+
+from __future__ import annotations
+
+from generator import promql
+from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.context import TEST_CLUSTER, Context, example_of
+from generator.model import Component, Panel, RecordingRule, RuleTest, Signal
+from generator.promql import record_name
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # the client libraries' defaults
+
+HTTP_RATE = record_name("namespace_pod", "http_requests", "rate5m")
+HTTP_BUCKETS = record_name("namespace_pod_le", "http_request_duration_seconds_bucket", "rate5m")
+HTTP_Q = record_name("namespace_pod_quantile", "http_request_duration_seconds", "histogram_quantile")
+# ingress-nginx's own `namespace` label becomes `exported_namespace` when Prometheus attaches the target's
+# namespace (the kube-prometheus default, honor_labels false); its dashboards use the same label.
+INGRESS_RATE = record_name("namespace_ingress", "nginx_ingress_controller_requests", "rate5m")
+INGRESS_ERRORS = record_name("namespace_ingress", "nginx_ingress_controller_requests_5xx", "ratio_rate5m")
+INGRESS_BUCKETS = record_name("namespace_ingress_le", "nginx_ingress_controller_request_duration_seconds_bucket",
+                              "rate5m")
+INGRESS_Q = record_name("namespace_ingress_quantile", "nginx_ingress_controller_request_duration_seconds",
+                        "histogram_quantile")
+
+
+def _selector(entry: dict[str, str], *matchers: str) -> str:
+    return promql.selector(entry.get("selector", ""), *matchers)
+
+
+def _test_labels(entry: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for label, op, value in promql.parse_selector(entry["selector"]) if entry.get("selector") else []:
+        if op == "=":
+            out[label] = value
+        elif op == "=~":
+            out[label] = example_of(value)
+    return out
+
+
+def _series(ctx: Context, entry: dict[str, str], metric: str, **labels: str) -> str:
+    merged = {ctx.cluster: TEST_CLUSTER, **_test_labels(entry), **labels}
+    return metric + "{" + ",".join(f'{k}="{promql.escape(v)}"' for k, v in sorted(merged.items())) + "}"
+
+
+def _http(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, list]:
+    c = ctx.cluster
+    sel = _selector(entry)
+    rules = [
+        RecordingRule(HTTP_RATE,
+                      f"sum {ctx.by('namespace', 'pod')} (rate(http_request_duration_seconds_count{sel}[5m]))"),
+        RecordingRule(HTTP_BUCKETS,
+                      f"sum {ctx.by('namespace', 'pod', 'le')} (rate(http_request_duration_seconds_bucket{sel}[5m]))"),
+        RecordingRule(HTTP_Q, f"histogram_quantile(0.99, {HTTP_BUCKETS})", {"quantile": "0.99"}),
+    ]
+    scope = f'{c}="$cluster",namespace=~"$namespace",pod=~"$pod"'
+    signals = [
+        Signal("service_request_rate", f"{HTTP_RATE}{{{scope}}}", "reqps", (c, "namespace", "pod"),
+               "Requests per pod", "HTTP requests per second each pod serves (http_request_duration_seconds_count)."),
+        Signal("service_latency_p99", f'{HTTP_Q}{{{scope},quantile="0.99"}}', "s", (c, "namespace", "pod"),
+               "Response time p99 per pod", "99th percentile HTTP response time per pod: the service side of "
+               "memory ↔ response time."),
+    ]
+    hist = histogram(lambda suffix, **lb: _series(ctx, entry, f"http_request_duration_seconds{suffix}", **lb),
+                     BUCKETS, 0.3, 10, namespace="shop", pod="web-1")
+    tests = [
+        RuleTest(hist, HTTP_Q, (({"namespace": "shop", "pod": "web-1", "quantile": "0.99"},
+                                 bucket_quantile(BUCKETS, 0.3, 0.99)),), note="p99 per pod"),
+        RuleTest(hist, HTTP_RATE, (({"namespace": "shop", "pod": "web-1"}, 10),), note="requests per second"),
+    ]
+    panels = [Panel("Requests per pod", ("service_request_rate",), legend="{{namespace}}/{{pod}}"),
+              Panel("Response time p99 per pod", ("service_latency_p99",), legend="{{namespace}}/{{pod}}")]
+    return rules, signals, tests, panels
+
+
+def _ingress(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, list]:
+    c = ctx.cluster
+    sel = _selector(entry)
+    fivexx = _selector(entry, 'status=~"5.."')
+    keep = ("exported_namespace", "ingress")
+    rules = [
+        RecordingRule(INGRESS_RATE, f"sum {ctx.by(*keep)} (rate(nginx_ingress_controller_requests{sel}[5m]))"),
+        RecordingRule(INGRESS_ERRORS, f"sum {ctx.by(*keep)} (rate(nginx_ingress_controller_requests{fivexx}[5m]))"
+                                      f" / sum {ctx.by(*keep)} (rate(nginx_ingress_controller_requests{sel}[5m]))"),
+        RecordingRule(INGRESS_BUCKETS, f"sum {ctx.by(*keep, 'le')} "
+                                       f"(rate(nginx_ingress_controller_request_duration_seconds_bucket{sel}[5m]))"),
+        RecordingRule(INGRESS_Q, f"histogram_quantile(0.99, {INGRESS_BUCKETS})", {"quantile": "0.99"}),
+    ]
+    scope = f'{c}="$cluster",exported_namespace=~"$namespace"'
+    labels = (c, "exported_namespace", "ingress")
+    signals = [
+        Signal("ingress_request_rate", f"{INGRESS_RATE}{{{scope}}}", "reqps", labels, "Ingress requests",
+               "Requests per second through each ingress (ingress-nginx)."),
+        Signal("ingress_error_ratio", f"{INGRESS_ERRORS}{{{scope}}}", "percentunit", labels, "Ingress 5xx ratio",
+               "Share of requests through each ingress answered with a 5xx status."),
+        Signal("ingress_latency_p99", f'{INGRESS_Q}{{{scope},quantile="0.99"}}', "s", labels,
+               "Ingress response time p99", "99th percentile response time per ingress, as ingress-nginx sees it."),
+    ]
+    req = lambda status, rate: {  # noqa: E731
+        _series(ctx, entry, "nginx_ingress_controller_requests", exported_namespace="shop", ingress="web",
+                status=status): counter(rate)}
+    tests = [RuleTest({**req("200", 19), **req("503", 1)}, INGRESS_ERRORS,
+                      (({"exported_namespace": "shop", "ingress": "web"}, 0.05),), note="5xx share per ingress")]
+    panels = [Panel("Ingress requests", ("ingress_request_rate",), legend="{{exported_namespace}}/{{ingress}}"),
+              Panel("Ingress 5xx ratio", ("ingress_error_ratio",), legend="{{exported_namespace}}/{{ingress}}"),
+              Panel("Ingress response time p99", ("ingress_latency_p99",), legend="{{exported_namespace}}/{{ingress}}")]
+    return rules, signals, tests, panels
+
+
+PRESETS = {"http": _http, "ingress-nginx": _ingress}
+
+
+def build(ctx: Context) -> Component:
+    rules: list = []
+    signals: list = []
+    tests: list = []
+    panels: list = []
+    for entry in ctx.config.services:  # config guarantees each preset at most once
+        r, s, t, p = PRESETS[entry["preset"]](ctx, entry)
+        rules += r
+        signals += s
+        tests += t
+        panels += p
+    return Component(
+        key="services",
+        title="Services",
+        description="Request rate and response time of the applications running on the cluster.",
+        signals=tuple(signals),
+        rules=tuple(rules),
+        rule_tests=tuple(tests),
+        panels=tuple(panels),
+    )
