@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
         "repeat_interval": {"critical": "1h", "warning": "4h", "info": "24h"},
         "group_wait": "30s",
         "group_interval": "5m",
+        "url": "http://alertmanager:9093",
     },
 }
 
@@ -126,6 +127,15 @@ def duration(value: Any, key: str) -> str:
     return value
 
 
+def for_duration(value: Any, key: str) -> str:
+    """An alert's `for`: a duration, 0s included (fire on the first evaluation)."""
+    try:
+        promql.parse_duration(value)
+    except promql.PromQLError:
+        raise _Bad(key, "a Prometheus duration such as 0s, 5m, 1h", value) from None
+    return value
+
+
 def number(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Bad(key, "a number", value)
@@ -153,6 +163,12 @@ def selector(value: Any, key: str) -> str:
     except promql.PromQLError as exc:
         raise _Bad(key, f'a label selector such as job="apiserver" ({exc})', value, show_got=False) from None
     return value.strip().removeprefix("{").removesuffix("}").strip()
+
+
+def mapping(value: Any, key: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Bad(key, "a mapping", value)
+    return value
 
 
 def one_of(*choices: str) -> Check:
@@ -217,7 +233,7 @@ def _closest(name: str, known: Any) -> str:
 
 
 SEVERITY_KEYS = ("critical", "warning", "info")
-PATCH = record({"for": duration, "severity": one_of(*SEVERITY_KEYS), "labels": map_of(string, label_name)})
+PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS), "labels": map_of(string, label_name)})
 
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
@@ -238,6 +254,9 @@ SCHEMA: dict[str, Check] = {
         "repeat_interval": map_of(duration, keys=SEVERITY_KEYS),
         "group_wait": duration,
         "group_interval": duration,
+        # receiver name -> Alertmanager receiver fields (webhook_configs, slack_configs...), copied as given
+        "integrations": map_of(mapping),
+        "url": url,
     }),
 }
 

@@ -127,3 +127,28 @@ def fmt_number(value: float) -> str:
     if float(value).is_integer():
         return str(int(value))
     return f"{value:.6g}"
+
+
+_VAR_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"\$\{?([a-zA-Z_][a-zA-Z0-9_]*)\}?"')
+
+
+def bind(expr: str, values: dict[str, str]) -> str:
+    """Fill a signal's dashboard variables (`cluster="$cluster"`) with concrete, escaped values.
+
+    A variable with a value becomes an exact matcher (`=` keeps its meaning, `=~` matches the literal);
+    a variable without one drops its matcher, so the query spans every value. Nothing from `values`
+    reaches the query unescaped.
+    """
+
+    def one(m: re.Match[str]) -> str:
+        label, op, var = m.groups()
+        if var not in values:
+            return ""
+        value = values[var]
+        return f'{label}{op}"{escape_regex(value) if op in ("=~", "!~") else escape(value)}"'
+
+    out = _VAR_MATCHER.sub(one, expr)
+    # tidy the commas a dropped matcher leaves behind
+    out = re.sub(r"\{\s*,+\s*", "{", out)
+    out = re.sub(r",\s*(,\s*)+", ",", out)
+    return re.sub(r"\s*,\s*\}", "}", out)

@@ -64,3 +64,12 @@ def test_record_names_follow_the_convention() -> None:
 
 def test_by_keeps_order_and_drops_duplicates() -> None:
     assert promql.by("cluster", "verb", "cluster, code") == "by (cluster, verb, code)"
+
+
+def test_bind_fills_and_escapes_dashboard_variables() -> None:
+    expr = 'sum by (cluster, pod) (x{cluster="$cluster",namespace=~"$namespace",pod=~"$pod",quantile="0.99"})'
+    assert promql.bind(expr, {"cluster": "prod"}) == 'sum by (cluster, pod) (x{cluster="prod",quantile="0.99"})'
+    bound = promql.bind(expr, {"cluster": 'a"} or vector(1)', "namespace": "a.b", "pod": "p"})
+    assert bound == ('sum by (cluster, pod) (x{cluster="a\\"} or vector(1)",namespace=~"a\\\\.b",pod=~"p",'
+                     'quantile="0.99"})')
+    assert promql.bind('x{cluster="$cluster"}', {}) == "x{}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.catalog.helpers import counter, histogram, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -146,7 +146,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     fwd_err = ctx.threshold("CoreDNSForwardErrorsHigh", 0.05)
     fwd_latency = ctx.threshold("CoreDNSForwardLatencyHigh", 2.0)
     c = ctx.cluster
-    above = lambda t: next(b for b in DNS_BUCKETS if b > t)  # noqa: E731 - an observation beyond the threshold
+    slow, slow_p99 = over(DNS_BUCKETS, latency)
+    fwd_slow, fwd_slow_p99 = over(DNS_BUCKETS, fwd_latency)
     return (
         Alert(
             name="CoreDNSDown",
@@ -187,9 +188,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             threshold=latency,
             summary="CoreDNS answers slowly.",
             description="99th percentile DNS latency in cluster {{ $labels." + c + " }} is {{ $value | humanize }}s.",
-            cases=(Case(dns_hist(above(latency)), fires=True, labels={"quantile": "0.99"},
-                        value=bucket_quantile(DNS_BUCKETS, above(latency), 0.99)),
-                   Case(dns_hist(0.01), fires=False)),
+            cases=(Case(dns_hist(slow), fires=True, labels={"quantile": "0.99"}, value=slow_p99),
+                   Case(dns_hist(under(DNS_BUCKETS, latency)), fires=False)),
             meaning="The 99th percentile of DNS answer time is above the threshold.",
             impact="Every new connection that resolves a name waits longer.",
             diagnosis=(f'{LATENCY_Q}{{quantile="0.99"}}', f'{FWD_LATENCY_Q}{{quantile="0.99"}}',
@@ -222,9 +222,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="CoreDNS upstream resolvers answer slowly.",
             description="99th percentile forward latency in cluster {{ $labels." + c
                         + " }} is {{ $value | humanize }}s.",
-            cases=(Case(fwd_hist(above(fwd_latency)), fires=True, labels={"quantile": "0.99"},
-                        value=bucket_quantile(DNS_BUCKETS, above(fwd_latency), 0.99)),
-                   Case(fwd_hist(0.01), fires=False)),
+            cases=(Case(fwd_hist(fwd_slow), fires=True, labels={"quantile": "0.99"}, value=fwd_slow_p99),
+                   Case(fwd_hist(under(DNS_BUCKETS, fwd_latency)), fires=False)),
             meaning="Upstream DNS servers take longer than the threshold to answer.",
             impact="Lookups of external names are slow; CoreDNS holds more concurrent queries.",
             diagnosis=(f'{FWD_LATENCY_Q}{{quantile="0.99"}}',),

@@ -7,6 +7,7 @@ of one-minute samples the case needs, so a patched `for` never outruns the test 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import pairwise
 
 from generator.promql import fmt_number
 
@@ -52,6 +53,25 @@ def bucket_quantile(bounds: Sequence[float], observed: float, q: float) -> float
     upper_i = next(i for i, b in enumerate(bounds) if observed <= b)
     lower = bounds[upper_i - 1] if upper_i > 0 else 0.0
     return lower + (bounds[upper_i] - lower) * q
+
+
+def over(bounds: Sequence[float], threshold: float, q: float = 0.99) -> tuple[float, float]:
+    """An observation whose whole bucket lies above `threshold`, and the quantile histogram_quantile then returns.
+
+    "The next bucket above" is not enough: with the threshold inside a bucket, interpolation can land below it.
+    """
+    for lower, upper in pairwise(bounds):
+        if lower >= threshold:
+            return upper, lower + (upper - lower) * q
+    if bounds[-1] <= threshold:
+        raise ValueError(f"threshold {threshold} is beyond the histogram's last bucket {bounds[-1]}")
+    return bounds[-1] * 2, bounds[-1]  # in +Inf: histogram_quantile returns the highest finite bound
+
+
+def under(bounds: Sequence[float], threshold: float) -> float:
+    """An observation whose quantile stays at or below half the threshold (the smallest bucket if none is that low)."""
+    low = [b for b in bounds if b <= threshold / 2]
+    return low[-1] if low else bounds[0]
 
 
 def ratio_alert_desc(what: str, where: str) -> str:
