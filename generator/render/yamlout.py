@@ -9,7 +9,11 @@ import yaml
 from generator.naming import GENERATED_HEADER
 
 
-class _Dumper(yaml.SafeDumper):
+# libyaml's emitter is ~10x faster than the pure-Python one; both give the same text for what Stereo writes
+_Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_Base):  # type: ignore[valid-type,misc]
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
