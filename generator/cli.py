@@ -22,6 +22,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
 def _generate(args: argparse.Namespace) -> int:
     from generator import pipeline, writer
     from generator.config import ConfigError, load
+    from generator.render.manifests import ManifestError
 
     config_path = args.config
     if config_path is None and Path("stereo.yaml").exists():
@@ -29,7 +30,7 @@ def _generate(args: argparse.Namespace) -> int:
     try:
         config = load(config_path)
         files = pipeline.generate(config, **_generate_options(args))
-    except ConfigError as exc:
+    except (ConfigError, ManifestError) as exc:
         print(f"stereo: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
@@ -67,6 +68,16 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
     gen.add_argument("--out", default=".", help="directory to write into (default: .)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 naming files that differ")
+    gen.add_argument("--correlations", dest="opt_correlations", metavar="FILE",
+                     help="pairs that lay the dashboards out (default: ./correlations.yaml when it exists, else the "
+                          "built-in prior)")
+    gen.add_argument("--suggestions", dest="opt_suggestions", metavar="URL",
+                     help="read the pairs from the correlation service instead, e.g. "
+                          "http://stereo:9797/api/v1/correlations.yaml")
+    gen.add_argument("--suggestions-optional", dest="opt_suggestions_optional", action="store_true", default=None,
+                     help="when the service cannot be reached, warn and use the file instead of stopping")
+    gen.add_argument("--manifests", dest="opt_manifests", action="store_true", default=None,
+                     help="also write manifests/: PrometheusRule objects and Grafana sidecar ConfigMaps")
     gen.set_defaults(func=_generate)
     for name, (_, text) in DELEGATED.items():
         sub.add_parser(name, help=text, add_help=False)

@@ -15,11 +15,11 @@ from generator import catalog, naming, promql
 from generator.config import Config, ConfigError
 from generator.context import Context
 from generator.model import SEVERITIES, Component
-from generator.render import promtool_tests, rulefiles, runbooks
+from generator.render import alertmanager, dashboards, manifests, promtool_tests, provisioning, rulefiles, runbooks
 
 # a file-producing stage added by another wing (dashboards, provisioning, alertmanager...)
 Extra = Callable[[list[Component], Config], dict[str, str]]
-EXTRA_STAGES: list[Extra] = []
+EXTRA_STAGES: list[Extra] = [alertmanager.alertmanager, provisioning.provisioning]
 
 
 class CatalogError(Exception):
@@ -139,7 +139,7 @@ def annotations(components: list[Component], config: Config) -> dict[str, dict[s
     return notes
 
 
-def render(components: list[Component], config: Config) -> dict[str, str]:
+def render(components: list[Component], config: Config, options: dict[str, object] | None = None) -> dict[str, str]:
     notes = annotations(components, config)
     interval = config.evaluation_interval
     files: dict[str, str | None] = {}
@@ -150,12 +150,18 @@ def render(components: list[Component], config: Config) -> dict[str, str]:
     dash_urls = {c.key: naming.dashboard_url(config.grafana_url, c.key) for c in components}
     files.update(runbooks.runbooks(components, dash_urls))
     files["docs/alerts.md"] = runbooks.catalogue(components)
+    files.update(dashboards.stage(components, config, options))  # dashboards: pairs from --correlations/--suggestions
     for stage in EXTRA_STAGES:
         files.update(stage(components, config))
-    return {path: text for path, text in sorted(files.items()) if text is not None}
+    done = {path: text for path, text in files.items() if text is not None}
+    if options and options.get("opt_manifests"):
+        # Kubernetes objects wrap the finished files, so they come last
+        done.update(manifests.manifests(done, config))
+    return dict(sorted(done.items()))
 
 
-def generate(config: Config) -> dict[str, str]:
+def generate(config: Config, **options: object) -> dict[str, str]:
+    """`options` are the CLI's `opt_*` generate options (see cli._generate_options), passed to the stages."""
     components, ctx = build(config)
     check_names(components, ctx)
-    return render(apply_site(select_profile(components, config), config), config)
+    return render(apply_site(select_profile(components, config), config), config, options)

@@ -1,0 +1,264 @@
+"""Workloads: recording rules over cAdvisor (container_*) and kube-state-metrics (kube_*), their tests, test fixtures.
+
+Names follow kubernetes-mixin's rules (`node_namespace_pod_container:container_cpu_usage_seconds_total:sum_rate5m`,
+`namespace_workload_pod:kube_pod_owner:relabel`) rewritten as level:metric:operations with the cluster label kept
+in every aggregation. cAdvisor series carry no `node` label without scrape relabelling, so levels stop at the pod.
+"""
+
+from __future__ import annotations
+
+from generator.catalog.helpers import counter
+from generator.context import Context
+from generator.model import RecordingRule, RuleTest
+from generator.promql import by, record_name
+
+KSM = "kube-state-metrics"
+CADV = "cadvisor"
+
+# per container, from cAdvisor
+CPU_USAGE = record_name("cluster_namespace_pod_container", "container_cpu_usage_seconds", "rate5m")
+MEM_WS = record_name("cluster_namespace_pod_container", "container_memory_working_set_bytes", "max")
+THROTTLE = record_name("cluster_namespace_pod_container", "container_cpu_cfs_throttled_periods", "ratio_rate5m")
+# requests and limits of pods that hold them (Pending or Running), as kubernetes-mixin's `:active:` rules
+REQ = record_name("cluster_namespace_pod_container_resource", "kube_pod_container_resource_requests", "active")
+LIM = record_name("cluster_namespace_pod_container_resource", "kube_pod_container_resource_limits", "active")
+CPU_REQ_RATIO = record_name("cluster_namespace_pod_container", "container_cpu_usage_over_requests", "ratio_rate5m")
+CPU_LIM_RATIO = record_name("cluster_namespace_pod_container", "container_cpu_usage_over_limits", "ratio_rate5m")
+MEM_LIM_RATIO = record_name("cluster_namespace_pod_container", "container_memory_working_set_over_limits", "ratio")
+# per namespace and cluster
+NS_CPU = record_name("cluster_namespace", "container_cpu_usage_seconds", "rate5m")
+NS_MEM = record_name("cluster_namespace", "container_memory_working_set_bytes", "sum")
+NS_REQ = record_name("cluster_namespace_resource", "kube_pod_container_resource_requests", "sum")
+ALLOC_SUM = record_name("cluster_resource", "kube_node_status_allocatable", "sum")
+ALLOC_MAX = record_name("cluster_resource", "kube_node_status_allocatable", "max")
+# per pod
+RESTARTS = record_name("cluster_namespace_pod", "kube_pod_container_status_restarts", "increase5m")
+PHASE = record_name("cluster_namespace_phase", "kube_pod_status_phase", "sum")
+NET_RX = record_name("cluster_namespace_pod", "container_network_receive_bytes", "rate5m")
+NET_TX = record_name("cluster_namespace_pod", "container_network_transmit_bytes", "rate5m")
+NET_DROPS = record_name("cluster_namespace_pod", "container_network_packets_dropped", "rate5m")
+NET_PACKETS = record_name("cluster_namespace_pod", "container_network_packets", "rate5m")
+NET_DROP_RATIO = record_name("cluster_namespace_pod", "container_network_packets_dropped", "ratio_rate5m")
+# pod → workload (Deployment through its ReplicaSet, DaemonSet, StatefulSet, Job), one rule per workload_type
+OWNER = record_name("cluster_namespace_workload_pod", "kube_pod_owner", "relabel")
+WL_CPU = record_name("cluster_namespace_workload", "container_cpu_usage_seconds", "rate5m")
+WL_MEM = record_name("cluster_namespace_workload", "container_memory_working_set_bytes", "sum")
+
+# ---- test fixtures shared by the alert modules -----------------------------------------------------------
+NS = "shop"
+POD = "checkout-7d9f8b6c5d-x2k4p"
+CTR = "checkout"
+UID = "0b6f3c1e-5a2d-4e8b-9c7f-2d1a6e4b8c90"
+IMAGE = "registry.example.com/shop/checkout:1.4.2"
+NODE = "worker-1"
+GIB = 1024**3
+
+
+def on(ctx: Context, *labels: str) -> str:
+    """`on (cluster, ...)`: vector matching that keeps the cluster label in the match."""
+    return by(ctx.cluster, *labels).replace("by", "on", 1)
+
+
+def ksm(ctx: Context, metric: str, **labels: str) -> str:
+    return ctx.series(KSM, metric, **labels)
+
+
+def pod_ksm(ctx: Context, metric: str, **labels: str) -> str:
+    """A kube-state-metrics series of the fixture pod."""
+    return ctx.series(KSM, metric, **{"namespace": NS, "pod": POD, "uid": UID, **labels})
+
+
+def ctr_ksm(ctx: Context, metric: str, **labels: str) -> str:
+    return pod_ksm(ctx, metric, **{"container": CTR, **labels})
+
+
+def ctr_cadv(ctx: Context, metric: str, **labels: str) -> str:
+    """A cAdvisor series of the fixture container (the cgroup `id`/`name` labels are left out)."""
+    return ctx.series(CADV, metric, **{"namespace": NS, "pod": POD, "container": CTR, "image": IMAGE, **labels})
+
+
+def running(ctx: Context, pod: str = POD, uid: str = UID) -> dict[str, float | str]:
+    """Phase series of a Running pod: what the `:active` request/limit rules join on."""
+    return {ksm(ctx, "kube_pod_status_phase", namespace=NS, pod=pod, uid=uid, phase=p): float(p == "Running")
+            for p in ("Pending", "Running", "Succeeded")}
+
+
+def resource(ctx: Context, kind: str, name: str, value: float, pod: str = POD, uid: str = UID,
+             container: str = CTR) -> dict[str, float | str]:
+    """`kube_pod_container_resource_<kind>` (requests|limits) for cpu (cores) or memory (bytes)."""
+    unit = "core" if name == "cpu" else "byte"
+    series = ksm(ctx, f"kube_pod_container_resource_{kind}", namespace=NS, pod=pod, uid=uid, container=container,
+                 node=NODE, resource=name, unit=unit)
+    return {series: value}
+
+
+def cpu_usage(ctx: Context, cores: float, pod: str = POD, container: str = CTR) -> dict[str, float | str]:
+    return {ctr_cadv(ctx, "container_cpu_usage_seconds_total", pod=pod, container=container, cpu="total"):
+            counter(cores)}
+
+
+def allocatable(ctx: Context, name: str, per_node: float, nodes: int = 2) -> dict[str, float | str]:
+    unit = "core" if name == "cpu" else "byte"
+    return {ksm(ctx, "kube_node_status_allocatable", node=f"worker-{i + 1}", resource=name, unit=unit): per_node
+            for i in range(nodes)}
+
+
+# ---- rules -----------------------------------------------------------------------------------------------
+def rules(ctx: Context) -> tuple[RecordingRule, ...]:
+    k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731 - selector shorthands read better inline
+    a = lambda *m: ctx.sel(CADV, *m)  # noqa: E731
+    by_ctr = ctx.by("namespace", "pod", "container")
+    by_pod = ctx.by("namespace", "pod")
+    on_pod, on_ctr = on(ctx, "namespace", "pod"), on(ctx, "namespace", "pod", "container")
+    # container!="" drops the pod-level cgroup, image!="" the cgroup hierarchy without a container
+    ctr = a('container!=""', 'image!=""')
+    cpu_mem = 'resource=~"cpu|memory"'
+    holding = 'phase=~"Pending|Running"'
+    active = f"max {by_pod} (kube_pod_status_phase{k(holding)} == 1)"
+    held = lambda metric: (  # noqa: E731
+        f"sum {ctx.by('namespace', 'pod', 'container', 'resource')}"
+        f" ({metric}{k(cpu_mem)} * {on_pod} group_left {active})"
+    )
+    # hostNetwork pods see the node's interfaces: their counters are node traffic, not the pod's
+    host_network = 'host_network="true"'
+    host_net = f"kube_pod_info{k(host_network)}"
+    in_pod = a('pod!=""')
+    net = lambda metric: f"sum {by_pod} (rate({metric}{in_pod}[5m]))"  # noqa: E731
+    both = lambda rx, tx: f"({net(rx)} + {net(tx)}) unless {on_pod} {host_net}"  # noqa: E731
+    alloc = f"kube_node_status_allocatable{k(cpu_mem)}"
+    return (
+        RecordingRule(CPU_USAGE, f"sum {by_ctr} (rate(container_cpu_usage_seconds_total{ctr}[5m]))"),
+        RecordingRule(MEM_WS, f"max {by_ctr} (container_memory_working_set_bytes{ctr})"),
+        RecordingRule(THROTTLE, f"sum {by_ctr} (rate(container_cpu_cfs_throttled_periods_total{ctr}[5m]))"
+                                f" / sum {by_ctr} (rate(container_cpu_cfs_periods_total{ctr}[5m]))"),
+        RecordingRule(REQ, held("kube_pod_container_resource_requests")),
+        RecordingRule(LIM, held("kube_pod_container_resource_limits")),
+        RecordingRule(CPU_REQ_RATIO, f'{CPU_USAGE} / {on_ctr} ({REQ}{{resource="cpu"}} > 0)'),
+        RecordingRule(CPU_LIM_RATIO, f'{CPU_USAGE} / {on_ctr} ({LIM}{{resource="cpu"}} > 0)'),
+        RecordingRule(MEM_LIM_RATIO, f'{MEM_WS} / {on_ctr} ({LIM}{{resource="memory"}} > 0)'),
+        RecordingRule(NS_CPU, f"sum {ctx.by('namespace')} ({CPU_USAGE})"),
+        RecordingRule(NS_MEM, f"sum {ctx.by('namespace')} ({MEM_WS})"),
+        RecordingRule(NS_REQ, f"sum {ctx.by('namespace', 'resource')} ({REQ})"),
+        RecordingRule(ALLOC_SUM, f"sum {ctx.by('resource')} ({alloc})"),
+        RecordingRule(ALLOC_MAX, f"max {ctx.by('resource')} ({alloc})"),
+        RecordingRule(RESTARTS, f"sum {by_pod} (increase(kube_pod_container_status_restarts_total{k()}[5m]))"),
+        RecordingRule(PHASE, f"sum {ctx.by('namespace', 'phase')} (kube_pod_status_phase{k()})"),
+        RecordingRule(NET_RX, f"{net('container_network_receive_bytes_total')} unless {on_pod} {host_net}"),
+        RecordingRule(NET_TX, f"{net('container_network_transmit_bytes_total')} unless {on_pod} {host_net}"),
+        RecordingRule(NET_DROPS, both("container_network_receive_packets_dropped_total",
+                                      "container_network_transmit_packets_dropped_total")),
+        RecordingRule(NET_PACKETS, both("container_network_receive_packets_total",
+                                        "container_network_transmit_packets_total")),
+        # dropped per packet offered: drops are not counted in the packets counters
+        RecordingRule(NET_DROP_RATIO, f"{NET_DROPS} / ({NET_PACKETS} + {NET_DROPS})"),
+        *_owner_rules(ctx),
+        RecordingRule(WL_CPU, _per_workload(ctx, f"sum {by_pod} ({CPU_USAGE})")),
+        RecordingRule(WL_MEM, _per_workload(ctx, f"sum {by_pod} ({MEM_WS})")),
+    )
+
+
+def _owner_rules(ctx: Context) -> list[RecordingRule]:
+    """kubernetes-mixin's namespace_workload_pod:kube_pod_owner:relabel: which workload each pod belongs to."""
+    kind = lambda k: ctx.sel(KSM, f'owner_kind="{k}"')  # noqa: E731
+    keep = ctx.by("namespace", "workload", "pod")
+    by_rs = ctx.by("namespace", "replicaset")
+    rs_owner = f"max {ctx.by('namespace', 'replicaset', 'owner_name')} (kube_replicaset_owner{kind('Deployment')})"
+    as_rs = f'label_replace(kube_pod_owner{kind("ReplicaSet")}, "replicaset", "$1", "owner_name", "(.*)")'
+    deployment = (
+        f"max {keep} (label_replace({as_rs} * {on(ctx, 'namespace', 'replicaset')} group_left (owner_name)"
+        f' topk {by_rs} (1, {rs_owner}), "workload", "$1", "owner_name", "(.*)"))'
+    )
+    direct = lambda k: (  # noqa: E731
+        f'max {keep} (label_replace(kube_pod_owner{kind(k)}, "workload", "$1", "owner_name", "(.*)"))'
+    )
+    return [
+        RecordingRule(OWNER, deployment, {"workload_type": "deployment"}),
+        RecordingRule(OWNER, direct("DaemonSet"), {"workload_type": "daemonset"}),
+        RecordingRule(OWNER, direct("StatefulSet"), {"workload_type": "statefulset"}),
+        RecordingRule(OWNER, direct("Job"), {"workload_type": "job"}),
+    ]
+
+
+def _per_workload(ctx: Context, per_pod: str) -> str:
+    return (f"sum {ctx.by('namespace', 'workload', 'workload_type')} ({per_pod}"
+            f" * {on(ctx, 'namespace', 'pod')} group_left (workload, workload_type) {OWNER})")
+
+
+# ---- rule tests: the rules the alerts and signals depend on ----------------------------------------------
+def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
+    ctr = {"namespace": NS, "pod": POD, "container": CTR}
+    pod = {"namespace": NS, "pod": POD}
+    done = "checkout-7d9f8b6c5d-old01"  # a Succeeded pod: its requests no longer hold capacity
+    cpu_noise = {
+        # pod-level cgroup (container="") and the pause container (image set, container="") must not count
+        ctx.series(CADV, "container_cpu_usage_seconds_total", namespace=NS, pod=POD, container="", image="",
+                   cpu="total"): counter(0.6),
+        ctx.series(CADV, "container_cpu_usage_seconds_total", namespace=NS, pod=POD, container="",
+                   image="registry.k8s.io/pause:3.10", cpu="total"): counter(0.01),
+    }
+    requests = {
+        **running(ctx), **resource(ctx, "requests", "cpu", 0.25), **resource(ctx, "requests", "memory", 0.25 * GIB),
+        **{ksm(ctx, "kube_pod_status_phase", namespace=NS, pod=done, uid="u-old", phase="Succeeded"): 1},
+        **resource(ctx, "requests", "cpu", 2, pod=done, uid="u-old"),
+    }
+    limits = {**running(ctx), **resource(ctx, "limits", "memory", 0.5 * GIB), **resource(ctx, "limits", "cpu", 1)}
+    net = lambda metric, p, per_second, iface="eth0": {  # noqa: E731
+        ctx.series(CADV, metric, namespace=NS, pod=p, container="", image="registry.k8s.io/pause:3.10",
+                   interface=iface): counter(per_second)}
+    host_pod = "node-agent-7xk2q"
+    network = {
+        **net("container_network_receive_bytes_total", POD, 1024),
+        **net("container_network_receive_bytes_total", POD, 0, "tunl0"),
+        **net("container_network_receive_bytes_total", host_pod, 50000),
+        ksm(ctx, "kube_pod_info", namespace=NS, pod=host_pod, uid="u-host", node=NODE, host_network="true"): 1,
+        ksm(ctx, "kube_pod_info", namespace=NS, pod=POD, uid=UID, node=NODE, host_network="false"): 1,
+    }
+    drops = {
+        **net("container_network_receive_packets_total", POD, 50),
+        **net("container_network_transmit_packets_total", POD, 40),
+        **net("container_network_receive_packets_dropped_total", POD, 6),
+        **net("container_network_transmit_packets_dropped_total", POD, 4),
+    }
+    rs = f"{POD.rsplit('-', 1)[0]}"
+    owners = {
+        pod_ksm(ctx, "kube_pod_owner", owner_kind="ReplicaSet", owner_name=rs, owner_is_controller="true"): 1,
+        ksm(ctx, "kube_replicaset_owner", namespace=NS, replicaset=rs, owner_kind="Deployment",
+            owner_name="checkout", owner_is_controller="true"): 1,
+        ksm(ctx, "kube_pod_owner", namespace=NS, pod="redis-0", uid="u-redis", owner_kind="StatefulSet",
+            owner_name="redis", owner_is_controller="true"): 1,
+    }
+    return (
+        RuleTest(inputs={**cpu_usage(ctx, 0.5), **cpu_noise}, expr=CPU_USAGE, expected=((ctr, 0.5),),
+                 note="only real containers count, not the pod cgroup nor the pause container"),
+        RuleTest(inputs=requests, expr=REQ, expected=(({**ctr, "resource": "cpu"}, 0.25),
+                                                      ({**ctr, "resource": "memory"}, 0.25 * GIB)),
+                 note="requests of pods that are no longer Pending or Running are left out"),
+        RuleTest(inputs={**requests, **cpu_usage(ctx, 0.5)}, expr=CPU_REQ_RATIO, expected=((ctr, 2),),
+                 note="0.5 cores used for 0.25 requested"),
+        RuleTest(inputs={**limits, **cpu_usage(ctx, 0.25)}, expr=CPU_LIM_RATIO, expected=((ctr, 0.25),)),
+        RuleTest(inputs={**limits, ctr_cadv(ctx, "container_memory_working_set_bytes"): 0.375 * GIB},
+                 expr=MEM_LIM_RATIO, expected=((ctr, 0.75),), note="384Mi of a 512Mi limit"),
+        RuleTest(inputs={ctr_cadv(ctx, "container_cpu_cfs_throttled_periods_total"): counter(2.5),
+                         ctr_cadv(ctx, "container_cpu_cfs_periods_total"): counter(10)},
+                 expr=THROTTLE, expected=((ctr, 0.25),)),
+        RuleTest(inputs={**requests, **resource(ctx, "requests", "cpu", 1, pod="checkout-2", uid="u-2"),
+                         **running(ctx, "checkout-2", "u-2")},
+                 expr=NS_REQ, expected=(({"namespace": NS, "resource": "cpu"}, 1.25),
+                                        ({"namespace": NS, "resource": "memory"}, 0.25 * GIB))),
+        RuleTest(inputs={**allocatable(ctx, "cpu", 4), **allocatable(ctx, "memory", 16 * GIB)}, expr=ALLOC_SUM,
+                 expected=(({"resource": "cpu"}, 8), ({"resource": "memory"}, 32 * GIB))),
+        RuleTest(inputs={**allocatable(ctx, "cpu", 4)}, expr=ALLOC_MAX, expected=(({"resource": "cpu"}, 4),)),
+        RuleTest(inputs=network, expr=NET_RX, expected=((pod, 1024),),
+                 note="interfaces summed per pod, hostNetwork pods left out"),
+        RuleTest(inputs=drops, expr=NET_DROP_RATIO, expected=((pod, 0.1),), note="10 dropped of 100 offered"),
+        RuleTest(inputs={ctr_ksm(ctx, "kube_pod_container_status_restarts_total"): "0+1x{n}"}, expr=RESTARTS,
+                 expected=((pod, 5),), note="one restart a minute"),
+        RuleTest(inputs=owners, expr=OWNER,
+                 expected=(({"namespace": NS, "pod": POD, "workload": "checkout", "workload_type": "deployment"}, 1),
+                           ({"namespace": NS, "pod": "redis-0", "workload": "redis", "workload_type": "statefulset"},
+                            1)),
+                 note="a Deployment's pod is found through its ReplicaSet"),
+        RuleTest(inputs={**owners, **cpu_usage(ctx, 0.5), **cpu_usage(ctx, 0.25, container="istio-proxy")},
+                 expr=WL_CPU, expected=(({"namespace": NS, "workload": "checkout", "workload_type": "deployment"},
+                                         0.75),)),
+    )

@@ -1,0 +1,157 @@
+"""alertmanager/alertmanager.yml: a routing tree and inhibition rules derived from the catalog's alert labels.
+
+Routes go by `severity` to the receivers named in the site settings; inhibitions silence the lesser copy of
+an alert (critical over warning over info) and everything a component says while its own *Down alert fires.
+Only current syntax is used (`matchers`, `source_matchers`, `target_matchers`; Alertmanager ≥ 0.22).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from generator.config import Config
+from generator.model import SEVERITIES, Alert, Component
+from generator.naming import GENERATED_HEADER
+from generator.render.yamlout import dump
+
+PATH = "alertmanager/alertmanager.yml"
+WATCHDOG_RECEIVER = "watchdog"
+# labels a Down alert's firing case may carry that say nothing about *where* the outage is
+_NOT_SCOPE = {"severity", "component", "alertname"}
+
+_NOTE = """\
+# Receivers are placeholders without integrations: Alertmanager accepts them and drops what reaches them.
+# Give each one an integration through the site settings (alertmanager.integrations), e.g.
+#   integrations:
+#     pager:
+#       webhook_configs:
+#         - url: https://pager.example.com/hook
+#           send_resolved: true
+#           http_config:
+#             authorization:
+#               credentials_file: /etc/alertmanager/secrets/pager-token   # keep secrets out of git
+# Check with: amtool check-config alertmanager/alertmanager.yml
+"""
+
+
+def _q(value: str) -> str:
+    """A matcher value in double quotes (Alertmanager's matcher syntax)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _match(label: str, values: list[str], negate: bool = False) -> str:
+    """`label="v"` for one value, `label=~"a|b"` for several (Alertmanager anchors its regexes; alert names
+    and severities hold no regex operators, so `|` is the only one needed)."""
+    unique = sorted(set(values))
+    if len(unique) == 1:
+        return f"{label}{'!=' if negate else '='}{_q(unique[0])}"
+    return f"{label}{'!~' if negate else '=~'}{_q('|'.join(unique))}"
+
+
+def is_watchdog(alert: Alert) -> bool:
+    """An always-firing heartbeat ("dead man's switch") that tells the outside world alerting works."""
+    return alert.name.endswith("Watchdog") or alert.expr.replace(" ", "") == "vector(1)"
+
+
+def is_down(alert: Alert) -> bool:
+    return alert.name.endswith("Down")
+
+
+def _scope(alert: Alert, cluster: str) -> tuple[str, ...]:
+    """Labels a Down alert must share with the alerts it silences: the cluster, and whatever the Down alert
+    is split by (an instance, a node), so one dead node does not silence its healthy peers."""
+    firing = [set(c.labels) for c in alert.cases if c.fires]
+    common = set.intersection(*firing) if firing else set()
+    return (cluster, *sorted(common - _NOT_SCOPE - {cluster}))
+
+
+def _severity_routes(config: Config) -> list[dict[str, Any]]:
+    am = config.alertmanager
+    return [
+        {
+            "receiver": am["receivers"][sev],
+            "matchers": [f"severity={_q(sev)}"],
+            "repeat_interval": am["repeat_interval"][sev],
+        }
+        for sev in SEVERITIES
+    ]
+
+
+def _watchdog_route(alerts: list[Alert]) -> dict[str, Any]:
+    # a heartbeat must be sent at once and often; the receiving service pages when it stops
+    return {
+        "receiver": WATCHDOG_RECEIVER,
+        "matchers": [_match("alertname", [a.name for a in alerts])],
+        "group_wait": "0s",
+        "group_interval": "1m",
+        "repeat_interval": "5m",
+    }
+
+
+def _severity_inhibitions(cluster: str) -> list[dict[str, Any]]:
+    """The same alert at a higher severity silences its lower-severity copies (SEVERITIES runs high to low)."""
+    return [
+        {
+            "source_matchers": [f"severity={_q(source)}"],
+            "target_matchers": [_match("severity", list(SEVERITIES[i + 1:]))],
+            "equal": [cluster, "namespace", "alertname"],
+        }
+        for i, source in enumerate(SEVERITIES[:-1])
+    ]
+
+
+def _down_inhibitions(components: list[Component], cluster: str) -> list[dict[str, Any]]:
+    rules = []
+    for comp in components:
+        by_scope: dict[tuple[str, ...], list[str]] = {}
+        for alert in comp.alerts:
+            if is_down(alert) and not is_watchdog(alert):
+                by_scope.setdefault(_scope(alert, cluster), []).append(alert.name)
+        downs = [a.name for a in comp.alerts if is_down(a)]
+        for scope, names in sorted(by_scope.items()):
+            rules.append({
+                "source_matchers": [_match("alertname", names), f"component={_q(comp.key)}"],
+                # a Down alert never silences another Down alert of its component: both are worth reading
+                "target_matchers": [f"component={_q(comp.key)}", _match("alertname", downs, negate=True)],
+                "equal": list(scope),
+            })
+    return rules
+
+
+def _receivers(config: Config, watchdog: bool) -> list[dict[str, Any]]:
+    am = config.alertmanager
+    names = set(am["receivers"].values()) | ({WATCHDOG_RECEIVER} if watchdog else set())
+    integrations: dict[str, dict[str, Any]] = am.get("integrations") or {}
+    out = []
+    for name in sorted(names):
+        receiver: dict[str, Any] = {"name": name}
+        receiver.update(sorted((integrations.get(name) or {}).items()))
+        out.append(receiver)
+    return out
+
+
+def config_document(components: list[Component], config: Config) -> dict[str, Any]:
+    am = config.alertmanager
+    cluster = config.cluster_label
+    group = [cluster, "namespace", "alertname"]
+    alerts = [a for c in components for a in c.alerts]
+    watchdogs = [a for a in alerts if is_watchdog(a)]
+    routes = ([_watchdog_route(watchdogs)] if watchdogs else []) + _severity_routes(config)
+    return {
+        "route": {
+            # an alert without a known severity still reaches someone: the warning receiver
+            "receiver": am["receivers"]["warning"],
+            "group_by": group,
+            "group_wait": am["group_wait"],
+            "group_interval": am["group_interval"],
+            "repeat_interval": am["repeat_interval"]["warning"],
+            "routes": routes,
+        },
+        "inhibit_rules": _severity_inhibitions(cluster) + _down_inhibitions(components, cluster),
+        "receivers": _receivers(config, bool(watchdogs)),
+    }
+
+
+def alertmanager(components: list[Component], config: Config) -> dict[str, str]:
+    body = dump(config_document(components, config), header=False)
+    return {PATH: GENERATED_HEADER + _NOTE + body}

@@ -1,0 +1,61 @@
+"""dashboards/: one Grafana dashboard per component, the cluster overview, the namespace and workload views and
+the pair view, laid out from correlations (see generator.layout) and built with grafanalib behind
+`normalise`, which turns its output into the current Grafana JSON model.
+
+`stage()` is the pipeline stage: it finds the pairs (--suggestions, --correlations, ./correlations.yaml or the
+prior) and renders every dashboard. `dashboards()` does the rendering alone, for a given list of pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from generator import catalog
+from generator.config import Config
+from generator.context import Context
+from generator.correlations import Pair
+from generator.model import Component
+from generator.render.dashboards import pair, views
+from generator.render.dashboards.component import component_dashboard
+from generator.render.dashboards.lookup import Lookup
+from generator.render.dashboards.normalise import dumps
+from generator.render.dashboards.source import PairSource
+
+VIEWS = {**views.TITLES, pair.KEY: pair.TITLE}
+
+
+def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -> dict[str, str]:
+    """{"dashboards/<name>.json": JSON text} for the components the site keeps and the given pairs."""
+    clash = sorted(set(VIEWS) & {c.key for c in components})
+    if clash:
+        raise ValueError(f"component key {clash[0]} is also the name of a Stereo view")
+    lk = Lookup(components, config, pairs)
+    lk.titles.update(VIEWS)
+    # a component without panels (services with no preset) has nothing to show
+    out = {f"dashboards/{comp.key}.json": component_dashboard(lk, comp) for comp in components if comp.panels}
+    out["dashboards/overview.json"] = views.overview(lk)
+    out["dashboards/namespace.json"] = views.namespace(lk)
+    out["dashboards/workload.json"] = views.workload(lk)
+    out["dashboards/pair.json"] = pair.pair_view(lk)
+    uids = [d["uid"] for d in out.values()]
+    if len(set(uids)) != len(uids):
+        raise ValueError(f"two dashboards share a uid: {sorted(u for u in uids if uids.count(u) > 1)[0]}")
+    return {path: dumps(dash) for path, dash in sorted(out.items())}
+
+
+def known_signals(config: Config) -> set[str]:
+    """Every signal of the whole catalog: a pair may name a signal of a component this site's profile leaves
+    out (etcd on a managed cluster), which is not a mistake in correlations.yaml."""
+    return {s.name for comp in catalog.build_all(Context(config)) for s in comp.signals}
+
+
+def stage(components: list[Component], config: Config, options: Mapping[str, object] | None = None
+          ) -> dict[str, str]:
+    """The pipeline stage: pairs from the configured source, kept when both signals are on this site."""
+    pairs = PairSource.from_options(options or {}).load(known_signals(config))
+    present = {s.name for comp in components for s in comp.signals}
+    kept = [p for p in pairs if p.a in present and p.b in present]
+    return dashboards(components, config, kept)
+
+
+__all__ = ["PairSource", "dashboards", "stage"]

@@ -1,0 +1,112 @@
+"""Sections of panels → a dashboard: rows on a 24-column grid, the common settings, normalised JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import attr
+import grafanalib.core as G
+
+from generator.layout import Placed, Row
+from generator.render.dashboards import links, panels
+from generator.render.dashboards.lookup import Lookup
+from generator.render.dashboards.normalise import PROMETHEUS, normalise, to_json
+from generator.render.dashboards.panels import Spec
+from generator.render.dashboards.variables import Scope
+
+COLUMNS = 24
+
+
+@dataclass(frozen=True)
+class Cell:
+    spec: Spec
+    width: int
+    height: int = panels.HEIGHT
+
+
+@dataclass
+class Section:
+    """One row of the dashboard: a title and its panels, which wrap onto more lines when wider than 24."""
+
+    title: str
+    cells: list[Cell] = field(default_factory=list)
+
+
+def placed_spec(lk: Lookup, scope: Scope, placed: Placed) -> Spec:
+    """A laid-out catalog panel as a Spec: scoped expressions, partners in the description and as links."""
+    sigs = [lk.signals[name] for name in placed.panel.signals]
+    notes = [links.partner_note(lk, p) for p in placed.partners]
+    data_links = [links.partner_link(lk, p) for p in placed.partners]
+    return panels.signal_spec(placed.panel, sigs, [scope.expr(s) for s in sigs], lk.cluster, lk.alerts, notes,
+                              data_links)
+
+
+def sections(lk: Lookup, scope: Scope, rows: list[Row]) -> list[Section]:
+    """Layout rows as sections: a relation row shares the width among its 2–4 panels; the rest keep theirs."""
+    out = []
+    for row in rows:
+        specs = [placed_spec(lk, scope, p) for p in row.panels]
+        if row.relation and len(row.panels) > 1:
+            width = COLUMNS // len(row.panels)
+            cells = [Cell(s, width) for s in specs]
+        else:
+            cells = [Cell(s, p.panel.width) for s, p in zip(specs, row.panels, strict=True)]
+        out.append(Section(row.title, cells))
+    return out
+
+
+def place(secs: list[Section]) -> list[G.Panel]:
+    """Rows and their panels with grid positions: left to right, wrapping at 24 columns."""
+    out: list[G.Panel] = []
+    y = 0
+    for sec in secs:
+        if not sec.cells:
+            continue
+        out.append(G.RowPanel(title=sec.title, gridPos=G.GridPos(h=1, w=COLUMNS, x=0, y=y)))
+        y += 1
+        x, line = 0, 0
+        for cell in sec.cells:
+            width = min(cell.width, COLUMNS)
+            if x + width > COLUMNS:
+                x, y, line = 0, y + line, 0
+            out.append(attr.evolve(panels.build(cell.spec), gridPos=G.GridPos(h=cell.height, w=width, x=x, y=y)))
+            x += width
+            line = max(line, cell.height)
+        y += line
+    return out
+
+
+def alert_annotation(lk: Lookup, matchers: str, name: str = "Firing alerts") -> dict[str, Any]:
+    """Marks on every graph where an alert of this dashboard fired."""
+    expr = f'ALERTS{{{lk.cluster}="$cluster",alertstate="firing"{matchers}}}'
+    # the query sits in `target` (what Grafana 10+ saves); the formats stay beside it, where Prometheus reads them
+    return {"datasource": PROMETHEUS, "enable": True, "iconColor": "red", "name": name,
+            "target": {"expr": expr, "interval": "1m", "refId": "Anno"},
+            "tagKeys": "severity,component", "titleFormat": "{{alertname}}", "textFormat": "{{summary}}",
+            "useValueForTime": False}
+
+
+def dashboard(lk: Lookup, key: str, description: str, secs: list[Section], variables: list[dict[str, Any]],
+              tags: tuple[str, ...] = (), extra_links: tuple[G.DashboardLink, ...] = (),
+              annotations: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
+    """The normalised JSON of one Stereo dashboard."""
+    builtin = {"builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
+               "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}
+    dash = G.Dashboard(
+        title=lk.title(key),
+        uid=lk.uid(key),
+        description=description,
+        tags=[links.TAG, key, *tags],
+        editable=False,
+        graphTooltip=G.GRAPH_TOOLTIP_MODE_SHARED_CROSSHAIR,
+        time=G.Time("now-6h", "now"),
+        timePicker=G.TimePicker(refreshIntervals=["30s", "1m", "5m", "15m", "30m", "1h"], timeOptions=[]),
+        refresh="1m",
+        timezone="browser",
+        links=[links.dropdown(), *extra_links],
+        templating=G.Templating(list=variables),
+        annotations=G.Annotations(list=[builtin, *annotations]),
+        panels=place(secs),
+    )
+    return normalise(to_json(dash))

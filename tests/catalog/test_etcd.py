@@ -1,0 +1,137 @@
+"""etcd and kube-proxy: the signals other wings pair by name, internal consistency, and promtool cases that follow a
+site's thresholds, cluster label, selectors, `for` and evaluation interval."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from generator import catalog, pipeline, writer
+from generator.catalog import etcd, kube_proxy
+from generator.config import Config, load
+from generator.context import Context
+from generator.model import Component
+from generator.promql import fmt_number
+
+PROMTOOL = shutil.which("promtool")
+MODULES = ("etcd", "kube_proxy")
+# signals the dashboards pair by name ("apiserver latency ↔ etcd commit latency" and friends)
+REQUIRED = {
+    "etcd": ("etcd_backend_commit_p99", "etcd_wal_fsync_p99", "etcd_db_size", "etcd_peer_rtt_p99",
+             "etcd_grpc_error_ratio", "etcd_proposals_pending", "etcd_cpu", "etcd_memory"),
+    "kube-proxy": ("kube_proxy_sync_rules_p99", "kube_proxy_network_programming_p99", "kube_proxy_cpu",
+                   "kube_proxy_memory"),
+}
+SITE = """
+cluster_label: k8s_cluster
+evaluation_interval: 30s
+selectors:
+  etcd: 'job=~"etcd|kube-etcd"'
+  kube-proxy: 'job="kube-proxy", namespace="kube-system"'
+thresholds:
+  EtcdHighNumberOfLeaderChanges: 3
+  EtcdProposalsPendingHigh: 37
+  EtcdDatabaseQuotaLowSpace: 0.9
+  EtcdDatabaseHighFragmentation: 0.3
+  EtcdHighFsyncDurations: 0.255
+  EtcdPeerRoundTripSlow: 0.05
+  EtcdHighGRPCErrorRatio: 0.02
+  KubeProxySyncRulesSlow: 10
+  KubeProxyNetworkProgrammingSlow: 12.5
+  KubeProxyRulesSyncStale: 1800
+  KubeProxyIptablesRestoreFailing: 0.1
+patch:
+  EtcdMembersDown: {for: 30m, severity: warning}
+  KubeProxyRulesSyncStale: {for: 20m}
+"""
+
+
+def _components(ctx: Context | None = None) -> list[Component]:
+    ctx = ctx or Context()
+    return [etcd.build(ctx), kube_proxy.build(ctx)]
+
+
+def test_required_signals_and_sizes() -> None:
+    comps = {c.key: c for c in _components()}
+    for key, names in REQUIRED.items():
+        signals = {s.name for s in comps[key].signals}
+        assert set(names) <= signals, set(names) - signals
+    assert comps["etcd"].control_plane and not comps["kube-proxy"].control_plane
+    assert len(comps["etcd"].alerts) >= 12 and len(comps["etcd"].rules) >= 12
+    assert len(comps["kube-proxy"].alerts) >= 4 and len(comps["kube-proxy"].rules) >= 5
+
+
+@pytest.mark.parametrize("comp", _components(), ids=lambda c: c.key)
+def test_internal_consistency(comp: Component) -> None:
+    records = {r.record for r in (*comp.rules, *comp.slow_rules)}
+    alerts = {a.name for a in comp.alerts}
+    prefix = comp.key.replace("-", "_") + "_"
+    signals = {s.name for s in comp.signals}
+    assert len(signals) == len(comp.signals)
+    for signal in comp.signals:
+        assert signal.name.startswith(prefix)
+        assert signal.alert is None or signal.alert in alerts
+        assert '{cluster="$cluster"' in signal.expr
+        used = set(re.findall(r"[a-z_]+:[a-z0-9_]+:[a-z0-9_]+", signal.expr))
+        assert used and used <= records, signal.name
+    for panel in comp.panels:
+        assert set(panel.signals) <= signals, panel.title
+    for alert in comp.alerts:
+        assert alert.name.startswith("Etcd" if comp.key == "etcd" else "KubeProxy")
+        assert any(c.fires for c in alert.cases) and not all(c.fires for c in alert.cases)
+        if alert.threshold is not None:
+            assert fmt_number(alert.threshold) in alert.expr, alert.name
+        for record in re.findall(r"[a-z_]+:[a-z0-9_]+:[a-z0-9_]+", alert.expr):
+            assert record in records, (alert.name, record)
+    for test in comp.rule_tests:
+        assert test.expr in records
+
+
+def test_site_thresholds_reach_the_rules() -> None:
+    ctx = Context(Config(thresholds={"EtcdDatabaseQuotaLowSpace": 0.9}))
+    by_name = {a.name: a for c in _components(ctx) for a in c.alerts}
+    assert by_name["EtcdDatabaseQuotaLowSpace"].expr.endswith("> 0.9")
+    assert by_name["EtcdDatabaseQuotaLowSpace"].cases[0].value == pytest.approx(0.95)
+
+
+def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert PROMTOOL
+    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600)
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
+@pytest.mark.parametrize("site", [None, SITE], ids=["defaults", "site"])
+def test_promtool_cases_pass(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalog, "MODULES", MODULES)
+    cfg = None
+    if site is not None:
+        cfg = tmp_path / "stereo.yaml"
+        cfg.write_text(site)
+    out = tmp_path / "out"
+    writer.write(pipeline.generate(load(cfg)), out)
+    rule_files = sorted(p.relative_to(out).as_posix() for p in [*out.glob("rules/*.yaml"), *out.glob("alerts/*.yaml")])
+    checked = _promtool("check", "rules", *rule_files, cwd=out)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tests = sorted(p.relative_to(out).as_posix() for p in out.glob("tests/rules/*.yaml"))
+    ran = _promtool("test", "rules", *tests, cwd=out)
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
+    if site is not None:
+        text = (out / "rules/etcd.yaml").read_text()
+        assert "k8s_cluster" in text and 'job=~"etcd|kube-etcd"' in text
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
+def test_a_moved_threshold_fails_its_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalog, "MODULES", MODULES)
+    out = tmp_path / "out"
+    writer.write(pipeline.generate(load(None)), out)
+    path = out / "alerts/etcd.yaml"
+    path.write_text(path.read_text().replace("etcd_mvcc_db_total_size_quota:ratio > 0.95",
+                                             "etcd_mvcc_db_total_size_quota:ratio > 0.99"))
+    ran = _promtool("test", "rules", "tests/rules/etcd.yaml", cwd=out)
+    assert ran.returncode != 0
+    assert "EtcdDatabaseQuotaLowSpace" in ran.stdout + ran.stderr

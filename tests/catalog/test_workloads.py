@@ -1,0 +1,91 @@
+"""Workloads (cAdvisor + kube-state-metrics): the signals the stereo view pairs by name, conventions, and promtool
+cases that follow a site's thresholds, cluster label, selectors, `for` and evaluation interval."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from generator import catalog, pipeline, writer
+from generator.catalog import workloads
+from generator.config import Config, load
+from generator.context import Context
+
+PROMTOOL = shutil.which("promtool")
+# the resource side of the workload stereo view: CPU ↔ network traffic, memory ↔ response time
+REQUIRED = ("container_cpu_usage", "container_memory_working_set", "pod_network_receive_bytes",
+            "pod_network_transmit_bytes", "container_cpu_throttling_ratio", "pod_restarts", "pod_network_drops",
+            "namespace_cpu_usage", "namespace_memory_usage", "container_cpu_requests_ratio",
+            "container_memory_limits_ratio")
+SITE = """
+cluster_label: k8s_cluster
+evaluation_interval: 30s
+selectors:
+  kube-state-metrics: 'job=~"kube-state-metrics|ksm", service="kube-state-metrics"'
+  cadvisor: 'job="kubelet", metrics_path="/metrics/cadvisor", service="kubelet"'
+thresholds:
+  ContainerCPUThrottlingHigh: 0.6
+  ContainerMemoryNearLimit: 0.8
+  ContainerCPUNearLimit: 0.75
+  PodNetworkDropsHigh: 0.05
+  KubeContainerRestartsFrequent: 3
+  KubeJobNotCompleted: 3600
+  KubeQuotaAlmostFull: 0.75
+  KubeCPUQuotaOvercommit: 2
+  KubeMemoryQuotaOvercommit: 1.2
+patch:
+  KubePodCrashLooping: {for: 5m}
+  KubeJobNotCompleted: {for: 10m, severity: info}
+"""
+
+
+def test_required_signals_filter_by_cluster_and_namespace() -> None:
+    comp = workloads.build(Context(Config(cluster_label="k8s_cluster")))
+    signals = {s.name: s for s in comp.signals}
+    assert set(REQUIRED) <= set(signals)
+    assert len(signals) == len(comp.signals)
+    for s in comp.signals:
+        assert 'k8s_cluster="$cluster"' in s.expr and 'namespace="$namespace"' in s.expr, s.name
+        assert ("pod" in s.labels) == ('pod=~"$pod"' in s.expr), s.name
+    alerts = {a.name for a in comp.alerts}
+    assert all(s.alert in alerts for s in comp.signals if s.alert)
+    assert {sig for p in comp.panels for sig in p.signals} <= set(signals)
+
+
+def test_counts_and_names() -> None:
+    comp = workloads.build(Context())
+    assert len(comp.alerts) >= 20 and len(comp.rules) >= 12
+    assert not comp.control_plane
+    for a in comp.alerts:
+        assert len(a.name) <= 40 and a.name.startswith(("Kube", "Container", "Pod")), a.name
+        assert any(c.fires for c in a.cases) and any(not c.fires for c in a.cases), a.name
+        assert a.meaning and a.impact and a.diagnosis and a.mitigation, a.name
+    for r in comp.rules:
+        assert "by (cluster" in r.expr or r.expr.startswith("cluster_"), r.record
+
+
+def _run(tree: Path) -> None:
+    files = sorted(p.relative_to(tree).as_posix() for p in [*tree.glob("rules/*.yaml"), *tree.glob("alerts/*.yaml")])
+    checked = subprocess.run([PROMTOOL, "check", "rules", *files], cwd=tree, capture_output=True, text=True,
+                             check=False, timeout=300)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    tests = sorted(p.relative_to(tree).as_posix() for p in tree.glob("tests/rules/*.yaml"))
+    ran = subprocess.run([PROMTOOL, "test", "rules", *tests], cwd=tree, capture_output=True, text=True,
+                         check=False, timeout=600)
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
+
+
+@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
+@pytest.mark.parametrize("site", [None, SITE], ids=["defaults", "site"])
+def test_promtool_cases_follow_settings(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(catalog, "MODULES", ("workloads",))
+    cfg = None
+    if site:
+        cfg = tmp_path / "stereo.yaml"
+        cfg.write_text(site)
+    out = tmp_path / "out"
+    writer.write(pipeline.generate(load(cfg)), out)
+    _run(out)
