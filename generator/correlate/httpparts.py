@@ -1,0 +1,110 @@
+"""HTTP plumbing of the correlation service: JSON errors, its own metrics, the answer memo, and the ASGI
+middleware that checks the bearer token, counts requests and turns any uncaught exception into a JSON 500."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.responses import JSONResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from generator.correlate.source import Hooks
+
+LOG = logging.getLogger("stereo.serve")
+OPEN_PATHS = ("/healthz", "/metrics")  # never behind the bearer token: probes and scrapers
+JSON = "application/json"
+
+
+def error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("stereo_correlation_requests", "HTTP requests served", ["endpoint", "status"],
+                                registry=r)
+        self.latency = Histogram("stereo_correlation_request_duration_seconds", "Time to answer a request",
+                                 ["endpoint"], registry=r,
+                                 buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+        self.upstream_errors = Counter("stereo_correlation_upstream_errors", "Failed upstream queries by kind",
+                                       ["kind"], registry=r)
+        self.cache = Counter("stereo_correlation_cache_requests", "Cache lookups", ["cache", "result"], registry=r)
+        self.in_flight = Gauge("stereo_correlation_upstream_in_flight", "Upstream queries in flight", registry=r)
+
+    def hooks(self) -> Hooks:
+        return Hooks(in_flight=self.in_flight.inc, error=lambda kind: self.upstream_errors.labels(kind).inc(),
+                     cache=lambda hit: self.cache.labels("range", "hit" if hit else "miss").inc())
+
+
+class Memo:
+    """Finished answers keyed by (endpoint, parameters, aligned end): the same question in the same step is free."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.data = size, OrderedDict[tuple[Any, ...], Any]()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        if key in self.data:
+            self.data.move_to_end(key)
+            return self.data[key]
+        return None
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        if self.size > 0:
+            self.data[key] = value
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
+
+
+def encoded(fn: Callable[[float], Any], deadline: float) -> bytes:
+    """The answer as bytes, encoded in the worker thread (memoised answers then cost no encoding at all)."""
+    value = fn(deadline)
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+class Guard:
+    """ASGI middleware: bearer-token check, request metrics, and a JSON 500 instead of a crash."""
+
+    def __init__(self, app: ASGIApp, token: str | None, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+        self.expected = f"Bearer {token}".encode() if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        began = time.perf_counter()
+        status = [0]
+
+        async def tracked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            if self.expected is not None and scope["path"] not in OPEN_PATHS:
+                given = dict(scope["headers"]).get(b"authorization", b"")
+                if not hmac.compare_digest(given, self.expected):
+                    denied = error(401, "missing or wrong bearer token")
+                    denied.headers["WWW-Authenticate"] = "Bearer"
+                    await denied(scope, receive, tracked)
+                    return
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # never crash on a request: answer in JSON, keep serving
+            LOG.exception("internal error on %s", scope.get("path"))
+            if status[0] == 0:
+                await error(500, f"internal error: {type(exc).__name__}")(scope, receive, tracked)
+        finally:
+            endpoint = getattr(scope.get("route"), "path", None) or "other"
+            self.metrics.requests.labels(endpoint, str(status[0] or 500)).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - began)

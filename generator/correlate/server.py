@@ -1,0 +1,387 @@
+"""`stereo serve`: the correlation service Grafana queries live (FastAPI + uvicorn).
+
+Endpoints (JSON unless said otherwise; every error is JSON `{"error": "..."}`):
+
+* `GET /api/v1/suggestions?target=SIGNAL&selector=...&window=...&step=...&alpha=...&k=...` — what moves with the
+  target now: `suggestions` (significant, strongest first, at most k), `not_significant`, `missing`;
+* `GET /api/v1/matrix?signals=a,b,c&selector=...` — flat rows {a, b, rho, pvalue, significant, n}, every ordered
+  pair and the diagonal, which Grafana's Infinity datasource reads as a table or heatmap as they are;
+* `GET /api/v1/correlations.yaml` — the document `stereo suggest` writes, measured now;
+* `GET /healthz`, `GET /metrics` (the service's own metrics), and FastAPI's `/openapi.json` and `/docs`.
+
+Robustness: blocking work runs in a thread pool under a deadline (504 when it passes); upstream queries share
+a semaphore (`--max-concurrency`) and a bounded LRU of fetched ranges; upstream faults map to 502/503/504 and
+the next request tries again, so the service recovers with Prometheus. With `--token-file`, every endpoint but
+/healthz and /metrics needs `Authorization: Bearer <token>`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from generator import correlations, naming, promql
+from generator.config import Config
+from generator.correlate import stats, suggest
+from generator.correlate.candidates import Candidate
+from generator.correlate.httpparts import JSON, Guard, Memo, Metrics, encoded, error
+from generator.correlate.source import Auth, RangeCache, Source, SourceError
+from generator.correlate.upstream import (
+    Matcher,
+    Parser,
+    UsageError,
+    check_matchers,
+    read_secret,
+    seconds,
+    site_catalog,
+    upstream,
+    upstream_options,
+)
+
+PROG = "stereo serve"
+MAX_SELECTOR = 2000
+YAML = "application/yaml; charset=utf-8"
+AUTO_POINTS = 1440  # without an explicit step, the step grows with the window to keep about this many points
+
+
+@dataclass(frozen=True)
+class Settings:
+    prometheus_url: str
+    config: Config = field(default_factory=Config)
+    token: str | None = None  # the service's own bearer token
+    auth: Auth = field(default_factory=Auth)  # credentials for the upstream
+    selector: tuple[Matcher, ...] = ()  # matchers added to every request's selector
+    timeout: float = 10.0
+    max_concurrency: int = 4
+    cache_size: int = 256
+    window: int = 6 * 3600
+    step: int = 60
+    alpha: float = stats.DEFAULT_ALPHA
+    k: int = 10
+    max_candidates: int = 40
+    max_signals: int = 50
+    max_points: int = 11_000
+    max_series: int = 200  # per query: a request stays a request, not a cluster-wide scan
+    retries: int = 2
+    verify_tls: bool = True
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.body = status, {"error": message, **extra}
+
+
+# ---------------------------------------------------------------- request parameters
+
+
+def _window_step(settings: Settings, window: str | None, step: str | None) -> suggest.Options:
+    try:
+        w = seconds(window, "window") if window else settings.window
+        s = seconds(step, "step") if step else max(settings.step, -(-w // AUTO_POINTS) // settings.step * settings.step)
+    except UsageError as exc:
+        raise ApiError(400, str(exc)) from None
+    if w > suggest.MAX_WINDOW:
+        raise ApiError(400, f"window: at most {promql.format_duration(suggest.MAX_WINDOW)}")
+    if w // s + 1 > settings.max_points:
+        raise ApiError(400, f"window {promql.format_duration(w)} at step {promql.format_duration(s)} gives "
+                            f"{w // s + 1} points; at most {settings.max_points}: use a larger step")
+    return suggest.Options(w, s, settings.alpha, max_candidates=settings.max_candidates)
+
+
+def _options(settings: Settings, window: str | None, step: str | None, alpha: str | None) -> suggest.Options:
+    opts = _window_step(settings, window, step)
+    if alpha is not None:
+        try:
+            a = float(alpha)
+        except ValueError:
+            raise ApiError(400, f"alpha: expected a number between 0 and 1, got {alpha!r}") from None
+        opts = suggest.Options(opts.window, opts.step, a, max_candidates=opts.max_candidates)
+    try:
+        opts.check()
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from None
+    return opts
+
+
+def _matchers(settings: Settings, selector: str | None) -> list[Matcher]:
+    if not selector or not selector.strip():
+        return list(settings.selector)
+    if len(selector) > MAX_SELECTOR:
+        raise ApiError(400, f"selector: longer than {MAX_SELECTOR} characters")
+    try:
+        return [*settings.selector, *check_matchers(promql.parse_selector(selector))]
+    except (promql.PromQLError, UsageError) as exc:
+        raise ApiError(400, f"selector: {exc}") from None
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+# ---------------------------------------------------------------- the app
+
+
+def create_app(settings: Settings) -> FastAPI:
+    catalog = site_catalog(settings.config)
+    prior = correlations.prior(set(catalog.signals))
+    related = suggest.related(prior)
+    metrics = Metrics()
+    source = Source(settings.prometheus_url, settings.auth, timeout=settings.timeout, retries=settings.retries,
+                    max_concurrency=settings.max_concurrency, max_series=settings.max_series,
+                    cache=RangeCache(settings.cache_size),
+                    hooks=metrics.hooks(), verify_tls=settings.verify_tls)
+    pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve")
+    memo = Memo(settings.cache_size)
+    cluster_label = settings.config.cluster_label
+    pair_uid = naming.dashboard_uid("pair")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        pool.shutdown(wait=False, cancel_futures=True)
+        source.close()
+
+    app = FastAPI(title="Stereo correlation service", version="1", lifespan=lifespan,
+                  description="Which signals move together now: Spearman ρ with a significance test, measured on "
+                              "a live Prometheus. Every error is JSON {\"error\": \"...\"}.")
+
+    async def run(key: tuple[Any, ...], fn: Callable[[float], Any], media_type: str = JSON) -> Response:
+        """`fn(deadline)` in the pool under the request timeout; the encoded answer is memoised under `key`."""
+        body = memo.get(key)
+        metrics.cache.labels("response", "hit" if body is not None else "miss").inc()
+        if body is None:
+            deadline = time.monotonic() + settings.timeout
+            loop = asyncio.get_running_loop()
+            try:
+                body = await asyncio.wait_for(loop.run_in_executor(pool, encoded, fn, deadline), settings.timeout)
+            except TimeoutError:
+                metrics.upstream_errors.labels("deadline").inc()
+                raise ApiError(504, f"no answer within {settings.timeout:g}s (Prometheus slow or busy)") from None
+            except SourceError as exc:
+                raise ApiError(exc.status, str(exc)) from None
+            memo.put(key, body)
+        return Response(body, media_type=media_type)
+
+    def known(name: str) -> str:
+        if name not in catalog:
+            raise ApiError(404, f"unknown signal {name!r}", close=catalog.close(name))
+        return name
+
+    def pair_url(a: str, b: str, m: suggest.Measurement, matchers: list[Matcher]) -> str:
+        url = (f"{settings.config.grafana_url}/d/{pair_uid}/pair?var-a={quote(a)}&var-b={quote(b)}"
+               f"&var-a_home={naming.dashboard_uid(catalog.home(a))}&var-b_home={naming.dashboard_uid(catalog.home(b))}"
+               f"&from={m.start * 1000}&to={m.end * 1000}")
+        variables = {cluster_label: "cluster", "namespace": "namespace", "pod": "pod"}
+        for label, op, value in matchers:
+            if op == "=" and label in variables:
+                url += f"&var-{variables[label]}={quote(value, safe='')}"
+        return url
+
+    def item(f: suggest.Finding, m: suggest.Measurement, matchers: list[Matcher]) -> dict[str, Any]:
+        return {
+            "name": f.partner, "title": catalog.index.title.get(f.partner, f.partner), "home": catalog.home(f.partner),
+            "tier": f.tier, "rho": _num(f.rho), "pvalue": _num(f.pvalue), "qvalue": _num(f.qvalue), "n": f.n,
+            "n_eff": f.n_eff, "critical": _num(f.critical), "significant": f.significant,
+            "stability": _num(f.stability), "target_labels": f.target_labels, "labels": f.partner_labels,
+            "short": [{"time": t, "rho": _num(r)} for t, r in zip(f.short_times, f.short_rho, strict=True)],
+            "url": pair_url(f.target, f.partner, m, matchers),
+        }
+
+    app.add_middleware(Guard, token=settings.token, metrics=metrics)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.body, status_code=exc.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        return error(400, f"{'.'.join(str(p) for p in first.get('loc', ()))}: {first.get('msg', 'invalid')}")
+
+    @app.get("/healthz", summary="Liveness: answers without asking Prometheus")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics", summary="The service's own metrics (Prometheus text format)")
+    async def metrics_endpoint() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/v1/suggestions", summary="Signals that move with a target now, strongest significant first",
+             response_class=Response, responses=_doc("{target, window, step, alpha, method, start, end, selector, "
+                                                     "suggestions: [...], not_significant: [...], missing: [...]}"))
+    async def suggestions(target: str = "", selector: str | None = None, window: str | None = None,
+                          step: str | None = None, alpha: str | None = None, k: str | None = None) -> Response:
+        if not target:
+            raise ApiError(400, "target: a signal name is required")
+        known(target)
+        opts = _options(settings, window, step, alpha)
+        limit = _int(k, "k", settings.k, 1, 100)
+        matchers = _matchers(settings, selector)
+        end = time.time()
+        todo = suggest.plan(catalog, [target], related, opts.max_candidates)
+
+        def work(deadline: float) -> dict[str, Any]:
+            m = suggest.measure(source, catalog, todo, matchers, cluster_label, opts, end, deadline)
+            if target in m.target_reason and m.target_reason[target] != "no data":
+                raise ApiError(422 if "series" in m.target_reason[target] else 502, m.target_reason[target])
+            found = m.findings[target]
+            return {
+                "target": target, "window": promql.format_duration(opts.window),
+                "step": promql.format_duration(opts.step), "alpha": opts.alpha, "method": opts.method,
+                "start": m.start, "end": m.end, "selector": _selector_text(matchers),
+                "suggestions": [item(f, m, matchers) for f in found if f.significant][:limit],
+                "not_significant": [item(f, m, matchers) for f in found if not f.significant],
+                "missing": [{"name": n, "reason": r} for n, r in
+                            ([(target, m.target_reason[target])] if target in m.target_reason else []) +
+                            m.missing[target]],
+            }
+
+        key = ("suggestions", target, tuple(matchers), opts, limit, int(end // opts.step))
+        return await run(key, work)
+
+    @app.get("/api/v1/matrix", summary="ρ of every pair of the given signals, as flat rows", response_class=Response,
+             responses=_doc("[{a, b, rho, pvalue, significant, n}, ...]: every ordered pair and the diagonal"))
+    async def matrix(signals: str = "", selector: str | None = None, window: str | None = None,
+                     step: str | None = None, alpha: str | None = None) -> Response:
+        names = list(dict.fromkeys(n.strip() for n in signals.split(",") if n.strip()))
+        if len(names) < 2 or len(names) > settings.max_signals:
+            raise ApiError(400, f"signals: expected 2 to {settings.max_signals} comma-separated signal names")
+        for n in names:
+            known(n)
+        opts = _options(settings, window, step, alpha)
+        matchers = _matchers(settings, selector)
+        end = time.time()
+        todo = {a: [Candidate(catalog.signals[b], "matrix", catalog.home(b)) for b in names if b != a] for a in names}
+
+        def work(deadline: float) -> list[dict[str, Any]]:
+            m = suggest.measure(source, catalog, todo, matchers, cluster_label, opts, end, deadline)
+            found = {(f.target, f.partner): f for fs in m.findings.values() for f in fs}
+            rows = []
+            for a in names:
+                for b in names:
+                    if a == b:
+                        rows.append({"a": a, "b": b, "rho": 1.0, "pvalue": None, "significant": False, "n": None})
+                        continue
+                    f = found.get((min(a, b), max(a, b)))  # one direction for both: exactly symmetric
+                    rows.append({"a": a, "b": b, "rho": _num(f.rho) if f else None,
+                                 "pvalue": _num(f.pvalue) if f else None, "significant": bool(f and f.significant),
+                                 "n": f.n if f else None})
+            return rows
+
+        return await run(("matrix", tuple(names), tuple(matchers), opts, int(end // opts.step)), work)
+
+    @app.get("/api/v1/correlations.yaml", summary="The correlations.yaml document, measured now",
+             response_class=Response, responses={200: {"content": {"application/yaml": {}}}})
+    async def correlations_yaml(selector: str | None = None, window: str | None = None, step: str | None = None,
+                                alpha: str | None = None, targets: str | None = None) -> Response:
+        opts = _options(settings, window, step, alpha)
+        matchers = _matchers(settings, selector)
+        names = [known(t.strip()) for t in (targets or "").split(",") if t.strip()]
+        names = names or suggest.default_targets(catalog, prior)
+        end = time.time()
+        todo = suggest.plan(catalog, names, related, opts.max_candidates)
+
+        def work(deadline: float) -> str:
+            m = suggest.measure(source, catalog, todo, matchers, cluster_label, opts, end, deadline)
+            return correlations.dump(suggest.pairs(m, catalog, prior), suggest.header(opts))
+
+        return await run(("yaml", tuple(names), tuple(matchers), opts, int(end // opts.step)), work, YAML)
+
+    return app
+
+
+def _doc(shape: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": shape, "content": {JSON: {}}},
+            400: {"description": "bad parameter: {error}"}, 404: {"description": "unknown signal: {error, close}"},
+            502: {"description": "Prometheus answered badly"}, 503: {"description": "Prometheus unreachable"},
+            504: {"description": "no answer within the timeout"}}
+
+
+def _int(text: str | None, what: str, default: int, lo: int, hi: int) -> int:
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise ApiError(400, f"{what}: expected a whole number from {lo} to {hi}, got {text!r}") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, f"{what}: expected a whole number from {lo} to {hi}, got {value}")
+    return value
+
+
+def _selector_text(matchers: list[Matcher]) -> str:
+    return ",".join(promql.matcher(label, op, value) for label, op, value in matchers)
+
+
+def _listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"--listen: expected HOST:PORT such as 127.0.0.1:9797, got {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def _parser() -> Parser:
+    p = Parser(prog=PROG, description="Run the correlation service Grafana queries (FastAPI + uvicorn).")
+    upstream_options(p)
+    p.add_argument("--listen", default="127.0.0.1:9797", help="HOST:PORT to listen on (default 127.0.0.1:9797)")
+    p.add_argument("--token-file", metavar="F", help="require Authorization: Bearer <contents of F> (not on "
+                                                     "/healthz and /metrics)")
+    p.add_argument("--timeout", default="10s", help="answer within this time, 504 otherwise (default 10s)")
+    p.add_argument("--max-concurrency", type=int, default=4, help="upstream queries in flight (default 4)")
+    p.add_argument("--cache-size", type=int, default=256, help="fetched ranges kept in memory (default 256)")
+    p.add_argument("--max-series", type=int, default=200, help="series one signal may return (default 200)")
+    p.add_argument("--window", default="6h", help="default window of a request (default 6h)")
+    p.add_argument("--step", default="60s", help="default (smallest) step (default 60s)")
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    return p
+
+
+def settings_from(argv: list[str]) -> tuple[Settings, str, int, str]:
+    args = _parser().parse_args(argv)
+    config, url, auth, matchers = upstream(args)
+    host, port = _listen(args.listen)
+    if args.max_concurrency < 1 or args.cache_size < 0 or args.max_series < 1:
+        raise UsageError("--max-concurrency and --max-series must be ≥ 1, --cache-size ≥ 0")
+    token = read_secret(args.token_file, "--token-file") if args.token_file else None
+    settings = Settings(url, config, token, auth, tuple(matchers), timeout=seconds(args.timeout, "--timeout"),
+                        max_concurrency=args.max_concurrency, cache_size=args.cache_size, max_series=args.max_series,
+                        window=seconds(args.window, "--window"), step=seconds(args.step, "--step"),
+                        verify_tls=not args.insecure_skip_verify)
+    return settings, host, port, args.log_level
+
+
+def main(argv: list[str]) -> int:
+    try:
+        settings, host, port, log_level = settings_from(argv)
+        app = create_app(settings)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,235 @@
+"""A real Prometheus 2.42 on 127.0.0.1 with data the test writes: OpenMetrics → promtool backfill → server.
+
+`planted()` writes the recorded series behind real catalog signals for one pod (and its node): a planted
+correlated pair (container CPU ↔ pod network receive, sharing their increments plus noise) among independent
+decoys — random walks, an AR(1) series, a smoothed rate, white noise and a constant. `Prometheus` starts the
+server on a free port over a copy of the backfilled blocks and always stops it by pid. `FakePrometheus` stands
+in front of it only to inject faults.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import requests
+
+CLUSTER, NAMESPACE, POD, INSTANCE = "test", "shop", "web-1", "10.0.0.1:9100"
+STEP = 60
+POINTS = 7 * 60 + 1  # 7h at 1m: any query over the last 6h sees data even a few minutes after writing
+SEED = 20230501
+
+POD_LABELS = {"cluster": CLUSTER, "namespace": NAMESPACE, "pod": POD}
+NODE_LABELS = {"cluster": CLUSTER, "instance": INSTANCE}
+PLANTED = ("container_cpu_usage", "pod_network_receive_bytes")
+# catalog signal → (recorded series it reads, extra labels, how the decoy is made)
+SERIES: dict[str, tuple[str, dict[str, str], str]] = {
+    "container_cpu_usage": ("cluster_namespace_pod_container:container_cpu_usage_seconds:rate5m",
+                            {**POD_LABELS, "container": "app"}, "planted"),
+    "pod_network_receive_bytes": ("cluster_namespace_pod:container_network_receive_bytes:rate5m", POD_LABELS,
+                                  "planted"),
+    "container_memory_working_set": ("cluster_namespace_pod_container:container_memory_working_set_bytes:max",
+                                     {**POD_LABELS, "container": "app"}, "random_walk"),
+    "pod_network_transmit_bytes": ("cluster_namespace_pod:container_network_transmit_bytes:rate5m", POD_LABELS,
+                                   "random_walk"),
+    "service_request_rate": ("namespace_pod:http_requests:rate5m", POD_LABELS, "random_walk"),
+    "service_latency_p99": ("namespace_pod_quantile:http_request_duration_seconds:histogram_quantile",
+                            {**POD_LABELS, "quantile": "0.99"}, "ar1"),
+    "container_cpu_throttling_ratio": ("cluster_namespace_pod_container:container_cpu_cfs_throttled_periods:"
+                                       "ratio_rate5m", {**POD_LABELS, "container": "app"}, "white"),
+    "node_cpu_utilisation": ("instance:node_cpu_utilisation:rate5m", NODE_LABELS, "random_walk"),
+    "node_memory_utilisation": ("instance:node_memory_utilisation:ratio", NODE_LABELS, "smoothed"),
+    "pod_restarts": ("cluster_namespace_pod:kube_pod_container_status_restarts:increase5m", POD_LABELS, "constant"),
+}
+DECOYS = tuple(name for name, (_, _, kind) in SERIES.items() if kind not in ("planted", "constant"))
+
+
+def planted(points: int = POINTS, seed: int = SEED) -> dict[str, np.ndarray]:
+    """Values per catalog signal name (fixed seed): the planted pair and the decoys."""
+    rng = np.random.default_rng(seed)
+    shared = rng.normal(size=points)
+    out: dict[str, np.ndarray] = {}
+    for name, (_, _, kind) in SERIES.items():
+        if kind == "planted":
+            scale, base = (0.02, 1.0) if name == "container_cpu_usage" else (4e3, 2e5)
+            out[name] = base + scale * np.cumsum(shared + 0.4 * rng.normal(size=points))
+        elif kind == "random_walk":
+            out[name] = 100 + np.cumsum(rng.normal(size=points))
+        elif kind == "ar1":
+            x = np.zeros(points)
+            for i in range(1, points):
+                x[i] = 0.9 * x[i - 1] + rng.normal()
+            out[name] = 0.3 + 0.01 * x
+        elif kind == "smoothed":  # a 5-minute average of noise, like a rate5m sampled every minute
+            out[name] = 0.5 + 0.01 * np.convolve(rng.normal(size=points + 4), np.ones(5) / 5, mode="valid")
+        elif kind == "white":
+            out[name] = 0.1 + 0.01 * rng.normal(size=points)
+        else:
+            out[name] = np.zeros(points)
+    return out
+
+
+def write_openmetrics(path: Path, values: dict[str, np.ndarray], end: int, step: int = STEP) -> None:
+    """One gauge family per recorded series, samples in time order, ending at `end` (seconds), then # EOF."""
+    lines = []
+    for name, (metric, labels, _) in SERIES.items():
+        vals = values[name]
+        start = end - (vals.size - 1) * step
+        lines.append(f"# TYPE {metric} gauge")
+        sel = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        lines += [f"{metric}{{{sel}}} {v!r} {start + i * step}" for i, v in enumerate(vals.tolist())]
+    lines.append("# EOF")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def backfill(openmetrics: Path, blocks: Path) -> None:
+    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(openmetrics), str(blocks)],
+                   check=True, capture_output=True, timeout=120)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Prometheus:
+    """A Prometheus server on 127.0.0.1 over a copy of `blocks`; `stop()` ends it by pid (idempotent)."""
+
+    def __init__(self, blocks: Path, workdir: Path, port: int | None = None) -> None:
+        self.blocks, self.workdir = blocks, workdir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.data = workdir / "data"
+        workdir.mkdir(parents=True, exist_ok=True)
+        if not self.data.exists():
+            shutil.copytree(blocks, self.data)
+        self.config = workdir / "prometheus.yml"
+        self.config.write_text("global: {}\nscrape_configs: []\n", encoding="utf-8")
+
+    def start(self, timeout: float = 30.0) -> Prometheus:
+        log = (self.workdir / "prometheus.log").open("ab")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--storage.tsdb.path={self.data}", "--storage.tsdb.retention.time=30d",
+             f"--web.listen-address=127.0.0.1:{self.port}", f"--config.file={self.config}"],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        limit = time.monotonic() + timeout
+        while time.monotonic() < limit:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited: {(self.workdir / 'prometheus.log').read_text()[-2000:]}")
+            try:
+                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"prometheus not ready after {timeout}s")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def build_blocks(workdir: Path, end: int | None = None) -> tuple[Path, int]:
+    """Write the planted data ending at `end` (default: now, rounded down to the step) and backfill it."""
+    end = end if end is not None else int(time.time()) // STEP * STEP
+    om = workdir / "planted.om"
+    write_openmetrics(om, planted(), end)
+    blocks = workdir / "blocks"
+    backfill(om, blocks)
+    return blocks, end
+
+
+class FakePrometheus:
+    """An http.server thread on 127.0.0.1 that exists only to inject upstream faults.
+
+    `mode`: "proxy" forwards to the real Prometheus behind it (no fault), "slow" sleeps `delay` seconds then
+    proxies, "error500" answers HTTP 500, "garbage" answers 200 with invalid JSON, "shape" answers 200 with
+    JSON of the wrong shape. It records the peak number of requests in flight and the headers it saw."""
+
+    def __init__(self, upstream: str, mode: str = "proxy", delay: float = 0.0) -> None:
+        self.upstream, self.mode, self.delay = upstream, mode, delay
+        self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.headers: list[dict[str, str]] = []
+        self.release = threading.Event()  # set at teardown: sleeping handlers return at once
+        self._lock = threading.Lock()
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake._serve(self)
+
+            def do_POST(self) -> None:
+                fake._serve(self)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def _serve(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self.requests += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.headers.append(dict(h.headers))
+        try:
+            mode = self.mode
+            if mode == "slow":
+                self.release.wait(self.delay)
+            if mode == "error500":
+                self._send(h, 500, b'{"status":"error","errorType":"internal","error":"injected fault"}')
+            elif mode == "garbage":
+                self._send(h, 200, b'{"status": "success", "data": {"resultType": "matrix", "result": [{"met')
+            elif mode == "shape":
+                self._send(h, 200, json.dumps({"status": "success", "data": {"result": {"not": "a list"}}}).encode())
+            else:
+                try:
+                    with urllib.request.urlopen(self.upstream + h.path, timeout=10) as resp:
+                        self._send(h, resp.status, resp.read())
+                except urllib.error.HTTPError as exc:
+                    self._send(h, exc.code, exc.read())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout): nothing to answer
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    @staticmethod
+    def _send(h: http.server.BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

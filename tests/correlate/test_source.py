@@ -1,0 +1,180 @@
+"""generator.correlate.source against a real Prometheus 2.42 and a fault-injecting fake in front of it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from promlab import POD, SERIES, STEP, FakePrometheus, Prometheus, free_port, planted
+
+from generator.correlate.source import (
+    Auth,
+    Hooks,
+    QueryRejected,
+    RangeCache,
+    Source,
+    TooManySeries,
+    UpstreamBadResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    align,
+)
+
+CPU_SERIES = SERIES["container_cpu_usage"][0]
+
+
+def test_importing_the_wing_does_not_pull_pandas() -> None:
+    code = ("import sys; import generator.correlate.source, generator.correlate.suggest, generator.correlate.server; "
+            "sys.exit('pandas' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_align_rounds_down_to_the_step() -> None:
+    assert align(1000.7, 2001, 60) == (960, 1980)
+    with pytest.raises(ValueError):
+        align(0, 10, 0)
+    with pytest.raises(ValueError):
+        align(100, 10, 60)
+
+
+def test_range_is_aligned_and_matches_the_written_samples(prometheus: Prometheus,
+                                                           planted_blocks: tuple[object, int]) -> None:
+    _, end = planted_blocks
+    source = Source(prometheus.url)
+    try:
+        res = source.range(CPU_SERIES, end - 3600 + 7, end + 5, STEP)
+    finally:
+        source.close()
+    assert (res.start, res.end, res.step) == (end - 3600, end, STEP)
+    assert res.times[0] == end - 3600 and res.times[-1] == end and np.all(np.diff(res.times) == STEP)
+    assert len(res.labels) == 1 and res.labels[0]["pod"] == POD and res.labels[0]["__name__"] == CPU_SERIES
+    expected = planted()["container_cpu_usage"][-61:]
+    np.testing.assert_allclose(res.values[0], expected, rtol=1e-12)
+
+
+def test_long_ranges_are_fetched_in_chunks_with_the_same_result(prometheus: Prometheus,
+                                                                 planted_blocks: tuple[object, int]) -> None:
+    _, end = planted_blocks
+    calls: list[int] = []
+    whole = Source(prometheus.url)
+    chunked = Source(prometheus.url, max_points=50, hooks=Hooks(in_flight=lambda d: calls.append(d) if d > 0 else None))
+    try:
+        a = whole.range(f'{{__name__=~".+", pod="{POD}"}}', end - 6 * 3600, end, STEP)
+        b = chunked.range(f'{{__name__=~".+", pod="{POD}"}}', end - 6 * 3600, end, STEP)
+    finally:
+        whole.close()
+        chunked.close()
+    assert len(calls) == -(-361 // 50)  # 361 points, at most 50 per request
+    assert a.labels == b.labels and len(a.labels) >= 5
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_series_limit_and_instant_queries(prometheus: Prometheus, planted_blocks: tuple[object, int]) -> None:
+    _, end = planted_blocks
+    source = Source(prometheus.url, max_series=2)
+    try:
+        with pytest.raises(TooManySeries) as err:
+            source.range(f'{{__name__=~".+", pod="{POD}"}}', end - 600, end, STEP)
+        assert err.value.status == 422 and "narrow the selector" in str(err.value)
+        result = source.instant(f"{CPU_SERIES} * 0 + 1", at=end)
+        assert len(result) == 1 and result[0][1] == 1.0
+    finally:
+        source.close()
+
+
+def test_the_cache_answers_the_same_aligned_range(fake_prometheus: FakePrometheus,
+                                                  planted_blocks: tuple[object, int]) -> None:
+    _, end = planted_blocks
+    seen: list[bool] = []
+    source = Source(fake_prometheus.url, cache=RangeCache(4), hooks=Hooks(cache=seen.append))
+    try:
+        a = source.range(CPU_SERIES, end - 600, end, STEP)
+        b = source.range(CPU_SERIES, end - 600 + 30, end + 30, STEP)  # same aligned range
+    finally:
+        source.close()
+    assert a is b and seen == [False, True] and fake_prometheus.requests == 1
+
+
+def test_credentials_are_sent(fake_prometheus: FakePrometheus) -> None:
+    for auth, expected in ((Auth(bearer_token="s3cret"), "Bearer s3cret"), (Auth(basic=("u", "p")), "Basic dTpw")):
+        source = Source(fake_prometheus.url, auth=auth)
+        try:
+            source.instant("vector(1)")
+        finally:
+            source.close()
+        assert fake_prometheus.headers[-1]["Authorization"] == expected
+
+
+def test_connection_refused_is_unavailable_after_bounded_retries() -> None:
+    errors: list[str] = []
+    source = Source(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.05, hooks=Hooks(error=errors.append))
+    began = time.monotonic()
+    try:
+        with pytest.raises(UpstreamUnavailable) as err:
+            source.range("up", 0, 600, 60)
+    finally:
+        source.close()
+    assert err.value.status == 503 and "connection refused" in str(err.value)
+    assert time.monotonic() - began < 2 and errors == ["unavailable"]
+
+
+@pytest.mark.parametrize(("mode", "text"), [("error500", "HTTP 500: injected fault"), ("garbage", "invalid JSON"),
+                                            ("shape", "unexpected response shape")])
+def test_bad_answers_are_bad_responses(fake_prometheus: FakePrometheus, mode: str, text: str) -> None:
+    fake_prometheus.mode = mode
+    source = Source(fake_prometheus.url, retries=2, backoff=0.01)
+    try:
+        with pytest.raises(UpstreamBadResponse) as err:
+            source.range("up", 0, 600, 60)
+    finally:
+        source.close()
+    assert err.value.status == 502 and text in str(err.value)
+    assert fake_prometheus.requests == (3 if mode == "error500" else 1)  # only 5xx is retried
+
+
+def test_a_rejected_query_keeps_prometheus_message(prometheus: Prometheus) -> None:
+    source = Source(prometheus.url)
+    try:
+        with pytest.raises(QueryRejected) as err:
+            source.range("sum(", 0, 600, 60)
+    finally:
+        source.close()
+    assert err.value.http_status == 400 and "parse error" in str(err.value)
+
+
+def test_slow_upstream_times_out_within_the_deadline(fake_slow_prometheus: FakePrometheus) -> None:
+    source = Source(fake_slow_prometheus.url, timeout=5)
+    began = time.monotonic()
+    try:
+        with pytest.raises(UpstreamTimeout) as err:
+            source.range("up", 0, 600, 60, deadline=time.monotonic() + 0.5)
+    finally:
+        source.close()
+    assert err.value.status == 504 and time.monotonic() - began < 1.5
+
+
+def test_fetch_many_respects_the_concurrency_limit(fake_slow_prometheus: FakePrometheus) -> None:
+    fake_slow_prometheus.delay = 0.3
+    source = Source(fake_slow_prometheus.url, max_concurrency=2)
+    done: list[str] = []
+    try:
+        out = source.fetch_many([f"vector({i})" for i in range(6)], 0, 600, 60,
+                                on_done=lambda q, _: done.append(q))
+    finally:
+        source.close()
+    assert fake_slow_prometheus.max_in_flight == 2 and len(out) == 6 and sorted(done) == sorted(out)
+
+
+def test_fetch_many_stops_at_an_upstream_fault_and_keeps_query_errors(fake_prometheus: FakePrometheus) -> None:
+    source = Source(fake_prometheus.url)
+    try:
+        out = source.fetch_many(["vector(1)", "sum("], 0, 600, 60)
+        assert isinstance(out["sum("], QueryRejected) and out["vector(1)"].values.shape == (1, 11)
+        fake_prometheus.mode = "garbage"
+        with pytest.raises(UpstreamBadResponse):
+            source.fetch_many(["vector(1)", "vector(2)"], 0, 600, 60)
+    finally:
+        source.close()
