@@ -21,7 +21,9 @@ from generator.render.dashboards.panels import Spec, Target
 KEY = links.PAIR_KEY
 TITLE = "Pair view"
 CORRELATION = {"type": "yesoreyeram-infinity-datasource", "uid": "stereo-correlation"}
-SUGGESTIONS = "/api/v1/suggestions?target=${a:text}&k=10&window=${__range_s}s"
+# the selector keeps the service to the dashboard's cluster: `<cluster label>="<value>"`, percent-encoded
+SUGGESTIONS = ("/api/v1/suggestions?target=${a:text}&k=10&window=${__range_s}s"
+               "&selector={label}%3D%22${cluster:percentencode}%22")
 COLUMNS = (("name", "Signal", "string"), ("rho", "ρ", "number"), ("pvalue", "p-value", "number"),
            ("n", "n", "number"), ("stability", "stability", "number"))
 
@@ -44,7 +46,7 @@ def _defaults(lk: Lookup, signals: list[Signal]) -> tuple[str, str]:
     return signals[0].name, signals[min(1, len(signals) - 1)].name
 
 
-def _suggestions() -> Spec:
+def _suggestions(cluster_label: str) -> Spec:
     target = {
         "refId": "A",
         "datasource": CORRELATION,
@@ -52,7 +54,7 @@ def _suggestions() -> Spec:
         "source": "url",
         "parser": "backend",
         "format": "table",
-        "url": SUGGESTIONS,
+        "url": SUGGESTIONS.replace("{label}", cluster_label),
         "url_options": {"method": "GET", "data": ""},
         "root_selector": "suggestions",
         "columns": [{"selector": s, "text": t, "type": k} for s, t, k in COLUMNS],
@@ -106,7 +108,7 @@ def pair_view(lk: Lookup) -> dict[str, Any]:
              for v in ("a", "b")]
     secs = [Section("Together", [Cell(together, board.COLUMNS, 10)]),
             Section("Each alone", [Cell(s, board.COLUMNS // 2) for s in alone]),
-            Section("Suggestions", [Cell(_suggestions(), board.COLUMNS, 8)])]
+            Section("Suggestions", [Cell(_suggestions(lk.config.cluster_label), board.COLUMNS, 8)])]
     back = (links.back("a_home", "Home of ${a:text}"), links.back("b_home", "Home of ${b:text}"))
     lk.titles.setdefault(KEY, TITLE)
     return board.dashboard(lk, KEY, "Two signals side by side. Correlated panels on the other Stereo dashboards "
