@@ -107,7 +107,7 @@ def test_threshold_beyond_the_buckets_is_a_config_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [None, SITE], ids=["defaults", "site"])
+@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
 def test_promtool_cases_follow_the_settings(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "MODULES", MODULES)
     cfg = None

@@ -73,7 +73,7 @@ def test_thresholds_reach_the_expressions() -> None:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [None, SITE])
+@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
 def test_promtool_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, site: str | None) -> None:
     monkeypatch.setattr(catalog, "MODULES", ("kubelet",))
     cfg = None

@@ -97,7 +97,7 @@ def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [None, SITE], ids=["defaults", "site"])
+@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
 def test_promtool_cases_pass(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "MODULES", ("nodes",))
     cfg = None

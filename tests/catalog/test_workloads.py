@@ -79,7 +79,7 @@ def _run(tree: Path) -> None:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [None, SITE], ids=["defaults", "site"])
+@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
 def test_promtool_cases_follow_settings(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(catalog, "MODULES", ("workloads",))
     cfg = None
