@@ -120,3 +120,24 @@ def test_failed_write_leaves_previous_output(tmp_path: Path, monkeypatch: pytest
         writer.write(broken, out)
     assert (out / "rules/coredns.yaml").read_bytes() == before
     assert not list(out.glob(".stereo-*"))
+
+
+def test_generator_imports_no_heavy_dependency(tmp_path: Path) -> None:
+    """The generator needs grafanalib, PyYAML and Jinja2 only: statistics and the service stack stay out."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from generator import cli; rc = cli.main(['generate', '--out', sys.argv[1]]); "
+            "heavy = sorted(m for m in ('numpy', 'scipy', 'fastapi', 'uvicorn', 'requests', 'pandas', "
+            "'prometheus_api_client') if m in sys.modules); print(heavy); sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_manifests_option_adds_kubernetes_objects(tmp_path: Path) -> None:
+    assert cli.main(["generate", "--manifests", "--out", str(tmp_path)]) == 0
+    kinds = {yaml.safe_load(p.read_text())["kind"] for p in (tmp_path / "manifests").rglob("*.yaml")
+             if p.name != "kustomization.yaml"}
+    assert kinds == {"PrometheusRule", "ConfigMap"}
+    assert (tmp_path / "manifests/kustomization.yaml").exists()
