@@ -1,0 +1,396 @@
+"""kube-apiserver alerts besides the SLO burn rates: down, errors, throttling, latency, API Priority and Fairness,
+terminated requests, admission webhooks, client certificates, aggregated APIs, etcd as the apiserver sees it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import pairwise
+
+from generator.catalog import kube_apiserver_names as n
+from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.context import Context
+from generator.model import Alert, Case
+from generator.promql import fmt_number
+
+SRC = n.SRC
+EMPTY = '""'  # an empty label value, for matchers
+
+
+def _beyond(bounds: Sequence[float], t: float) -> float:
+    """An observation in the first bucket lying wholly above the threshold (its lower bound at least t), so every
+    quantile of it exceeds t."""
+    return next((b for prev, b in pairwise(bounds) if prev >= t), bounds[-1])
+
+
+def _within(bounds: Sequence[float], t: float) -> float:
+    """An observation in the last bucket lying wholly at or below the threshold."""
+    return max(b for b in bounds if b <= t)
+
+
+def _below(bounds: Sequence[float], t: float) -> float:
+    """An observation comfortably under the threshold: the largest bound at most half of it."""
+    under = [b for b in bounds if b <= t / 2]
+    return under[-1] if under else bounds[0] / 2
+
+
+def _fire_ratio(t: float) -> float:
+    return min(2 * t, (1 + t) / 2)
+
+
+def alerts(ctx: Context) -> tuple[Alert, ...]:
+    return (*_availability(ctx), *_flowcontrol(ctx), *_dependencies(ctx))
+
+
+def _availability(ctx: Context) -> tuple[Alert, ...]:
+    c = ctx.cluster
+    up = lambda v: {ctx.series(SRC, "up", instance="10.0.0.1:6443"): v}  # noqa: E731
+    req = lambda code, rate: {ctx.series(SRC, "apiserver_request_total", code=code, resource="pods",  # noqa: E731
+                                         scope="resource", verb="GET"): counter(rate)}
+    errors = ctx.threshold("KubeAPIServerResourceErrorsHigh", 0.1)
+    throttled = ctx.threshold("KubeAPIServerThrottlingHigh", 0.05)
+    latency = ctx.threshold("KubeAPIServerLatencyHigh", 1.0)
+    duration = lambda seconds: histogram(  # noqa: E731
+        lambda suffix, **lb: ctx.series(SRC, f"apiserver_request_duration_seconds{suffix}", **lb),
+        n.REQUEST_BUCKETS, seconds, 20, resource="pods", scope="resource", verb="GET")
+    slow = _beyond(n.REQUEST_BUCKETS, latency)
+    return (
+        Alert(
+            name="KubeAPIServerDown",
+            expr=f"sum {ctx.by()} (up{ctx.sel(SRC)}) == 0",
+            for_="15m",
+            severity="critical",
+            summary="No kube-apiserver target is up.",
+            description="Prometheus reaches no kube-apiserver in cluster {{ $labels." + c + " }}.",
+            cases=(Case(up(0), fires=True), Case(up(1), fires=False)),
+            meaning="Every kube-apiserver target of the scrape job fails its scrape.",
+            impact="Nothing can read or change cluster state: no scheduling, no scaling, no deployments; "
+                   "running pods keep running.",
+            diagnosis=(f"up{ctx.sel(SRC)}", f"{n.UP}"),
+            mitigation=("Check the apiserver static pods or the managed control plane's status page.",
+                        "Check etcd: an apiserver that cannot reach etcd fails its health checks.",
+                        "If only scraping fails, check the ServiceMonitor, the `kubernetes` Service endpoints "
+                        "and Prometheus' RBAC for /metrics."),
+        ),
+        Alert(
+            name="KubeAPIServerResourceErrorsHigh",
+            expr=f"{n.RESOURCE_ERR_RATIO} > {fmt_number(errors)}",
+            for_="10m",
+            severity="warning",
+            threshold=errors,
+            summary="The API server fails many requests for one resource.",
+            description="{{ $value | humanizePercentage }} of {{ $labels.verb }} requests for {{ $labels.resource }} "
+                        "in cluster {{ $labels." + c + " }} fail with 5xx.",
+            cases=(Case({**req("200", 100 * (1 - _fire_ratio(errors))), **req("500", 100 * _fire_ratio(errors))},
+                        fires=True, labels={"verb": "GET", "resource": "pods"}, value=_fire_ratio(errors)),
+                   Case({**req("200", 100 * (1 - errors / 2)), **req("500", 100 * errors / 2)}, fires=False)),
+            meaning="Requests of one verb on one resource are answered with 5xx above the threshold.",
+            impact="Clients of that resource (its controller, operators, users) fail and retry.",
+            diagnosis=(f'{n.REQ_RATE}{{code=~"5.."}}', f"{n.RESOURCE_ERR_RATIO}",
+                       f"{n.ETCD_Q}"),
+            mitigation=("Read the apiserver logs for the failing resource; an aggregated API or a conversion "
+                        "webhook behind a CRD is the usual suspect.",
+                        "Check etcd health if the resource is built in."),
+        ),
+        Alert(
+            name="KubeAPIServerThrottlingHigh",
+            expr=f"{n.THROTTLED_RATIO} > {fmt_number(throttled)}",
+            for_="15m",
+            severity="warning",
+            threshold=throttled,
+            summary="The API server throttles many requests (HTTP 429).",
+            description="{{ $value | humanizePercentage }} of API requests in cluster {{ $labels." + c + " }} are "
+                        "answered 429 Too Many Requests.",
+            cases=(Case({**req("200", 100 * (1 - _fire_ratio(throttled))), **req("429", 100 * _fire_ratio(throttled))},
+                        fires=True, value=_fire_ratio(throttled)),
+                   Case({**req("200", 100 * (1 - throttled / 2)), **req("429", 100 * throttled / 2)}, fires=False)),
+            meaning="API Priority and Fairness (or the max-inflight limits) reject a share of requests above the "
+                    "threshold.",
+            impact="Throttled clients back off: controllers reconcile late, kubectl is slow.",
+            diagnosis=(f"{n.APF_REJECTED}", f"{n.APF_SEATS}", f"{n.INFLIGHT}",
+                       f'topk(10, sum by ({c}, flow_schema) (rate(apiserver_flowcontrol_rejected_requests_total'
+                       f'{ctx.sel(SRC)}[5m])))'),
+            mitigation=("Find the flow schema that is rejected and the client behind it; fix a hot loop or give it "
+                        "its own FlowSchema/PriorityLevelConfiguration.",
+                        "Raise --max-requests-inflight / --max-mutating-requests-inflight only if the control "
+                        "plane has CPU to spare."),
+        ),
+        Alert(
+            name="KubeAPIServerLatencyHigh",
+            expr=f'{n.LAT_VERB_Q}{{quantile="0.99",verb!="LIST"}} > {fmt_number(latency)}',
+            for_="10m",
+            severity="warning",
+            threshold=latency,
+            summary="The API server answers slowly.",
+            description="99th percentile latency of {{ $labels.verb }} requests in cluster {{ $labels." + c
+                        + " }} is {{ $value | humanize }}s.",
+            cases=(Case(duration(slow), fires=True, labels={"verb": "GET", "quantile": "0.99"},
+                        value=bucket_quantile(n.REQUEST_BUCKETS, slow, 0.99)),
+                   Case(duration(_below(n.REQUEST_BUCKETS, latency)), fires=False)),
+            meaning="The 99th percentile of apiserver_request_duration_seconds for one verb (LIST, WATCH, CONNECT "
+                    "and streaming subresources left out) is above the threshold.",
+            impact="Every client waits longer; controllers fall behind.",
+            diagnosis=(f'{n.LAT_VERB_Q}{{quantile="0.99"}}', f'{n.ETCD_Q}{{quantile="0.99"}}',
+                       f'{n.WEBHOOK_Q}{{quantile="0.99"}}', f"{n.CPU}"),
+            mitigation=("If etcd latency is high too, fix etcd first (disk, defragmentation, size).",
+                        "If an admission webhook is slow, fix or scale it.",
+                        "If the apiserver is CPU-bound, scale it up or out."),
+        ),
+        Alert(
+            name="KubeAPIServerTerminatedRequests",
+            expr=f"{n.TERMINATION_RATIO} > {fmt_number(_terminated(ctx))}",
+            for_="5m",
+            severity="warning",
+            threshold=_terminated(ctx),
+            summary="The API server terminates incoming requests in self-defense.",
+            description="The kube-apiserver in cluster {{ $labels." + c + " }} has terminated "
+                        "{{ $value | humanizePercentage }} of its incoming requests.",
+            cases=(_terminated_case(ctx, _fire_ratio(_terminated(ctx)), True),
+                   _terminated_case(ctx, _terminated(ctx) / 2, False)),
+            meaning="apiserver_request_terminations_total grows: requests dropped by the apiserver itself "
+                    "(timeouts, overload) rather than answered.",
+            impact="Clients see timeouts and 429/504 answers.",
+            diagnosis=(f"{n.TERMINATIONS}", f"sum by ({c}, code, verb, resource) (rate("
+                       f"apiserver_request_terminations_total{ctx.sel(SRC)}[5m]))", f"{n.APF_SEATS}"),
+            mitigation=("Look at the flow schemas and clients behind the load; see KubeAPIServerThrottlingHigh.",),
+        ),
+    )
+
+
+def _terminated(ctx: Context) -> float:
+    return ctx.threshold("KubeAPIServerTerminatedRequests", 0.2)
+
+
+def _terminated_case(ctx: Context, ratio: float, fires: bool) -> Case:
+    # terminations / (requests + terminations) = ratio, with 10 answered requests per second
+    inputs = {
+        ctx.series(SRC, "apiserver_request_total", code="200", resource="pods", scope="resource",
+                   verb="GET"): counter(10),
+        ctx.series(SRC, "apiserver_request_terminations_total", code="429", resource="pods", scope="resource",
+                   verb="GET"): counter(10 * ratio / (1 - ratio)),
+    }
+    return Case(inputs, fires=fires, value=ratio if fires else None)
+
+
+def _flowcontrol(ctx: Context) -> tuple[Alert, ...]:
+    c = ctx.cluster
+    rejected = ctx.threshold("KubeAPIServerFlowControlRejections", 0)
+    queued = ctx.threshold("KubeAPIServerFlowControlQueueing", 10)
+    seats = ctx.threshold("KubeAPIServerFlowControlSaturated", 0.9)
+    pl = {"flow_schema": "service-accounts", "priority_level": "workload-low"}
+    reject = lambda rate: {ctx.series(SRC, "apiserver_flowcontrol_rejected_requests_total", reason="queue-full",  # noqa: E731
+                                      **pl): counter(rate)}
+    queue = lambda v: {ctx.series(SRC, "apiserver_flowcontrol_current_inqueue_requests", instance="10.0.0.1:6443",  # noqa: E731
+                                  **pl): v}
+    seat = lambda used: {  # noqa: E731
+        ctx.series(SRC, "apiserver_flowcontrol_current_executing_seats", instance="10.0.0.1:6443", **pl): used,
+        ctx.series(SRC, "apiserver_flowcontrol_current_limit_seats", instance="10.0.0.1:6443",
+                   priority_level="workload-low"): 100,
+    }
+    fire_rate = max(2 * rejected, 1)
+    return (
+        Alert(
+            name="KubeAPIServerFlowControlRejections",
+            expr=f"{n.APF_REJECTED} > {fmt_number(rejected)}",
+            for_="10m",
+            severity="warning",
+            threshold=rejected,
+            summary="API Priority and Fairness rejects requests.",
+            description="API Priority and Fairness in cluster {{ $labels." + c + " }} rejects "
+                        "{{ $value | humanize }} requests/s of priority level {{ $labels.priority_level }} "
+                        "({{ $labels.reason }}).",
+            cases=(Case(reject(fire_rate), fires=True,
+                        labels={"priority_level": "workload-low", "reason": "queue-full"}, value=fire_rate),
+                   Case(reject(rejected / 2), fires=False)),
+            meaning="Requests of a priority level found its queues full or waited too long and were answered 429.",
+            impact="The clients of that priority level are throttled; if it is `system` or `node-high`, "
+                   "nodes and controllers are affected.",
+            diagnosis=(f"{n.APF_REJECTED}", f"{n.APF_INQUEUE}", f"{n.APF_SEATS}",
+                       f"sum by ({c}, flow_schema) (rate(apiserver_flowcontrol_rejected_requests_total"
+                       f"{ctx.sel(SRC)}[5m]))"),
+            mitigation=("Find the flow schema and client sending the load (audit log, user agent) and fix or "
+                        "isolate it.", "Give the priority level more shares if the load is legitimate."),
+        ),
+        Alert(
+            name="KubeAPIServerFlowControlQueueing",
+            expr=f"{n.APF_INQUEUE} > {fmt_number(queued)}",
+            for_="15m",
+            severity="warning",
+            threshold=queued,
+            summary="Requests wait in API Priority and Fairness queues.",
+            description="{{ $value | humanize }} requests of priority level {{ $labels.priority_level }} are "
+                        "queued in cluster {{ $labels." + c + " }}.",
+            cases=(Case(queue(max(2 * queued, 1)), fires=True, labels={"priority_level": "workload-low"},
+                        value=max(2 * queued, 1)),
+                   Case(queue(queued / 2), fires=False)),
+            meaning="A priority level has used all its seats for a while; new requests queue.",
+            impact="Queued requests add their wait to the latency clients see; full queues mean 429s.",
+            diagnosis=(f"{n.APF_INQUEUE}", f"{n.APF_SEATS}", f"{n.APF_REJECTED}"),
+            mitigation=("See KubeAPIServerFlowControlRejections.",),
+        ),
+        Alert(
+            name="KubeAPIServerFlowControlSaturated",
+            expr=f"{n.APF_SEATS} > {fmt_number(seats)}",
+            for_="15m",
+            severity="warning",
+            threshold=seats,
+            summary="An API Priority and Fairness priority level is using almost all its seats.",
+            description="Priority level {{ $labels.priority_level }} in cluster {{ $labels." + c + " }} uses "
+                        "{{ $value | humanizePercentage }} of its seats.",
+            cases=(Case(seat(100 * (1 + seats) / 2), fires=True, labels={"priority_level": "workload-low"},
+                        value=(1 + seats) / 2),
+                   Case(seat(100 * seats / 2), fires=False)),
+            meaning="Executing seats over the current seat limit of a priority level (exempt left out), on the "
+                    "busiest apiserver instance.",
+            impact="Further requests of that priority level queue, then are rejected.",
+            diagnosis=(f"{n.APF_SEATS}", f"{n.APF_INQUEUE}",
+                       f"apiserver_flowcontrol_current_executing_seats{ctx.sel(SRC)}"),
+            mitigation=("Find the flow schemas that fill the priority level; scale the apiserver if every level "
+                        "is busy.",),
+        ),
+    )
+
+
+def _dependencies(ctx: Context) -> tuple[Alert, ...]:
+    c = ctx.cluster
+    cert_warn = ctx.threshold("KubeClientCertificateExpiration", 7 * 86400)
+    cert_crit = ctx.threshold("KubeClientCertificateExpirationCritical", 86400)
+    hook_latency = ctx.threshold("KubeAPIServerWebhookLatencyHigh", 1.0)
+    hook_errors = ctx.threshold("KubeAPIServerWebhookErrors", 0)
+    etcd_latency = ctx.threshold("KubeAPIServerEtcdLatencyHigh", 1.0)
+    aggregated = ctx.threshold("KubeAPIServerAggregatedAPIDown", 0.85)
+    cert = lambda seconds: histogram(  # noqa: E731
+        lambda suffix, **lb: ctx.series(SRC, f"apiserver_client_certificate_expiration_seconds{suffix}", **lb),
+        n.CERT_BUCKETS, seconds, 1)
+    hook = lambda seconds: histogram(  # noqa: E731
+        lambda suffix, **lb: ctx.series(SRC, f"apiserver_admission_webhook_admission_duration_seconds{suffix}", **lb),
+        n.WEBHOOK_BUCKETS, seconds, 5, name="policy.example.com", operation="CREATE", rejected="false",
+        type="validating")
+    hook_reject = lambda rate: {ctx.series(  # noqa: E731
+        SRC, "apiserver_admission_webhook_rejection_count", error_type="calling_webhook_error",
+        name="policy.example.com", operation="CREATE", rejection_code="0", type="validating"): counter(rate)}
+    etcd = lambda seconds: histogram(  # noqa: E731
+        lambda suffix, **lb: ctx.series(SRC, f"etcd_request_duration_seconds{suffix}", **lb),
+        n.REQUEST_BUCKETS, seconds, 20, operation="get", resource="pods")
+    agg = lambda v: {ctx.series(SRC, "aggregator_unavailable_apiservice", instance="10.0.0.1:6443",  # noqa: E731
+                                name="v1beta1.metrics.k8s.io"): v}
+    deprecated = lambda v: {ctx.series(SRC, "apiserver_requested_deprecated_apis", group="batch",  # noqa: E731
+                                       removed_release="1.25", resource="cronjobs", version="v1beta1"): v}
+    hook_slow = _beyond(n.WEBHOOK_BUCKETS, hook_latency)
+    etcd_slow = _beyond(n.REQUEST_BUCKETS, etcd_latency)
+    hook_rate = max(2 * hook_errors, 1)
+    cert_note = dict(
+        summary="A client certificate used to authenticate to the API server expires soon.",
+        meaning="The 1st percentile of the remaining lifetime of client certificates presented to the apiserver "
+                "in the last 5 minutes is below the threshold.",
+        impact="When it expires, that client (kubelet, controller, user) can no longer authenticate.",
+        diagnosis=(f"{n.CERT_Q}", "kubectl get csr"),
+        mitigation=("Find the client (apiserver audit log by user) and renew its certificate; for kubelets check "
+                    "that client certificate rotation and CSR approval work.",),
+    )
+    return (
+        *(Alert(
+            name=name,
+            expr=f'{n.CERT_Q}{{quantile="0.01"}} < {fmt_number(t)}',
+            for_="5m",
+            severity=severity,
+            threshold=t,
+            description=f"A client certificate used to authenticate to the kube-apiserver in cluster "
+                        f"{{{{ $labels.{c} }}}} expires in less than {fmt_number(t / 86400)} days.",
+            cases=(Case(cert(_within(n.CERT_BUCKETS, t)), fires=True, labels={"quantile": "0.01"}),
+                   Case(cert(_beyond(n.CERT_BUCKETS, t)), fires=False)),
+            **cert_note,  # type: ignore[arg-type]
+        ) for name, severity, t in (("KubeClientCertificateExpiration", "warning", cert_warn),
+                                    ("KubeClientCertificateExpirationCritical", "critical", cert_crit))),
+        Alert(
+            name="KubeAPIServerWebhookLatencyHigh",
+            expr=f'{n.WEBHOOK_Q}{{quantile="0.99"}} > {fmt_number(hook_latency)}',
+            for_="15m",
+            severity="warning",
+            threshold=hook_latency,
+            summary="An admission webhook answers slowly.",
+            description="99th percentile latency of admission webhook {{ $labels.name }} in cluster {{ $labels."
+                        + c + " }} is {{ $value | humanize }}s.",
+            cases=(Case(hook(hook_slow), fires=True, labels={"name": "policy.example.com", "quantile": "0.99"},
+                        value=bucket_quantile(n.WEBHOOK_BUCKETS, hook_slow, 0.99)),
+                   Case(hook(_below(n.WEBHOOK_BUCKETS, hook_latency)), fires=False)),
+            meaning="The apiserver waits for an admission webhook longer than the threshold.",
+            impact="Every create/update the webhook intercepts is that much slower; near its timeout, requests fail.",
+            diagnosis=(f'{n.WEBHOOK_Q}{{quantile="0.99"}}', f"{n.WEBHOOK_REJECTIONS}"),
+            mitigation=("Scale or fix the webhook's backend; narrow its rules/namespaceSelector so it sees fewer "
+                        "requests.",),
+        ),
+        Alert(
+            name="KubeAPIServerWebhookErrors",
+            expr=f'sum by ({c}, name) ({n.WEBHOOK_REJECTIONS}{{error_type!="no_error"}}) > {fmt_number(hook_errors)}',
+            for_="10m",
+            severity="warning",
+            threshold=hook_errors,
+            summary="Requests are rejected because an admission webhook cannot be called.",
+            description="Admission webhook {{ $labels.name }} in cluster {{ $labels." + c + " }} fails "
+                        "{{ $value | humanize }} requests/s (calling errors, not policy denials).",
+            cases=(Case(hook_reject(hook_rate), fires=True, labels={"name": "policy.example.com"}, value=hook_rate),
+                   Case(hook_reject(hook_errors / 2), fires=False)),
+            meaning="Rejections counted with error_type calling_webhook_error or apiserver_internal_error: the "
+                    "webhook is down or unreachable and its failurePolicy is Fail.",
+            impact="Creates and updates the webhook intercepts fail; a webhook on pods can stop every rollout.",
+            diagnosis=(f"{n.WEBHOOK_REJECTIONS}", "kubectl get validatingwebhookconfigurations,"
+                       "mutatingwebhookconfigurations"),
+            mitigation=("Bring the webhook's Service back (endpoints, certificate); as a last resort delete its "
+                        "webhook configuration.",),
+        ),
+        Alert(
+            name="KubeAPIServerEtcdLatencyHigh",
+            expr=f'{n.ETCD_Q}{{operation!~"list|listWithCount",quantile="0.99"}} > {fmt_number(etcd_latency)}',
+            for_="10m",
+            severity="warning",
+            threshold=etcd_latency,
+            summary="etcd answers the API server slowly.",
+            description="99th percentile etcd {{ $labels.operation }} latency seen by the kube-apiserver in cluster "
+                        "{{ $labels." + c + " }} is {{ $value | humanize }}s.",
+            cases=(Case(etcd(etcd_slow), fires=True, labels={"operation": "get", "quantile": "0.99"},
+                        value=bucket_quantile(n.REQUEST_BUCKETS, etcd_slow, 0.99)),
+                   Case(etcd(_below(n.REQUEST_BUCKETS, etcd_latency)), fires=False)),
+            meaning="etcd_request_duration_seconds, measured by the apiserver, is high for single-object "
+                    "operations (lists left out, they grow with the collection). Works on managed clusters "
+                    "where etcd itself cannot be scraped.",
+            impact="Every API request touching etcd is slow; leader elections may be lost.",
+            diagnosis=(f'{n.ETCD_Q}{{quantile="0.99"}}', f"{n.OBJECTS}"),
+            mitigation=("Check etcd disk latency (fsync), database size and defragmentation, and network between "
+                        "apiserver and etcd.",),
+        ),
+        Alert(
+            name="KubeAPIServerAggregatedAPIDown",
+            expr=f"1 - avg_over_time({n.AGG_UNAVAILABLE}[10m]) < {fmt_number(aggregated)}",
+            for_="5m",
+            severity="warning",
+            threshold=aggregated,
+            summary="An aggregated API is unavailable.",
+            description="Aggregated API {{ $labels.name }} in cluster {{ $labels." + c + " }} has been available "
+                        "{{ $value | humanizePercentage }} of the last 10 minutes.",
+            cases=(Case(agg(1), fires=True, labels={"name": "v1beta1.metrics.k8s.io"}, value=0.0),
+                   Case(agg(0), fires=False)),
+            meaning="The kube-aggregator marks an APIService unavailable (its backing Service does not answer).",
+            impact="Requests to that API group fail; for metrics.k8s.io, HPAs stop scaling and `kubectl top` fails; "
+                   "namespace deletion can hang.",
+            diagnosis=(f"{n.AGG_UNAVAILABLE}", "kubectl get apiservices | grep False"),
+            mitigation=("Fix the Service behind the APIService (e.g. metrics-server) or delete a stale APIService.",),
+        ),
+        Alert(
+            name="KubeAPIServerDeprecatedAPIRequested",
+            expr=f'max by ({c}, group, version, resource, removed_release) (apiserver_requested_deprecated_apis'
+                 f"{ctx.sel(SRC, 'removed_release!=' + EMPTY)}) > 0",
+            for_="1h",
+            severity="info",
+            summary="Clients use an API version that a later Kubernetes release removes.",
+            description="{{ $labels.resource }}.{{ $labels.group }}/{{ $labels.version }} is requested in cluster "
+                        "{{ $labels." + c + " }} and is removed in Kubernetes {{ $labels.removed_release }}.",
+            cases=(Case(deprecated(1), fires=True, labels={"group": "batch", "version": "v1beta1",
+                                                           "resource": "cronjobs", "removed_release": "1.25"}),
+                   Case(deprecated(0), fires=False)),
+            meaning="The apiserver has served a deprecated API version since it started.",
+            impact="None today; the client breaks when the cluster is upgraded to the removal release.",
+            diagnosis=("apiserver_requested_deprecated_apis", "kubectl get --raw /metrics | grep deprecated"),
+            mitigation=("Find the client in the audit log (annotation k8s.io/deprecated) and move it to the "
+                        "current API version before upgrading.",),
+        ),
+    )

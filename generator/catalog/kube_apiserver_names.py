@@ -1,0 +1,51 @@
+"""Names the kube-apiserver catalog modules share: the scrape source, recorded series, histogram buckets."""
+
+from __future__ import annotations
+
+from generator.promql import record_name
+
+SRC = "kube-apiserver"
+PREFIX = "KubeAPIServer"
+
+# apiserver_request_duration_seconds and etcd_request_duration_seconds buckets (Kubernetes 1.23+)
+REQUEST_BUCKETS = (0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45,
+                   60)
+# apiserver_client_certificate_expiration_seconds: 0s … 360 days
+CERT_BUCKETS = (0, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 345600, 604800, 2592000, 7776000, 15552000,
+                31104000)
+# apiserver_admission_webhook_admission_duration_seconds (10 and 25 added in Kubernetes 1.26)
+WEBHOOK_BUCKETS = (0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 25)
+
+# traffic
+REQ_RATE = record_name("cluster_verb_code_resource", "apiserver_request", "rate5m")
+ERR_RATIO = record_name("cluster", "apiserver_request_5xx", "ratio_rate5m")
+THROTTLED_RATIO = record_name("cluster", "apiserver_request_429", "ratio_rate5m")
+RESOURCE_ERR_RATIO = record_name("cluster_verb_resource", "apiserver_request_5xx", "ratio_rate5m")
+LAT_BUCKETS = record_name("cluster_verb_le", "apiserver_request_duration_seconds_bucket", "rate5m")
+LAT_VERB_Q = record_name("cluster_verb_quantile", "apiserver_request_duration_seconds", "histogram_quantile")
+LAT_Q = record_name("cluster_quantile", "apiserver_request_duration_seconds", "histogram_quantile")
+TERMINATIONS = record_name("cluster", "apiserver_request_terminations", "rate5m")
+TERMINATION_RATIO = record_name("cluster", "apiserver_request_terminations", "ratio_rate5m")
+# concurrency and API Priority and Fairness
+INFLIGHT = record_name("cluster_request_kind", "apiserver_current_inflight_requests", "sum")
+LONGRUNNING = record_name("cluster_verb", "apiserver_longrunning_requests", "sum")
+APF_INQUEUE = record_name("cluster_priority_level", "apiserver_flowcontrol_current_inqueue_requests", "sum")
+APF_REJECTED = record_name("cluster_priority_level_reason", "apiserver_flowcontrol_rejected_requests", "rate5m")
+APF_SEATS = record_name("cluster_priority_level", "apiserver_flowcontrol_seat_utilization", "max")
+# dependencies: admission webhooks, etcd, aggregated APIs, client certificates
+WEBHOOK_BUCKETS_RATE = record_name("cluster_name_le", "apiserver_admission_webhook_admission_duration_seconds_bucket",
+                                   "rate5m")
+WEBHOOK_Q = record_name("cluster_name_quantile", "apiserver_admission_webhook_admission_duration_seconds",
+                        "histogram_quantile")
+WEBHOOK_REJECTIONS = record_name("cluster_name_error_type", "apiserver_admission_webhook_rejection", "rate5m")
+# etcd_request_duration_seconds is exported by the apiserver (the etcd client side); prefixed to keep it apart
+ETCD_BUCKETS_RATE = record_name("cluster_operation_le", "apiserver_etcd_request_duration_seconds_bucket", "rate5m")
+ETCD_Q = record_name("cluster_operation_quantile", "apiserver_etcd_request_duration_seconds", "histogram_quantile")
+AGG_UNAVAILABLE = record_name("cluster_name", "aggregator_unavailable_apiservice", "max")
+CERT_BUCKETS_RATE = record_name("cluster_le", "apiserver_client_certificate_expiration_seconds_bucket", "rate5m")
+CERT_Q = record_name("cluster_quantile", "apiserver_client_certificate_expiration_seconds", "histogram_quantile")
+# state and resources
+OBJECTS = record_name("cluster_group_resource", "apiserver_resource_objects", "max")
+UP = record_name("cluster", "apiserver_up", "sum")
+CPU = record_name("cluster_instance", "apiserver_process_cpu_seconds", "rate5m")
+MEMORY = record_name("cluster_instance", "apiserver_process_resident_memory_bytes", "sum")
