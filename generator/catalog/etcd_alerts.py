@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import pairwise
-
 from generator.catalog import etcd_rules as r
-from generator.catalog.helpers import counter, gauge_ramp
+from generator.catalog.helpers import counter, gauge_ramp, over, under
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
@@ -15,22 +12,6 @@ GIB = 1024**3
 MIB = 1024**2
 QUOTA = 2 * GIB  # etcd's default --quota-backend-bytes
 FRAGMENTATION_FLOOR = 100 * MIB  # below this, a fragmented database is not worth a defrag (mixin)
-
-
-def over(bounds: Sequence[float], threshold: float) -> tuple[float, float]:
-    """An observation whose whole bucket lies above `threshold`, and the p99 histogram_quantile then returns."""
-    for lower, upper in pairwise(bounds):
-        if lower >= threshold:
-            return upper, lower + (upper - lower) * 0.99
-    if bounds[-1] <= threshold:
-        raise ValueError(f"threshold {threshold} is beyond the histogram's last bucket {bounds[-1]}")
-    return bounds[-1] * 2, bounds[-1]  # in +Inf: histogram_quantile returns the highest finite bound
-
-
-def under(bounds: Sequence[float], threshold: float) -> float:
-    """An observation whose p99 stays at or below half the threshold (the smallest bucket if none is that low)."""
-    low = [b for b in bounds if b <= threshold / 2]
-    return low[-1] if low else bounds[0]
 
 
 def alerts(ctx: Context) -> tuple[Alert, ...]:

@@ -8,9 +8,8 @@ network programming latency, a cluster-wide SLI, is recorded per cluster. Names 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
 
-from generator.catalog.helpers import counter, gauge_ramp, histogram
+from generator.catalog.helpers import counter, gauge_ramp, histogram, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -129,21 +128,6 @@ def _panels() -> tuple[Panel, ...]:
     )
 
 
-def _over(bounds: Sequence[float], threshold: float) -> tuple[float, float]:
-    """An observation whose whole bucket lies above `threshold`, and the p99 histogram_quantile then returns."""
-    for lower, upper in pairwise(bounds):
-        if lower >= threshold:
-            return upper, lower + (upper - lower) * 0.99
-    if bounds[-1] <= threshold:
-        raise ValueError(f"threshold {threshold} is beyond the histogram's last bucket {bounds[-1]}")
-    return bounds[-1] * 2, bounds[-1]  # in +Inf: histogram_quantile returns the highest finite bound
-
-
-def _under(bounds: Sequence[float], threshold: float) -> float:
-    low = [b for b in bounds if 0 < b <= threshold / 2]
-    return low[-1] if low else bounds[1]
-
-
 def _hist(ctx: Context, metric: str, bounds: Sequence[float], observed: float) -> dict[str, str]:
     return histogram(lambda suffix, **lb: ctx.series(SRC, f"{metric}{suffix}", **lb), bounds, observed, 2,
                      instance=NODE)
@@ -182,8 +166,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     stale = ctx.threshold("KubeProxyRulesSyncStale", 600)
     restore = ctx.threshold("KubeProxyIptablesRestoreFailing", 0)
     api = ctx.threshold("KubeProxyAPIErrorsHigh", 0.01)
-    sync_over, sync_value = _over(SYNC_BUCKETS, sync)
-    net_over, net_value = _over(NETPROG_BUCKETS, netprog)
+    sync_over, sync_value = over(SYNC_BUCKETS, sync)
+    net_over, net_value = over(NETPROG_BUCKETS, netprog)
     stale_lookback = format_duration(max(600, 2 * stale))  # long enough for a stuck sync to age past the threshold
     # the iptables and nftables proxiers resync at most hourly when nothing changes, so age alone is no symptom:
     # the alert wants a change queued after the last sync. Fires: last synced at 1m while changes keep being
@@ -236,7 +220,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             cases=(Case(_hist(ctx, "kubeproxy_sync_proxy_rules_duration_seconds", SYNC_BUCKETS, sync_over),
                         fires=True, labels={**inst, **P99}, value=sync_value),
                    Case(_hist(ctx, "kubeproxy_sync_proxy_rules_duration_seconds", SYNC_BUCKETS,
-                              _under(SYNC_BUCKETS, sync)), fires=False)),
+                              under(SYNC_BUCKETS, sync)), fires=False)),
             meaning="Writing the Service rules (iptables-restore, ipvs, nftables) takes long on this node.",
             impact="Service and endpoint changes reach the node late; the node's CPU is busy with rule writing.",
             diagnosis=(f'{SYNC_Q}{{quantile="0.99"}}', IPTABLES_RULES, CPU),
@@ -255,7 +239,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             cases=(Case(_hist(ctx, "kubeproxy_network_programming_duration_seconds", NETPROG_BUCKETS, net_over),
                         fires=True, labels=P99, value=net_value),
                    Case(_hist(ctx, "kubeproxy_network_programming_duration_seconds", NETPROG_BUCKETS,
-                              _under(NETPROG_BUCKETS, netprog)), fires=False)),
+                              under(NETPROG_BUCKETS, netprog)), fires=False)),
             meaning="From a Service or EndpointSlice change to its rules being in place on the nodes takes longer "
                     "than the threshold (the Kubernetes scalability SLO is 30s at the 99th percentile).",
             impact="Rolling updates and scaling send traffic to gone pods, or miss new ones, for longer.",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from promlab import DECOYS, NAMESPACE, PLANTED, FakePrometheus, Prometheus, free_port
+from promlab import CLUSTER, DECOYS, NAMESPACE, PLANTED, FakePrometheus, Prometheus, free_port
 
 from generator import correlations
 from generator.config import Config
@@ -73,7 +73,9 @@ def test_suggestions_rank_the_planted_pair_first(api: TestClient) -> None:
 
 
 def test_the_pair_view_query_is_understood(api: TestClient) -> None:
-    url = SUGGESTIONS.replace("${a:text}", NET).replace("${__range_s}", "21600")
+    # what Grafana sends once it has filled the panel's variables
+    url = (SUGGESTIONS.replace("${a:text}", NET).replace("${__range_s}", "21600").replace("{label}", "cluster")
+           .replace("${cluster:percentencode}", CLUSTER))
     r = api.get(url)
     assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == CPU
 
