@@ -82,7 +82,7 @@ def _tie_average(s: Array) -> Array:
     return ((first + last) * 0.5)[group].reshape(k, m) - (np.arange(k) * m)[:, None]
 
 
-def _rank_chunk(x: Array) -> Array:
+def _rank_into(x: Array, out: Array) -> None:
     k, m = x.shape
     order = np.argsort(x, axis=1)  # NaN sorts last
     s = np.take_along_axis(x, order, axis=1)
@@ -91,37 +91,37 @@ def _rank_chunk(x: Array) -> Array:
     if tied.any():
         pos = np.array(pos)
         pos[tied] = _tie_average(s[tied])
-    out = np.empty((k, m))
     np.put_along_axis(out, order, pos, axis=1)
+
+
+def _ranks(x: Array, nan: NDArray[np.bool_] | None) -> Array:
+    out = np.empty(x.shape)
+    workers = _workers(x.shape[0])
+    if x.size < 1 << 19 or workers < 2:
+        _rank_into(x, out)
+    else:  # argsort releases the GIL: rank row chunks on all cores
+        spans = list(itertools.pairwise(np.linspace(0, x.shape[0], workers + 1).astype(int)))
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(lambda s: _rank_into(x[s[0] : s[1]], out[s[0] : s[1]]), spans))
+    if nan is not None:
+        out[nan] = np.nan
     return out
 
 
 def rank_rows(x: ArrayLike) -> Array:
     """Average ranks (0-based, ties averaged) along each row; NaN stays NaN and is not ranked."""
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"expected a 2-D array (n_series, n_points), got shape {x.shape}")
-    workers = _workers(x.shape[0])
-    if x.size < 1 << 19 or workers < 2:
-        out = _rank_chunk(x)
-    else:  # argsort releases the GIL: rank row chunks on all cores
-        out = np.empty(x.shape)
-        spans = list(itertools.pairwise(np.linspace(0, x.shape[0], workers + 1).astype(int)))
-        with ThreadPoolExecutor(workers) as pool:
-            for (lo, hi), part in zip(spans, pool.map(lambda s: _rank_chunk(x[s[0] : s[1]]), spans), strict=True):
-                out[lo:hi] = part
+    x = _two_d(x)
     nan = np.isnan(x)
-    if nan.any():
-        out[nan] = np.nan
-    return out
+    return _ranks(x, nan if nan.any() else None)
 
 
 def standardised_ranks(x: ArrayLike) -> Array:
     """Ranks per row, centred and scaled to unit norm, gaps as 0, so that Z @ Z.T is Spearman ρ.
 
     A row with fewer than 3 values or no variation is all NaN (its ρ is undefined)."""
-    r = rank_rows(x)
-    nan = np.isnan(r)
+    x = _two_d(x)
+    nan = np.isnan(x)
+    r = _ranks(x, None)
     if nan.any():
         count = (~nan).sum(axis=1)
         r -= ((count - 1) * 0.5)[:, None]  # mean of 0-based average ranks over the values present
@@ -132,8 +132,16 @@ def standardised_ranks(x: ArrayLike) -> Array:
     norm = np.sqrt(np.einsum("ij,ij->i", r, r))
     bad = (norm == 0) | (count < 3)
     r /= np.where(bad, 1.0, norm)[:, None]
-    r[bad] = np.nan
+    if bad.any():
+        r[bad] = np.nan
     return r
+
+
+def _two_d(x: ArrayLike) -> Array:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"expected a 2-D array (n_series, n_points), got shape {x.shape}")
+    return x
 
 
 def spearman_matrix(data: ArrayLike, *, max_drop: float = DEFAULT_MAX_DROP) -> tuple[Array, int | NDArray[np.int64]]:
@@ -159,16 +167,21 @@ class _Plan:
     n_points: int
 
 
-def _varies(x: Array, valid: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    hi = np.where(valid, x, -np.inf).max(axis=1, initial=-np.inf)
-    lo = np.where(valid, x, np.inf).min(axis=1, initial=np.inf)
-    return (valid.sum(axis=1) >= 3) & (hi > lo)
+def _varies(x: Array, valid: NDArray[np.bool_] | None = None) -> NDArray[np.bool_]:
+    """Series with at least 3 values that are not all equal (``valid`` None: no gaps)."""
+    if x.shape[1] == 0:
+        return np.zeros(x.shape[0], dtype=bool)
+    if valid is None:
+        return (np.ptp(x, axis=1) > 0) & (x.shape[1] >= 3)
+    hi, lo = np.fmax.reduce(x, axis=1), np.fmin.reduce(x, axis=1)  # fmax/fmin skip NaN without copying
+    with np.errstate(invalid="ignore"):
+        return (valid.sum(axis=1) >= 3) & (hi > lo)
 
 
 def _plan(x: Array, max_drop: float) -> _Plan:
     valid = ~np.isnan(x)
     if valid.all():
-        defined = _varies(x, valid)
+        defined = _varies(x)
         return _Plan(np.ones(x.shape[1], bool), defined, np.zeros(x.shape[0], bool), x.shape[1])
     live = _varies(x, valid)
     keep = valid[live].any(axis=0) if live.any() else np.ones(x.shape[1], bool)
@@ -206,11 +219,12 @@ def _cross(
     done = fa[:, None] & fb[None, :]
     undefined = ~plan.defined[a][:, None] | ~plan.defined[b][None, :]
     done |= undefined
-    valid = ~np.isnan(xk)
-    va, vb = valid[a], valid[b]
-    masks, owner = np.unique(valid[plan.gappy], axis=0, return_inverse=True)
-    owner_of = np.full(x.shape[0], -1)
-    owner_of[np.flatnonzero(plan.gappy)] = owner.ravel()
+    va = ~np.isnan(xk[a])
+    vb = va if same else ~np.isnan(xk[b])
+    masks, owner = np.unique(np.concatenate([va[ga], vb[gb]]), axis=0, return_inverse=True)
+    owner = owner.ravel()
+    owner_a, owner_b = np.full(a.size, -1), np.full(b.size, -1)
+    owner_a[ga], owner_b[gb] = owner[: ga.sum()], owner[ga.sum() :]
     # rows that have data wherever a gap pattern has data can be re-ranked with that whole group at once
     f = masks.T.astype(np.float32)
     cover_a = (((~va).astype(np.float32) @ f) == 0) & plan.defined[a][:, None]
@@ -227,7 +241,7 @@ def _cross(
             done[np.ix_(rb, ra)] = True
 
     for g, cols in enumerate(masks):
-        in_a, in_b = owner_of[a] == g, owner_of[b] == g
+        in_a, in_b = owner_a == g, owner_b == g
         if in_a.any() and cover_b[:, g].any():
             fill(in_a, cover_b[:, g], cols)
         if not same and in_b.any() and cover_a[:, g].any():
@@ -346,6 +360,7 @@ class Pair:
     pvalue: float
     qvalue: float
     n: int
+    n_eff: int | None = None  # the effective n behind p ("diff", "neff")
 
 
 @dataclass
@@ -389,6 +404,7 @@ def correlate(
         w = autocorrelation_weights(z, default_lags(plan.n_points))
         n_eff = effective_n(n, w, w)
         n_eff = np.minimum(n_eff, n_eff.T)  # exact symmetry whatever the BLAS does
+        np.fill_diagonal(n_eff, 0)  # a series with itself is not a test
         n_test = n_eff
     iu = np.triu_indices(len(names), 1)
     p = _mirror(pvalue(rho[iu], np.broadcast_to(n_test, rho.shape)[iu]), iu, len(names))
@@ -412,9 +428,11 @@ def significant_pairs(result: CorrelationResult) -> list[Pair]:
     """Significant pairs (after FDR), strongest |ρ| first, ties in index order."""
     i, j = np.nonzero(np.triu(result.significant, 1))
     n = np.broadcast_to(np.asarray(result.n), result.rho.shape)
+    ne = result.n_eff
     out = [
         Pair(result.series[a], result.series[b], int(a), int(b), float(result.rho[a, b]),
-             float(result.pvalue[a, b]), float(result.qvalue[a, b]), int(n[a, b]))
+             float(result.pvalue[a, b]), float(result.qvalue[a, b]), int(n[a, b]),
+             None if ne is None else int(ne[a, b]))
         for a, b in zip(i, j, strict=True)
     ]
     return sorted(out, key=lambda pr: (-abs(pr.rho), pr.i, pr.j))
@@ -428,6 +446,7 @@ class Partner:
     qvalue: float  # BH over all pairs tested in the call (targets × all series)
     n: int
     significant: bool
+    n_eff: int | None = None
 
 
 def top_k_partners(
@@ -450,12 +469,18 @@ def top_k_partners(
     tg = np.asarray(targets, dtype=np.int64)
     if tg.size and (tg.min() < 0 or tg.max() >= x.shape[0]):
         raise IndexError("target index out of range")
+    if np.unique(tg).size != tg.size:
+        raise ValueError("duplicate targets")
     plan = _plan(x, max_drop)
+    if not plan.keep.all():  # slice the time points once, not once per block
+        x = x[:, plan.keep]
+        plan = _Plan(np.ones(x.shape[1], bool), plan.defined, plan.gappy, plan.n_points)
     lags = default_lags(plan.n_points)
     total = x.shape[0]
     rho = np.full((tg.size, total), np.nan)
     p = np.full((tg.size, total), np.nan)
     n_all = np.zeros((tg.size, total), dtype=np.int64)
+    neff_all = np.zeros((tg.size, total), dtype=np.int64)
     for lo in range(0, total, max(1, block)):
         cols = np.arange(lo, min(lo + block, total))
         r, n, (za, zb) = _cross(x, tg, cols, plan)
@@ -463,6 +488,7 @@ def top_k_partners(
         rho[:, cols] = np.clip(r, -1.0, 1.0)
         p[:, cols] = pvalue(rho[:, cols], n_test)
         n_all[:, cols] = n
+        neff_all[:, cols] = n_test
     # each distinct unordered pair is one test; a target paired with itself is not a test
     tested = tg[:, None] != np.arange(total)[None, :]
     is_target = np.zeros(total, dtype=bool)
@@ -478,9 +504,11 @@ def top_k_partners(
     for r, t in enumerate(tg):
         a = np.abs(rho[r])
         a[t] = np.nan
-        order = [int(c) for c in np.lexsort((np.arange(total), -np.nan_to_num(a, nan=-1.0))) if not np.isnan(a[c])]
-        out.append([Partner(c, float(rho[r, c]), float(p[r, c]), float(q[r, c]), int(n_all[r, c]),
-                            bool(q[r, c] <= alpha)) for c in order[:k]])
+        order = np.lexsort((np.arange(total), -np.nan_to_num(a, nan=-1.0)))  # strongest first, then by index
+        order = order[~np.isnan(a[order])][:k]
+        out.append([Partner(int(c), float(rho[r, c]), float(p[r, c]), float(q[r, c]), int(n_all[r, c]),
+                            bool(q[r, c] <= alpha), None if method == "levels" else int(neff_all[r, c]))
+                    for c in order])
     return out
 
 
@@ -496,10 +524,12 @@ def transform(data: ArrayLike, method: str) -> Array:
 
 
 def _finite(data: ArrayLike) -> Array:
-    x = np.array(data, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"expected a 2-D array (n_series, n_points), got shape {x.shape}")
-    x[~np.isfinite(x)] = np.nan
+    """``data`` as float64 with every non-finite value as NaN (copied only when something must change)."""
+    x = _two_d(data)
+    bad = ~np.isfinite(x)
+    if bad.any() and not np.isnan(x[bad]).all():
+        x = x.copy()
+        x[bad] = np.nan
     return x
 
 

@@ -135,7 +135,7 @@ def long_and_short(
     long = stats.correlate(data, series, alpha=alpha, method=method, max_drop=max_drop)
     total = np.asarray(data).shape[1]
     short = {
-        w: sliding(data, w, stride if stride else None, series=series, pairs=pairs, timestamps=timestamps,
+        w: sliding(data, w, stride, series=series, pairs=pairs, timestamps=timestamps,
                    alpha=alpha, method=method, max_drop=max_drop)
         for w in windows
         if w <= total
