@@ -245,7 +245,8 @@ def test_the_pair_view(boards: dict[str, dict[str, Any]], built: tuple[list, Any
     assert override["properties"] == [{"id": "custom.axisPlacement", "value": "right"}]
     infinity = next(p for p in leaves(dash) if p["datasource"]["uid"] == "stereo-correlation")
     target = infinity["targets"][0]
-    assert target["url"] == "/api/v1/suggestions?target=${a:text}&k=10&window=${__range_s}s"
+    assert target["url"] == ("/api/v1/suggestions?target=${a:text}&k=10&window=${__range_s}s"
+                             "&selector=cluster%3D%22${cluster:percentencode}%22")
     assert target["parser"] == "backend" and target["root_selector"] == "suggestions"
     assert [c["selector"] for c in target["columns"]] == ["name", "rho", "pvalue", "n", "stability"]
     back = {link["url"]: link for link in dash["links"] if link["type"] == "link"}
