@@ -70,7 +70,7 @@ def test_site_settings_flow_into_rules_and_cases(tmp_path: Path) -> None:
     assert "k8s_cluster" in by_name["CoreDNSDown"]["expr"]
     assert "cluster)" not in (out / "rules/coredns.yaml").read_text().replace("k8s_cluster)", "")
     # the other components run their own site cases in tests/catalog/
-    _check_and_test(out, only=("coredns", "services", "kube-apiserver"))
+    _check_and_test(out, only=("coredns", "services"))
 
 
 def test_a_broken_rule_fails_its_case(tmp_path: Path) -> None:
