@@ -8,7 +8,6 @@ import yaml
 
 from generator.naming import GENERATED_HEADER
 
-
 # libyaml's emitter is ~10x faster than the pure-Python one; both give the same text for what Stereo writes
 _Base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
