@@ -1,0 +1,334 @@
+"""A real Prometheus 2.42 on 127.0.0.1: backfill, start, wait, query, reload, stop by pid — outside the tests too.
+
+Backfilled blocks go straight into the data directory before the server starts. Prometheus 2.42 always accepts
+blocks that overlap each other (the `--storage.tsdb.allow-overlapping-blocks` flag is gone since 2.39), so no
+flag is needed; the retention is long enough that blocks ending "now" are kept.
+
+Recording rules can be backfilled too (`backfill_rules`): `promtool tsdb create-blocks-from rules` evaluates
+them through a running server's query API, and a rule that reads another recorded series only sees it once the
+blocks of the rule it reads are loaded. So the rules are split by level (level 1 reads raw series only, level
+k reads level k-1) and each level is backfilled after the server was restarted over the previous level's blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def backfill(openmetrics: Path, data_dir: Path, timeout: float = 300) -> None:
+    """`promtool tsdb create-blocks-from openmetrics`; raises with promtool's own message on failure."""
+    run = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(openmetrics),
+                          str(data_dir)], capture_output=True, text=True, timeout=timeout, check=False)
+    if run.returncode != 0:
+        raise RuntimeError(f"promtool backfill failed: {(run.stderr or run.stdout)[-2000:]}")
+
+
+BLOCK = 7200  # seconds: the block range promtool cuts backfilled data into
+
+
+def backfill_simulation(sim: Any, data_dir: Path, scratch: Path, workers: int = 2) -> int:
+    """Run a `generator.simulate.run.Simulation` over its window and backfill it into `data_dir`.
+
+    promtool re-reads its whole input file for every 2h block it cuts, so a day in one file is read 13 times.
+    Here the samples go out in one file per 2h block range, and promtool reads each file while the simulation
+    writes the next. Returns the number of samples."""
+    stamps = sim.window.timestamps()
+    scratch.mkdir(parents=True, exist_ok=True)
+    samples = 0
+
+    def load(path: Path) -> None:
+        try:
+            backfill(path, data_dir)
+        finally:
+            path.unlink(missing_ok=True)
+
+    with ThreadPoolExecutor(workers) as pool:
+        jobs = []
+        for i, t in enumerate(stamps):
+            sim.tick(t)
+            if i == len(stamps) - 1 or (t + sim.window.step) // BLOCK != t // BLOCK:
+                path = scratch / f"history-{i:06d}.om"
+                samples += sim.write_file(path)
+                jobs.append(pool.submit(load, path))
+        for job in jobs:
+            job.result()
+    return samples
+
+
+def version(binary: str = PROMETHEUS) -> str:
+    """`2.42.0+ds` from `prometheus --version`; "" when it cannot be run."""
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return ""
+    found = re.search(r"version (\S+)", out.stdout + out.stderr)
+    return found.group(1) if found else ""
+
+
+class Prometheus:
+    """One server process. `stop()` ends exactly that process (by pid) and is safe to call twice.
+
+    `scrape` adds scrape jobs (`{"job_name": ..., "static_configs": ...}`) to the generated prometheus.yml."""
+
+    def __init__(self, workdir: Path, rule_globs: list[str], data_dir: Path | None = None,
+                 evaluation_interval: str = "5s", scrape: list[dict[str, Any]] | None = None,
+                 scrape_interval: str = "15s") -> None:
+        self.workdir = workdir
+        self.data = data_dir or workdir / "data"
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = workdir / "prometheus.yml"
+        self.configure(rule_globs, evaluation_interval, scrape or [], scrape_interval)
+        self.log = workdir / "prometheus.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def configure(self, rule_globs: list[str], evaluation_interval: str = "5s",
+                  scrape: list[dict[str, Any]] | None = None, scrape_interval: str = "15s") -> None:
+        """(Re)write prometheus.yml; a running server picks it up on `reload()`."""
+        config: dict[str, Any] = {"global": {"evaluation_interval": evaluation_interval,
+                                             "scrape_interval": scrape_interval},
+                                  "rule_files": rule_globs}
+        if scrape:
+            config["scrape_configs"] = scrape
+        self.config.write_text(json.dumps(config, indent=1), encoding="utf-8")
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def start(self, timeout: float = 60) -> Prometheus:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [PROMETHEUS, f"--config.file={self.config}", f"--storage.tsdb.path={self.data}",
+                 "--storage.tsdb.retention.time=30d", f"--web.listen-address=127.0.0.1:{self.port}",
+                 "--web.enable-lifecycle", "--log.level=warn"],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"prometheus exited with {self.proc.returncode}: {self.tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"prometheus not ready after {timeout}s: {self.tail()}")
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def restart(self, timeout: float = 60) -> Prometheus:
+        """Stop and start on the same port: the way to make the server open blocks added to its data dir."""
+        self.stop()
+        return self.start(timeout)
+
+    def tail(self, chars: int = 2000) -> str:
+        return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
+
+    # ---- HTTP API ----------------------------------------------------------------------------------------
+    def api(self, path: str, method: str = "GET", **params: str) -> Any:
+        data = urllib.parse.urlencode(params).encode() if method == "POST" else None
+        url = f"{self.url}{path}" + (f"?{urllib.parse.urlencode(params)}" if params and method == "GET" else "")
+        req = urllib.request.Request(url, data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                body = resp.read()
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"{method} {path} {params}: HTTP {exc.code} {exc.read()[:500]!r}") from None
+        if not path.startswith("/api/"):
+            return body
+        payload = json.loads(body)
+        if payload.get("status") != "success":
+            raise RuntimeError(f"{path} {params}: {payload}")
+        return payload["data"]
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        params = {"query": expr} if at is None else {"query": expr, "time": f"{at:.3f}"}
+        return self.api("/api/v1/query", "POST", **params)["result"]
+
+    def query_range(self, expr: str, start: float, end: float, step: str) -> list[dict[str, Any]]:
+        return self.api("/api/v1/query_range", "POST", query=expr, start=f"{start:.3f}", end=f"{end:.3f}",
+                        step=step)["result"]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return self.api("/api/v1/alerts")["alerts"]
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        return self.api("/api/v1/rules")["groups"]
+
+    def reload(self) -> None:
+        self.api("/-/reload", "POST")
+
+    def wait_for_rounds(self, rounds: int = 3, timeout: float = 120) -> float:
+        """Wait until every rule group has been evaluated `rounds` times since now; returns the seconds waited."""
+        began = time.monotonic()
+        seen: dict[str, set[str]] = {}
+        deadline = began + timeout
+        while time.monotonic() < deadline:
+            groups = self.rule_groups()
+            for g in groups:
+                stamp = g.get("lastEvaluation", "")
+                if stamp and not stamp.startswith("0001-"):
+                    seen.setdefault(g["file"] + g["name"], set()).add(stamp)
+            if groups and all(len(seen.get(g["file"] + g["name"], ())) >= rounds for g in groups):
+                return time.monotonic() - began
+            time.sleep(0.5)
+        slow = sorted(g["name"] for g in self.rule_groups() if len(seen.get(g["file"] + g["name"], ())) < rounds)
+        raise TimeoutError(f"rule groups not evaluated {rounds} times in {timeout}s: {slow}")
+
+
+# ---- recording rules over backfilled history ------------------------------------------------------------
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
+# a recorded series name has a colon; the lookbehind keeps `5m:1m` of a subquery out
+_RECORDED = re.compile(r"(?<![\w:.])[a-zA-Z_]\w*:[\w:]*")
+
+
+def recorded_names(expr: str) -> set[str]:
+    """The recorded series (names with a colon) an expression reads."""
+    return set(_RECORDED.findall(_STRING.sub('""', expr)))
+
+
+def rule_levels(rule_files: Iterable[str]) -> list[list[dict[str, Any]]]:
+    """Every recording-rule group of the given rule file texts, split by level: [[level-1 groups], [level 2]...].
+
+    A group keeps its name and interval; a rule reading no recorded series is level 1, one reading level-k
+    outputs is level k+1. Records nothing here produces count as raw (they come from elsewhere)."""
+    rules: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (group header, rule)
+    for text in rule_files:
+        for group in (yaml.safe_load(text) or {}).get("groups", []):
+            head = {k: v for k, v in group.items() if k != "rules"}
+            rules += [(head, r) for r in group.get("rules", []) if "record" in r]
+    produced = {r["record"] for _, r in rules}
+    reads = {id(r): recorded_names(r["expr"]) & produced for _, r in rules}
+    level: dict[str, int] = {}
+    for _ in range(len(rules) + 1):  # relaxation; a cycle would never settle and is refused below
+        changed = False
+        for _, r in rules:
+            deps = reads[id(r)]
+            if all(d in level for d in deps):
+                mine = 1 + max((level[d] for d in deps), default=0)
+                if level.get(r["record"], 0) < mine:
+                    level[r["record"]], changed = mine, True
+        if not changed:
+            break
+    missing = produced - level.keys()
+    if missing:
+        raise ValueError(f"recording rules read each other in a cycle: {sorted(missing)}")
+    out: list[dict[str, dict[str, Any]]] = []
+    for head, r in rules:
+        k = level[r["record"]] - 1
+        while len(out) <= k:
+            out.append({})
+        key = json.dumps(head, sort_keys=True)
+        out[k].setdefault(key, {**head, "rules": []})["rules"].append(r)
+    return [list(groups.values()) for groups in out]
+
+
+def _move_blocks(src: Path, data_dir: Path) -> int:
+    moved = 0
+    for block in src.iterdir() if src.exists() else ():
+        if (block / "meta.json").exists():
+            shutil.move(str(block), str(data_dir / block.name))
+            moved += 1
+    return moved
+
+
+def _split(groups: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]]:
+    """Deal the rules out round-robin into `parts` lists of groups (each rule keeps its group's header)."""
+    out: list[dict[str, dict[str, Any]]] = [{} for _ in range(parts)]
+    i = 0
+    for g in groups:
+        for r in g["rules"]:
+            out[i % parts].setdefault(g["name"], {**{k: v for k, v in g.items() if k != "rules"}, "rules": []})
+            out[i % parts][g["name"]]["rules"].append(r)
+            i += 1
+    return [list(part.values()) for part in out if part]
+
+
+def backfill_rules(prom: Prometheus, rule_files: Iterable[str], start: int, end: int,
+                   keep: Callable[[dict[str, Any]], bool] | None = None, workers: int = 2, timeout: float = 900,
+                   progress: Callable[[str], None] | None = None) -> list[float]:
+    """Backfill the recording rules of `rule_files` (texts) over [start, end], level by level, on a running
+    `prom`, restarting it after each level so the next level reads the blocks just written. `keep(rule)`
+    limits the rules (e.g. to what some queries need); `workers` promtool processes share a level (the server
+    answers their queries on as many cores). Returns the seconds each level took."""
+    took = []
+    for i, groups in enumerate(rule_levels(rule_files), 1):
+        groups = [{**g, "rules": [r for r in g["rules"] if keep is None or keep(r)]} for g in groups]
+        groups = [g for g in groups if g["rules"]]
+        if not groups:
+            continue
+        began = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix=f"rules-{i}-", dir=prom.workdir) as tmp:
+            procs = []
+            for k, part in enumerate(_split(groups, max(1, workers))):
+                rules = Path(tmp) / f"rules-{k}.yaml"
+                rules.write_text(yaml.safe_dump({"groups": part}, sort_keys=False), encoding="utf-8")
+                log = (Path(tmp) / f"promtool-{k}.log").open("wb")
+                procs.append((subprocess.Popen(
+                    [PROMTOOL, "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={prom.url}",
+                     f"--start={start}", f"--end={end}", f"--output-dir={Path(tmp) / f'blocks-{k}'}", str(rules)],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), log))
+            failed = []
+            try:
+                for proc, log in procs:
+                    try:
+                        proc.wait(timeout=max(1.0, began + timeout - time.monotonic()))
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                    log.close()
+                    if proc.returncode != 0:
+                        failed.append(Path(log.name).read_text(errors="replace")[-2000:])
+            finally:  # interrupted: end the promtool processes this started, by pid
+                for proc, log in procs:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+                    log.close()
+            if failed:
+                raise RuntimeError(f"promtool rule backfill (level {i}) failed: {failed[0]}")
+            moved = sum(_move_blocks(Path(tmp) / f"blocks-{k}", prom.data) for k in range(len(procs)))
+        prom.restart()
+        took.append(time.monotonic() - began)
+        if progress:
+            count = sum(len(g["rules"]) for g in groups)
+            progress(f"recording rules, level {i}: {count} rules backfilled into {moved} blocks in {took[-1]:.1f}s")
+    return took

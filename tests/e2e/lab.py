@@ -1,0 +1,163 @@
+"""Build a real Prometheus over simulated clusters with Stereo's generated rules: the end-to-end test bench.
+
+`simulated_prometheus(workdir, [cluster("etcd-slow-disk", size=(3, 3, 12))], seed=7)` generates the rule and
+alert files for a test site (rules every 5s, every alert's `for` patched to 0s: a test cannot wait out
+`for: 15m`), simulates the clusters up to now, backfills them with promtool, starts Prometheus over the blocks
+and waits until every rule group has run a few times. One cluster label value per cluster, so one Prometheus
+can hold a healthy cluster and one per scenario.
+
+The long-window groups (`*.rules.long`, 5m in the generated files) run every 5s here like the others:
+Prometheus places a group's first evaluation at a hash-based offset inside its interval, so a 5m group could stay
+silent for five minutes. Their expressions are unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from e2e.prometheus import Prometheus, backfill
+
+from generator import pipeline
+from generator.config import load
+from generator.simulate import run
+from generator.simulate.run import ClusterSpec, Simulation, Window
+
+EVALUATION_INTERVAL = "5s"
+LONG_GROUP_INTERVAL = EVALUATION_INTERVAL
+
+
+def cluster(scenario: str | None = None, size: tuple[int, int, int] = (3, 3, 12), name: str = "") -> ClusterSpec:
+    """A cluster of (nodes, namespaces, pods), healthy or playing `scenario`, named after it unless `name`."""
+    nodes, namespaces, pods = size
+    return ClusterSpec(name or scenario or "healthy", nodes, namespaces, pods, (scenario,) if scenario else ())
+
+
+def catalog_alerts() -> list[str]:
+    components, _ = pipeline.build(load(None))
+    return sorted(a.name for c in components for a in c.alerts)
+
+
+def write_site(workdir: Path, thresholds: dict[str, float] | None = None) -> dict[str, str]:
+    """Generate the site's files from a test stereo.yaml; write rules/ and alerts/; return them by path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "stereo.yaml"
+    site: dict[str, Any] = {"evaluation_interval": EVALUATION_INTERVAL,
+                            "patch": {name: {"for": "0s"} for name in catalog_alerts()}}
+    if thresholds:
+        site["thresholds"] = thresholds
+    config.write_text(yaml.safe_dump(site, sort_keys=True), encoding="utf-8")
+    files = {p: t for p, t in pipeline.generate(load(config)).items() if p.startswith(("rules/", "alerts/"))}
+    for path, text in files.items():
+        target = workdir / "site" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text.replace("interval: 5m\n", f"interval: {LONG_GROUP_INTERVAL}\n"), encoding="utf-8")
+    return files
+
+
+def rule_globs(workdir: Path) -> list[str]:
+    return [str(workdir / "site" / "rules" / "*.yaml"), str(workdir / "site" / "alerts" / "*.yaml")]
+
+
+def recording_rules(files: dict[str, str]) -> list[str]:
+    names = set()
+    for path, text in files.items():
+        if path.startswith("rules/"):
+            for group in yaml.safe_load(text)["groups"]:
+                names.update(r["record"] for r in group["rules"])
+    return sorted(names)
+
+
+@dataclass
+class Lab:
+    prometheus: Prometheus
+    clusters: list[ClusterSpec]
+    files: dict[str, str]
+    end: int  # the newest sample
+    timings: dict[str, float] = field(default_factory=dict)
+    firing: list[dict[str, Any]] = field(default_factory=list)  # alerts firing right after the rules settled
+    recorded: dict[str, set[str]] = field(default_factory=dict)  # record name -> clusters with a series
+
+    @property
+    def url(self) -> str:
+        return self.prometheus.url
+
+    def firing_in(self, cluster: str) -> dict[str, list[dict[str, str]]]:
+        out: dict[str, list[dict[str, str]]] = {}
+        for alert in self.firing:
+            if alert["labels"].get("cluster") == cluster:
+                out.setdefault(alert["labels"]["alertname"], []).append(alert["labels"])
+        return out
+
+    def snapshot(self) -> None:
+        self.firing = [a for a in self.prometheus.alerts() if a["state"] == "firing"]
+        names = recording_rules(self.files)
+        result = self.prometheus.query(f'count by (__name__, cluster) ({{__name__=~"{"|".join(names)}"}})')
+        self.recorded = {}
+        for row in result:
+            self.recorded.setdefault(row["metric"]["__name__"], set()).add(row["metric"].get("cluster", ""))
+        self.timings["data_age_at_snapshot"] = time.time() - self.end
+
+
+def simulate_and_backfill(workdir: Path, clusters: Sequence[ClusterSpec], seed: int, window: Window,
+                          parts: int = 2) -> tuple[int, int]:
+    """Simulate up to `window.end` and backfill, then add the minutes that passed meanwhile and backfill those.
+
+    The clusters are split in `parts` simulations so that promtool reads one part while Python writes the next.
+    Blocks of different files overlap in time; Prometheus 2.42 merges overlapping blocks at query time."""
+    data = workdir / "data"
+    sims = [Simulation(list(clusters[i::parts]), seed, window) for i in range(parts) if clusters[i::parts]]
+    samples = 0
+    with ThreadPoolExecutor(len(sims)) as pool:
+        pending = []
+        for i, sim in enumerate(sims):
+            path = workdir / f"history-{i}.om"
+            samples += sim.run().write_file(path)
+            pending.append(pool.submit(backfill, path, data))
+        for job in pending:
+            job.result()
+        until = run.now()
+        paths = []
+        for i, sim in enumerate(sims):
+            sim.advance_to(until)
+            paths.append(workdir / f"recent-{i}.om")
+            samples += sim.write_file(paths[-1])
+        for job in [pool.submit(backfill, path, data) for path in paths]:
+            job.result()
+    for path in workdir.glob("*.om"):
+        path.unlink()
+    return samples, until
+
+
+@contextmanager
+def simulated_prometheus(workdir: Path, clusters: Sequence[ClusterSpec], *, seed: int = 1, duration: int = 6 * 3600,
+                         step: int = 60, scenario_window: int = 1200, rounds: int = 3, parts: int = 2,
+                         thresholds: dict[str, float] | None = None) -> Iterator[Lab]:
+    """A Prometheus over the simulated `clusters`, its rules settled; stopped (by pid) on exit, always."""
+    timings: dict[str, float] = {}
+    began = time.monotonic()
+    files = write_site(workdir, thresholds)
+    timings["generate"] = time.monotonic() - began
+    end = run.now()
+    mark = time.monotonic()
+    window = Window(end=end, duration=duration, step=step, scenario_window=scenario_window)
+    timings["samples"], newest = simulate_and_backfill(workdir, clusters, seed, window, parts)
+    timings["simulate_and_backfill"] = time.monotonic() - mark
+    prom = Prometheus(workdir, rule_globs(workdir), workdir / "data", EVALUATION_INTERVAL)
+    try:
+        mark = time.monotonic()
+        prom.start()
+        timings["start"] = time.monotonic() - mark
+        timings["rules"] = prom.wait_for_rounds(rounds)
+        lab = Lab(prom, list(clusters), files, newest, timings)
+        lab.snapshot()
+        timings["total"] = time.monotonic() - began
+        yield lab
+    finally:
+        prom.stop()

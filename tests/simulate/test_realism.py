@@ -1,0 +1,203 @@
+"""The simulated series are what the generated rules expect: every metric and selector, real bucket layouts,
+counters that only go back at restarts, and the planted relations between catalog signals."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+from simhelpers import SELECTOR, by_labels, check_metric_names, rate, registry_series, rule_exprs, selector_matches
+
+from generator import pipeline
+from generator.config import load
+from generator.simulate import planted_pairs
+from generator.simulate.run import ClusterSpec, Simulation, Window
+from generator.simulate.scenarios import SCENARIOS
+from generator.simulate.topology import build
+
+# metrics a healthy cluster does not export: kube-state-metrics shows a waiting reason or a failed Job condition
+# only while there is one
+EVENT_ONLY = {"kube_pod_container_status_waiting_reason", "kube_job_failed"}
+# alerts no scenario must fire: growth predicted from a recorded series has no history in a backfilled test
+# Prometheus; KubeletManyDown depends on the share of nodes lost (node-not-ready allows it)
+NOT_EXPECTED = {"EtcdExcessiveDatabaseGrowth", "KubeletManyDown"}
+
+
+@pytest.fixture(scope="module")
+def healthy() -> dict:
+    return registry_series(Simulation([ClusterSpec()], 1, Window(duration=3600)).run().registry)
+
+
+@pytest.fixture(scope="module")
+def faults() -> dict:
+    """Every scenario on a small cluster, five minutes each (what appears, not how it evolves)."""
+    clusters = [ClusterSpec(name=n, nodes=3, namespaces=2, pods=6, scenarios=(n,)) for n in SCENARIOS]
+    return registry_series(Simulation(clusters, 1, Window(duration=300, scenario_window=300)).run().registry)
+
+
+def _produced(series: dict) -> set[str]:
+    return {name for name, rows in series.items() if any(np.isfinite(v).any() for _, v in rows)}
+
+
+def test_every_metric_the_rules_read_is_produced(default_files: dict[str, str], healthy: dict, faults: dict) -> None:
+    names = check_metric_names().metric_names
+    used = {n for _, expr in rule_exprs(default_files) for n in names(expr)} | {"up"}
+    assert len(used) > 150
+    assert not used - _produced(healthy) - EVENT_ONLY, "healthy cluster lacks these"
+    assert not used - _produced(healthy) - _produced(faults), "no scenario produces these"
+
+
+def test_every_selector_matches_a_simulated_series(default_files: dict[str, str], healthy: dict,
+                                                   faults: dict) -> None:
+    unmatched = set()
+    for rule, expr in rule_exprs(default_files):
+        for metric, matchers in SELECTOR.findall(expr):
+            if ":" in metric or "ToBeDeletedByClusterAutoscaler" in matchers:
+                continue  # a recorded series; nodes being removed are only ever excluded (unless)
+            rows = healthy.get(metric, []) + faults.get(metric, [])
+            if not any(selector_matches(matchers, labels) for labels, _ in rows):
+                unmatched.add(f"{rule}: {metric}{{{matchers}}}")
+    assert not unmatched, sorted(unmatched)
+
+
+def test_grouping_labels_exist_on_the_raw_series(default_files: dict[str, str], healthy: dict, faults: dict) -> None:
+    names = check_metric_names().metric_names
+    missing = {}
+    for rule, expr in rule_exprs(default_files):
+        if ":" in expr.replace("__name__", "") or "label_replace" in expr:
+            continue  # reads recorded series or makes its own labels
+        raw = names(expr) | ({"up"} if re.search(r"\bup\{", expr) else set())  # `up` counts as built in there
+        have = {k for n in raw for labels, _ in healthy.get(n, []) + faults.get(n, []) for k in labels}
+        lacking = by_labels(expr) - have - {"le"}
+        if lacking:
+            missing[rule] = sorted(lacking)
+    assert not missing
+
+
+REAL_BUCKETS = {  # le values as the components print them (Kubernetes 1.35, etcd 3.6, CoreDNS, node exporters)
+    "apiserver_request_duration_seconds": "0.005 0.025 0.05 0.1 0.2 0.4 0.6 0.8 1 1.25 1.5 2 3 4 5 6 8 10 15 20 30 "
+                                          "45 60 +Inf",
+    "apiserver_request_sli_duration_seconds": "0.05 0.1 0.2 0.4 0.6 0.8 1 1.25 1.5 2 3 4 5 6 8 10 15 20 30 45 60 "
+                                              "+Inf",
+    "apiserver_client_certificate_expiration_seconds": "0 1800 3600 7200 21600 43200 86400 172800 345600 604800 "
+                                                       "2.592e+06 7.776e+06 1.5552e+07 3.1104e+07 +Inf",
+    "etcd_disk_wal_fsync_duration_seconds": "0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 0.512 1.024 "
+                                            "2.048 4.096 8.192 +Inf",
+    "workqueue_queue_duration_seconds": "1e-08 1e-07 1e-06 9.999999999999999e-06 9.999999999999999e-05 0.001 0.01 "
+                                        "0.1 1 10 +Inf",
+    "rest_client_request_duration_seconds": "0.005 0.025 0.1 0.25 0.5 1 2 4 8 15 30 60 +Inf",
+    "scheduler_scheduling_attempt_duration_seconds": "0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 0.512 "
+                                                     "1.024 2.048 4.096 8.192 16.384 +Inf",
+    "kubelet_runtime_operations_duration_seconds": "0.005 0.0125 0.03125 0.078125 0.1953125 0.48828125 1.220703125 "
+                                                   "3.0517578125 7.62939453125 19.073486328125 47.6837158203125 "
+                                                   "119.20928955078125 298.0232238769531 745.0580596923828 +Inf",
+    "kubelet_pleg_relist_duration_seconds": "0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10 +Inf",
+    "kubeproxy_sync_proxy_rules_duration_seconds": "0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 0.512 "
+                                                   "1.024 2.048 4.096 8.192 16.384 +Inf",
+    "coredns_dns_request_duration_seconds": "0.00025 0.0005 0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 "
+                                            "0.512 1.024 2.048 4.096 8.192 +Inf",
+}
+
+
+@pytest.mark.parametrize("metric", sorted(REAL_BUCKETS))
+def test_bucket_layouts_are_the_real_ones(healthy: dict, metric: str) -> None:
+    rows = healthy[f"{metric}_bucket"]
+    key = min({tuple(sorted((k, v) for k, v in labels.items() if k != "le")) for labels, _ in rows})
+    les = [labels["le"] for labels, _ in rows if tuple(sorted((k, v) for k, v in labels.items() if k != "le")) == key]
+    assert les == REAL_BUCKETS[metric].split()
+
+
+def test_network_programming_buckets(healthy: dict) -> None:
+    les = {labels["le"] for labels, _ in healthy["kubeproxy_network_programming_duration_seconds_bucket"]}
+    assert len(les) == 82 and {"0", "0.25", "59", "60", "65", "115", "120", "150", "300", "+Inf"} <= les
+
+
+def test_counters_only_go_back_when_a_container_restarts() -> None:
+    spec = ClusterSpec(scenarios=("pod-crash-loop", "oom-kills"))
+    series = registry_series(Simulation([spec], 1, Window(duration=2400, scenario_window=1800)).run().registry)
+    topo = build("sim", 3, 3, 12, 1)
+    restarted = {topo.victim("web").name, topo.victim("worker").name}
+    went_back = set()
+    for name, rows in series.items():
+        if not name.endswith(("_total", "_bucket", "_count", "_sum")) and name not in ("kubelet_evictions",):
+            continue
+        for labels, values in rows:
+            present = values[np.isfinite(values)]
+            if (np.diff(present) < 0).any():
+                went_back.add((name, labels.get("pod", "")))
+    assert went_back, "no counter reset at all: restarts are not simulated"
+    assert {pod for _, pod in went_back} <= restarted, sorted(went_back)
+    assert ("container_cpu_usage_seconds_total", topo.victim("worker").name) in went_back
+    assert ("http_request_duration_seconds_count", topo.victim("web").name) in went_back
+    histograms: dict[tuple, list[tuple[float, float]]] = {}
+    for name in [n for n in series if n.endswith("_bucket")]:
+        for labels, values in series[name]:
+            key = (name, *sorted((k, v) for k, v in labels.items() if k != "le"))
+            histograms.setdefault(key, []).append((float(labels["le"]), values[-1]))
+    for key, buckets in histograms.items():
+        counts = [count for _, count in sorted(buckets) if np.isfinite(count)]
+        assert counts == sorted(counts), f"{key}: buckets are not cumulative"
+
+
+def _rho(a: np.ndarray, b: np.ndarray, part: slice) -> float:
+    return float(spearmanr(np.diff(a)[part], np.diff(b)[part])[0])
+
+
+def _mean(series: dict, metric: str, window: int = 5, **match: str) -> np.ndarray:
+    """Mean observed value over `window` ticks, summed over the matching label sets: Δsum / Δcount."""
+    pick = lambda suffix: sum(v for labels, v in series[metric + suffix]  # noqa: E731
+                              if all(labels.get(k) == want for k, want in match.items()))
+    total, count = pick("_sum"), pick("_count")
+    return (total[window:] - total[:-window]) / np.maximum(count[window:] - count[:-window], 1e-9)
+
+
+def _one(series: dict, metric: str, **match: str) -> np.ndarray:
+    found = [v for labels, v in series[metric] if all(labels.get(k) == want for k, want in match.items())]
+    assert len(found) == 1, (metric, match, len(found))
+    return found[0]
+
+
+def test_planted_pairs_move_together_and_change_when_congested(default_files: dict[str, str]) -> None:
+    components, _ = pipeline.build(load(None))
+    signals = {s.name for c in components for s in c.signals}
+    assert planted_pairs() and all(a in signals and b in signals for a, b in planted_pairs())
+    sim = Simulation([ClusterSpec()], 1, Window(duration=4 * 3600, congested_from=0.5)).run()
+    s = registry_series(sim.registry)
+    half = (len(sim.stamps) - 6) // 2
+    smooth, congested = slice(5, half - 5), slice(half + 5, None)  # clear of the switch and of rate windows
+    pods = [p for p in sim.worlds[0].topo.app_pods() if p.owner_kind != "Job"]
+    cpu_net, decoys, mem_latency = [], [], []
+    for p in pods:
+        ident = {"namespace": p.namespace, "pod": p.name}
+        cpu = rate(_one(s, "container_cpu_usage_seconds_total", **ident))
+        rx = rate(_one(s, "container_network_receive_bytes_total", **ident))
+        tx = rate(_one(s, "container_network_transmit_bytes_total", **ident))
+        cpu_net.append((_rho(cpu, rx, smooth), _rho(cpu, rx, congested)))
+        decoys.append(_rho(cpu, tx, smooth))
+        if p.http:
+            mem = _one(s, "container_memory_working_set_bytes", **ident)[5:]
+            latency = _mean(s, "http_request_duration_seconds", **ident)
+            mem_latency.append((_rho(mem, latency, smooth), _rho(mem, latency, congested)))
+    assert min(a for a, _ in cpu_net) > 0.7 and all(b < a - 0.2 for a, b in cpu_net), cpu_net  # weaker
+    assert float(np.median(np.abs(decoys))) < 0.2, decoys
+    assert min(a for a, _ in mem_latency) > 0.25 and max(b for _, b in mem_latency) < -0.2, mem_latency  # flips
+    api = _mean(s, "apiserver_request_duration_seconds")
+    commit = _mean(s, "etcd_disk_backend_commit_duration_seconds", instance=sim.worlds[0].topo.etcd[0])
+    assert _rho(api, commit, smooth) > 0.7 and _rho(api, commit, congested) > 0.7
+    dns = next(p for p in sim.worlds[0].topo.pods if p.role == "coredns")
+    latency = _mean(s, "coredns_dns_request_duration_seconds", pod=dns.name)
+    cores = rate(_one(s, "process_cpu_seconds_total", job="coredns", pod=dns.name))
+    assert _rho(latency, cores, smooth) > 0.5 and _rho(latency, cores, congested) < -0.5
+
+
+def test_scenarios_name_real_alerts_and_cover_the_catalog() -> None:
+    components, _ = pipeline.build(load(None))
+    alerts = {a.name for c in components for a in c.alerts}
+    named = {a for s in SCENARIOS.values() for a in (*s.expect, *s.allow)}
+    assert named <= alerts, sorted(named - alerts)
+    expected = {a for s in SCENARIOS.values() for a in s.expect}
+    assert alerts - expected == NOT_EXPECTED
+    assert all(math.isfinite(v) for s in SCENARIOS.values() for v in s.knobs.values())
