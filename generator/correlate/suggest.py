@@ -367,7 +367,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-concurrency", type=int, default=4, help="upstream queries in flight (default 4)")
     p.add_argument("--max-series", type=int, default=1000, help="series one signal may return (default 1000)")
     p.add_argument("--out", default="correlations.yaml", help="file to write (default correlations.yaml)")
+    p.add_argument("--end", default="now",
+                   help="end of the window: unix seconds or now (default) — e.g. to measure before an incident")
     return p
+
+
+def _end(text: str) -> float:
+    if text == "now":
+        return time.time()
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"--end: expected unix seconds or now, got {text!r}") from None
+    if not 0 < value <= time.time() + 3600:
+        raise UsageError(f"--end: {text} is not a time in the past")
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -384,6 +398,7 @@ def main(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
         config, url, auth, matchers = upstream(args)
+        end = _end(args.end)
         options = Options(seconds(args.window, "--window"), seconds(args.step, "--step"), args.alpha, args.method,
                           max_candidates=max(1, args.max_candidates))
         try:
@@ -401,7 +416,7 @@ def main(argv: list[str]) -> int:
         source = Source(url, auth, timeout=seconds(args.timeout, "--timeout"), max_series=max(1, args.max_series),
                         max_concurrency=max(1, args.max_concurrency), verify_tls=not args.insecure_skip_verify)
         try:
-            m = measure(source, catalog, todo, matchers, config.cluster_label, options, time.time(), progress=progress)
+            m = measure(source, catalog, todo, matchers, config.cluster_label, options, end, progress=progress)
         finally:
             source.close()
         found = pairs(m, catalog, prior)
