@@ -12,9 +12,7 @@ from generator.catalog import workloads_alerts, workloads_apps_alerts, workloads
 from generator.catalog.workloads_rules import (
     CPU_LIM_RATIO,
     CPU_REQ_RATIO,
-    CPU_USAGE,
     MEM_LIM_RATIO,
-    MEM_WS,
     NET_DROP_RATIO,
     NET_DROPS,
     NET_RX,
@@ -23,6 +21,8 @@ from generator.catalog.workloads_rules import (
     NS_MEM,
     NS_REQ,
     PHASE,
+    POD_CPU,
+    POD_MEM,
     RESTARTS,
     THROTTLE,
     WL_CPU,
@@ -53,11 +53,10 @@ def _signals(ctx: Context) -> tuple[Signal, ...]:
     ns = f'{c}="$cluster",namespace="$namespace"'
     pods = f'{{{ns},pod=~"$pod"}}'
     per_pod, per_ctr = (c, "namespace", "pod"), (c, "namespace", "pod", "container")
-    sum_pod = f"sum by ({c}, namespace, pod)"
     return (
-        Signal("container_cpu_usage", f"{sum_pod} ({CPU_USAGE}{pods})", "cores", per_pod, "CPU usage per pod",
+        Signal("container_cpu_usage", f"{POD_CPU}{pods}", "cores", per_pod, "CPU usage per pod",
                "CPU cores the containers of each pod use (container_cpu_usage_seconds_total).", kind="resource"),
-        Signal("container_memory_working_set", f"{sum_pod} ({MEM_WS}{pods})", "bytes", per_pod,
+        Signal("container_memory_working_set", f"{POD_MEM}{pods}", "bytes", per_pod,
                "Memory working set per pod", "Working-set memory of each pod's containers: what the OOM killer and "
                "evictions look at.", kind="resource"),
         Signal("pod_network_receive_bytes", f"{NET_RX}{pods}", "Bps", per_pod, "Network received per pod",

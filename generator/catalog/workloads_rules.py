@@ -26,6 +26,9 @@ CPU_REQ_RATIO = record_name("cluster_namespace_pod_container", "container_cpu_us
 CPU_LIM_RATIO = record_name("cluster_namespace_pod_container", "container_cpu_usage_over_limits", "ratio_rate5m")
 MEM_LIM_RATIO = record_name("cluster_namespace_pod_container", "container_memory_working_set_over_limits", "ratio")
 # per namespace and cluster
+# per pod: the stereo view's CPU and memory panels read these directly (no query-time sum over containers)
+POD_CPU = record_name("cluster_namespace_pod", "container_cpu_usage_seconds", "rate5m")
+POD_MEM = record_name("cluster_namespace_pod", "container_memory_working_set_bytes", "sum")
 NS_CPU = record_name("cluster_namespace", "container_cpu_usage_seconds", "rate5m")
 NS_MEM = record_name("cluster_namespace", "container_memory_working_set_bytes", "sum")
 NS_REQ = record_name("cluster_namespace_resource", "kube_pod_container_resource_requests", "sum")
@@ -136,6 +139,8 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
         RecordingRule(CPU_REQ_RATIO, f'{CPU_USAGE} / {on_ctr} ({REQ}{{resource="cpu"}} > 0)'),
         RecordingRule(CPU_LIM_RATIO, f'{CPU_USAGE} / {on_ctr} ({LIM}{{resource="cpu"}} > 0)'),
         RecordingRule(MEM_LIM_RATIO, f'{MEM_WS} / {on_ctr} ({LIM}{{resource="memory"}} > 0)'),
+        RecordingRule(POD_CPU, f"sum {ctx.by('namespace', 'pod')} ({CPU_USAGE})"),
+        RecordingRule(POD_MEM, f"sum {ctx.by('namespace', 'pod')} ({MEM_WS})"),
         RecordingRule(NS_CPU, f"sum {ctx.by('namespace')} ({CPU_USAGE})"),
         RecordingRule(NS_MEM, f"sum {ctx.by('namespace')} ({MEM_WS})"),
         RecordingRule(NS_REQ, f"sum {ctx.by('namespace', 'resource')} ({REQ})"),

@@ -34,12 +34,11 @@ NODE_LABELS = {"cluster": CLUSTER, "instance": INSTANCE}
 PLANTED = ("container_cpu_usage", "pod_network_receive_bytes")
 # catalog signal → (recorded series it reads, extra labels, how the decoy is made)
 SERIES: dict[str, tuple[str, dict[str, str], str]] = {
-    "container_cpu_usage": ("cluster_namespace_pod_container:container_cpu_usage_seconds:rate5m",
-                            {**POD_LABELS, "container": "app"}, "planted"),
+    "container_cpu_usage": ("cluster_namespace_pod:container_cpu_usage_seconds:rate5m", POD_LABELS, "planted"),
     "pod_network_receive_bytes": ("cluster_namespace_pod:container_network_receive_bytes:rate5m", POD_LABELS,
                                   "planted"),
-    "container_memory_working_set": ("cluster_namespace_pod_container:container_memory_working_set_bytes:max",
-                                     {**POD_LABELS, "container": "app"}, "random_walk"),
+    "container_memory_working_set": ("cluster_namespace_pod:container_memory_working_set_bytes:sum", POD_LABELS,
+                                     "random_walk"),
     "pod_network_transmit_bytes": ("cluster_namespace_pod:container_network_transmit_bytes:rate5m", POD_LABELS,
                                    "random_walk"),
     "service_request_rate": ("namespace_pod:http_requests:rate5m", POD_LABELS, "random_walk"),
