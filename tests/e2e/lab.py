@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from e2e.prometheus import Prometheus, backfill
 
 from generator import pipeline
 from generator.config import load
 from generator.simulate import run
+from generator.simulate.prometheus import Prometheus, backfill
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 EVALUATION_INTERVAL = "5s"

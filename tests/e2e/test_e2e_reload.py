@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from e2e.lab import EVALUATION_INTERVAL, rule_globs, write_site
-from e2e.prometheus import Prometheus
+
+from generator.simulate.prometheus import Prometheus
 
 
 def _expr(prom: Prometheus, alert: str) -> str:
