@@ -36,9 +36,10 @@ SERVICE_HISTORY = 6 * 3600  # the suggestion window bench_service asks for
 # figure -> (target text, test, unit)
 TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
     "generate_seconds": ("< 1 s", lambda v: v < 1.0, "s"),
-    "spearman_seconds": ("≈ rank+matmul (0.3 s)", lambda v: True, "s"),
-    "spearman_speedup_vs_scipy": ("> 1", lambda v: v > 1.0, "×"),
-    "spearman_vs_rank_matmul": ("≈ 1", lambda v: v < 1.5, "×"),
+    "spearman_seconds": ("reported", lambda v: True, "s"),
+    # the issue: at most a fifth of scipy.stats.spearmanr's time, within 1.5x of rank transform + one matmul
+    "spearman_speedup_vs_scipy": ("≥ 5", lambda v: v >= 5.0, "×"),
+    "spearman_vs_rank_matmul": ("≤ 1.5", lambda v: v <= 1.5, "×"),
     "suggest_p50_ms": ("", lambda v: True, "ms"),
     "suggest_p95_ms": ("", lambda v: True, "ms"),
     "service_rps_cached": ("≥ 200/s", lambda v: v >= 200, "/s"),
