@@ -117,11 +117,6 @@ def by(*labels: str) -> str:
     return f"by ({', '.join(seen)})"
 
 
-def quantile(q: float, bucket_rate_expr: str, *labels: str) -> str:
-    """histogram_quantile over summed bucket rates, keeping `le` and the given labels."""
-    return f"histogram_quantile({q:g}, sum {by(*labels, 'le')} ({bucket_rate_expr}))"
-
-
 def fmt_number(value: float) -> str:
     """A threshold as PromQL writes it: integers without a fraction, others with up to 6 significant digits."""
     if float(value).is_integer():

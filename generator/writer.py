@@ -27,8 +27,7 @@ def write(files: dict[str, str], out: Path) -> None:
             target = staging / "new" / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(text.encode("utf-8"))
-        owners = sorted({o for rel in files if (o := _owner(rel))}, key=len, reverse=True)
-        for owned in owners:
+        for owned in sorted({o for rel in files if (o := _owner(rel))}):
             dest = out / owned
             if dest.exists():
                 (staging / "old" / owned).parent.mkdir(parents=True, exist_ok=True)

@@ -56,11 +56,16 @@ def test_messages_point_at_the_line() -> None:
         load(path)
 
 
-def test_name_errors_point_at_the_line(tmp_path: Path) -> None:
+def test_name_errors_point_at_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Names are checked after the catalog is built, and still reported at their line in the file."""
     cfg = tmp_path / "stereo.yaml"
     cfg.write_text("profile: managed\nexclude:\n  alerts:\n    - CoreDNSDown\n    - CoreDNSPanik\n")
     code = cli.main(["generate", "--config", str(cfg), "--out", str(tmp_path / "out")])
     assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"stereo: {cfg}:5: exclude.alerts[1]: CoreDNSPanik is not a known alert; "
+                          "closest: CoreDNSPanic,"), err
+    assert err.count("\n") == 1
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

@@ -72,8 +72,3 @@ def under(bounds: Sequence[float], threshold: float) -> float:
     """An observation whose quantile stays at or below half the threshold (the smallest bucket if none is that low)."""
     low = [b for b in bounds if b <= threshold / 2]
     return low[-1] if low else bounds[0]
-
-
-def ratio_alert_desc(what: str, where: str) -> str:
-    """A description sentence ending in the observed ratio, e.g. 'SERVFAIL ratio on cluster X is 5%'."""
-    return f"{what} {where} is {{{{ $value | humanizePercentage }}}}."
