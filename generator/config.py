@@ -262,20 +262,20 @@ SCHEMA: dict[str, Check] = {
 
 
 # -------------------------------------------------------------------------------------------------- loading
-def _line_index(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
+def line_index(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
             out[key] = key_node.start_mark.line + 1
-            _line_index(value_node, key, out)
+            line_index(value_node, key, out)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             key = f"{prefix}[{i}]"
             out[key] = item.start_mark.line + 1
-            _line_index(item, key, out)
+            line_index(item, key, out)
 
 
-def _line_of(key: str, lines: dict[str, int]) -> int | None:
+def line_of(key: str, lines: dict[str, int]) -> int | None:
     while key:
         if key in lines:
             return lines[key]
@@ -302,7 +302,7 @@ def load(path: str | Path | None) -> Config:
         raise ConfigError(f"{where}: invalid YAML: {problem}") from None
     lines: dict[str, int] = {}
     if node is not None:
-        _line_index(node, "", lines)
+        line_index(node, "", lines)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -313,7 +313,7 @@ def load(path: str | Path | None) -> Config:
 def _services(entries: list[dict[str, str]], source: str, lines: dict[str, int]) -> tuple[dict[str, str], ...]:
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        line = _line_of(f"services[{i}]", lines)
+        line = line_of(f"services[{i}]", lines)
         where = f"{source}:{line}" if line else source
         if "preset" not in entry:
             raise ConfigError(f"{where}: services[{i}]: expected a preset (http or ingress-nginx)")
@@ -338,7 +338,7 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
     try:
         checked = record(SCHEMA)(data, "")
     except _Bad as bad:
-        line = _line_of(bad.key, lines)
+        line = line_of(bad.key, lines)
         where = f"{source}:{line}" if line else source
         got = f", got {_shown(bad.got)}" if bad.show_got else ""
         raise ConfigError(f"{where}: {bad.key}: expected {bad.expected}{got}") from None

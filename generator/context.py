@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from generator import promql
-from generator.config import Config
+from generator.config import Config, ConfigError
 
 # the cluster label value test series carry, so promtool checks that every rule keeps the label
 TEST_CLUSTER = "test-cluster"
@@ -37,8 +37,33 @@ class Context:
         self.asked_thresholds.add(alert)
         return float(self.config.thresholds.get(alert, default))
 
+    def threshold_error(self, alert: str, why: str) -> ConfigError:
+        """A threshold the catalog cannot use (e.g. outside the buckets), reported at the site setting's line."""
+        key = f"thresholds.{alert}"
+        return ConfigError(f"{self.config.where(key)}: {key}: {why}")
+
     def interval(self) -> str:
         return self.config.evaluation_interval
+
+    # ---- site settings some components need ------------------------------------------------------------
+    @property
+    def slo_objective(self) -> float:
+        """The apiserver availability objective, e.g. 0.999."""
+        return self.config.slo_objective
+
+    @property
+    def slo_read_latency(self) -> str:
+        """The latency a read request must beat to count as good for the apiserver SLO (a duration)."""
+        return self.config.slo_read_latency
+
+    @property
+    def slo_write_latency(self) -> str:
+        return self.config.slo_write_latency
+
+    @property
+    def services(self) -> tuple[dict[str, str], ...]:
+        """The service presets the site asked for (`services:`), each at most once."""
+        return self.config.services
 
     # ---- promtool inputs -----------------------------------------------------------------------------
     def source_labels(self, source: str) -> dict[str, str]:

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from generator.config import ConfigError, _line_index, _line_of
+from generator.config import ConfigError, line_index, line_of
+from generator.yamlio import dump as dump_yaml
 
 SOURCES = ("measured", "prior")
 
@@ -77,10 +78,10 @@ def parse(text: str, source: str, known: set[str]) -> list[Pair]:
         raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
     lines: dict[str, int] = {}
     if node is not None:
-        _line_index(node, "", lines)
+        line_index(node, "", lines)
 
     def fail(key: str, message: str) -> ConfigError:
-        line = _line_of(key, lines)
+        line = line_of(key, lines)
         return ConfigError(f"{source}:{line}: {key}: {message}" if line else f"{source}: {key}: {message}")
 
     if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
@@ -142,8 +143,6 @@ def load(path: Path | None, known: set[str]) -> list[Pair]:
 
 def dump(pairs: list[Pair], header: dict[str, Any]) -> str:
     """The document `stereo suggest` writes (and the service serves)."""
-    from generator.render.yamlout import dump as dump_yaml
-
     rows = []
     for p in sorted(pairs, key=lambda p: (-p.strength(), p.a, p.b)):
         row: dict[str, Any] = {"a": p.a, "b": p.b}

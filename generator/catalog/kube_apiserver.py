@@ -122,7 +122,7 @@ def _signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
     f = f'{{{c}="$cluster"}}'
     q = lambda v: f'{{{c}="$cluster",quantile="{v}"}}'  # noqa: E731
-    budget = fmt_number(1 - ctx.config.slo_objective)
+    budget = fmt_number(1 - ctx.slo_objective)
     period = kube_apiserver_slo.load_windows().period
     return (
         Signal("apiserver_up", f"{UP}{f}", "short", (c,), "Apiservers up",

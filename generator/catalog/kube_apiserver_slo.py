@@ -142,8 +142,8 @@ def slos(ctx: Context) -> tuple[Slo, ...]:
     by = ctx.by()
     read = (f'verb=~"{READ_VERBS}"', f'subresource!~"{STREAMING}"')
     write = (f'verb=~"{WRITE_VERBS}"',)
-    read_le = [(scope, fmt_number(slo_bucket(ctx.config.slo_read_latency, k))) for scope, k in READ_SCOPES]
-    write_le = fmt_number(slo_bucket(ctx.config.slo_write_latency))
+    read_le = [(scope, fmt_number(slo_bucket(ctx.slo_read_latency, k))) for scope, k in READ_SCOPES]
+    write_le = fmt_number(slo_bucket(ctx.slo_write_latency))
     # the `or`s join bucket series of different scopes (their label sets differ), then one sum
     read_good = " or ".join(_sli(ctx, "_bucket", *read, scope, f'le="{le}"') for scope, le in read_le)
     write_good = _sli(ctx, "_bucket", *write, f'le="{write_le}"')
@@ -231,7 +231,7 @@ def rule_tests(ctx: Context, windows: Windows) -> tuple[RuleTest, ...]:
 
 def _read_inputs(ctx: Context) -> dict[str, str]:
     """2 req/s single-object GETs, 1 namespace LIST, 1 cluster LIST; a quarter of each over its target."""
-    targets = [fmt_number(slo_bucket(ctx.config.slo_read_latency, k)) for _, k in READ_SCOPES]
+    targets = [fmt_number(slo_bucket(ctx.slo_read_latency, k)) for _, k in READ_SCOPES]
     out: dict[str, str] = {}
     for (scope, verb, rate), le in zip((("resource", "GET", 2), ("namespace", "LIST", 1), ("cluster", "LIST", 1)),
                                        targets, strict=True):
@@ -249,7 +249,7 @@ def _read_inputs(ctx: Context) -> dict[str, str]:
 
 
 def _write_inputs(ctx: Context) -> dict[str, str]:
-    le = fmt_number(slo_bucket(ctx.config.slo_write_latency))
+    le = fmt_number(slo_bucket(ctx.slo_write_latency))
     out: dict[str, str] = {}
     for verb, rate, good in (("POST", 2, 1.5), ("DELETE", 2, 1.5), ("CONNECT", 1, 0)):
         labels = {"resource": "pods", "scope": "namespace", "verb": verb}
@@ -293,7 +293,7 @@ def _window_tests(ctx: Context, windows: Windows) -> list[RuleTest]:
 
 # ---------------------------------------------------------------------------------------------------- alerts
 def alerts(ctx: Context, windows: Windows) -> tuple[Alert, ...]:
-    objective = ctx.config.slo_objective
+    objective = ctx.slo_objective
     budget = 1 - objective
     b = fmt_number(budget)
     c = ctx.cluster

@@ -120,7 +120,7 @@ def build(ctx: Context) -> Component:
     signals: list = []
     tests: list = []
     panels: list = []
-    for entry in ctx.config.services:  # config guarantees each preset at most once
+    for entry in ctx.services:  # config guarantees each preset at most once
         r, s, t, p = PRESETS[entry["preset"]](ctx, entry)
         rules += r
         signals += s

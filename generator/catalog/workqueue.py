@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from generator.catalog.helpers import counter
-from generator.config import ConfigError
 from generator.context import Context
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, matcher, record_name
@@ -60,13 +59,12 @@ def histogram_cases(ctx: Context, alert: str, bounds: Sequence[float], threshold
     below = [b for b in bounds if b <= threshold / 2] or [b for b in bounds if b <= threshold]
     if above and below:
         return above[0], below[-1]
-    where = ctx.config.where(f"thresholds.{alert}")
     if not above:
         why = (f"at or above the largest finite bucket {fmt_number(bounds[-1])}; histogram_quantile never "
                "exceeds it, so the alert could never fire")
     else:
         why = f"below the smallest bucket {fmt_number(bounds[0])}"
-    raise ConfigError(f"{where}: thresholds.{alert}: {fmt_number(threshold)} is {why}")
+    raise ctx.threshold_error(alert, f"{fmt_number(threshold)} is {why}")
 
 
 # ---- recording rules ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 from generator.config import Config
 from generator.model import SEVERITIES, Alert, Component
 from generator.naming import GENERATED_HEADER
-from generator.render.yamlout import dump
+from generator.yamlio import dump
 
 PATH = "alertmanager/alertmanager.yml"
 WATCHDOG_RECEIVER = "watchdog"

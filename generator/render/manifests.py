@@ -13,7 +13,7 @@ import yaml
 
 from generator.config import Config
 from generator.naming import slug
-from generator.render.yamlout import dump
+from generator.yamlio import dump
 
 NAMESPACE = "monitoring"
 PART_OF = {"app.kubernetes.io/part-of": "stereo"}

@@ -16,7 +16,7 @@ from generator.naming import alert_file, rule_file
 from generator.promql import fmt_number, format_duration, parse_duration
 from generator.render import gotemplate
 from generator.render.rulefiles import alert_labels
-from generator.render.yamlout import dump
+from generator.yamlio import dump
 
 _BARE_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 MARGIN = 120  # seconds past the moment `for` is satisfied

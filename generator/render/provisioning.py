@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from generator.config import Config
 from generator.model import Component
 from generator.naming import GENERATED_HEADER
-from generator.render.yamlout import dump
+from generator.yamlio import dump
 
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards/stereo"
 RULES_PATH = "/etc/prometheus/stereo"

@@ -6,7 +6,7 @@ from typing import Any
 
 from generator.model import Alert, Component, RecordingRule
 from generator.promql import parse_duration
-from generator.render.yamlout import dump
+from generator.yamlio import dump
 
 
 def _rule(rule: RecordingRule) -> dict[str, Any]:

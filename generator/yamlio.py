@@ -1,4 +1,7 @@
-"""Deterministic YAML: fixed key order as given, block scalars for multi-line strings, no anchors."""
+"""Deterministic YAML: fixed key order as given, block scalars for multi-line strings, no anchors.
+
+Shared by every wing that writes YAML (render, correlations.yaml, the service), so it lives below all of them.
+"""
 
 from __future__ import annotations
 
