@@ -22,14 +22,17 @@ DELEGATED: dict[str, tuple[str, str]] = {
 def _generate(args: argparse.Namespace) -> int:
     from generator import pipeline, writer
     from generator.config import ConfigError, load
+    from generator.pairsource import PairSource
     from generator.render.manifests import ManifestError
 
     config_path = args.config
     if config_path is None and Path("stereo.yaml").exists():
         config_path = "stereo.yaml"
+    source = PairSource(Path(args.correlations) if args.correlations else None, args.suggestions,
+                        args.suggestions_optional)
     try:
         config = load(config_path)
-        files = pipeline.generate(config, **_generate_options(args))
+        files = pipeline.generate(config, source.read(), manifests=args.manifests)
     except (ConfigError, ManifestError) as exc:
         print(f"stereo: {exc}", file=sys.stderr)
         return 2
@@ -49,11 +52,6 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _generate_options(args: argparse.Namespace) -> dict[str, object]:
-    """Options other wings add to `generate` (suggestions URL, manifests); passed through by name."""
-    return {k: v for k, v in vars(args).items() if k.startswith("opt_") and v is not None}
-
-
 def _counts(files: dict[str, str]) -> str:
     rules = sum(t.count("\n  - record: ") + t.count("\n- record: ") for p, t in files.items() if p.startswith("rules/"))
     alerts = sum(t.count("- alert: ") for p, t in files.items() if p.startswith("alerts/"))
@@ -68,15 +66,15 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
     gen.add_argument("--out", default=".", help="directory to write into (default: .)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 naming files that differ")
-    gen.add_argument("--correlations", dest="opt_correlations", metavar="FILE",
+    gen.add_argument("--correlations", metavar="FILE",
                      help="pairs that lay the dashboards out (default: ./correlations.yaml when it exists, else the "
                           "built-in prior)")
-    gen.add_argument("--suggestions", dest="opt_suggestions", metavar="URL",
+    gen.add_argument("--suggestions", metavar="URL",
                      help="read the pairs from the correlation service instead, e.g. "
                           "http://stereo:9797/api/v1/correlations.yaml")
-    gen.add_argument("--suggestions-optional", dest="opt_suggestions_optional", action="store_true", default=None,
+    gen.add_argument("--suggestions-optional", action="store_true",
                      help="when the service cannot be reached, warn and use the file instead of stopping")
-    gen.add_argument("--manifests", dest="opt_manifests", action="store_true", default=None,
+    gen.add_argument("--manifests", action="store_true",
                      help="also write manifests/: PrometheusRule objects and Grafana sidecar ConfigMaps")
     gen.set_defaults(func=_generate)
     for name, (_, text) in DELEGATED.items():

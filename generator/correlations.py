@@ -122,23 +122,29 @@ def parse(text: str, source: str, known: set[str]) -> list[Pair]:
     return pairs
 
 
-def prior(known: set[str]) -> list[Pair]:
-    text = resources.files("generator.data").joinpath("prior_correlations.yaml").read_text(encoding="utf-8")
+PRIOR = "prior_correlations.yaml"
+
+
+def prior_text() -> str:
+    """The built-in prior, as packaged."""
+    return resources.files("generator.data").joinpath(PRIOR).read_text(encoding="utf-8")
+
+
+def prior(known: set[str], text: str | None = None) -> list[Pair]:
+    """The prior's pairs whose signals exist (`text`: the prior as already read, else read now)."""
+    text = prior_text() if text is None else text
     # the prior names signals of optional components (services); keep the pairs whose signals exist
     data = yaml.safe_load(text)
     data["pairs"] = [p for p in data["pairs"] if p["a"] in known and p["b"] in known]
-    return parse(yaml.safe_dump(data, allow_unicode=True), "prior_correlations.yaml", known)
+    return parse(yaml.safe_dump(data, allow_unicode=True), PRIOR, known)
 
 
-def load(path: Path | None, known: set[str]) -> list[Pair]:
-    """Pairs from `path` when it exists, else the built-in prior."""
-    if path is None or not path.exists():
-        return prior(known)
+def read(path: Path) -> str:
+    """The text of a correlations file (checked by `parse` once the catalog is built)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return parse(text, str(path), known)
 
 
 def dump(pairs: list[Pair], header: dict[str, Any]) -> str:

@@ -141,3 +141,97 @@ def test_manifests_option_adds_kubernetes_objects(tmp_path: Path) -> None:
              if p.name != "kustomization.yaml"}
     assert kinds == {"PrometheusRule", "ConfigMap"}
     assert (tmp_path / "manifests/kustomization.yaml").exists()
+
+
+def test_the_correlation_service_imports_the_builder_not_a_renderer() -> None:
+    """`stereo serve` and `stereo suggest` build the site's catalog without loading grafanalib or any renderer."""
+    import subprocess
+    import sys
+
+    code = ("import sys, generator.correlate.upstream as u; from generator.config import Config; "
+            "n = len(u.site_catalog(Config()).signals); "
+            "print(n, sorted(m for m in sys.modules if m.startswith(('generator.render', 'generator.pipeline', "
+            "'grafanalib', 'jinja2'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    count, modules = proc.stdout.strip().split(" ", 1)
+    assert int(count) > 100
+    assert modules == "[]"
+
+
+def test_the_catalog_is_built_once_per_generate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each catalog module's build() runs once per `stereo generate`, dashboards and pair checks included."""
+    import importlib
+
+    from generator import catalog
+
+    calls: dict[str, int] = {}
+    for name in catalog.MODULES:
+        module = importlib.import_module(f"generator.catalog.{name}")
+
+        def counted(ctx: object, _name: str = name, _build: object = module.build) -> object:
+            calls[_name] = calls.get(_name, 0) + 1
+            return _build(ctx)  # type: ignore[operator]
+
+        monkeypatch.setattr(module, "build", counted)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "correlations.yaml").write_text(
+        "version: 1\npairs:\n  - {a: node_memory_utilisation, b: node_disk_io_utilisation, rho: 0.7, n: 360, "
+        "source: measured}\n")
+    assert cli.main(["generate", "--manifests", "--out", str(tmp_path / "out")]) == 0
+    assert calls == dict.fromkeys(catalog.MODULES, 1)
+
+
+def test_render_reads_nothing_and_gives_the_same_bytes(monkeypatch: pytest.MonkeyPatch,
+                                                       default_files: dict[str, str]) -> None:
+    """Render is a pure function of (settings, built catalog, pairs): with the network, every file read and the
+    catalog builder forbidden it gives exactly the files `generate` gives."""
+    import builtins
+    import io
+    import os
+    import socket
+    import urllib.request
+
+    from generator import catalog, pairsource
+    from generator.build import build, site
+
+    config = load(None)
+    built = build(config)
+    components = site(config, built)
+    pairs = pairsource.prior().pairs(built.signal_names())
+    attempts: list[str] = []
+
+    def forbidden(what: str) -> object:
+        def refuse(*args: object, **kwargs: object) -> object:
+            attempts.append(f"{what}{args[:1]}")
+            raise AssertionError(f"render must not call {what}")
+        return refuse
+
+    for target, name in ((builtins, "open"), (io, "open"), (os, "open"), (socket, "socket"),
+                         (socket, "create_connection"), (urllib.request, "urlopen"), (Path, "open"),
+                         (Path, "read_text"), (Path, "read_bytes"), (catalog, "build_all")):
+        monkeypatch.setattr(target, name, forbidden(f"{getattr(target, '__name__', target)}.{name}"))
+    files = pipeline.render(components, config, pairs)
+    monkeypatch.undo()
+    assert attempts == []
+    assert files == default_files
+    # the guard itself works: a read inside render would be caught and recorded
+    monkeypatch.setattr(Path, "read_text", forbidden("Path.read_text"))
+    try:
+        with pytest.raises(AssertionError, match=r"render must not call Path\.read_text"):
+            Path(__file__).read_text()
+    finally:
+        monkeypatch.undo()
+    assert attempts == [f"Path.read_text({Path(__file__)!r},)"]
+
+
+def test_generate_takes_typed_options_and_checks_pair_names(tmp_path: Path) -> None:
+    from generator.config import ConfigError
+    from generator.pairsource import Document
+
+    bad = Document("version: 1\npairs:\n  - a: node_memory_utilisation\n    b: no_such_signal\n", "site.yaml")
+    with pytest.raises(ConfigError, match=r"^site\.yaml:4: pairs\[0\]\.b: unknown signal no_such_signal"):
+        pipeline.generate(load(None), bad)
+    with_objects = pipeline.generate(load(None), manifests=True)
+    assert any(p.startswith("manifests/") for p in with_objects)
+    assert not any(p.startswith("manifests/") for p in pipeline.generate(load(None)))

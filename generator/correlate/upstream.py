@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from generator import promql
+from generator.build import build, select_profile
 from generator.config import Config, ConfigError
 from generator.config import load as load_config
 from generator.correlate.candidates import Catalog
@@ -99,10 +100,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def site_catalog(config: Config) -> Catalog:
-    from generator import pipeline
-
-    components, _ = pipeline.build(config)
-    return Catalog(pipeline.select_profile(components, config))
+    return Catalog(select_profile(build(config).components, config))
 
 
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")

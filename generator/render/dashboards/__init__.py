@@ -2,24 +2,22 @@
 the pair view, laid out from correlations (see generator.layout) and built with grafanalib behind
 `normalise`, which turns its output into the current Grafana JSON model.
 
-`stage()` is the pipeline stage: it finds the pairs (--suggestions, --correlations, ./correlations.yaml or the
-prior) and renders every dashboard. `dashboards()` does the rendering alone, for a given list of pairs.
+`stage()` is the pipeline stage: it keeps the pairs whose signals are both on this site and renders every
+dashboard; `dashboards()` renders for exactly the pairs given. Both are pure: the pairs were read and checked
+before rendering (generator.pairsource, generator.pipeline.generate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 
-from generator import catalog
 from generator.config import Config
-from generator.context import Context
 from generator.correlations import Pair
 from generator.model import Component
 from generator.render.dashboards import pair, views
 from generator.render.dashboards.component import component_dashboard
 from generator.render.dashboards.lookup import Lookup
 from generator.render.dashboards.normalise import dumps
-from generator.render.dashboards.source import PairSource
 
 VIEWS = {**views.TITLES, pair.KEY: pair.TITLE}
 
@@ -43,19 +41,12 @@ def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -
     return {path: dumps(dash) for path, dash in sorted(out.items())}
 
 
-def known_signals(config: Config) -> set[str]:
-    """Every signal of the whole catalog: a pair may name a signal of a component this site's profile leaves
-    out (etcd on a managed cluster), which is not a mistake in correlations.yaml."""
-    return {s.name for comp in catalog.build_all(Context(config)) for s in comp.signals}
-
-
-def stage(components: list[Component], config: Config, options: Mapping[str, object] | None = None
-          ) -> dict[str, str]:
-    """The pipeline stage: pairs from the configured source, kept when both signals are on this site."""
-    pairs = PairSource.from_options(options or {}).load(known_signals(config))
+def stage(components: list[Component], config: Config, pairs: Sequence[Pair]) -> dict[str, str]:
+    """The pipeline stage: the pairs whose signals are both on this site (a pair may name a signal of a component
+    the site's profile leaves out), laid out on every dashboard."""
     present = {s.name for comp in components for s in comp.signals}
     kept = [p for p in pairs if p.a in present and p.b in present]
     return dashboards(components, config, kept)
 
 
-__all__ = ["PairSource", "dashboards", "stage"]
+__all__ = ["dashboards", "stage"]

@@ -1,8 +1,10 @@
 """Where the pairs come from: `--suggestions URL` (the correlation service), `--correlations FILE`,
 ./correlations.yaml when it exists, else the built-in prior.
 
-The correlation service serves the same document `stereo suggest` writes (<service>/api/v1/correlations.yaml),
-so both are read by `correlations.parse`, with the same checks and the same file:line messages.
+This is the loader stage of `generate`: it does the reading (file or HTTP) before anything is built, and hands
+`pipeline.generate` a Document. Its signal names are checked once the catalog is built (`Document.pairs`), with
+the same checks and file:line messages for a file and for the service, which serves the same document
+`stereo suggest` writes (<service>/api/v1/correlations.yaml). Rendering never reads anything.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,39 +24,52 @@ TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
+class Document:
+    """A correlations document as read, before its signal names are checked against the built catalog."""
+
+    text: str
+    origin: str  # the file or URL, for messages
+    prior: bool = False  # the built-in prior: pairs naming a signal the site lacks are dropped, not errors
+
+    def pairs(self, known: set[str]) -> list[Pair]:
+        if self.prior:
+            return correlations.prior(known, self.text)
+        return correlations.parse(self.text, self.origin, known)
+
+
+def prior() -> Document:
+    return Document(correlations.prior_text(), correlations.PRIOR, prior=True)
+
+
+@dataclass(frozen=True)
 class PairSource:
     file: Path | None = None  # --correlations; None: ./correlations.yaml when it exists
     url: str | None = None  # --suggestions
     optional: bool = False  # --suggestions-optional
 
-    @classmethod
-    def from_options(cls, options: Mapping[str, object]) -> PairSource:
-        """From the `generate` options the CLI passes through (opt_correlations, opt_suggestions, ...)."""
-        file = options.get("opt_correlations")
-        url = options.get("opt_suggestions")
-        return cls(Path(str(file)) if file else None, str(url) if url else None,
-                   bool(options.get("opt_suggestions_optional")))
-
-    def load(self, known: set[str]) -> list[Pair]:
+    def read(self) -> Document:
         if self.url:
             try:
-                return correlations.parse(fetch(self.url), self.url, known)
+                return Document(fetch(self.url), self.url)
             except Unreachable as exc:
                 if not self.optional:
                     raise ConfigError(str(exc)) from None
                 fallback = self._file() or "the built-in prior"
                 print(f"stereo: warning: {exc}; using {fallback}", file=sys.stderr)
-        return self._load_file(known)
+        return self._read_file()
 
     def _file(self) -> Path | None:
         if self.file is not None:
             return self.file
         return DEFAULT_FILE if DEFAULT_FILE.exists() else None
 
-    def _load_file(self, known: set[str]) -> list[Pair]:
+    def _read_file(self) -> Document:
         if self.file is not None and not self.file.exists():
             raise ConfigError(f"{self.file}: no such file (--correlations)")
-        return correlations.load(self._file(), known)
+        path = self._file()
+        if path is None:
+            return prior()
+        return Document(correlations.read(path), str(path))
 
 
 class Unreachable(Exception):
