@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from generator import correlations, pipeline
+from generator import build, correlations
 from generator.config import Config, load
 from generator.correlations import Pair
 from generator.model import Component
@@ -15,8 +15,7 @@ from generator.render import dashboards
 
 def site(config: Config | None = None) -> tuple[list[Component], Config]:
     config = config or load(None)
-    components, _ = pipeline.build(config)
-    return pipeline.apply_site(pipeline.select_profile(components, config), config), config
+    return build.site(config, build.build(config)), config
 
 
 def prior(components: list[Component]) -> list[Pair]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.catalog import workloads_rules
 from generator.layout import layout
 from generator.model import Panel, Signal
 from generator.render.dashboards import board, links, variables
@@ -14,13 +15,13 @@ from generator.render.dashboards.panels import STAT_HEIGHT, Spec, Target
 
 OVERVIEW, NAMESPACE, WORKLOAD = "overview", "namespace", "workload"
 TITLES = {OVERVIEW: "Cluster overview", NAMESPACE: "Namespace", WORKLOAD: "Workload (stereo view)"}
-# recorded series the overview and the workload view read (workloads catalog); a view leaves out what the
-# site excluded
-REQUESTS = "cluster_namespace_resource:kube_pod_container_resource_requests:sum"
-ALLOCATABLE = "cluster_resource:kube_node_status_allocatable:sum"
-NS_CPU = "cluster_namespace:container_cpu_usage_seconds:rate5m"
-NS_MEMORY = "cluster_namespace:container_memory_working_set_bytes:sum"
-OWNER = "cluster_namespace_workload_pod:kube_pod_owner:relabel"
+# recorded series the overview and the workload view read, named by the workloads catalog (a rename there
+# renames them here); a view leaves out what the site excluded
+REQUESTS = workloads_rules.NS_REQ
+ALLOCATABLE = workloads_rules.ALLOC_SUM
+NS_CPU = workloads_rules.NS_CPU
+NS_MEMORY = workloads_rules.NS_MEM
+OWNER = workloads_rules.OWNER
 OWNER_LABELS = ("cluster", "namespace", "workload", "workload_type", "pod")
 # catalog signals the overview shows for capacity, when the site has them
 CAPACITY_SIGNALS = ("node_cpu_utilisation", "node_memory_utilisation", "kubelet_pods_capacity_ratio")
