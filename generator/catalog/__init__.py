@@ -1,6 +1,32 @@
-"""The catalog: one module per component, each a `build(ctx) -> Component` function.
+"""The catalog: one module per component, each a `build(ctx) -> Component` function (see generator.model).
 
-Adding a component is adding a module and its name to MODULES; nothing else changes.
+A catalog module is a function of a Context (generator.context): selectors, the cluster label, thresholds and
+the few site settings a component needs all come through it, never from the config (a test scans for that).
+Names the component defines (recording rules, alerts, signals) are module constants other modules and the
+dashboards import, never copy.
+
+Adding a component — what it really takes (docs/extending.md says the same with the commands):
+
+1. `generator/catalog/<module>.py` with `build(ctx) -> Component`: a unique `key` (its file names: rules/<key>.yaml,
+   alerts/<key>.yaml, tests/rules/<key>.yaml, dashboards/<key>.json), signals, recording rules with rule tests,
+   alerts each with a firing and a quiet promtool Case, panels; `control_plane=True` when a managed cluster
+   does not let you scrape it. The catalog checks (generator/checks/) must pass: names, duplicates, severities,
+   cases, and every recorded series, signal and alert referred to must exist.
+2. Its module name in MODULES below (the order of files, dashboards and the alert catalogue).
+3. Its scrape job in `config.DEFAULT_SELECTORS` when it reads a new job (ctx.sel(<job>) fails otherwise); sites
+   override it under `selectors:`.
+4. The simulator: a source in generator/simulate/sources/ (a Target per instance, every metric the rules read,
+   with the real bucket layouts from generator/simulate/buckets.py) added to `SOURCES`, and to the topology
+   when it runs as pods; tests/simulate/test_realism.py checks every metric and selector the rules read is
+   produced, and `REAL_BUCKETS` there lists the layouts the real component prints (take them from a real
+   /metrics capture, never guess).
+5. A fault scenario in generator/simulate/scenarios.py whose `expect` names each new alert (or the alert in
+   test_realism.NOT_EXPECTED with the reason); the e2e tests run it against a real Prometheus, and the healthy
+   run must fire none of them.
+6. `make generate` and commit the regenerated rules/, alerts/, tests/rules/, dashboards/, docs/ (runbooks and
+   the alert catalogue); `stereo generate --check` fails CI until then.
+
+tests/test_extending.py proves steps 1–2 and 6 with a toy component in a temporary catalog.
 """
 
 from __future__ import annotations
@@ -26,6 +52,7 @@ MODULES: tuple[str, ...] = (
 
 
 def build_all(ctx: Context, modules: tuple[str, ...] | None = None) -> list[Component]:
+    """Each module's component, in order (`modules`: the names to build, MODULES by default)."""
     out = []
     for name in MODULES if modules is None else modules:
         module = importlib.import_module(f"generator.catalog.{name}")
