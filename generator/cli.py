@@ -21,6 +21,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
 
 def _generate(args: argparse.Namespace) -> int:
     from generator import pipeline, writer
+    from generator.checks import CatalogError
     from generator.config import ConfigError, load
     from generator.pairsource import PairSource
     from generator.render.manifests import ManifestError
@@ -33,7 +34,7 @@ def _generate(args: argparse.Namespace) -> int:
     try:
         config = load(config_path)
         files = pipeline.generate(config, source.read(), manifests=args.manifests)
-    except (ConfigError, ManifestError) as exc:
+    except (ConfigError, ManifestError, CatalogError) as exc:
         print(f"stereo: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)

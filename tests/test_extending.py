@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 import generator.catalog
-from generator import pipeline, writer
+import generator.config
+from generator import cli, pipeline, writer
 from generator.checks import CatalogError
 from generator.config import Config, load
 
@@ -100,10 +101,17 @@ def test_without_registration_the_module_is_not_built(tmp_path: Path, monkeypatc
     assert not any("toy" in path for path in pipeline.generate(_config()))
 
 
-def test_a_toy_that_breaks_the_contract_is_named(toy_catalog: Path) -> None:
+def test_a_toy_that_breaks_the_contract_is_named(toy_catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
     """An alert reading a series no rule records is a catalog bug, reported at the toy module and the alert."""
     toy = toy_catalog / "toy.py"
     toy.write_text(toy.read_text().replace('f"{UP} < {', 'f"cluster:toy_upp:sum < {'), encoding="utf-8")
     with pytest.raises(CatalogError, match=r"^generator/catalog/toy\.py: alert ToyDown: reads cluster:toy_upp:sum, "
                                            "which no recording rule records"):
         pipeline.generate(_config())
+    # through the command line: one line naming the module and the object, exit 2, nothing written
+    monkeypatch.setattr(generator.config, "load", lambda path: _config())  # the toy's selector, as above
+    assert cli.main(["generate", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("stereo: generator/catalog/toy.py: alert ToyDown: reads ")
+    assert not (tmp_path / "out").exists()
