@@ -148,7 +148,8 @@ def test_the_correlation_service_imports_the_builder_not_a_renderer() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, generator.correlate.upstream as u; from generator.config import Config; "
+    code = ("import sys, generator.correlate.upstream as u, generator.correlate.suggest, generator.correlate.server; "
+            "from generator.config import Config; "
             "n = len(u.site_catalog(Config()).signals); "
             "print(n, sorted(m for m in sys.modules if m.startswith(('generator.render', 'generator.pipeline', "
             "'grafanalib', 'jinja2'))))")
