@@ -19,9 +19,9 @@ import re
 from typing import NamedTuple
 
 from generator import catalog, checks
-from generator.checks import CatalogError
+from generator.checks import CatalogError, Problem
 from generator.config import Config, ConfigError
-from generator.context import Context
+from generator.context import Context, UnknownJob
 from generator.model import Component
 
 
@@ -40,9 +40,17 @@ class Built(NamedTuple):
 def build(config: Config) -> Built:
     ctx = Context(config)
     modules = catalog.MODULES
-    components = catalog.build_all(ctx, modules)
+    components = [_build_one(ctx, module) for module in modules]
     checks.ensure([checks.Entry(m, c) for m, c in zip(modules, components, strict=True)])
     return Built(components, ctx)
+
+
+def _build_one(ctx: Context, module: str) -> Component:
+    try:
+        return catalog.build_all(ctx, (module,))[0]
+    except UnknownJob as exc:
+        raise CatalogError([Problem(module, f"job {exc.job}", "has no selector; add it to config.DEFAULT_SELECTORS "
+                                                              "(sites override it under `selectors:`)")]) from None
 
 
 def select_profile(components: list[Component], config: Config) -> list[Component]:

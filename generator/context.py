@@ -16,6 +16,14 @@ from generator.config import Config, ConfigError
 TEST_CLUSTER = "test-cluster"
 
 
+class UnknownJob(LookupError):
+    """A catalog module asked for a scrape job with no selector: its job belongs in config.DEFAULT_SELECTORS."""
+
+    def __init__(self, job: str) -> None:
+        super().__init__(job)
+        self.job = job
+
+
 @dataclass
 class Context:
     config: Config = field(default_factory=Config)
@@ -31,7 +39,13 @@ class Context:
 
     def sel(self, source: str, *matchers: str) -> str:
         """`{<job selector of source>, matchers...}`."""
-        return promql.selector(self.config.selectors[source], *matchers)
+        return promql.selector(self._selector(source), *matchers)
+
+    def _selector(self, source: str) -> str:
+        try:
+            return self.config.selectors[source]
+        except KeyError:
+            raise UnknownJob(source) from None
 
     def threshold(self, alert: str, default: float) -> float:
         self.asked_thresholds.add(alert)
@@ -69,7 +83,7 @@ class Context:
     def source_labels(self, source: str) -> dict[str, str]:
         """Label values a series from `source` carries so that it matches the configured selector."""
         out: dict[str, str] = {}
-        for label, op, value in promql.parse_selector(self.config.selectors[source]):
+        for label, op, value in promql.parse_selector(self._selector(source)):
             if op == "=":
                 out[label] = value
             elif op == "=~":

@@ -115,3 +115,9 @@ def test_a_toy_that_breaks_the_contract_is_named(toy_catalog: Path, tmp_path: Pa
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("stereo: generator/catalog/toy.py: alert ToyDown: reads ")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_toy_without_its_selector_is_told_where_the_selector_goes(toy_catalog: Path) -> None:
+    with pytest.raises(CatalogError, match=r"^generator/catalog/toy\.py: job toy: has no selector; add it to "
+                                           r"config\.DEFAULT_SELECTORS"):
+        pipeline.generate(load(None))
