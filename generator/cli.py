@@ -20,8 +20,9 @@ DELEGATED: dict[str, tuple[str, str]] = {
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from generator import pipeline, writer
+    from generator import pipeline, validate_tools, writer
     from generator.config import ConfigError, load
+    from generator.promql import PromQLError
     from generator.render.manifests import ManifestError
 
     config_path = args.config
@@ -33,7 +34,13 @@ def _generate(args: argparse.Namespace) -> int:
     except (ConfigError, ManifestError) as exc:
         print(f"stereo: {exc}", file=sys.stderr)
         return 2
+    except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
+        print(f"stereo: {config_path or '<defaults>'}: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out)
+    if args.check and out.exists() and not out.is_dir():
+        print(f"stereo: --out {out}: not a directory", file=sys.stderr)
+        return 2
     if args.check:
         problems = writer.differences(files, out)
         for line in problems:
@@ -43,7 +50,12 @@ def _generate(args: argparse.Namespace) -> int:
             return 1
         print(f"stereo: {len(files)} generated files are up to date")
         return 0
-    writer.write(files, out)
+    try:
+        check = None if args.no_tool_check else (lambda staged: validate_tools.check(staged, config))
+        writer.write(files, out, check=check)
+    except (writer.WriteError, validate_tools.ToolError) as exc:
+        print(f"stereo: {exc}", file=sys.stderr)
+        return 2
     counts = _counts(files)
     print(f"stereo: wrote {len(files)} files to {out} ({counts})")
     return 0
@@ -68,6 +80,8 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
     gen.add_argument("--out", default=".", help="directory to write into (default: .)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 naming files that differ")
+    gen.add_argument("--no-tool-check", action="store_true",
+                     help="do not run promtool/amtool on the staged output before writing it")
     gen.add_argument("--correlations", dest="opt_correlations", metavar="FILE",
                      help="pairs that lay the dashboards out (default: ./correlations.yaml when it exists, else the "
                           "built-in prior)")

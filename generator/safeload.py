@@ -106,15 +106,15 @@ def _size(n: int) -> str:
 def decode(raw: bytes, source: str) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise LoadError(source, "not UTF-8 text (UTF-16, by its byte-order mark); save it as UTF-8")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        kind = "UTF-16 or binary" if nul < 4 or raw[1::2].count(0) > len(raw) // 4 else "binary"
+        raise LoadError(source, f"not UTF-8 text ({kind} content, a NUL byte)", raw.count(b"\n", 0, nul) + 1)
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise LoadError(source, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8", line) from None
-    nul = text.find("\0")
-    if nul >= 0:
-        raise LoadError(source, "not text (a NUL byte); expected UTF-8", text.count("\n", 0, nul) + 1)
-    return text
 
 
 def read_text(path: str | Path, limit: int = CONFIG_LIMIT) -> str:
