@@ -32,7 +32,7 @@ def _generate(args: argparse.Namespace) -> int:
         config = load(config_path)
         files = pipeline.generate(config, **_generate_options(args))
     except (ConfigError, ManifestError) as exc:
-        print(f"stereo: {exc}", file=sys.stderr)
+        print(f"stereo: {_one_line(exc)}", file=sys.stderr)
         return 2
     except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
         print(f"stereo: {config_path or '<defaults>'}: {exc}", file=sys.stderr)
@@ -54,11 +54,16 @@ def _generate(args: argparse.Namespace) -> int:
         check = None if args.no_tool_check else (lambda staged: validate_tools.check(staged, config))
         writer.write(files, out, check=check)
     except (writer.WriteError, validate_tools.ToolError) as exc:
-        print(f"stereo: {exc}", file=sys.stderr)
+        print(f"stereo: {_one_line(exc)}", file=sys.stderr)
         return 2
     counts = _counts(files)
     print(f"stereo: wrote {len(files)} files to {out} ({counts})")
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    """An error as one line, whatever characters the input put into it."""
+    return str(exc).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _generate_options(args: argparse.Namespace) -> dict[str, object]:

@@ -93,7 +93,7 @@ _Bad = validate.Invalid
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    text = f'"{value}"' if isinstance(value, str) and value.isprintable() else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -135,7 +135,7 @@ def number(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Bad(key, "a number", value)
     if not math.isfinite(value) or abs(value) > 1e15:
-        raise _Bad(key, "a finite number", value)
+        raise _Bad(key, "a finite number of at most 1e15", value)
     return float(value)
 
 
@@ -374,7 +374,8 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         line = _line_of(bad.key, lines)
         where = f"{source}:{line}" if line else source
         got = f", got {_shown(bad.got)}" if bad.show_got else ""
-        raise ConfigError(f"{where}: {bad.key}: expected {bad.expected}{got}") from None
+        key = bad.key if len(bad.key) <= 100 else bad.key[:97] + "..."
+        raise ConfigError(f"{where}: {key}: expected {bad.expected}{got}") from None
     fields = _fields(checked)
     if "services" in fields:
         fields["services"] = _services(list(fields["services"]), source, lines)

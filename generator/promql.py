@@ -90,6 +90,8 @@ def unquote(raw: str) -> str:
             raise PromQLError(f"escape {m.group(0)} is not a valid character")
         return chr(code)
 
+    if "\n" in raw or "\r" in raw:
+        raise PromQLError("a line break inside a quoted string; write \\n")
     return _ESCAPE.sub(one, raw)
 
 

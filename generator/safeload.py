@@ -36,6 +36,7 @@ INT_LIMIT = 2**63
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _LAST_PART = re.compile(r"(\.[^.\[]*|\[\d+\])$")
 
 
@@ -153,6 +154,8 @@ class _Builder:
         return LoadError(self.source, message, node.start_mark.line + 1)
 
     def value(self, node: yaml.Node, key: str) -> Any:
+        if isinstance(node, yaml.CollectionNode) and node.tag not in (_MAP, _SEQ):
+            raise self.fail(node, f"{key or 'value'}: unsupported YAML tag {node.tag}")
         if isinstance(node, yaml.MappingNode):
             self.constructor.flatten_mapping(node)  # `<<` merge keys (with aliases refused, only inline maps)
             out: dict[str, Any] = {}
@@ -183,7 +186,8 @@ class _Builder:
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            raise self.fail(node, f"{key or 'value'}: cannot read {node.value!r}: {exc}") from None
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise self.fail(node, f"{key or 'value'}: cannot read {node.value[:40]!r}: {problem}") from None
         where = key or "value"
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, f"{where}: expected a finite number, got {node.value}")
@@ -198,8 +202,11 @@ def parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH) -> Document:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow
+            line = text.count("\n", 0, exc.position) + 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LoadError(source, f"invalid YAML: {problem}", mark.line + 1 if mark else None) from None
+        raise LoadError(source, f"invalid YAML: {problem}", line) from None
     if node is None:
         return Document(None, source)
     builder = _Builder(source)
