@@ -20,10 +20,11 @@ DELEGATED: dict[str, tuple[str, str]] = {
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from generator import pipeline, writer
+    from generator import pipeline, validate_tools, writer
     from generator.checks import CatalogError
     from generator.config import ConfigError, load
     from generator.pairsource import PairSource
+    from generator.promql import PromQLError
     from generator.render.manifests import ManifestError
 
     config_path = args.config
@@ -35,9 +36,15 @@ def _generate(args: argparse.Namespace) -> int:
         config = load(config_path)
         files = pipeline.generate(config, source.read(), manifests=args.manifests)
     except (ConfigError, ManifestError, CatalogError) as exc:
-        print(f"stereo: {exc}", file=sys.stderr)
+        print(f"stereo: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
+        print(f"stereo: {config_path or '<defaults>'}: {exc}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    if args.check and out.exists() and not out.is_dir():
+        print(f"stereo: --out {out}: not a directory", file=sys.stderr)
+        return 2
     if args.check:
         problems = writer.differences(files, out)
         for line in problems:
@@ -47,10 +54,20 @@ def _generate(args: argparse.Namespace) -> int:
             return 1
         print(f"stereo: {len(files)} generated files are up to date")
         return 0
-    writer.write(files, out)
+    try:
+        check = None if args.no_tool_check else (lambda staged: validate_tools.check(staged, config))
+        writer.write(files, out, check=check)
+    except (writer.WriteError, validate_tools.ToolError) as exc:
+        print(f"stereo: {_one_line(exc)}", file=sys.stderr)
+        return 2
     counts = _counts(files)
     print(f"stereo: wrote {len(files)} files to {out} ({counts})")
     return 0
+
+
+def _one_line(exc: Exception) -> str:
+    """An error as one line, whatever characters the input put into it."""
+    return str(exc).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def _counts(files: dict[str, str]) -> str:
@@ -67,6 +84,8 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
     gen.add_argument("--out", default=".", help="directory to write into (default: .)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 naming files that differ")
+    gen.add_argument("--no-tool-check", action="store_true",
+                     help="do not run promtool/amtool on the staged output before writing it")
     gen.add_argument("--correlations", metavar="FILE",
                      help="pairs that lay the dashboards out (default: ./correlations.yaml when it exists, else the "
                           "built-in prior)")

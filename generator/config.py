@@ -1,6 +1,8 @@
 """Site settings (`stereo.yaml`): every key optional, every mistake reported as one line naming file, line and key.
 
-The schema is data (SCHEMA below); `load()` checks a document against it and fills in the defaults. Names
+The schema is data (SCHEMA below); `load()` reads the file with `generator.safeload` (2 MiB at most, UTF-8, no
+YAML aliases, no duplicate keys, bounded nesting, finite numbers), checks it against the schema and fills in the
+defaults, which are stated once: the fields of `Config`. Names
 that refer to the catalog (alerts, recording rules) are checked later, once the catalog is built, by
 `generator.pipeline`, which reports them with the same file:line prefix.
 """
@@ -8,15 +10,15 @@ that refer to the catalog (alerts, recording rules) are checked later, once the 
 from __future__ import annotations
 
 import copy
+import dataclasses
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from generator import promql
+from generator import gotemplate, promql, safeload, validate
 
 # Scrape jobs Stereo reads, with the kube-prometheus / kube-prometheus-stack job names as defaults.
 DEFAULT_SELECTORS: dict[str, str] = {
@@ -32,30 +34,18 @@ DEFAULT_SELECTORS: dict[str, str] = {
     "kube-state-metrics": 'job="kube-state-metrics"',
 }
 
-DEFAULTS: dict[str, Any] = {
-    "cluster_label": "cluster",
-    "profile": "self-managed",
-    "selectors": dict(DEFAULT_SELECTORS),
-    "thresholds": {},
-    "exclude": {"alerts": [], "rules": []},
-    "patch": {},
-    "runbook_url": "https://github.com/stereo-monitoring/stereo/blob/main/docs/runbooks",
-    "grafana_url": "http://localhost:3000",
-    "evaluation_interval": "1m",
-    "slo": {"objective": 0.999, "read_latency": "1s", "write_latency": "1s"},
-    # service (response-time) signals: the other side of the paper's "memory ↔ response time"
-    "services": [{"preset": "http"}],
-    "prometheus_url": "http://prometheus:9090",
-    "correlation_url": "http://stereo:9797",
-    "alertmanager": {
-        "receivers": {"critical": "pager", "warning": "ticket", "info": "null"},
-        # repeat intervals per severity, after the seeds' alert-throttling tables
-        "repeat_interval": {"critical": "1h", "warning": "4h", "info": "24h"},
-        "group_wait": "30s",
-        "group_interval": "5m",
-        "url": "http://alertmanager:9093",
-    },
+ALERTMANAGER_DEFAULTS: dict[str, Any] = {
+    "receivers": {"critical": "pager", "warning": "ticket", "info": "null"},
+    # repeat intervals per severity, after the seeds' alert-throttling tables
+    "repeat_interval": {"critical": "1h", "warning": "4h", "info": "24h"},
+    "group_wait": "30s",
+    "group_interval": "5m",
+    "url": "http://alertmanager:9093",
 }
+# file keys nested one level that land in flat Config fields: (section, key) -> field
+NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",
+          ("slo", "objective"): "slo_objective", ("slo", "read_latency"): "slo_read_latency",
+          ("slo", "write_latency"): "slo_write_latency"}
 
 
 class ConfigError(Exception):
@@ -64,6 +54,8 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Config:
+    """The site settings; each field's default is the setting's default (stated here only)."""
+
     cluster_label: str = "cluster"
     profile: str = "self-managed"
     selectors: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SELECTORS))
@@ -71,16 +63,17 @@ class Config:
     exclude_alerts: tuple[str, ...] = ()
     exclude_rules: tuple[str, ...] = ()
     patch: dict[str, dict[str, Any]] = field(default_factory=dict)
-    runbook_url: str = DEFAULTS["runbook_url"]
-    grafana_url: str = DEFAULTS["grafana_url"]
+    runbook_url: str = "https://github.com/stereo-monitoring/stereo/blob/main/docs/runbooks"
+    grafana_url: str = "http://localhost:3000"
     evaluation_interval: str = "1m"
     slo_objective: float = 0.999
     slo_read_latency: str = "1s"
     slo_write_latency: str = "1s"
+    # service (response-time) signals: the other side of the paper's "memory ↔ response time"
     services: tuple[dict[str, str], ...] = ({"preset": "http"},)
-    prometheus_url: str = DEFAULTS["prometheus_url"]
-    correlation_url: str = DEFAULTS["correlation_url"]
-    alertmanager: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS["alertmanager"]))
+    prometheus_url: str = "http://prometheus:9090"
+    correlation_url: str = "http://stereo:9797"
+    alertmanager: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(ALERTMANAGER_DEFAULTS))
     source: str = field(default="<defaults>", compare=False)
     # line of each dotted key in the file, for messages about names checked after the catalog is built
     lines: dict[str, int] = field(default_factory=dict, compare=False)
@@ -95,14 +88,11 @@ class Config:
 Check = Callable[[Any, str], Any]
 
 
-class _Bad(Exception):
-    def __init__(self, key: str, expected: str, got: Any = None, show_got: bool = True) -> None:
-        super().__init__(key)
-        self.key, self.expected, self.got, self.show_got = key, expected, got, show_got
+_Bad = validate.Invalid
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    text = f'"{value}"' if isinstance(value, str) and value.isprintable() else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -118,28 +108,41 @@ def label_name(value: Any, key: str) -> str:
     return value
 
 
-def duration(value: Any, key: str) -> str:
-    try:
-        if promql.parse_duration(value) <= 0:
-            raise promql.PromQLError("zero")
-    except promql.PromQLError:
-        raise _Bad(key, "a Prometheus duration such as 30s, 5m, 1h", value) from None
-    return value
+def duration_upto(most: str, least: str = "1ms") -> Check:
+    """A Prometheus duration between `least` and `most` (`least` 0s: zero allowed)."""
+    low, high = promql.parse_duration(least) if least != "0s" else 0, promql.parse_duration(most)
+    expected = f"a Prometheus duration from {least} to {most}, such as {'0s, ' if not low else ''}30s, 5m, 1h"
+
+    def check(value: Any, key: str) -> str:
+        try:
+            seconds = promql.parse_duration(value)
+        except promql.PromQLError:
+            raise _Bad(key, expected, value) from None
+        if not low <= seconds <= high:
+            raise _Bad(key, expected, value)
+        return value
+
+    return check
 
 
-def for_duration(value: Any, key: str) -> str:
-    """An alert's `for`: a duration, 0s included (fire on the first evaluation)."""
-    try:
-        promql.parse_duration(value)
-    except promql.PromQLError:
-        raise _Bad(key, "a Prometheus duration such as 0s, 5m, 1h", value) from None
-    return value
+duration = duration_upto("1y")
+# an alert's `for`, 0s included (fire on the first evaluation); a week at most keeps its promtool tests small
+for_duration = duration_upto("1w", "0s")
 
 
 def number(value: Any, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise _Bad(key, "a number", value)
+    if not math.isfinite(value) or abs(value) > 1e15:
+        raise _Bad(key, "a finite number of at most 1e15", value)
     return float(value)
+
+
+def threshold(value: Any, key: str) -> float:
+    v = number(value, key)
+    if v < 0:
+        raise _Bad(key, "a number ≥ 0", value)
+    return v
 
 
 def ratio(value: Any, key: str) -> float:
@@ -155,11 +158,44 @@ def url(value: Any, key: str) -> str:
     return value.rstrip("/")
 
 
+def annotation_url(value: Any, key: str) -> str:
+    """A URL that ends up in alert annotations, which Prometheus expands as Go templates."""
+    value = url(value, key)
+    try:
+        gotemplate.check(value)
+    except gotemplate.TemplateError as exc:
+        raise _Bad(key, f"a URL without Go-template syntax other than {{{{ $labels.name }}}} ({exc})", value) from None
+    return value
+
+
+RESERVED_LABELS = {"severity": "set patch.<alert>.severity instead", "component": "set by Stereo",
+                   "alertname": "set by Prometheus"}
+
+
+def patch_label_name(value: Any, key: str) -> str:
+    name = label_name(value, key)
+    if name in RESERVED_LABELS:
+        raise _Bad(key, f"a label other than {name} ({RESERVED_LABELS[name]})", show_got=False)
+    return name
+
+
+def label_value(value: Any, key: str) -> str:
+    """An alert label value: Prometheus expands `{{ }}` in it, so template syntax is refused here."""
+    text = string(value, key)
+    if "{{" in text or "}}" in text:
+        raise _Bad(key, "a label value without Go-template syntax ({{ or }})", value)
+    return text
+
+
 def selector(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise _Bad(key, 'a label selector such as job="apiserver"', value)
     try:
-        promql.parse_selector(value)
+        for label, op, regex in promql.parse_selector(value):
+            if label.startswith("__"):
+                raise promql.PromQLError(f"{label} is reserved; select the job or other labels")
+            if op == "=~":
+                promql.example_of(regex)  # the promtool tests need a value the regex matches
     except promql.PromQLError as exc:
         raise _Bad(key, f'a label selector such as job="apiserver" ({exc})', value, show_got=False) from None
     return value.strip().removeprefix("{").removesuffix("}").strip()
@@ -233,19 +269,20 @@ def _closest(name: str, known: Any) -> str:
 
 
 SEVERITY_KEYS = ("critical", "warning", "info")
-PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS), "labels": map_of(string, label_name)})
+PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS),
+                "labels": map_of(label_value, patch_label_name)})
 
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
     "profile": one_of("self-managed", "managed"),
     "selectors": map_of(selector, keys=tuple(DEFAULT_SELECTORS)),
-    "thresholds": map_of(number),
+    "thresholds": map_of(threshold),
     "exclude": record({"alerts": list_of(string), "rules": list_of(string)}),
     "patch": map_of(PATCH),
-    "runbook_url": url,
-    "grafana_url": url,
-    "evaluation_interval": duration,
-    "slo": record({"objective": ratio, "read_latency": duration, "write_latency": duration}),
+    "runbook_url": annotation_url,
+    "grafana_url": annotation_url,  # dashboard_url annotations start with it
+    "evaluation_interval": duration_upto("1h", "1s"),
+    "slo": record({"objective": ratio, "read_latency": duration_upto("1h"), "write_latency": duration_upto("1h")}),
     "services": list_of(record({"preset": one_of("http", "ingress-nginx"), "selector": selector})),
     "prometheus_url": url,
     "correlation_url": url,
@@ -255,59 +292,29 @@ SCHEMA: dict[str, Check] = {
         "group_wait": duration,
         "group_interval": duration,
         # receiver name -> Alertmanager receiver fields (webhook_configs, slack_configs...), copied as given
-        "integrations": map_of(mapping),
+        "integrations": map_of(validate.integrations),
         "url": url,
     }),
 }
 
 
 # -------------------------------------------------------------------------------------------------- loading
-def line_index(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key = f"{prefix}.{key_node.value}" if prefix else str(key_node.value)
-            out[key] = key_node.start_mark.line + 1
-            line_index(value_node, key, out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            key = f"{prefix}[{i}]"
-            out[key] = item.start_mark.line + 1
-            line_index(item, key, out)
-
-
-def line_of(key: str, lines: dict[str, int]) -> int | None:
-    while key:
-        if key in lines:
-            return lines[key]
-        key = key.rsplit(".", 1)[0] if "." in key else ""
-    return None
+line_of = safeload.line_of
+MAX_DEPTH = 16  # the deepest setting (an integration's http_config.authorization.credentials) needs 8
 
 
 def load(path: str | Path | None) -> Config:
     """Read and check `stereo.yaml`; a missing path (None) gives the defaults."""
     if path is None:
         return build({}, "<defaults>", {})
-    source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{where}: invalid YAML: {problem}") from None
-    lines: dict[str, int] = {}
-    if node is not None:
-        line_index(node, "", lines)
-    if data is None:
-        data = {}
+        doc = safeload.load_yaml(path, safeload.CONFIG_LIMIT, MAX_DEPTH)
+    except safeload.LoadError as exc:
+        raise ConfigError(str(exc)) from None
+    data = {} if doc.data is None else doc.data
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}:1: expected a mapping of settings at the top level, got {type(data).__name__}")
-    return build(data, source, lines)
+        raise ConfigError(f"{path}:1: expected a mapping of settings at the top level, got {type(data).__name__}")
+    return build(data, str(path), doc.lines)
 
 
 def _services(entries: list[dict[str, str]], source: str, lines: dict[str, int]) -> tuple[dict[str, str], ...]:
@@ -325,13 +332,38 @@ def _services(entries: list[dict[str, str]], source: str, lines: dict[str, int])
 
 
 def _merge(defaults: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """Given settings over the defaults, mapping by mapping (so `slo: {objective: 0.99}` keeps the rest)."""
+    """Given settings over the defaults, mapping by mapping (so `alertmanager: {group_wait: 1m}` keeps the rest)."""
     for key, value in given.items():
         if isinstance(value, dict) and isinstance(defaults.get(key), dict):
             defaults[key] = _merge(defaults[key], value)
         else:
             defaults[key] = value
     return defaults
+
+
+def _fields(checked: dict[str, Any]) -> dict[str, Any]:
+    """Checked file settings → Config field values, over the defaults of the Config fields."""
+    defaults = Config()
+    out: dict[str, Any] = {}
+    for key, value in checked.items():
+        if key in {section for section, _ in NESTED}:
+            out.update({NESTED[key, k]: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+        elif isinstance(value, dict):
+            out[key] = _merge(copy.deepcopy(getattr(defaults, key)), value)
+        else:
+            out[key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _check_receivers(config: Config) -> None:
+    """Integrations may only be given to receivers the routing tree uses."""
+    am = config.alertmanager
+    known = {*am["receivers"].values(), "watchdog"}
+    for name in am.get("integrations") or {}:
+        if name not in known:
+            key = f"alertmanager.integrations.{name}"
+            raise ConfigError(f"{config.where(key)}: {key}: expected a receiver named in alertmanager.receivers "
+                              f"({', '.join(sorted(known))}), got \"{name}\"")
 
 
 def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
@@ -341,27 +373,11 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         line = line_of(bad.key, lines)
         where = f"{source}:{line}" if line else source
         got = f", got {_shown(bad.got)}" if bad.show_got else ""
-        raise ConfigError(f"{where}: {bad.key}: expected {bad.expected}{got}") from None
-    merged = _merge(copy.deepcopy(DEFAULTS), checked)
-    return Config(
-        cluster_label=merged["cluster_label"],
-        profile=merged["profile"],
-        selectors=merged["selectors"],
-        thresholds=merged["thresholds"],
-        exclude_alerts=tuple(merged["exclude"].get("alerts", ())),
-        exclude_rules=tuple(merged["exclude"].get("rules", ())),
-        patch=merged["patch"],
-        runbook_url=merged["runbook_url"],
-        grafana_url=merged["grafana_url"],
-        evaluation_interval=merged["evaluation_interval"],
-        slo_objective=merged["slo"]["objective"],
-        slo_read_latency=merged["slo"]["read_latency"],
-        slo_write_latency=merged["slo"]["write_latency"],
-        services=_services(merged["services"], source, lines),
-        prometheus_url=merged["prometheus_url"],
-        correlation_url=merged["correlation_url"],
-        alertmanager=merged["alertmanager"],
-        source=source,
-        lines=lines,
-        raw=data,
-    )
+        key = bad.key if len(bad.key) <= 100 else bad.key[:97] + "..."
+        raise ConfigError(f"{where}: {key}: expected {bad.expected}{got}") from None
+    fields = _fields(checked)
+    if "services" in fields:
+        fields["services"] = _services(list(fields["services"]), source, lines)
+    config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
+    _check_receivers(config)
+    return config

@@ -6,11 +6,13 @@ serves every site, and the Context records which thresholds were asked for (to r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from generator import promql
 from generator.config import Config, ConfigError
+from generator.promql import example_of
+
+__all__ = ["TEST_CLUSTER", "Context", "example_of"]
 
 # the cluster label value test series carry, so promtool checks that every rule keeps the label
 TEST_CLUSTER = "test-cluster"
@@ -95,13 +97,3 @@ class Context:
         merged = {self.cluster: TEST_CLUSTER, **self.source_labels(source), **labels}
         body = ",".join(f'{k}="{promql.escape(v)}"' for k, v in sorted(merged.items()))
         return f"{metric}{{{body}}}"
-
-
-def example_of(regex: str) -> str:
-    """A string the regex fully matches, for simple alternations such as `kube-etcd|etcd` or `.*etcd.*`."""
-    for candidate in regex.split("|"):
-        plain = candidate.replace(".*", "").replace(".+", "x").replace("\\", "")
-        plain = re.sub(r"[\^$()?]", "", plain)
-        if re.fullmatch(regex, plain):
-            return plain
-    raise promql.PromQLError(f"cannot derive a test label value matching the regular expression {regex!r}")

@@ -16,10 +16,12 @@ from typing import Any
 
 import yaml
 
-from generator.config import ConfigError, line_index, line_of
+from generator import safeload
+from generator.config import ConfigError
 from generator.yamlio import dump as dump_yaml
 
 SOURCES = ("measured", "prior")
+MAX_DEPTH = 8  # the document nests 3 levels
 
 
 @dataclass(frozen=True)
@@ -70,18 +72,13 @@ FIELDS: dict[str, tuple[str, Any]] = {
 
 def parse(text: str, source: str, known: set[str]) -> list[Pair]:
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{source}:{mark.line + 1}" if mark else source
-        raise ConfigError(f"{where}: invalid YAML: {getattr(exc, 'problem', None) or exc}") from None
-    lines: dict[str, int] = {}
-    if node is not None:
-        line_index(node, "", lines)
+        doc = safeload.parse_yaml(text, source, MAX_DEPTH)
+    except safeload.LoadError as exc:
+        raise ConfigError(str(exc)) from None
+    data, lines = doc.data, doc.lines
 
     def fail(key: str, message: str) -> ConfigError:
-        line = line_of(key, lines)
+        line = safeload.line_of(key, lines)
         return ConfigError(f"{source}:{line}: {key}: {message}" if line else f"{source}: {key}: {message}")
 
     if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
@@ -142,9 +139,9 @@ def prior(known: set[str], text: str | None = None) -> list[Pair]:
 def read(path: Path) -> str:
     """The text of a correlations file (checked by `parse` once the catalog is built)."""
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        return safeload.read_text(path, safeload.CONFIG_LIMIT)
+    except safeload.LoadError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def dump(pairs: list[Pair], header: dict[str, Any]) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+import re2
+
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 # level:metric:operations, as the Prometheus docs recommend
@@ -16,6 +18,14 @@ ALERT_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _DURATION = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
 _DURATION_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*')
+# the escapes a double-quoted PromQL string knows (Go's strconv.Unquote)
+_ESCAPE = re.compile(
+    r'\\(?:([abfnrtv\\"])|x([0-9a-fA-F]{2})|([0-7]{3})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(.?))', re.S)
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v",
+                   "\\": "\\", '"': '"'}
+MAX_DURATION = 292 * 365 * 86400  # Prometheus keeps durations as int64 milliseconds
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # errors are reported as one line by the caller, not logged to stderr
 
 
 class PromQLError(ValueError):
@@ -54,12 +64,9 @@ def parse_selector(text: str) -> list[tuple[str, str, str]]:
         if not m:
             raise PromQLError(f"cannot parse matcher at {body[pos:]!r}")
         label, op, raw = m.groups()
-        value = re.sub(r"\\(.)", r"\1", raw)
+        value = unquote(raw)
         if op in ("=~", "!~"):
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise PromQLError(f"bad regular expression {value!r}: {exc}") from None
+            compile_regex(value)
         out.append((label, op, value))
         pos = m.end()
         if pos < len(body):
@@ -67,6 +74,46 @@ def parse_selector(text: str) -> list[tuple[str, str, str]]:
                 raise PromQLError(f"expected ',' at {body[pos:]!r}")
             pos += 1
     return out
+
+
+def unquote(raw: str) -> str:
+    """The value of a double-quoted PromQL string body; an escape PromQL does not know is an error."""
+
+    def one(m: re.Match[str]) -> str:
+        simple, hex2, octal, u4, u8, bad = m.groups()
+        if simple is not None:
+            return _SIMPLE_ESCAPES[simple]
+        if bad is not None:
+            raise PromQLError(f"unknown escape \\{bad} in a string (PromQL knows \\n \\t \\\\ \\\" \\xNN \\uNNNN ...)")
+        code = int(hex2 or octal or u4 or u8, 8 if octal else 16)
+        if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF or (octal and code > 255):
+            raise PromQLError(f"escape {m.group(0)} is not a valid character")
+        return chr(code)
+
+    if "\n" in raw or "\r" in raw:
+        raise PromQLError("a line break inside a quoted string; write \\n")
+    return _ESCAPE.sub(one, raw)
+
+
+def compile_regex(value: str) -> re2._Regexp:
+    """An anchored RE2 regular expression, as Prometheus compiles a =~ matcher (never Python's `re`)."""
+    try:
+        return re2.compile(f"^(?:{value})$", _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise PromQLError(f"regular expression {value!r} is not RE2 syntax: {detail}") from None
+
+
+def example_of(regex: str) -> str:
+    """A string the regex fully matches, for simple alternations such as `kube-etcd|etcd` or `.*etcd.*`."""
+    compiled = compile_regex(regex)
+    for candidate in regex.split("|"):
+        plain = candidate.replace(".*", "").replace(".+", "x").replace("\\", "")
+        plain = re.sub(r"[\^$()?]", "", plain)
+        if compiled.fullmatch(plain):
+            return plain
+    raise PromQLError(f"cannot derive a test label value matching the regular expression {regex!r}; "
+                      "use a simple alternation such as a|b or .*name.*")
 
 
 def selector(*parts: str) -> str:
@@ -80,7 +127,10 @@ def parse_duration(text: str) -> float:
     m = _DURATION.match(text) if isinstance(text, str) and text else None
     if not m or not any(m.groups()):
         raise PromQLError(f"bad duration {text!r} (expected e.g. 30s, 5m, 1h30m, 7d)")
-    return sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS, strict=True) if g)
+    seconds = sum(int(g) * u for g, u in zip(m.groups(), _DURATION_UNITS, strict=True) if g)
+    if seconds > MAX_DURATION:
+        raise PromQLError(f"duration {text!r} is past Prometheus' range (292y)")
+    return seconds
 
 
 def format_duration(seconds: float) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.render import gotemplate as gt
+from generator import gotemplate as gt
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from generator import safeload
 from generator.correlate import stats
 
 PROG = "stereo correlate"
@@ -50,17 +51,19 @@ class Table:
 
 
 def load(path: str) -> Table:
+    """Read FILE through the safe loader: a regular file of at most 64 MiB, UTF-8, JSON nested at most 32 deep."""
     try:
-        raw = Path(path).read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror or e}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text") from None
+        text = safeload.read_text(path, safeload.DATA_LIMIT)
+        if text.strip() and (path.endswith(".json") or text.lstrip()[:1] == "{"):
+            safeload.parse_json(text, path)  # duplicate keys, NaN, huge numbers, depth: refused before the matrix
+    except safeload.LoadError as e:
+        raise InputError(f"line {e.line}: {e.message}" if e.line else e.message) from None
     if not text.strip():
         raise InputError("empty file")
-    table = load_prometheus_json(text) if path.endswith(".json") or text.lstrip()[:1] == "{" else load_csv(text)
+    try:
+        table = load_prometheus_json(text) if path.endswith(".json") or text.lstrip()[:1] == "{" else load_csv(text)
+    except csv.Error as e:
+        raise InputError(f"not valid CSV: {e}") from None
     if len(table.times) < 3:
         raise InputError(f"only {len(table.times)} time points; need at least 3")
     if len(table.series) < 2:

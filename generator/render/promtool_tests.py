@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from generator import gotemplate
 from generator.context import TEST_CLUSTER
 from generator.model import Alert, Case, Component, RuleTest
 from generator.naming import alert_file, rule_file
 from generator.promql import fmt_number, format_duration, parse_duration
-from generator.render import gotemplate
 from generator.render.rulefiles import alert_labels
 from generator.yamlio import dump
 

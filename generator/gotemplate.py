@@ -124,3 +124,22 @@ def render(template: str, labels: dict[str, str], value: float | None) -> str:
         return _PIPES[parts[1]](value)
 
     return _ACTION.sub(action, template)
+
+
+def check(template: str, value: bool = False) -> None:
+    """Raise TemplateError unless `template` is Go-template text Stereo can render (and Prometheus parses):
+    every `{{` closed, every action one of the supported forms; `$value` only where a value exists."""
+    if "{{" in _ACTION.sub("", template):
+        raise TemplateError("an unclosed {{ (Go-template syntax)")
+    for m in _ACTION.finditer(template):
+        body = m.group(1)
+        if body.startswith("$labels."):
+            if not _LABEL_NAME.fullmatch(body.removeprefix("$labels.")):
+                raise TemplateError(f"unsupported template action {{{{ {body} }}}}")
+        elif not value:
+            raise TemplateError(f"unsupported template action {{{{ {body} }}}} (only {{{{ $labels.name }}}} here)")
+    if value:
+        render(template, {}, 1.0)
+
+
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
