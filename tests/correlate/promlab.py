@@ -163,8 +163,9 @@ class FakePrometheus:
     """An http.server thread on 127.0.0.1 that exists only to inject upstream faults.
 
     `mode`: "proxy" forwards to the real Prometheus behind it (no fault), "slow" sleeps `delay` seconds then
-    proxies, "error500" answers HTTP 500, "garbage" answers 200 with invalid JSON, "shape" answers 200 with
-    JSON of the wrong shape. It records the peak number of requests in flight and the headers it saw."""
+    proxies, "error500" answers HTTP 500, "reject400" answers HTTP 400 (a query Prometheus refuses), "garbage"
+    answers 200 with invalid JSON, "shape" answers 200 with JSON of the wrong shape, "dribble" sends the headers
+    and then one byte of a valid answer a second, until `.mode` changes or the fake closes. It records the peak number of requests in flight and the headers it saw."""
 
     def __init__(self, upstream: str, mode: str = "proxy", delay: float = 0.0) -> None:
         self.upstream, self.mode, self.delay = upstream, mode, delay
@@ -203,6 +204,10 @@ class FakePrometheus:
                 self.release.wait(self.delay)
             if mode == "error500":
                 self._send(h, 500, b'{"status":"error","errorType":"internal","error":"injected fault"}')
+            elif mode == "reject400":
+                self._send(h, 400, b'{"status":"error","errorType":"bad_data","error":"injected: parse error"}')
+            elif mode == "dribble":
+                self._dribble(h)
             elif mode == "garbage":
                 self._send(h, 200, b'{"status": "success", "data": {"resultType": "matrix", "result": [{"met')
             elif mode == "shape":
@@ -218,6 +223,19 @@ class FakePrometheus:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _dribble(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        body = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.flush()
+        for i in range(len(body)):
+            if self.mode != "dribble" or self.release.wait(1.0):
+                break
+            h.wfile.write(body[i:i + 1])
+            h.wfile.flush()
 
     @staticmethod
     def _send(h: http.server.BaseHTTPRequestHandler, status: int, body: bytes) -> None:
