@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,9 @@ class FakePrometheus:
     `mode`: "proxy" forwards to the real Prometheus behind it (no fault), "slow" sleeps `delay` seconds then
     proxies, "error500" answers HTTP 500, "reject400" answers HTTP 400 (a query Prometheus refuses), "garbage"
     answers 200 with invalid JSON, "shape" answers 200 with JSON of the wrong shape, "dribble" sends the headers
-    and then one byte of a valid answer a second, until `.mode` changes or the fake closes. It records the peak number of requests in flight and the headers it saw."""
+    and then one byte of a valid answer a second (to the end, even when `.mode` changes meanwhile, as a slow
+    upstream would), "long_labels" answers 50 series whose `pod` values are 3,000 characters long.
+    It records the peak number of requests in flight and the headers it saw."""
 
     def __init__(self, upstream: str, mode: str = "proxy", delay: float = 0.0) -> None:
         self.upstream, self.mode, self.delay = upstream, mode, delay
@@ -173,6 +176,7 @@ class FakePrometheus:
         self.in_flight = 0
         self.max_in_flight = 0
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # request paths with their query strings, as received
         self.release = threading.Event()  # set at teardown: sleeping handlers return at once
         self._lock = threading.Lock()
         fake = self
@@ -198,6 +202,7 @@ class FakePrometheus:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.headers.append(dict(h.headers))
+            self.paths.append(h.path)
         try:
             mode = self.mode
             if mode == "slow":
@@ -206,6 +211,14 @@ class FakePrometheus:
                 self._send(h, 500, b'{"status":"error","errorType":"internal","error":"injected fault"}')
             elif mode == "reject400":
                 self._send(h, 400, b'{"status":"error","errorType":"bad_data","error":"injected: parse error"}')
+            elif mode == "long_labels":
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(h.path).query)
+                start, step = float(q.get("start", ["0"])[0]), float(q.get("step", ["60"])[0])
+                series = [{"metric": {"__name__": "x", "namespace": "shop", "pod": f"{i:03d}" + "a" * 3000},
+                           "values": [[start + k * step, str((k * 7 + i) % 11)] for k in range(30)]}
+                          for i in range(50)]
+                self._send(h, 200, json.dumps({"status": "success", "data": {"resultType": "matrix",
+                                                                              "result": series}}).encode())
             elif mode == "dribble":
                 self._dribble(h)
             elif mode == "garbage":
@@ -232,7 +245,7 @@ class FakePrometheus:
         h.end_headers()
         h.wfile.flush()
         for i in range(len(body)):
-            if self.mode != "dribble" or self.release.wait(1.0):
+            if self.release.wait(1.0):
                 break
             h.wfile.write(body[i:i + 1])
             h.wfile.flush()
