@@ -1,4 +1,4 @@
-"""HTTP plumbing of the correlation service: JSON errors, its own metrics, the answer memo, and the ASGI
+"""HTTP plumbing of the correlation service: JSON errors, its own metrics, answer encoding, and the ASGI
 middleware that checks the bearer token, counts requests and turns any uncaught exception into a JSON 500."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ import hmac
 import json
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from generator.correlate.source import Hooks
 
 LOG = logging.getLogger("stereo.serve")
-OPEN_PATHS = ("/healthz", "/metrics")  # never behind the bearer token: probes and scrapers
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics")  # never behind the bearer token: probes and scrapers
 JSON = "application/json"
 
 
@@ -45,25 +44,6 @@ class Metrics:
                      cache=lambda hit: self.cache.labels("range", "hit" if hit else "miss").inc())
 
 
-class Memo:
-    """Finished answers keyed by (endpoint, parameters, aligned end): the same question in the same step is free."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self.data = size, OrderedDict[tuple[Any, ...], Any]()
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        if key in self.data:
-            self.data.move_to_end(key)
-            return self.data[key]
-        return None
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        if self.size > 0:
-            self.data[key] = value
-            while len(self.data) > self.size:
-                self.data.popitem(last=False)
-
-
 def encoded(fn: Callable[[float], Any], deadline: float) -> bytes:
     """The answer as bytes, encoded in the worker thread (memoised answers then cost no encoding at all)."""
     value = fn(deadline)
@@ -77,7 +57,7 @@ class Guard:
 
     def __init__(self, app: ASGIApp, token: str | None, metrics: Metrics) -> None:
         self.app, self.metrics = app, metrics
-        self.expected = f"Bearer {token}".encode() if token else None
+        self.expected = token.encode() if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,8 +73,9 @@ class Guard:
 
         try:
             if self.expected is not None and scope["path"] not in OPEN_PATHS:
-                given = dict(scope["headers"]).get(b"authorization", b"")
-                if not hmac.compare_digest(given, self.expected):
+                scheme, _, given = dict(scope["headers"]).get(b"authorization", b"").strip().partition(b" ")
+                # the scheme is case-insensitive (RFC 9110 §11.1): "bearer x" and "BEARER x" are "Bearer x"
+                if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self.expected):
                     denied = error(401, "missing or wrong bearer token")
                     denied.headers["WWW-Authenticate"] = "Bearer"
                     await denied(scope, receive, tracked)

@@ -7,18 +7,24 @@ Endpoints (JSON unless said otherwise; every error is JSON `{"error": "..."}`):
 * `GET /api/v1/matrix?signals=a,b,c&selector=...` — flat rows {a, b, rho, pvalue, significant, n}, every ordered
   pair and the diagonal, which Grafana's Infinity datasource reads as a table or heatmap as they are;
 * `GET /api/v1/correlations.yaml` — the document `stereo suggest` writes, measured now;
-* `GET /healthz`, `GET /metrics` (the service's own metrics), and FastAPI's `/openapi.json` and `/docs`.
+* `GET /healthz` (liveness, never asks Prometheus), `GET /readyz` (asks Prometheus), `GET /metrics` (the
+  service's own metrics), and FastAPI's `/openapi.json` and `/docs`.
 
-Robustness: blocking work runs in a thread pool under a deadline (504 when it passes); upstream queries share
-a semaphore (`--max-concurrency`) and a bounded LRU of fetched ranges; upstream faults map to 502/503/504 and
-the next request tries again, so the service recovers with Prometheus. With `--token-file`, every endpoint but
-/healthz and /metrics needs `Authorization: Bearer <token>`.
+Every measuring endpoint takes `window` (default 6h) ending now, or `start` and/or `end` (unix seconds or
+RFC 3339) for a past window.
+
+Robustness: the event loop only routes requests; measuring runs in a thread pool under a total deadline (504
+when it passes, the upstream call included, however slowly the upstream dribbles). Each question is computed
+once at a time and, while a new step's answer is computed, the previous one is served (singleflight.py).
+Regex matchers of a selector are matched with RE2 (re2match.py), never Python's backtracking `re`. Upstream
+faults map to the same status on every endpoint: refused query 502, unreachable 503, no answer in time 504; the
+next request tries again, so the service recovers with Prometheus. With `--token-file`, every endpoint but
+/healthz, /readyz and /metrics needs `Authorization: Bearer <token>` (the scheme in any case).
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
@@ -36,15 +42,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from generator import correlations, naming, promql
 from generator.config import Config
-from generator.correlate import stats, suggest
+from generator.correlate import re2match, stats, suggest
 from generator.correlate.candidates import Candidate
-from generator.correlate.httpparts import JSON, Guard, Memo, Metrics, encoded, error
-from generator.correlate.source import Auth, RangeCache, Source, SourceError
+from generator.correlate.httpparts import JSON, Guard, Metrics, encoded, error
+from generator.correlate.params import ApiError, When, int_param, matchers_param, num, when_param
+from generator.correlate.singleflight import Answers
+from generator.correlate.source import Auth, RangeCache, Scoped, Source, SourceError
 from generator.correlate.upstream import (
     Matcher,
     Parser,
     UsageError,
-    check_matchers,
     read_secret,
     seconds,
     site_catalog,
@@ -53,9 +60,7 @@ from generator.correlate.upstream import (
 )
 
 PROG = "stereo serve"
-MAX_SELECTOR = 2000
 YAML = "application/yaml; charset=utf-8"
-AUTO_POINTS = 1440  # without an explicit step, the step grows with the window to keep about this many points
 
 
 @dataclass(frozen=True)
@@ -78,59 +83,7 @@ class Settings:
     max_series: int = 200  # per query: a request stays a request, not a cluster-wide scan
     retries: int = 2
     verify_tls: bool = True
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
-        super().__init__(message)
-        self.status, self.body = status, {"error": message, **extra}
-
-
-# ---------------------------------------------------------------- request parameters
-
-
-def _window_step(settings: Settings, window: str | None, step: str | None) -> suggest.Options:
-    try:
-        w = seconds(window, "window") if window else settings.window
-        s = seconds(step, "step") if step else max(settings.step, -(-w // AUTO_POINTS) // settings.step * settings.step)
-    except UsageError as exc:
-        raise ApiError(400, str(exc)) from None
-    if w > suggest.MAX_WINDOW:
-        raise ApiError(400, f"window: at most {promql.format_duration(suggest.MAX_WINDOW)}")
-    if w // s + 1 > settings.max_points:
-        raise ApiError(400, f"window {promql.format_duration(w)} at step {promql.format_duration(s)} gives "
-                            f"{w // s + 1} points; at most {settings.max_points}: use a larger step")
-    return suggest.Options(w, s, settings.alpha, max_candidates=settings.max_candidates)
-
-
-def _options(settings: Settings, window: str | None, step: str | None, alpha: str | None) -> suggest.Options:
-    opts = _window_step(settings, window, step)
-    if alpha is not None:
-        try:
-            a = float(alpha)
-        except ValueError:
-            raise ApiError(400, f"alpha: expected a number between 0 and 1, got {alpha!r}") from None
-        opts = suggest.Options(opts.window, opts.step, a, max_candidates=opts.max_candidates)
-    try:
-        opts.check()
-    except ValueError as exc:
-        raise ApiError(400, str(exc)) from None
-    return opts
-
-
-def _matchers(settings: Settings, selector: str | None) -> list[Matcher]:
-    if not selector or not selector.strip():
-        return list(settings.selector)
-    if len(selector) > MAX_SELECTOR:
-        raise ApiError(400, f"selector: longer than {MAX_SELECTOR} characters")
-    try:
-        return [*settings.selector, *check_matchers(promql.parse_selector(selector))]
-    except (promql.PromQLError, UsageError) as exc:
-        raise ApiError(400, f"selector: {exc}") from None
-
-
-def _num(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
+    stale_for: float = 300.0  # serve the previous answer of a question this long while its next one is computed
 
 
 # ---------------------------------------------------------------- the app
@@ -146,7 +99,8 @@ def create_app(settings: Settings) -> FastAPI:
                     cache=RangeCache(settings.cache_size),
                     hooks=metrics.hooks(), verify_tls=settings.verify_tls)
     pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve")
-    memo = Memo(settings.cache_size)
+    answers = Answers(settings.cache_size, settings.stale_for,
+                      lambda result: metrics.cache.labels("response", result).inc())
     cluster_label = settings.config.cluster_label
     pair_uid = naming.dashboard_uid("pair")
 
@@ -160,22 +114,37 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Which signals move together now: Spearman ρ with a significance test, measured on "
                               "a live Prometheus. Every error is JSON {\"error\": \"...\"}.")
 
-    async def run(key: tuple[Any, ...], fn: Callable[[float], Any], media_type: str = JSON) -> Response:
-        """`fn(deadline)` in the pool under the request timeout; the encoded answer is memoised under `key`."""
-        body = memo.get(key)
-        metrics.cache.labels("response", "hit" if body is not None else "miss").inc()
-        if body is None:
+    async def run(key: tuple[Any, ...], when: When, fn: Callable[[float], Any], media_type: str = JSON) -> Response:
+        """`fn(deadline)` in the pool under a total deadline, computed once per (key, step of the window's end);
+        the previous step's answer is served while the next is computed."""
+        generation = int(when.end // when.options.step)
+        if when.fixed:
+            key, generation = (*key, generation), 0
+
+        async def compute() -> bytes:
             deadline = time.monotonic() + settings.timeout
-            loop = asyncio.get_running_loop()
-            try:
-                body = await asyncio.wait_for(loop.run_in_executor(pool, encoded, fn, deadline), settings.timeout)
-            except TimeoutError:
-                metrics.upstream_errors.labels("deadline").inc()
-                raise ApiError(504, f"no answer within {settings.timeout:g}s (Prometheus slow or busy)") from None
-            except SourceError as exc:
-                raise ApiError(exc.status, str(exc)) from None
-            memo.put(key, body)
-        return Response(body, media_type=media_type)
+            return await asyncio.get_running_loop().run_in_executor(pool, encoded, fn, deadline)
+
+        try:
+            answer = await answers.get(key, generation, compute, settings.timeout)
+        except TimeoutError:
+            metrics.upstream_errors.labels("deadline").inc()
+            raise ApiError(504, f"no answer within {settings.timeout:g}s (Prometheus slow or busy)") from None
+        except SourceError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+        return Response(answer.body, media_type=media_type, headers={"Age": str(int(answer.age()))})
+
+    def measure(todo: dict[str, list[Candidate]], matchers: list[Matcher], when: When,
+                deadline: float) -> suggest.Measurement:
+        """suggest.measure with exact matchers bound into the queries and regex matchers applied by RE2 to the
+        returned series; a query Prometheus refused is the upstream's fault on every endpoint alike (502)."""
+        exact, regex = re2match.split(matchers)
+        scoped = Scoped(source, re2match.keeper(regex))
+        m = suggest.measure(scoped, catalog, todo, exact, cluster_label, when.options,  # type: ignore[arg-type]
+                            when.end, deadline)
+        if scoped.rejected:
+            raise ApiError(502, str(scoped.rejected[0]))
+        return m
 
     def known(name: str) -> str:
         if name not in catalog:
@@ -195,10 +164,10 @@ def create_app(settings: Settings) -> FastAPI:
     def item(f: suggest.Finding, m: suggest.Measurement, matchers: list[Matcher]) -> dict[str, Any]:
         return {
             "name": f.partner, "title": catalog.index.title.get(f.partner, f.partner), "home": catalog.home(f.partner),
-            "tier": f.tier, "rho": _num(f.rho), "pvalue": _num(f.pvalue), "qvalue": _num(f.qvalue), "n": f.n,
-            "n_eff": f.n_eff, "critical": _num(f.critical), "significant": f.significant,
-            "stability": _num(f.stability), "target_labels": f.target_labels, "labels": f.partner_labels,
-            "short": [{"time": t, "rho": _num(r)} for t, r in zip(f.short_times, f.short_rho, strict=True)],
+            "tier": f.tier, "rho": num(f.rho), "pvalue": num(f.pvalue), "qvalue": num(f.qvalue), "n": f.n,
+            "n_eff": f.n_eff, "critical": num(f.critical), "significant": f.significant,
+            "stability": num(f.stability), "target_labels": f.target_labels, "labels": f.partner_labels,
+            "short": [{"time": t, "rho": num(r)} for t, r in zip(f.short_times, f.short_rho, strict=True)],
             "url": pair_url(f.target, f.partner, m, matchers),
         }
 
@@ -221,6 +190,16 @@ def create_app(settings: Settings) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/readyz", summary="Readiness: Prometheus answers a trivial query within 2 s (503/504 otherwise)")
+    async def readyz() -> dict[str, str]:
+        deadline = time.monotonic() + min(2.0, settings.timeout)
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(pool, lambda: source.instant("vector(1)", deadline=deadline))
+        except SourceError as exc:
+            raise ApiError(exc.status, str(exc)) from None
+        return {"status": "ready"}
+
     @app.get("/metrics", summary="The service's own metrics (Prometheus text format)")
     async def metrics_endpoint() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
@@ -229,20 +208,21 @@ def create_app(settings: Settings) -> FastAPI:
              response_class=Response, responses=_doc("{target, window, step, alpha, method, start, end, selector, "
                                                      "suggestions: [...], not_significant: [...], missing: [...]}"))
     async def suggestions(target: str = "", selector: str | None = None, window: str | None = None,
-                          step: str | None = None, alpha: str | None = None, k: str | None = None) -> Response:
+                          step: str | None = None, alpha: str | None = None, k: str | None = None,
+                          start: str | None = None, end: str | None = None) -> Response:
         if not target:
             raise ApiError(400, "target: a signal name is required")
         known(target)
-        opts = _options(settings, window, step, alpha)
-        limit = _int(k, "k", settings.k, 1, 100)
-        matchers = _matchers(settings, selector)
-        end = time.time()
+        when = when_param(settings, window, step, alpha, start, end)
+        opts = when.options
+        limit = int_param(k, "k", settings.k, 1, 100)
+        matchers = matchers_param(settings, selector)
         todo = suggest.plan(catalog, [target], related, opts.max_candidates)
 
         def work(deadline: float) -> dict[str, Any]:
-            m = suggest.measure(source, catalog, todo, matchers, cluster_label, opts, end, deadline)
+            m = measure(todo, matchers, when, deadline)
             if target in m.target_reason and m.target_reason[target] != "no data":
-                raise ApiError(422 if "series" in m.target_reason[target] else 502, m.target_reason[target])
+                raise ApiError(422, m.target_reason[target])  # the only query error left: too many series
             found = m.findings[target]
             return {
                 "target": target, "window": promql.format_duration(opts.window),
@@ -255,25 +235,24 @@ def create_app(settings: Settings) -> FastAPI:
                             m.missing[target]],
             }
 
-        key = ("suggestions", target, tuple(matchers), opts, limit, int(end // opts.step))
-        return await run(key, work)
+        return await run(("suggestions", target, tuple(matchers), opts, limit), when, work)
 
     @app.get("/api/v1/matrix", summary="ρ of every pair of the given signals, as flat rows", response_class=Response,
              responses=_doc("[{a, b, rho, pvalue, significant, n}, ...]: every ordered pair and the diagonal"))
     async def matrix(signals: str = "", selector: str | None = None, window: str | None = None,
-                     step: str | None = None, alpha: str | None = None) -> Response:
+                     step: str | None = None, alpha: str | None = None, start: str | None = None,
+                     end: str | None = None) -> Response:
         names = list(dict.fromkeys(n.strip() for n in signals.split(",") if n.strip()))
         if len(names) < 2 or len(names) > settings.max_signals:
             raise ApiError(400, f"signals: expected 2 to {settings.max_signals} comma-separated signal names")
         for n in names:
             known(n)
-        opts = _options(settings, window, step, alpha)
-        matchers = _matchers(settings, selector)
-        end = time.time()
+        when = when_param(settings, window, step, alpha, start, end)
+        matchers = matchers_param(settings, selector)
         todo = {a: [Candidate(catalog.signals[b], "matrix", catalog.home(b)) for b in names if b != a] for a in names}
 
         def work(deadline: float) -> list[dict[str, Any]]:
-            m = suggest.measure(source, catalog, todo, matchers, cluster_label, opts, end, deadline)
+            m = measure(todo, matchers, when, deadline)
             found = {(f.target, f.partner): f for fs in m.findings.values() for f in fs}
             rows = []
             for a in names:
@@ -282,29 +261,30 @@ def create_app(settings: Settings) -> FastAPI:
                         rows.append({"a": a, "b": b, "rho": 1.0, "pvalue": None, "significant": False, "n": None})
                         continue
                     f = found.get((min(a, b), max(a, b)))  # one direction for both: exactly symmetric
-                    rows.append({"a": a, "b": b, "rho": _num(f.rho) if f else None,
-                                 "pvalue": _num(f.pvalue) if f else None, "significant": bool(f and f.significant),
+                    rows.append({"a": a, "b": b, "rho": num(f.rho) if f else None,
+                                 "pvalue": num(f.pvalue) if f else None, "significant": bool(f and f.significant),
                                  "n": f.n if f else None})
             return rows
 
-        return await run(("matrix", tuple(names), tuple(matchers), opts, int(end // opts.step)), work)
+        return await run(("matrix", tuple(names), tuple(matchers), when.options), when, work)
 
     @app.get("/api/v1/correlations.yaml", summary="The correlations.yaml document, measured now",
              response_class=Response, responses={200: {"content": {"application/yaml": {}}}})
     async def correlations_yaml(selector: str | None = None, window: str | None = None, step: str | None = None,
-                                alpha: str | None = None, targets: str | None = None) -> Response:
-        opts = _options(settings, window, step, alpha)
-        matchers = _matchers(settings, selector)
+                                alpha: str | None = None, targets: str | None = None, start: str | None = None,
+                                end: str | None = None) -> Response:
+        when = when_param(settings, window, step, alpha, start, end)
+        opts = when.options
+        matchers = matchers_param(settings, selector)
         names = [known(t.strip()) for t in (targets or "").split(",") if t.strip()]
         names = names or suggest.default_targets(catalog, prior)
-        end = time.time()
         todo = suggest.plan(catalog, names, related, opts.max_candidates)
 
         def work(deadline: float) -> str:
-            m = suggest.measure(source, catalog, todo, matchers, cluster_label, opts, end, deadline)
+            m = measure(todo, matchers, when, deadline)
             return correlations.dump(suggest.pairs(m, catalog, prior), suggest.header(opts))
 
-        return await run(("yaml", tuple(names), tuple(matchers), opts, int(end // opts.step)), work, YAML)
+        return await run(("yaml", tuple(names), tuple(matchers), opts), when, work, YAML)
 
     return app
 
@@ -314,18 +294,6 @@ def _doc(shape: str) -> dict[int | str, dict[str, Any]]:
             400: {"description": "bad parameter: {error}"}, 404: {"description": "unknown signal: {error, close}"},
             502: {"description": "Prometheus answered badly"}, 503: {"description": "Prometheus unreachable"},
             504: {"description": "no answer within the timeout"}}
-
-
-def _int(text: str | None, what: str, default: int, lo: int, hi: int) -> int:
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise ApiError(400, f"{what}: expected a whole number from {lo} to {hi}, got {text!r}") from None
-    if not lo <= value <= hi:
-        raise ApiError(400, f"{what}: expected a whole number from {lo} to {hi}, got {value}")
-    return value
 
 
 def _selector_text(matchers: list[Matcher]) -> str:

@@ -7,16 +7,14 @@ Query, Mimir, VictoriaMetrics). What this module adds around the client:
   and every signal of one analysis lands on the same time grid;
 * limits: a range longer than `max_points` steps (Prometheus refuses more than 11,000 points per series) is
   fetched in chunks; a query returning more than `max_series` series is refused with `TooManySeries`;
-* deadlines, timeouts and bounded retries with exponential backoff on connection errors and 5xx;
+* a total deadline per call (deadline.py: the client's timeouts bound each read, not the whole answer), and
+  the client's own retries (urllib3 Retry: connection errors and 5xx, exponential backoff);
 * a semaphore bounding concurrent upstream queries across threads, and an optional LRU cache of ranges;
 * errors classified into the exceptions below, each with the HTTP status the service answers with.
 """
 
 from __future__ import annotations
 
-import ast
-import json
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -30,60 +28,24 @@ import numpy as np
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ReadTimeoutError
-from urllib3.util.retry import Retry
+
+from generator.correlate.deadline import DeadlineAdapter, DeadlineRetry, Watch, remember_errors, total_deadline
+from generator.correlate.faults import (
+    QUERY_ERRORS,
+    QueryRejected,
+    SourceError,
+    TooManySeries,
+    UpstreamBadResponse,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    http_error,
+    reason,
+)
+
+__all__ = ["QUERY_ERRORS", "QueryRejected", "SourceError", "TooManySeries", "UpstreamBadResponse", "UpstreamTimeout",
+           "UpstreamUnavailable"]
 
 PROMETHEUS_MAX_POINTS = 11_000  # Prometheus refuses a range query with more points per series
-
-
-class SourceError(Exception):
-    """A query could not be answered; `status` is the HTTP status the service returns, `kind` a metric label."""
-
-    status = 502
-    kind = "error"
-
-
-class UpstreamUnavailable(SourceError):
-    """Connection refused, DNS failure, connection reset: nobody answers at the URL."""
-
-    status = 503
-    kind = "unavailable"
-
-
-class UpstreamTimeout(SourceError):
-    """No answer within the timeout or the request's deadline."""
-
-    status = 504
-    kind = "timeout"
-
-
-class UpstreamBadResponse(SourceError):
-    """A 5xx, an unexpected status, invalid JSON or a response of the wrong shape."""
-
-    status = 502
-    kind = "bad_response"
-
-    def __init__(self, message: str, http_status: int | None = None) -> None:
-        super().__init__(message)
-        self.http_status = http_status
-
-
-class QueryRejected(UpstreamBadResponse):
-    """Prometheus refused this one query (HTTP 400/422): a problem of the query, not of the upstream."""
-
-    kind = "rejected"
-
-
-class TooManySeries(SourceError):
-    """The query matched more series than the limit allows: narrow the selector."""
-
-    status = 422
-    kind = "too_many_series"
-
-
-# errors that say something about one query only; any other SourceError means the upstream itself is in trouble
-QUERY_ERRORS = (QueryRejected, TooManySeries)
 
 
 @dataclass(frozen=True)
@@ -163,9 +125,9 @@ class Source:
 
     url: str
     auth: Auth = field(default_factory=Auth)
-    timeout: float = 10.0  # per HTTP request, also bounded by the caller's deadline
-    retries: int = 2  # extra attempts on connection errors and 5xx
-    backoff: float = 0.25  # first retry delay in seconds, doubled each time
+    timeout: float = 10.0  # per socket read (the client's timeout); a call as a whole ends by its deadline
+    retries: int = 2  # extra attempts on connection errors and 5xx (urllib3's Retry, as the client takes it)
+    backoff: float = 0.25  # urllib3's backoff_factor: first retry delay in seconds, doubled each time
     max_concurrency: int = 4
     max_series: int = 2000
     max_points: int = 10_000
@@ -178,14 +140,22 @@ class Source:
             raise ValueError(f"max_points must be in [2, {PROMETHEUS_MAX_POINTS}]")
         self.url = self.url.rstrip("/")
         self._gate = threading.BoundedSemaphore(max(1, self.max_concurrency))
-        # retries are ours (bounded by the deadline, classified): urllib3 must not retry on its own
-        no_retry = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=5, raise_on_status=False)
+        # the client's own retry setting: connection errors and 5xx, with backoff; never a read timeout again
+        # (read=False re-raises it as a timeout), and none once the call's deadline has passed
+        retry = DeadlineRetry(total=self.retries, connect=self.retries, read=False, status=self.retries, other=0,
+                              status_forcelist=(500, 502, 503, 504), backoff_factor=self.backoff, backoff_max=2.0,
+                              respect_retry_after_header=False, raise_on_status=False)
         session = requests.Session()
+        session.verify = self.verify_tls  # the client sets verify only on a session it creates itself
+        session.hooks["response"].append(remember_errors)
         self._client = PrometheusConnect(self.url, headers=self.auth.headers(), auth=self.auth.basic,
-                                         disable_ssl=not self.verify_tls, retry=no_retry, session=session,
+                                         disable_ssl=not self.verify_tls, retry=retry, session=session,
                                          timeout=self.timeout)
+        # The client mounts a plain HTTPAdapter(max_retries=retry) on the URL; this one, with the same retry
+        # setting, is mounted on a longer prefix (requests picks the longest) so its connections are watched by
+        # total_deadline and its pool holds max_concurrency connections.
         pool = max(10, self.max_concurrency)
-        session.mount(self.url, HTTPAdapter(max_retries=no_retry, pool_connections=pool, pool_maxsize=pool))
+        session.mount(self.url + "/", DeadlineAdapter(max_retries=retry, pool_connections=pool, pool_maxsize=pool))
 
     def close(self) -> None:
         self._client.close()
@@ -240,86 +210,111 @@ class Source:
     def fetch_many(self, queries: Iterable[str], start: float, end: float, step: int, deadline: float | None = None,
                    on_done: Callable[[str, RangeResult | SourceError], None] | None = None
                    ) -> dict[str, RangeResult | SourceError]:
-        """Several range queries at once (at most `max_concurrency` in flight).
-
-        Errors of one query (QUERY_ERRORS) are returned in its place; any other error means the upstream is
-        down or misbehaving: pending queries are cancelled and it is raised at once."""
-        unique = list(dict.fromkeys(queries))
-        out: dict[str, RangeResult | SourceError] = {}
-        pool = ThreadPoolExecutor(max_workers=max(1, min(self.max_concurrency, len(unique))),
-                                  thread_name_prefix="stereo-fetch")
-        try:
-            futures: dict[Future, str] = {pool.submit(self.range, q, start, end, step, deadline): q for q in unique}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for fut in sorted(done, key=lambda f: unique.index(futures[f])):
-                    q = futures[fut]
-                    exc = fut.exception()
-                    if exc is not None and not isinstance(exc, QUERY_ERRORS):
-                        raise exc
-                    out[q] = exc if exc is not None else fut.result()  # type: ignore[assignment]
-                    if on_done is not None:
-                        on_done(q, out[q])
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
-        return {q: out[q] for q in unique}
+        return fetch_all(self.range, self.max_concurrency, queries, start, end, step, deadline, on_done)
 
     # ------------------------------------------------------------------ transport
 
     def _call(self, fn: Callable[[float], Any], deadline: float | None) -> Any:
-        """Run one client call with the semaphore, timeouts, classified errors and bounded retries."""
-        attempt = 0
-        while True:
-            try:
-                return self._attempt(fn, deadline)
-            except SourceError as exc:
-                retry = isinstance(exc, UpstreamUnavailable) or (
-                    isinstance(exc, UpstreamBadResponse) and not isinstance(exc, QueryRejected)
-                    and (exc.http_status or 0) >= 500)
-                delay = self.backoff * (2**attempt)
-                left = None if deadline is None else deadline - time.monotonic()
-                if not retry or attempt >= self.retries or (left is not None and left < delay + 0.05):
-                    self.hooks.error(exc.kind)
-                    raise
-                attempt += 1
-                time.sleep(delay)
-
-    def _attempt(self, fn: Callable[[float], Any], deadline: float | None) -> Any:
-        timeout = self.timeout
-        if deadline is not None:
-            timeout = min(timeout, deadline - time.monotonic())
-            if timeout <= 0:
-                raise UpstreamTimeout(f"no answer from {self.url} before the deadline")
-        if not self._gate.acquire(timeout=timeout):
+        """One client call (its own retries included) holding a concurrency slot, ended by the deadline."""
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout * (self.retries + 1)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            self.hooks.error("timeout")
+            raise UpstreamTimeout(f"no answer from {self.url} before the deadline")
+        if not self._gate.acquire(timeout=left):
+            self.hooks.error("timeout")
             raise UpstreamTimeout(f"{self.max_concurrency} queries to {self.url} already in flight; waited "
-                                  f"{timeout:.1f}s")
+                                  f"{left:.1f}s")
         self.hooks.in_flight(1)
         try:
-            if deadline is not None:
-                timeout = min(self.timeout, deadline - time.monotonic())
-                if timeout <= 0:
-                    raise UpstreamTimeout(f"no answer from {self.url} before the deadline")
-            return fn(timeout)
-        except requests.exceptions.JSONDecodeError:  # before RequestException: it is one
-            raise UpstreamBadResponse(f"{self.url} answered with invalid JSON", 200) from None
-        except (KeyError, TypeError, IndexError, ValueError) as exc:
-            raise UpstreamBadResponse(f"{self.url} answered with an unexpected response shape ({type(exc).__name__})",
-                                      200) from None
-        except requests.exceptions.Timeout:
-            raise UpstreamTimeout(f"no answer from {self.url} within {timeout:.1f}s") from None
-        except requests.exceptions.ConnectionError as exc:
-            # with urllib3 retries off, a read timeout arrives as a ConnectionError wrapping MaxRetryError
-            if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError):
-                raise UpstreamTimeout(f"no answer from {self.url} within {timeout:.1f}s") from None
-            raise UpstreamUnavailable(f"cannot connect to {self.url}: {_reason(exc)}") from None
-        except requests.exceptions.RequestException as exc:
-            raise UpstreamUnavailable(f"connection to {self.url} failed: {_reason(exc)}") from None
-        except PrometheusApiClientException as exc:
-            raise _http_error(self.url, str(exc)) from None
+            if deadline <= time.monotonic():  # the slot came free too late
+                self.hooks.error("timeout")
+                raise UpstreamTimeout(f"no answer from {self.url} before the deadline")
+            with total_deadline(deadline) as watch:
+                try:
+                    return fn(max(0.001, min(self.timeout, deadline - time.monotonic())))
+                except Exception as exc:
+                    error = self._classify(exc, watch)
+                    self.hooks.error(error.kind)
+                    raise error from None
         finally:
             self.hooks.in_flight(-1)
             self._gate.release()
+
+    def _classify(self, exc: Exception, watch: Watch) -> SourceError:
+        if watch.fired or isinstance(exc, requests.exceptions.Timeout):
+            return UpstreamTimeout(f"no complete answer from {self.url} within the deadline")
+        if isinstance(exc, PrometheusApiClientException):
+            return http_error(self.url, watch.error_status, watch.error_body)
+        if isinstance(exc, requests.exceptions.JSONDecodeError):  # before RequestException: it is one
+            return UpstreamBadResponse(f"{self.url} answered with invalid JSON", 200)
+        if isinstance(exc, requests.exceptions.RequestException):
+            return UpstreamUnavailable(f"cannot connect to {self.url}: {reason(exc)}")
+        if isinstance(exc, KeyError | TypeError | IndexError | ValueError):
+            return UpstreamBadResponse(f"{self.url} answered with an unexpected response shape "
+                                       f"({type(exc).__name__})", 200)
+        raise exc
+
+
+def fetch_all(range_fn: Callable[..., RangeResult], concurrency: int, queries: Iterable[str], start: float,
+              end: float, step: int, deadline: float | None = None,
+              on_done: Callable[[str, RangeResult | SourceError], None] | None = None
+              ) -> dict[str, RangeResult | SourceError]:
+    """Several range queries at once (at most `concurrency` in flight).
+
+    Errors of one query (QUERY_ERRORS) are returned in its place; any other error means the upstream is
+    down or misbehaving: pending queries are cancelled and it is raised at once."""
+    unique = list(dict.fromkeys(queries))
+    out: dict[str, RangeResult | SourceError] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(unique))), thread_name_prefix="stereo-fetch")
+    try:
+        futures: dict[Future, str] = {pool.submit(range_fn, q, start, end, step, deadline): q for q in unique}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for fut in sorted(done, key=lambda f: unique.index(futures[f])):
+                q = futures[fut]
+                exc = fut.exception()
+                if exc is not None and not isinstance(exc, QUERY_ERRORS):
+                    raise exc
+                out[q] = exc if exc is not None else fut.result()  # type: ignore[assignment]
+                if on_done is not None:
+                    on_done(q, out[q])
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return {q: out[q] for q in unique}
+
+
+class Scoped:
+    """One request's view of a Source: series that fail `keep` are dropped from every answer, and the queries
+    Prometheus refused are remembered (`rejected`) so the caller can tell an upstream fault from no data."""
+
+    def __init__(self, source: Source, keep: Callable[[dict[str, str]], bool] | None = None) -> None:
+        self.source, self.keep = source, keep
+        self.rejected: list[QueryRejected] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.source, name)
+
+    def range(self, query: str, start: float, end: float, step: int, deadline: float | None = None) -> RangeResult:
+        try:
+            res = self.source.range(query, start, end, step, deadline)
+        except QueryRejected as exc:
+            with self._lock:
+                self.rejected.append(exc)
+            raise
+        if self.keep is None:
+            return res
+        kept = [i for i, lb in enumerate(res.labels) if self.keep(lb)]
+        return RangeResult(res.query, res.start, res.end, res.step, res.times, res.values[kept],
+                           tuple(res.labels[i] for i in kept))
+
+    def fetch_many(self, queries: Iterable[str], start: float, end: float, step: int, deadline: float | None = None,
+                   on_done: Callable[[str, RangeResult | SourceError], None] | None = None
+                   ) -> dict[str, RangeResult | SourceError]:
+        return fetch_all(self.range, self.source.max_concurrency, queries, start, end, step, deadline, on_done)
 
 
 # ---------------------------------------------------------------------- parsing
@@ -337,15 +332,21 @@ def _labels(metric: Any) -> dict[str, str]:
 
 def _merge(result: Any, rows: dict[tuple[tuple[str, str], ...], np.ndarray], start: int, step: int, size: int,
            max_series: int, query: str, url: str) -> None:
-    """Place one chunk's series on the grid (values off the grid are rounded to the nearest point)."""
+    """Place one chunk's series on the grid (values off the grid are rounded to the nearest point).
+
+    Each series' [[t, "v"], ...] is converted by numpy in one call per column ("NaN" and "+Inf" parse as
+    floats), not by a Python float() per point."""
     if not isinstance(result, list):
         raise UpstreamBadResponse(f"{url} answered with an unexpected response shape (result)", 200)
     for item in result:
         try:
             key = tuple(sorted(_labels(item["metric"]).items()))
             pairs = item["values"]
-            ts = np.array([float(p[0]) for p in pairs], dtype=np.float64)
-            vals = np.array([float(p[1]) for p in pairs], dtype=np.float64)  # "NaN", "+Inf" parse as floats
+            if not isinstance(pairs, list):
+                raise TypeError("values is not a list")
+            ts_col, val_col = zip(*pairs, strict=True) if pairs else ((), ())
+            ts = np.array(ts_col, dtype=np.float64)
+            vals = np.array(val_col, dtype=np.float64)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise UpstreamBadResponse(f"{url} answered with an unexpected response shape ({type(exc).__name__} in a "
                                       "series)", 200) from None
@@ -357,44 +358,3 @@ def _merge(result: Any, rows: dict[tuple[tuple[str, str], ...], np.ndarray], sta
         idx = np.rint((ts - start) / step).astype(np.int64)
         ok = (idx >= 0) & (idx < size)
         row[idx[ok]] = vals[ok]
-
-
-_REASONS = (
-    ("Connection refused", "connection refused"),
-    ("Name or service not known", "unknown host"),
-    ("nodename nor servname", "unknown host"),
-    ("Temporary failure in name resolution", "unknown host"),
-    ("Connection reset", "connection reset"),
-    ("RemoteDisconnected", "connection closed"),
-)
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost cause of a requests error, in a few words (no URL with credentials, no traceback)."""
-    text = str(exc)
-    return next((reason for pattern, reason in _REASONS if pattern in text), type(exc).__name__)
-
-
-def _http_error(url: str, message: str) -> UpstreamBadResponse:
-    """Classify the client's "HTTP Status Code N (b'body')" exception, keeping Prometheus's own error text."""
-    m = re.match(r"HTTP Status Code (\d+) \((.*)\)$", message, re.S)
-    if not m:
-        return UpstreamBadResponse(f"{url}: {message[:200]}")
-    status = int(m.group(1))
-    detail = ""
-    try:
-        body = ast.literal_eval(m.group(2))
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        try:
-            parsed = json.loads(text)
-            detail = str(parsed.get("error", "")) if isinstance(parsed, dict) else ""
-        except ValueError:
-            detail = text.strip()
-    except (ValueError, SyntaxError):
-        pass
-    detail = detail[:300]
-    if status in (400, 422):
-        return QueryRejected(f"query rejected by {url} (HTTP {status}): {detail}", status)
-    if status in (401, 403):
-        return UpstreamBadResponse(f"{url} refused the credentials (HTTP {status})", status)
-    return UpstreamBadResponse(f"{url} answered HTTP {status}" + (f": {detail}" if detail else ""), status)

@@ -15,6 +15,7 @@ from generator import promql
 from generator.build import build, select_profile
 from generator.config import Config, ConfigError
 from generator.config import load as load_config
+from generator.correlate import re2match
 from generator.correlate.candidates import Catalog
 from generator.correlate.source import Auth
 
@@ -79,8 +80,8 @@ def upstream(args: argparse.Namespace) -> tuple[Config, str, Auth, list[Matcher]
             raise UsageError("--basic-auth-user needs --basic-auth-password-file")
         basic = (args.basic_auth_user, read_secret(args.basic_auth_password_file, "--basic-auth-password-file"))
     try:
-        matchers = check_matchers(promql.parse_selector(args.selector)) if args.selector.strip() else []
-    except promql.PromQLError as exc:
+        matchers = check_matchers(re2match.parse(args.selector)) if args.selector.strip() else []
+    except re2match.SelectorError as exc:
         raise UsageError(f"--selector: {exc}") from None
     return config, url, Auth(token, basic), matchers
 
@@ -129,8 +130,9 @@ def _risky(pattern: Any, repeated: bool) -> bool:
 
 
 def check_matchers(matchers: list[Matcher]) -> list[Matcher]:
-    """Regex matchers are evaluated here, in Python, on the returned series' labels (never sent into PromQL),
-    and Python's backtracking engine is not RE2: refuse the patterns that can take exponential time."""
+    """`stereo suggest` still matches regex matchers with Python's backtracking engine (suggest.keep; the service
+    matches with RE2, re2match.keeper): until it uses RE2 too, refuse the patterns that can take exponential time.
+    The pattern is parsed here (never matched) and has already passed RE2's syntax check."""
     for label, op, value in matchers:
         if op in ("=~", "!~"):
             try:

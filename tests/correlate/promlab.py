@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,11 @@ class FakePrometheus:
     """An http.server thread on 127.0.0.1 that exists only to inject upstream faults.
 
     `mode`: "proxy" forwards to the real Prometheus behind it (no fault), "slow" sleeps `delay` seconds then
-    proxies, "error500" answers HTTP 500, "garbage" answers 200 with invalid JSON, "shape" answers 200 with
-    JSON of the wrong shape. It records the peak number of requests in flight and the headers it saw."""
+    proxies, "error500" answers HTTP 500, "reject400" answers HTTP 400 (a query Prometheus refuses), "garbage"
+    answers 200 with invalid JSON, "shape" answers 200 with JSON of the wrong shape, "dribble" sends the headers
+    and then one byte of a valid answer a second (to the end, even when `.mode` changes meanwhile, as a slow
+    upstream would), "long_labels" answers 50 series whose `pod` values are 3,000 characters long.
+    It records the peak number of requests in flight and the headers it saw."""
 
     def __init__(self, upstream: str, mode: str = "proxy", delay: float = 0.0) -> None:
         self.upstream, self.mode, self.delay = upstream, mode, delay
@@ -172,6 +176,7 @@ class FakePrometheus:
         self.in_flight = 0
         self.max_in_flight = 0
         self.headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # request paths with their query strings, as received
         self.release = threading.Event()  # set at teardown: sleeping handlers return at once
         self._lock = threading.Lock()
         fake = self
@@ -197,12 +202,25 @@ class FakePrometheus:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.headers.append(dict(h.headers))
+            self.paths.append(h.path)
         try:
             mode = self.mode
             if mode == "slow":
                 self.release.wait(self.delay)
             if mode == "error500":
                 self._send(h, 500, b'{"status":"error","errorType":"internal","error":"injected fault"}')
+            elif mode == "reject400":
+                self._send(h, 400, b'{"status":"error","errorType":"bad_data","error":"injected: parse error"}')
+            elif mode == "long_labels":
+                q = urllib.parse.parse_qs(urllib.parse.urlsplit(h.path).query)
+                start, step = float(q.get("start", ["0"])[0]), float(q.get("step", ["60"])[0])
+                series = [{"metric": {"__name__": "x", "namespace": "shop", "pod": f"{i:03d}" + "a" * 3000},
+                           "values": [[start + k * step, str((k * 7 + i) % 11)] for k in range(30)]}
+                          for i in range(50)]
+                self._send(h, 200, json.dumps({"status": "success", "data": {"resultType": "matrix",
+                                                                              "result": series}}).encode())
+            elif mode == "dribble":
+                self._dribble(h)
             elif mode == "garbage":
                 self._send(h, 200, b'{"status": "success", "data": {"resultType": "matrix", "result": [{"met')
             elif mode == "shape":
@@ -218,6 +236,19 @@ class FakePrometheus:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _dribble(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        body = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.flush()
+        for i in range(len(body)):
+            if self.release.wait(1.0):
+                break
+            h.wfile.write(body[i:i + 1])
+            h.wfile.flush()
 
     @staticmethod
     def _send(h: http.server.BaseHTTPRequestHandler, status: int, body: bytes) -> None:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -135,10 +135,19 @@ def test_unknown_signal_is_404_with_close_names(api: TestClient) -> None:
     {"target": CPU, "alpha": "inf"}, {"target": CPU, "alpha": "0.01x"}, {"target": CPU, "k": "-1"},
     {"target": CPU, "k": "1e3"}, {"target": CPU, "selector": "{"}, {"target": CPU, "selector": 'pod=~"("'},
     {"target": CPU, "selector": 'pod="x"} or vector(1)'}, {"target": CPU, "selector": "x" * 3000}, {},
-    {"target": CPU, "selector": 'pod=~"(a+)+b"'}, {"target": CPU, "selector": 'pod=~"(a|aa)*c"'},
+    {"target": CPU, "selector": 'pod=~"(a)\\\\1"'}, {"target": CPU, "selector": 'pod=~"(?=a)b"'},
+    {"target": CPU, "selector": 'pod=~"a{1001}"'}, {"target": CPU, "selector": 'pod="\\q"'},
+    {"target": CPU, "end": "tomorrow"}, {"target": CPU, "end": str(2**40)}, {"target": CPU, "start": "nan"},
+    {"target": CPU, "start": "100", "end": "50"}, {"target": CPU, "start": "100", "window": "1h"},
 ])
 def test_bad_input_is_400_json(api: TestClient, params: dict[str, str]) -> None:
     json_error(api.get("/api/v1/suggestions", params=params), 400)
+
+
+@pytest.mark.parametrize("pattern", ["(a)\\\\1", "(?=a)b", "a{1001}"])
+def test_what_re2_refuses_is_400_naming_re2(api: TestClient, pattern: str) -> None:
+    body = json_error(api.get("/api/v1/suggestions", params={"target": CPU, "selector": f'pod=~"{pattern}"'}), 400)
+    assert "RE2" in body["error"] and body["error"].startswith("selector: bad regular expression")
 
 
 def test_other_bad_requests_answer_json(api: TestClient) -> None:
@@ -182,8 +191,11 @@ def test_bearer_token(prometheus: Prometheus) -> None:
     with client(prometheus.url, token="s3cret") as c:
         json_error(c.get("/api/v1/suggestions", params={"target": CPU}), 401)
         json_error(c.get("/openapi.json", headers={"Authorization": "Bearer wrong"}), 401)
-        good = {"Authorization": "Bearer s3cret"}
-        assert c.get("/api/v1/suggestions", params={"target": CPU}, headers=good).is_success
+        json_error(c.get("/openapi.json", headers={"Authorization": "Basic s3cret"}), 401)
+        json_error(c.get("/openapi.json", headers={"Authorization": "s3cret"}), 401)
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            good = {"Authorization": f"{scheme} s3cret"}
+            assert c.get("/api/v1/suggestions", params={"target": CPU}, headers=good).is_success
         assert c.get("/healthz").is_success and c.get("/metrics").is_success
 
 
@@ -193,24 +205,29 @@ def test_bearer_token(prometheus: Prometheus) -> None:
 def test_prometheus_stopped_then_back(own_prometheus: Prometheus) -> None:
     with client(own_prometheus.url, timeout=2, cache_size=0) as c:
         assert c.get("/api/v1/suggestions", params={"target": CPU}).status_code == 200
+        assert c.get("/readyz").json() == {"status": "ready"}
         own_prometheus.stop()
-        began = time.monotonic()
         body = json_error(c.get("/api/v1/suggestions", params={"target": CPU}), 503)
-        assert time.monotonic() - began < 2.5 and "connection refused" in body["error"]
+        assert "connection refused" in body["error"]
         json_error(c.get("/api/v1/matrix", params={"signals": f"{CPU},{NET}"}), 503)
+        json_error(c.get("/api/v1/correlations.yaml"), 503)
+        assert "connection refused" in json_error(c.get("/readyz"), 503)["error"]
         assert c.get("/healthz").json() == {"status": "ok"}
         assert 'stereo_correlation_upstream_errors_total{kind="unavailable"}' in c.get("/metrics").text
         own_prometheus.start()
         r = c.get("/api/v1/suggestions", params={"target": CPU})
         assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
+        assert c.get("/readyz").json() == {"status": "ready"}
 
 
-def test_slow_prometheus_is_504_within_the_timeout(fake_slow_prometheus: FakePrometheus) -> None:
+def test_slow_prometheus_is_504_on_every_endpoint(fake_slow_prometheus: FakePrometheus) -> None:
+    fake_slow_prometheus.delay = 30
     with client(fake_slow_prometheus.url, timeout=1, cache_size=0) as c:
-        began = time.monotonic()
         json_error(c.get("/api/v1/suggestions", params={"target": CPU}), 504)
-        assert time.monotonic() - began < 1.5
+        json_error(c.get("/api/v1/matrix", params={"signals": f"{CPU},{NET}"}), 504)
+        json_error(c.get("/api/v1/correlations.yaml"), 504)
         assert c.get("/healthz").status_code == 200
+        fake_slow_prometheus.release.set()  # wake the requests still sleeping in the fake
         fake_slow_prometheus.mode = "proxy"
         r = c.get("/api/v1/suggestions", params={"target": CPU})
         assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
@@ -220,27 +237,39 @@ def test_slow_prometheus_is_504_within_the_timeout(fake_slow_prometheus: FakePro
 def test_prometheus_answering_badly_is_502(fake_prometheus: FakePrometheus, mode: str) -> None:
     fake_prometheus.mode = mode
     with client(fake_prometheus.url, timeout=3, cache_size=0) as c:
-        began = time.monotonic()
         body = json_error(c.get("/api/v1/suggestions", params={"target": CPU}), 502)
-        assert time.monotonic() - began < 3 and fake_prometheus.url in body["error"]
+        assert fake_prometheus.url in body["error"]
         fake_prometheus.mode = "proxy"
         assert c.get("/api/v1/suggestions", params={"target": CPU}).json()["suggestions"][0]["name"] == NET
 
 
 def test_requests_keep_being_served_during_a_slow_upstream(fake_slow_prometheus: FakePrometheus) -> None:
-    fake_slow_prometheus.delay = 0.4
+    """While six matrix requests wait on an upstream that holds every query until released, /healthz and
+    /metrics answer, correctly, and the held requests are still in flight when they do (checked by state and
+    order, not by a clock); once released, all six are answered."""
+    fake_slow_prometheus.delay = 120
     others = ["container_memory_working_set", "pod_network_transmit_bytes", "service_request_rate",
               "service_latency_p99", "node_cpu_utilisation", "container_cpu_throttling_ratio"]
-    with client(fake_slow_prometheus.url, timeout=10, cache_size=0, max_concurrency=2) as c, \
+    with client(fake_slow_prometheus.url, timeout=150, cache_size=0, max_concurrency=2) as c, \
             ThreadPoolExecutor(6) as pool:
         futures = [pool.submit(c.get, "/api/v1/matrix", params={"signals": f"{CPU},{o}"}) for o in others]
-        time.sleep(0.2)
-        began = time.monotonic()
-        assert c.get("/healthz").status_code == 200 and c.get("/metrics").status_code == 200
-        assert time.monotonic() - began < 0.3
-        answers = [f.result() for f in futures]
+        wait_for(lambda: fake_slow_prometheus.in_flight == 2, "two queries held by the upstream")
+        assert c.get("/healthz").json() == {"status": "ok"}
+        assert "stereo_correlation_upstream_in_flight 2.0" in c.get("/metrics").text
+        assert fake_slow_prometheus.in_flight == 2 and not any(f.done() for f in futures)
+        fake_slow_prometheus.mode = "proxy"
+        fake_slow_prometheus.release.set()
+        answers = [f.result(timeout=120) for f in futures]
     assert [a.status_code for a in answers] == [200] * 6
     assert fake_slow_prometheus.max_in_flight == 2
+
+
+def wait_for(condition: Callable[[], bool], what: str, limit: float = 60) -> None:
+    """Poll `condition` until it holds; fail naming `what` after a deadline generous for a loaded machine."""
+    end = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < end, f"timed out waiting for: {what}"
+        time.sleep(0.02)
 
 
 # ---------------------------------------------------------------- the real process
