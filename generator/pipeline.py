@@ -16,10 +16,11 @@ from generator.config import Config, ConfigError
 from generator.context import Context
 from generator.model import SEVERITIES, Component
 from generator.render import alertmanager, dashboards, manifests, promtool_tests, provisioning, rulefiles, runbooks
+from generator.render.migration import migration
 
 # a file-producing stage added by another wing (dashboards, provisioning, alertmanager...)
 Extra = Callable[[list[Component], Config], dict[str, str]]
-EXTRA_STAGES: list[Extra] = [alertmanager.alertmanager, provisioning.provisioning]
+EXTRA_STAGES: list[Extra] = [alertmanager.alertmanager, provisioning.provisioning, migration]
 
 
 class CatalogError(Exception):
