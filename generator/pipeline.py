@@ -149,7 +149,7 @@ def render(components: list[Component], config: Config, options: dict[str, objec
         files[naming.alert_file(comp.key)] = rulefiles.alerts_file(comp, interval, notes)
         files[naming.rule_test_file(comp.key)] = promtool_tests.test_file(comp, interval, config.cluster_label, notes)
     dash_urls = {c.key: naming.dashboard_url(config.grafana_url, c.key) for c in components}
-    files.update(runbooks.runbooks(components, dash_urls))
+    files.update(runbooks.runbooks(components, dash_urls, config.cluster_label))
     files["docs/alerts.md"] = runbooks.catalogue(components)
     files.update(dashboards.stage(components, config, options))  # dashboards: pairs from --correlations/--suggestions
     for stage in EXTRA_STAGES:
