@@ -17,10 +17,11 @@ from generator.model import Component
 from generator.pairsource import Document, prior
 from generator.render import alertmanager, dashboards, promtool_tests, provisioning, rulefiles, runbooks
 from generator.render.manifests import manifests as kubernetes_objects
+from generator.render.migration import migration
 
 # a file-producing stage added by another wing (provisioning, alertmanager...)
 Extra = Callable[[list[Component], Config], dict[str, str]]
-EXTRA_STAGES: list[Extra] = [alertmanager.alertmanager, provisioning.provisioning]
+EXTRA_STAGES: list[Extra] = [alertmanager.alertmanager, provisioning.provisioning, migration]
 
 
 def annotations(components: list[Component], config: Config) -> dict[str, dict[str, str]]:
@@ -43,7 +44,7 @@ def render(components: list[Component], config: Config, pairs: Sequence[Pair], *
         files[naming.alert_file(comp.key)] = rulefiles.alerts_file(comp, interval, notes)
         files[naming.rule_test_file(comp.key)] = promtool_tests.test_file(comp, interval, config.cluster_label, notes)
     dash_urls = {c.key: naming.dashboard_url(config.grafana_url, c.key) for c in components}
-    files.update(runbooks.runbooks(components, dash_urls))
+    files.update(runbooks.runbooks(components, dash_urls, config.cluster_label))
     files["docs/alerts.md"] = runbooks.catalogue(components)
     files.update(dashboards.stage(components, config, pairs))
     for stage in EXTRA_STAGES:

@@ -31,7 +31,7 @@ STORAGE_ERR_RATIO = record_name("cluster_node_operation_name", "storage_operatio
 # how far kubernetes-mixin looks back and ahead for the linear prediction
 PREDICT_RANGE = "6h"
 PREDICT_AHEAD = "4 * 24 * 3600"
-QUIET_LOOKBACK = "1h"
+CASE_LOOKBACK = "1h"  # an hour of history is enough for predict_linear to fit the line (the mixin's cases use ~1h)
 FILL_FOR = "1h"  # kubernetes-mixin's `for` on the predictive warnings
 TEST_PVC = {"namespace": "shop", "persistentvolumeclaim": "data-db-0"}
 CAPACITY = 100e9  # bytes of the test volume
@@ -246,24 +246,24 @@ def _full_cases(vol: Volume, size: float, threshold: float) -> tuple[Case, ...]:
 
 
 def _predict_cases(vol: Volume, size: float, threshold: float, for_: str) -> tuple[Case, ...]:
-    """Fire: below the threshold and falling over 6h; quiet: below but flat, or falling but still above it.
+    """Fire: below the threshold and falling; quiet: below but flat, or falling but still above it.
 
     Evaluation comes after the lookback plus `for`; the series stay positive well past that moment, so a site
-    that lengthens `for` still sees a falling, non-empty volume. The quiet cases need no full 6h window (an hour
-    of history is enough to fit the line), which keeps promtool fast.
+    that lengthens `for` still sees a falling, non-empty volume. No case needs the full 6h window (an hour of history
+    is enough to fit the line), which keeps promtool fast.
     """
     def minutes(lookback: str) -> float:
         return (parse_duration(lookback) + parse_duration(for_) + 120) / 60
 
     start = round(size * threshold * 0.9)
-    slow = round(size * threshold * 0.4 / minutes(PREDICT_RANGE))  # 0.9 → 0.5 of the threshold by evaluation
+    slow = round(size * threshold * 0.4 / minutes(CASE_LOOKBACK))  # 0.9 → 0.5 of the threshold by evaluation
     # from empty to halfway to the threshold by evaluation time, then flat: a longer `for` cannot cross it
-    quiet_end = int(minutes(QUIET_LOOKBACK))
+    quiet_end = int(minutes(CASE_LOOKBACK))
     fast = round(size * (1 - threshold) / 2 / quiet_end)
     return (
-        Case(vol(start, -slow), fires=True, labels=TEST_PVC, lookback=PREDICT_RANGE,
+        Case(vol(start, -slow), fires=True, labels=TEST_PVC, lookback=CASE_LOOKBACK,
              note="below the threshold and falling"),
-        Case(vol(start), fires=False, lookback=QUIET_LOOKBACK, note="below the threshold but flat"),
-        Case(vol(size, -fast, quiet_end), fires=False, lookback=QUIET_LOOKBACK,
+        Case(vol(start), fires=False, lookback=CASE_LOOKBACK, note="below the threshold but flat"),
+        Case(vol(size, -fast, quiet_end), fires=False, lookback=CASE_LOOKBACK,
              note="falling fast but still above the threshold"),
     )

@@ -16,7 +16,7 @@ from generator.promql import escape_regex, fmt_number, parse_duration
 # taints that mark a node as going away on purpose, not as unreachable (kubernetes-mixin's ignore list)
 UNREACHABLE_IGNORE = ("ToBeDeletedByClusterAutoscaler", "cloud.google.com/impending-node-termination",
                       "aws-node-termination-handler/spot-itn")
-FS_LOOKBACK = "6h"  # predict_linear's window: the filling-up cases need that much falling history
+FS_LOOKBACK = "1h"  # falling history for the filling-up cases: predict_linear fits a line to what it has of its 6h
 DISK_SIZE, INODES = 100e9, 6.5e6
 ROOT = {"device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
 FS_LABELS = {"instance": n.INSTANCE, "device": "/dev/sda1", "mountpoint": "/"}

@@ -1,8 +1,10 @@
 """promtool unit tests: for every alert a firing case and a quiet case, for recording rules expression tests.
 
 Each case is its own test group, so the quiet case's series cannot leak into the firing one. The evaluation
-time is derived from the alert's (possibly patched) `for`, and `{n}` in input values becomes the number of
-one-minute samples needed to reach it.
+time is the case's lookback (by when its expression holds) plus the alert's (possibly patched) `for`, with no
+slack after it, so a recorded series read one interval late fails the case. Recording groups are evaluated
+before alerting ones (`group_eval_order`): promtool's order is unspecified otherwise. `{n}` in input values
+becomes the number of one-minute samples needed to reach the evaluation time.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from generator.context import TEST_CLUSTER
 from generator.model import Alert, Case, Component, RuleTest
 from generator.naming import alert_file, rule_file
 from generator.promql import fmt_number, format_duration, parse_duration
-from generator.render.rulefiles import alert_labels
+from generator.render.rulefiles import alert_group, alert_labels, recording_groups
 from generator.yamlio import dump
 
 _BARE_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-MARGIN = 120  # seconds past the moment `for` is satisfied
 
 
 def _values(value: float | str, samples: int) -> str:
@@ -37,7 +38,7 @@ def _label_text(labels: dict[str, str]) -> str:
 
 
 def eval_seconds(alert: Alert, case: Case) -> float:
-    return parse_duration(case.lookback) + parse_duration(alert.for_) + MARGIN
+    return parse_duration(case.lookback) + parse_duration(alert.for_)
 
 
 def _alert_test(component: Component, alert: Alert, case: Case, cluster: str,
@@ -52,11 +53,12 @@ def _alert_test(component: Component, alert: Alert, case: Case, cluster: str,
         expected.append({"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(rendered.items()))})
     verb = "fires" if case.fires else "stays quiet"
     name = f"{alert.name} {verb}" + (f": {case.note}" if case.note else "")
+    checks = [{"eval_time": format_duration(seconds), "alertname": alert.name, "exp_alerts": expected}]
     return {
         "name": name,
         "interval": "1m",
         "input_series": _inputs(case.inputs, samples),
-        "alert_rule_test": [{"eval_time": format_duration(seconds), "alertname": alert.name, "exp_alerts": expected}],
+        "alert_rule_test": checks,
     }
 
 
@@ -86,4 +88,5 @@ def test_file(component: Component, interval: str, cluster: str, notes: dict[str
         files.append(f"../../{rule_file(component.key)}")
     if component.alerts:
         files.append(f"../../{alert_file(component.key)}")
-    return dump({"rule_files": files, "evaluation_interval": interval, "tests": tests})
+    order = [*recording_groups(component), *([alert_group(component)] if component.alerts else [])]
+    return dump({"rule_files": files, "evaluation_interval": interval, "group_eval_order": order, "tests": tests})

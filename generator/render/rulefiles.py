@@ -38,6 +38,16 @@ def annotations(alert: Alert, runbook_url: str, dashboard_url: str) -> dict[str,
     }
 
 
+def recording_groups(component: Component) -> list[str]:
+    """Names of the component's recording groups, in the order rules_file writes them."""
+    return ([f"{component.key}.rules"] if component.rules else []) + \
+        ([f"{component.key}.rules.long"] if component.slow_rules else [])
+
+
+def alert_group(component: Component) -> str:
+    return f"{component.key}.alerts"
+
+
 def rules_file(component: Component, interval: str) -> str | None:
     groups = []
     if component.rules:
@@ -55,4 +65,4 @@ def alerts_file(component: Component, interval: str, notes: dict[str, dict[str, 
     if not component.alerts:
         return None
     rules = [_alert(component, a, notes[a.name]) for a in component.alerts]
-    return dump({"groups": [{"name": f"{component.key}.alerts", "interval": interval, "rules": rules}]})
+    return dump({"groups": [{"name": alert_group(component), "interval": interval, "rules": rules}]})

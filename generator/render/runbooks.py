@@ -1,6 +1,12 @@
-"""Runbooks (docs/runbooks/<Alert>.md) and the alert catalogue (docs/alerts.md), rendered with Jinja2."""
+"""Runbooks (docs/runbooks/<Alert>.md) and the alert catalogue (docs/alerts.md), rendered with Jinja2.
+
+Every PromQL block of a runbook is scoped to one cluster: each vector selector gets `<cluster>="$cluster"` (the
+reader puts the alert's cluster there; the query parses and runs as it stands). Shell commands are fenced as `sh`.
+"""
 
 from __future__ import annotations
+
+import re
 
 import jinja2
 
@@ -14,15 +20,71 @@ _ENV = jinja2.Environment(
     autoescape=False,  # Markdown, not HTML
 )
 
+SHELL = re.compile(r"^(kubectl|crictl|journalctl|etcdctl|systemctl|curl|dig|openssl|ssh|sudo)\b")
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|\[[^\]]*\]|\d[\w.]*|[a-zA-Z_:][a-zA-Z0-9_:]*|.', re.S)
+# words that are never a series name: operators, modifiers, and those followed by a label list
+_KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan", "atan2", "start", "end"}
+_LABEL_LISTS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
+_AGGREGATIONS = {"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile",
+                 "count_values", "limitk", "limit_ratio"}
 
-def runbooks(components: list[Component], dashboard_urls: dict[str, str]) -> dict[str, str]:
+
+def _matching(text: str, start: int, open_: str, close: str) -> int:
+    """Index just past the bracket closing the one at `start`, skipping string literals."""
+    depth, i = 0, start
+    while i < len(text):
+        ch = text[i]
+        if ch in "\"'":
+            i = re.compile(rf'{ch}(?:[^{ch}\\]|\\.)*{ch}').match(text, i).end()  # type: ignore[union-attr]
+            continue
+        depth += (ch == open_) - (ch == close)
+        i += 1
+        if depth == 0:
+            return i
+    raise ValueError(f"unbalanced {open_} in {text!r}")
+
+
+def scope(expr: str, cluster: str) -> str:
+    """`expr` with `cluster="$cluster"` in every vector selector that does not match the cluster label already."""
+    anchor = f'{cluster}="$cluster"'
+    out: list[str] = []
+    i = 0
+    while i < len(expr):
+        tok = _TOKEN.match(expr, i)
+        assert tok is not None
+        word, i = tok.group(0), tok.end()
+        rest = expr[i:].lstrip()
+        if word == "{":
+            end = _matching(expr, i - 1, "{", "}")
+            inner = expr[i:end - 1]
+            has = re.search(rf"(^|[,\s{{]){cluster}\s*(=|!=|=~|!~)", "{" + inner)
+            out.append("{" + (inner if has else ",".join(p for p in (anchor, inner.strip()) if p)) + "}")
+            i = end
+        elif word in _LABEL_LISTS and rest.startswith("("):
+            end = _matching(expr, expr.index("(", i), "(", ")")
+            out.append(expr[tok.start():end])
+            i = end
+        elif (re.match(r"[a-zA-Z_:]", word) and word not in _KEYWORDS and not rest.startswith("(")
+              and not (word in _AGGREGATIONS and re.match(r"(by|without)\s*\(", rest))):
+            out.append(word if rest.startswith("{") else word + "{" + anchor + "}")
+        else:
+            out.append(word)
+    return "".join(out)
+
+
+def _blocks(queries: tuple[str, ...], cluster: str) -> list[tuple[str, str]]:
+    return [("sh", q) if SHELL.match(q) else ("promql", scope(q, cluster)) for q in queries]
+
+
+def runbooks(components: list[Component], dashboard_urls: dict[str, str], cluster: str = "cluster") -> dict[str, str]:
     template = _ENV.get_template("runbook.md.j2")
     out = {}
     for component in components:
         for alert in component.alerts:
             threshold = fmt_number(alert.threshold) if alert.threshold is not None else ""
             out[f"docs/runbooks/{alert.name}.md"] = template.render(
-                alert=alert, component=component, threshold=threshold, dashboard_url=dashboard_urls[component.key]
+                alert=alert, component=component, threshold=threshold, dashboard_url=dashboard_urls[component.key],
+                expr=scope(alert.expr, cluster), diagnosis=_blocks(alert.diagnosis, cluster), cluster=cluster,
             )
     return out
 
