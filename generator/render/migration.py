@@ -24,10 +24,18 @@ gives Stereo's.
 """
 
 
-def mapping() -> dict[str, dict[str, Any]]:
+def _load() -> dict[str, dict[str, Any]]:
     text = resources.files("generator").joinpath("data/mixin_alerts.yaml").read_text(encoding="utf-8")
     data: dict[str, dict[str, Any]] = yaml.safe_load(text)
     return data
+
+
+# package data read once at import, like code: render itself reads nothing
+MAPPING = _load()
+
+
+def mapping() -> dict[str, dict[str, Any]]:
+    return MAPPING
 
 
 def migration(components: list[Component], config: Config) -> dict[str, str]:
