@@ -1,31 +1,45 @@
-# Stereo — every target creates .venv when it is missing.
+# Stereo — every target creates .venv when it is missing and installs what it needs, no more.
+#   make generate: the base package only (grafanalib, PyYAML, Jinja2)
+#   make test:     the Debian programs the tests run (tools/setup-test-deps.sh) + every extra + dev tools
+# Each install leaves a stamp, so `make generate` after `make test` installs nothing.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+BASE := $(VENV)/.installed-base
 STAMP := $(VENV)/.installed
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check
 
-.PHONY: generate test check lint bench demo clean
+.PHONY: generate test test-deps check lint bench demo clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[correlate,dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 
-generate: $(STAMP)
+$(BASE): pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(STAMP): pyproject.toml $(BASE)
+	$(PIP) -e '.[correlate,service,heatmap,dev]'
+	touch $@
+
+generate: $(BASE)
 	$(BIN)/stereo generate
 
-test: $(STAMP)
+test-deps:
+	tools/setup-test-deps.sh
+
+test: test-deps $(STAMP)
 	$(BIN)/python -m pytest
 
-check: $(STAMP)
+check: $(BASE)
 	$(BIN)/stereo generate --check
+	@command -v promtool >/dev/null || tools/setup-test-deps.sh
 	promtool check rules rules/*.yaml alerts/*.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check generator tests tools bench
 
-bench: $(STAMP)
+bench: test-deps $(STAMP)
 	$(BIN)/python -m bench
 
 demo: $(STAMP)

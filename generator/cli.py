@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
+
+import generator
 
 # subcommands served by other wings: name -> (module, help); each module has main(argv) -> int
 DELEGATED: dict[str, tuple[str, str]] = {
@@ -17,6 +20,41 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "serve": ("generator.correlate.server", "run the correlation service Grafana queries"),
     "simulate": ("generator.simulate", "write a simulated cluster's series as OpenMetrics or serve /metrics"),
 }
+
+# what each delegated subcommand imports beyond the base package: extra -> modules it provides
+EXTRAS: dict[str, dict[str, tuple[str, ...]]] = {
+    "correlate": {"correlate": ("numpy", "scipy")},
+    "suggest": {"correlate": ("numpy", "scipy", "requests", "prometheus_api_client")},
+    "serve": {"correlate": ("numpy", "scipy", "requests", "prometheus_api_client"),
+              "service": ("fastapi", "uvicorn", "prometheus_client")},
+    "simulate": {},
+}
+HEATMAP: dict[str, tuple[str, ...]] = {"heatmap": ("matplotlib",)}
+
+
+def missing_extras(needs: dict[str, tuple[str, ...]]) -> list[str]:
+    """The extras (of `needs`) with a module that cannot be imported; in the order given."""
+    return [extra for extra, modules in needs.items() if any(importlib.util.find_spec(m) is None for m in modules)]
+
+
+def install_hint(command: str, extras: list[str]) -> str:
+    """One line: what `command` needs and the pip command that installs it."""
+    return (f"stereo: `{command}` needs the {', '.join(extras)} extra{'s' if len(extras) > 1 else ''}: "
+            f"pip install 'stereo[{','.join(extras)}]' (from a checkout: pip install '.[{','.join(extras)}]')")
+
+
+def _delegate(argv: list[str]) -> int:
+    name = argv[0]
+    needs = dict(EXTRAS[name])
+    if name == "correlate" and any(a == "--heatmap" or a.startswith("--heatmap=") for a in argv[1:]):
+        needs.update(HEATMAP)
+    missing = missing_extras(needs)
+    if missing:
+        print(install_hint(f"stereo {name}" + (" --heatmap" if "heatmap" in missing else ""), missing),
+              file=sys.stderr)
+        return 2
+    module = importlib.import_module(DELEGATED[name][0])
+    return int(module.main(argv[1:]) or 0)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -79,6 +117,7 @@ def _counts(files: dict[str, str]) -> str:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stereo", description="Kubernetes monitoring as code.")
+    p.add_argument("--version", action="version", version=f"stereo {generator.__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     gen = sub.add_parser("generate", help="write rules/, alerts/, dashboards/, tests and runbooks")
     gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
@@ -105,8 +144,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in DELEGATED:
-        module = importlib.import_module(DELEGATED[argv[0]][0])
-        return int(module.main(argv[1:]) or 0)
+        return _delegate(argv)
     args = parser().parse_args(argv)
     return int(args.func(args))
 
