@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from generator import promql
 
 # a string literal (left alone), or a name with an optional selector; the lookbehind keeps `5m` and `1e3` out
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|(?<![\w:.])([a-zA-Z_:][\w:]*)(\s*\{[^}]*\})?')
+# and the range that may follow a selector (a recorded series read over a range becomes a subquery)
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|(?<![\w:.])([a-zA-Z_:][\w:]*)(\s*\{[^}]*\})?'
+                    r'(\s*\[[^\]]*\])?')
 Matcher = tuple[str, str, str]
 
 
@@ -48,7 +50,7 @@ def _matches(op: str, have: str, value: str) -> bool:
         return have == value
     if op == "!=":
         return have != value
-    found = re.fullmatch(value, have) is not None
+    found = promql.compile_regex(value).fullmatch(have) is not None  # RE2: a site's regex, never Python's re
     return found if op == "=~" else not found
 
 
@@ -64,13 +66,13 @@ def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None =
     pushed = list(push or [])
 
     def one(m: re.Match[str]) -> str:
-        name, sel = m.group(1), m.group(2)
+        name, sel, window = m.group(1), m.group(2), m.group(3) or ""
         if name is None:  # a string literal
             return m.group(0)
         if ":" not in name:
             if sel is None:  # a function, keyword, label name or modifier
                 return m.group(0)
-            return name + promql.selector(*(promql.matcher(*x) for x in _selector(sel) + pushed))
+            return name + promql.selector(*(promql.matcher(*x) for x in _selector(sel) + pushed)) + window
         if name not in rules:
             raise ValueError(f"no recording rule produces {name}")
         own, rest = [], []
@@ -82,7 +84,10 @@ def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None =
         if not chosen:
             raise ValueError(f"no rule for {name} matches {own}")
         parts = [f"({expand(r.expr, rules, rest, depth + 1)})" for r in chosen]
-        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+        expanded = parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+        if window and ":" not in window:  # `record[1h]` → `(raw expression)[1h:]`: a range needs a subquery
+            window = window.rstrip()[:-1] + ":]"
+        return expanded + window
 
     return _TOKEN.sub(one, expr)
 

@@ -23,7 +23,6 @@ One `measure()` serves `stereo suggest`, the service's suggestions, its matrix a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -92,7 +91,7 @@ def keep(labels: dict[str, str], matchers: Sequence[Matcher]) -> bool:
         have = labels[label]
         ok = {"=": have == value, "!=": have != value}.get(op)
         if ok is None:
-            ok = (re.fullmatch(value, have) is not None) == (op == "=~")
+            ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
         if not ok:
             return False
     return True
