@@ -30,6 +30,8 @@ DEFAULT_SELECTORS: dict[str, str] = {
     "coredns": 'job="coredns"',
     "node-exporter": 'job="node-exporter"',
     "kube-state-metrics": 'job="kube-state-metrics"',
+    # cAdvisor series of real containers (not the pod cgroup nor the pause container); '' means any series
+    "cadvisor_containers": 'container!="",image!=""',
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -158,6 +160,8 @@ def url(value: Any, key: str) -> str:
 def selector(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise _Bad(key, 'a label selector such as job="apiserver"', value)
+    if not value.strip().removeprefix("{").removesuffix("}").strip():
+        return ""  # an empty selector: any series
     try:
         promql.parse_selector(value)
     except promql.PromQLError as exc:

@@ -33,6 +33,23 @@ class Context:
         """`{<job selector of source>, matchers...}`."""
         return promql.selector(self.config.selectors[source], *matchers)
 
+    def containers(self, *matchers: str) -> str:
+        """`{<cadvisor job selector>, <real containers' selector>, matchers...}` (site settings, '' = any series)."""
+        return promql.selector(self.config.selectors["cadvisor"], self.config.selectors["cadvisor_containers"],
+                               *matchers)
+
+    def matches(self, source: str, labels: dict[str, str]) -> bool:
+        """Whether a series with `labels` passes the site's selector `source` (a missing label is "")."""
+        text = self.config.selectors[source]
+        for label, op, value in promql.parse_selector(text) if text else ():
+            have = labels.get(label, "")
+            ok = {"=": have == value, "!=": have != value}.get(op)
+            if ok is None:
+                ok = (re.fullmatch(value, have) is not None) == (op == "=~")
+            if not ok:
+                return False
+        return True
+
     def threshold(self, alert: str, default: float) -> float:
         self.asked_thresholds.add(alert)
         return float(self.config.thresholds.get(alert, default))
@@ -44,6 +61,8 @@ class Context:
     def source_labels(self, source: str) -> dict[str, str]:
         """Label values a series from `source` carries so that it matches the configured selector."""
         out: dict[str, str] = {}
+        if not self.config.selectors[source]:
+            return out
         for label, op, value in promql.parse_selector(self.config.selectors[source]):
             if op == "=":
                 out[label] = value

@@ -33,6 +33,8 @@ class Pair:
     stability: float | None = None
     source: str = "prior"
     relation: str = ""
+    objects: int | None = None  # how many objects (pods, nodes...) show the relation (measured pairs)
+    derived: bool | None = None  # the same data by definition (written only when asked for)
 
     def strength(self) -> float:
         return abs(self.rho) if self.rho is not None else 0.0
@@ -64,6 +66,8 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "stability": ("a fraction between 0 and 1", lambda v: _number(v, 0, 1)),
     "source": ("measured or prior", lambda v: v in SOURCES),
     "relation": ("a short title such as 'CPU ↔ network traffic'", lambda v: isinstance(v, str)),
+    "objects": ("a whole number ≥ 0", lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+    "derived": ("true or false", lambda v: isinstance(v, bool)),
 }
 
 

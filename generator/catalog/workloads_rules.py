@@ -113,8 +113,8 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     by_ctr = ctx.by("namespace", "pod", "container")
     by_pod = ctx.by("namespace", "pod")
     on_pod, on_ctr = on(ctx, "namespace", "pod"), on(ctx, "namespace", "pod", "container")
-    # container!="" drops the pod-level cgroup, image!="" the cgroup hierarchy without a container
-    ctr = a('container!=""', 'image!=""')
+    # selectors.cadvisor_containers (default container!="", image!=""): the pod cgroup and pause container out
+    ctr = ctx.containers()
     cpu_mem = 'resource=~"cpu|memory"'
     holding = 'phase=~"Pending|Running"'
     active = f"max {by_pod} (kube_pod_status_phase{k(holding)} == 1)"
@@ -194,13 +194,12 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     ctr = {"namespace": NS, "pod": POD, "container": CTR}
     pod = {"namespace": NS, "pod": POD}
     done = "checkout-7d9f8b6c5d-old01"  # a Succeeded pod: its requests no longer hold capacity
-    cpu_noise = {
-        # pod-level cgroup (container="") and the pause container (image set, container="") must not count
-        ctx.series(CADV, "container_cpu_usage_seconds_total", namespace=NS, pod=POD, container="", image="",
-                   cpu="total"): counter(0.6),
-        ctx.series(CADV, "container_cpu_usage_seconds_total", namespace=NS, pod=POD, container="",
-                   image="registry.k8s.io/pause:3.10", cpu="total"): counter(0.01),
-    }
+    # pod-level cgroup (container="") and the pause container (image set, container="") must not count — when
+    # the site's cadvisor_containers selector leaves them out
+    noise = [{"namespace": NS, "pod": POD, "container": "", "image": "", "cpu": "total"},
+             {"namespace": NS, "pod": POD, "container": "", "image": "registry.k8s.io/pause:3.10", "cpu": "total"}]
+    cpu_noise = {ctx.series(CADV, "container_cpu_usage_seconds_total", **lb): counter(v)
+                 for lb, v in zip(noise, (0.6, 0.01), strict=True) if not ctx.matches("cadvisor_containers", lb)}
     requests = {
         **running(ctx), **resource(ctx, "requests", "cpu", 0.25), **resource(ctx, "requests", "memory", 0.25 * GIB),
         **{ksm(ctx, "kube_pod_status_phase", namespace=NS, pod=done, uid="u-old", phase="Succeeded"): 1},

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from generator.correlate.derived import Lineage
+from generator.correlate.rawexpr import Rule, expand, recorded_in
 from generator.layout import Index
 from generator.model import Component, Signal
 
@@ -42,9 +44,30 @@ class Catalog:
     def __init__(self, components: list[Component]) -> None:
         self.index = Index(components)
         self.signals: dict[str, Signal] = {}
+        self.rules: dict[str, str] = {}  # recording rule name -> expression (the first definition)
+        self.rule_list: dict[str, list[Rule]] = {}  # every rule of each name, with its static labels
         for comp in components:
             for sig in comp.signals:
                 self.signals.setdefault(sig.name, sig)
+            for rule in (*comp.rules, *comp.slow_rules):
+                self.rules.setdefault(rule.record, rule.expr)
+                self.rule_list.setdefault(rule.record, []).append(Rule(rule.record, rule.expr, dict(rule.labels)))
+        self.lineage = Lineage(self.rules)
+
+    def raw_signal(self, name: str) -> Signal | None:
+        """The signal with its recording rules expanded to raw metrics; None when it reads no recorded series or
+        cannot be expanded."""
+        sig = self.signals[name]
+        if not recorded_in(sig.expr, self.rule_list):
+            return None
+        try:
+            return replace(sig, expr=expand(sig.expr, self.rule_list))
+        except ValueError:
+            return None
+
+    def derived(self, a: str, b: str) -> bool:
+        """Whether signals `a` and `b` are the same data by definition (see ``derived``)."""
+        return self.lineage.derived(self.signals[a].expr, self.signals[b].expr)
 
     def __contains__(self, name: object) -> bool:
         return name in self.signals

@@ -26,6 +26,10 @@ Significance: two-tailed Student t with n − 2 degrees of freedom, as in the pa
 |ρ| = t / sqrt(n − 2 + t²) with t = t_{1−α/2, n−2}; p from t = ρ·sqrt((n − 2)/(1 − ρ²)). Pairs are declared
 significant after Benjamini–Hochberg over all pairs tested (upper triangle only) at the same α.
 
+Small samples: for n ≤ ``exact.EXACT_MAX`` (10) p and the critical value come from the exact permutation
+distribution of ρ (``exact``), not the t approximation — at n = 3 no p is below 1/3. And nothing with fewer
+than ``MIN_POINTS`` (10) points counted by the test (n, or n_eff for "diff"/"neff") is ever significant.
+
 Autocorrelation, and the methods. Monitoring series are strongly autocorrelated, and the t test assumes
 independent points: on the levels of two independent random walks the paper's test calls ~90 % of pairs
 significant at α = 0.01; for AR(1) series with φ = 0.9 still ~40 %, for 5-minute rates sampled every minute
@@ -46,102 +50,32 @@ significant at α = 0.01; for AR(1) series with φ = 0.9 still ~40 %, for 5-minu
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import fft as sp_fft
-from scipy import special
+
+from generator.correlate.ranks import Array, _two_d, rank_rows, standardised_ranks  # noqa: F401 - re-exported
+from generator.correlate.significance import (  # noqa: F401 - re-exported: callers use stats.*
+    DEFAULT_ALPHA,
+    MIN_POINTS,
+    _check_alpha,
+    autocorrelation_weights,
+    benjamini_hochberg,
+    critical_value,
+    default_lags,
+    effective_n,
+    neff_from_inflation,
+    pvalue,
+    significant_mask,
+)
 
 METHODS = ("diff", "levels", "neff")
 DEFAULT_METHOD = "diff"
-DEFAULT_ALPHA = 0.01
 DEFAULT_MAX_DROP = 0.05
 
-Array = NDArray[np.float64]
-
-
 # ---------------------------------------------------------------- ranks
-
-
-def _tie_average(s: Array) -> Array:
-    """0-based average positions of ties in row-sorted ``s`` (NaN, sorted last, never ties)."""
-    k, m = s.shape
-    start = np.ones((k, m), dtype=bool)
-    start[:, 1:] = s[:, 1:] != s[:, :-1]
-    flat = start.ravel()
-    first = np.flatnonzero(flat)
-    last = np.empty_like(first)
-    last[:-1] = first[1:] - 1
-    last[-1] = k * m - 1
-    group = np.cumsum(flat) - 1
-    return ((first + last) * 0.5)[group].reshape(k, m) - (np.arange(k) * m)[:, None]
-
-
-def _rank_into(x: Array, out: Array) -> None:
-    k, m = x.shape
-    order = np.argsort(x, axis=1)  # NaN sorts last
-    s = np.take_along_axis(x, order, axis=1)
-    tied = (s[:, 1:] == s[:, :-1]).any(axis=1)
-    pos = np.broadcast_to(np.arange(m, dtype=np.float64), (k, m))
-    if tied.any():
-        pos = np.array(pos)
-        pos[tied] = _tie_average(s[tied])
-    np.put_along_axis(out, order, pos, axis=1)
-
-
-def _ranks(x: Array, nan: NDArray[np.bool_] | None) -> Array:
-    out = np.empty(x.shape)
-    workers = _workers(x.shape[0])
-    if x.size < 1 << 19 or workers < 2:
-        _rank_into(x, out)
-    else:  # argsort releases the GIL: rank row chunks on all cores
-        spans = list(itertools.pairwise(np.linspace(0, x.shape[0], workers + 1).astype(int)))
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda s: _rank_into(x[s[0] : s[1]], out[s[0] : s[1]]), spans))
-    if nan is not None:
-        out[nan] = np.nan
-    return out
-
-
-def rank_rows(x: ArrayLike) -> Array:
-    """Average ranks (0-based, ties averaged) along each row; NaN stays NaN and is not ranked."""
-    x = _two_d(x)
-    nan = np.isnan(x)
-    return _ranks(x, nan if nan.any() else None)
-
-
-def standardised_ranks(x: ArrayLike) -> Array:
-    """Ranks per row, centred and scaled to unit norm, gaps as 0, so that Z @ Z.T is Spearman ρ.
-
-    A row with fewer than 3 values or no variation is all NaN (its ρ is undefined)."""
-    x = _two_d(x)
-    nan = np.isnan(x)
-    r = _ranks(x, None)
-    if nan.any():
-        count = (~nan).sum(axis=1)
-        r -= ((count - 1) * 0.5)[:, None]  # mean of 0-based average ranks over the values present
-        r[nan] = 0.0
-    else:
-        count = np.full(r.shape[0], r.shape[1])
-        r -= (r.shape[1] - 1) * 0.5
-    norm = np.sqrt(np.einsum("ij,ij->i", r, r))
-    bad = (norm == 0) | (count < 3)
-    r /= np.where(bad, 1.0, norm)[:, None]
-    if bad.any():
-        r[bad] = np.nan
-    return r
-
-
-def _two_d(x: ArrayLike) -> Array:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"expected a 2-D array (n_series, n_points), got shape {x.shape}")
-    return x
 
 
 def spearman_matrix(data: ArrayLike, *, max_drop: float = DEFAULT_MAX_DROP) -> tuple[Array, int | NDArray[np.int64]]:
@@ -262,91 +196,6 @@ def _cross(
 # ---------------------------------------------------------------- significance
 
 
-def critical_value(n: ArrayLike, alpha: float = DEFAULT_ALPHA) -> Array | float:
-    """Critical |ρ| at two-tailed ``alpha`` for n points: t / sqrt(n − 2 + t²), t = t_{1−α/2, n−2}; NaN for n < 3."""
-    _check_alpha(alpha)
-    n_arr = np.asarray(n, dtype=np.float64)
-    whole = n_arr.size > 64 and bool(np.all((n_arr == np.round(n_arr)) & (n_arr >= 0)))
-    if whole:  # a matrix of integer n: one table lookup instead of millions of inverse-t evaluations
-        table = _critical(np.arange(int(n_arr.max()) + 1, dtype=np.float64), alpha)
-        return table[n_arr.astype(np.int64)]
-    crit = _critical(n_arr, alpha)
-    return float(crit) if crit.ndim == 0 else crit
-
-
-def _critical(n: Array, alpha: float) -> Array:
-    df = n - 2
-    with np.errstate(invalid="ignore"):
-        t = special.stdtrit(np.where(df >= 1, df, np.nan), 1 - alpha / 2)
-        return t / np.sqrt(df + t * t)
-
-
-def pvalue(rho: ArrayLike, n: ArrayLike) -> Array:
-    """Two-tailed p of ρ with n (or n_eff) points, from t = ρ·sqrt((n − 2)/(1 − ρ²)) with n − 2 dof."""
-    rho = np.asarray(rho, dtype=np.float64)
-    df = np.broadcast_to(np.asarray(n, dtype=np.float64) - 2, rho.shape)
-    if rho.ndim == 1 and rho.size >= 1 << 18:  # millions of pairs: the t CDF dominates, split it over the cores
-        spans = list(itertools.pairwise(np.linspace(0, rho.size, _workers(rho.size) + 1).astype(int)))
-        with ThreadPoolExecutor(len(spans)) as pool:
-            return np.concatenate(list(pool.map(lambda s: _pvalue(rho[s[0] : s[1]], df[s[0] : s[1]]), spans)))
-    return _pvalue(rho, df)
-
-
-def _pvalue(rho: Array, df: Array) -> Array:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.abs(rho) * np.sqrt(df / ((1 - rho) * (1 + rho)))
-        p = 2 * special.stdtr(np.where(df >= 1, df, np.nan), -t)
-    return np.where(np.isnan(rho), np.nan, p)
-
-
-def _workers(size: int) -> int:
-    return max(1, min(os.cpu_count() or 1, 8, size))
-
-
-def benjamini_hochberg(p: ArrayLike) -> Array:
-    """BH-adjusted p-values (q) of a 1-D array; NaN entries are not tests and stay NaN."""
-    p = np.asarray(p, dtype=np.float64)
-    q = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if ok.size:
-        order = ok[np.argsort(p[ok])]  # ties end with equal q whatever their order
-        ranked = p[order] * (ok.size / np.arange(1, ok.size + 1))
-        q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    return q
-
-
-def effective_n(n: ArrayLike, wa: Array, wb: Array) -> NDArray[np.int64]:
-    """n_eff for every pair of rows of ``wa`` × ``wb`` (weighted autocorrelations, see ``autocorrelation_weights``)."""
-    return neff_from_inflation(n, 1 + 2 * (wa @ wb.T))
-
-
-def neff_from_inflation(n: ArrayLike, inflation: ArrayLike) -> NDArray[np.int64]:
-    """n / inflation clipped to [3, n] and rounded down (0 where undefined)."""
-    n = np.asarray(n, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        neff = np.floor(np.clip(n / np.maximum(inflation, 1e-12), 3, np.maximum(n, 3)))
-    return np.where(np.isfinite(neff), neff, 0).astype(np.int64)
-
-
-def autocorrelation_weights(z: Array, lags: int) -> Array:
-    """Rows of r(k)·sqrt((n − k)/n) for k = 1..lags from standardised ranks ``z`` (gaps as 0, NaN rows stay NaN)."""
-    m = z.shape[1]
-    if m < 2:
-        return np.zeros((z.shape[0], 1))
-    lags = max(1, min(lags, m - 1))
-    if lags <= 16:
-        acf = np.stack([np.einsum("ij,ij->i", z[:, :-j], z[:, j:]) for j in range(1, lags + 1)], axis=1)
-    else:
-        size = sp_fft.next_fast_len(m + lags, real=True)  # padding by `lags` is enough: no wrap-around
-        f = sp_fft.rfft(z, size, axis=1, workers=-1)
-        acf = sp_fft.irfft(f.real**2 + f.imag**2, size, axis=1, workers=-1)[:, 1 : lags + 1]
-    return acf * np.sqrt((m - np.arange(1, lags + 1)) / m)
-
-
-def default_lags(n_points: int) -> int:
-    return max(1, n_points // 5)
-
-
 # ---------------------------------------------------------------- results
 
 
@@ -379,6 +228,14 @@ class CorrelationResult:
 
     def pairs(self) -> list[Pair]:
         return significant_pairs(self)
+
+
+def __getattr__(name: str) -> object:  # top_k_partners moved to partners.py; old imports keep working
+    if name in ("top_k_partners", "Partner"):
+        from generator.correlate import partners
+
+        return getattr(partners, name)
+    raise AttributeError(name)
 
 
 def correlate(
@@ -419,7 +276,7 @@ def correlate(
         critical=critical_value(n_out if n_eff is None else n_eff, alpha),
         alpha=alpha,
         method=method,
-        significant=np.nan_to_num(q, nan=1.0) <= alpha,
+        significant=significant_mask(q, np.broadcast_to(n_test, q.shape), alpha),
         undefined=[names[i] for i in np.flatnonzero(~plan.defined)],
     )
 
@@ -436,80 +293,6 @@ def significant_pairs(result: CorrelationResult) -> list[Pair]:
         for a, b in zip(i, j, strict=True)
     ]
     return sorted(out, key=lambda pr: (-abs(pr.rho), pr.i, pr.j))
-
-
-@dataclass(frozen=True)
-class Partner:
-    index: int
-    rho: float
-    pvalue: float
-    qvalue: float  # BH over all pairs tested in the call (targets × all series)
-    n: int
-    significant: bool
-    n_eff: int | None = None
-
-
-def top_k_partners(
-    data: ArrayLike,
-    targets: Sequence[int],
-    k: int = 10,
-    *,
-    block: int = 2048,
-    alpha: float = DEFAULT_ALPHA,
-    method: str = DEFAULT_METHOD,
-    max_drop: float = DEFAULT_MAX_DROP,
-) -> list[list[Partner]]:
-    """For each target row, its k partners with the largest |ρ| (all series scanned, ``block`` rows at a time).
-
-    Memory is O(len(targets) × block) for the products plus O(len(targets) × n_series) for ρ and p; no
-    n_series² matrix is ever built. Same gaps policy, method and tests as ``correlate``; BH runs over the
-    distinct pairs tested here, so q differs from a full-matrix run."""
-    _check_alpha(alpha)
-    x = transform(data, method)
-    tg = np.asarray(targets, dtype=np.int64)
-    if tg.size and (tg.min() < 0 or tg.max() >= x.shape[0]):
-        raise IndexError("target index out of range")
-    if np.unique(tg).size != tg.size:
-        raise ValueError("duplicate targets")
-    plan = _plan(x, max_drop)
-    if not plan.keep.all():  # slice the time points once, not once per block
-        x = x[:, plan.keep]
-        plan = _Plan(np.ones(x.shape[1], bool), plan.defined, plan.gappy, plan.n_points)
-    lags = default_lags(plan.n_points)
-    total = x.shape[0]
-    rho = np.full((tg.size, total), np.nan)
-    p = np.full((tg.size, total), np.nan)
-    n_all = np.zeros((tg.size, total), dtype=np.int64)
-    neff_all = np.zeros((tg.size, total), dtype=np.int64)
-    for lo in range(0, total, max(1, block)):
-        cols = np.arange(lo, min(lo + block, total))
-        r, n, (za, zb) = _cross(x, tg, cols, plan)
-        n_test = n if method == "levels" else effective_n(n, *(autocorrelation_weights(z, lags) for z in (za, zb)))
-        rho[:, cols] = np.clip(r, -1.0, 1.0)
-        p[:, cols] = pvalue(rho[:, cols], n_test)
-        n_all[:, cols] = n
-        neff_all[:, cols] = n_test
-    # each distinct unordered pair is one test; a target paired with itself is not a test
-    tested = tg[:, None] != np.arange(total)[None, :]
-    is_target = np.zeros(total, dtype=bool)
-    is_target[tg] = True
-    tested &= ~(is_target[None, :] & (np.arange(total)[None, :] < tg[:, None]))
-    q = np.full(p.shape, np.nan)
-    q[tested] = benjamini_hochberg(p[tested])
-    pos = {int(t): r for r, t in enumerate(tg)}
-    for r, t in enumerate(tg):  # mirror q onto the duplicate (target, smaller target) cells
-        for c in np.flatnonzero(is_target[:t]):
-            q[r, c] = q[pos[int(c)], t]
-    out: list[list[Partner]] = []
-    for r, t in enumerate(tg):
-        a = np.abs(rho[r])
-        a[t] = np.nan
-        order = np.lexsort((np.arange(total), -np.nan_to_num(a, nan=-1.0)))  # strongest first, then by index
-        order = order[~np.isnan(a[order])][:k]
-        out.append([Partner(int(c), float(rho[r, c]), float(p[r, c]), float(q[r, c]), int(n_all[r, c]),
-                            bool(q[r, c] <= alpha), None if method == "levels" else int(neff_all[r, c]))
-                    for c in order])
-    return out
 
 
 # ---------------------------------------------------------------- helpers
@@ -531,11 +314,6 @@ def _finite(data: ArrayLike) -> Array:
         x = x.copy()
         x[bad] = np.nan
     return x
-
-
-def _check_alpha(alpha: float) -> None:
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
 
 
 def _names(series: Sequence[str] | None, count: int) -> list[str]:

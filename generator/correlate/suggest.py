@@ -5,48 +5,44 @@ One `measure()` serves `stereo suggest`, the service's suggestions, its matrix a
 1. every signal (targets and candidates) is fetched once over the window, on one aligned time grid, with the
    request's selector applied (`query_for`: dashboard variables bound and escaped by promql.bind, other
    matchers applied to the returned series' labels — nothing from the request is pasted into PromQL);
-2. each series is a row; `stats.top_k_partners` gives ρ, p, n, n_eff of every target row against every row
-   with the engine's default method (first differences, autocorrelation-corrected n_eff);
-3. two signals are compared through their *compatible* series (labels they share agree: same pod, same
-   namespace, same node host...), the strongest such pair stands for the signal pair;
-4. Benjamini–Hochberg over every compatible series pair tested, so choosing the strongest pair per signal
-   pair does not inflate significance; a signal pair is significant when its pair's q ≤ α;
-5. short windows (`windows.sliding`, 30 points by default) give the short-window ρ series and stability.
+   A signal whose recorded series has no samples in the window is evaluated from its raw expression (the
+   catalog's recording rules expanded), and `Measurement.raw` says so; every signal that stays empty is named
+   with its query in `Measurement.empty`;
+2. each series is a row; two signals are compared through their *compatible* series only (labels they share
+   agree: same pod, same namespace, same node host...), found by a join on integer-coded labels
+   (`findings`); every such series pair is one test (ρ, p — exact for small n —, n, n_eff);
+3. Benjamini–Hochberg over every compatible series pair tested; nothing with fewer than `stats.MIN_POINTS`
+   effective points is significant;
+4. object-scoped findings (`analysis.ObjectFinding`): per signal pair and object (the shared labels' values,
+   e.g. {namespace, pod}); pairs that are the same data by definition are `derived` (`derived`) and kept apart;
+5. regimes (`regimes`): when the targets' load level changes once clearly, every finding is also measured per
+   phase ("smooth", "congested") and the congested phase's findings say how each relation changed;
+6. the strongest pair stands for the signal pair (`analysis.Finding`, correlations.yaml with how many objects
+   support it); short windows (`windows.sliding`) give its short-window ρ series and stability.
 """
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-import time
-import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from generator import correlations, promql
+from generator import promql
 from generator.correlate import stats, windows
+from generator.correlate.analysis import Finding, ObjectFinding, analyse
 from generator.correlate.candidates import DEFAULT_LIMIT, Candidate, Catalog, candidates
+from generator.correlate.findings import IGNORED_LABELS
 from generator.correlate.source import QUERY_ERRORS, RangeResult, Source, SourceError
 from generator.correlate.upstream import (
     Matcher,
-    Parser,
-    UsageError,
-    seconds,
-    site_catalog,
-    upstream,
-    upstream_options,
-    write_atomic,
 )
 from generator.correlations import Pair
 from generator.model import Signal
 
 Progress = Callable[[str], None]
-# labels that differ between signals describing the same thing, so they never decide compatibility
-IGNORED_LABELS = frozenset({"__name__", "quantile", "le", "job", "endpoint", "service", "metrics_path"})
 MIN_POINTS = 10
 MAX_WINDOW = 366 * 86400  # a year of history is more than any relation an operator acts on
 DECIMALS = 6
@@ -60,6 +56,7 @@ class Options:
     method: str = stats.DEFAULT_METHOD
     short_window: int = windows.DEFAULT_WINDOWS[0]  # points
     max_candidates: int = DEFAULT_LIMIT
+    regimes: bool = True  # also measure per phase when the load level changes
 
     def check(self) -> None:
         """ValueError naming what is wrong (the CLI and the service report it as bad input)."""
@@ -165,25 +162,6 @@ def source_grid(start: int, end: int, step: int) -> tuple[int, int, int]:
 # ---------------------------------------------------------------- analysis
 
 
-@dataclass(frozen=True)
-class Finding:
-    target: str
-    partner: str
-    tier: str
-    rho: float
-    pvalue: float
-    qvalue: float
-    n: int
-    n_eff: int | None
-    critical: float | None
-    significant: bool
-    stability: float | None
-    short_times: tuple[int, ...]
-    short_rho: tuple[float, ...]
-    target_labels: dict[str, str] = field(default_factory=dict)
-    partner_labels: dict[str, str] = field(default_factory=dict)
-
-
 @dataclass
 class Measurement:
     start: int
@@ -193,6 +171,27 @@ class Measurement:
     findings: dict[str, list[Finding]]  # per target: significant first, strongest first
     missing: dict[str, list[tuple[str, str]]]  # per target: (candidate, why nothing was measured)
     target_reason: dict[str, str]  # targets without usable data: why
+    objects: list[ObjectFinding] = field(default_factory=list)  # object-scoped, ranked; derived last
+    phases: dict[str, tuple[int, int]] = field(default_factory=dict)  # regime -> (first, last) timestamp
+    empty: list[str] = field(default_factory=list)  # "signal: query" for every signal that came back empty
+    raw: dict[str, str] = field(default_factory=dict)  # signal -> raw query used instead of its recorded one
+
+
+def window_bounds(start: float | None, end: float, options: Options) -> tuple[int, int]:
+    """The aligned [start, end] of a measurement; ValueError (one line) when it cannot be measured."""
+    step = int(options.step)
+    e = int(end // step * step)
+    if start is None:
+        return e - int(options.window // step * step), e
+    s = int(-(-start // step) * step)
+    if s >= e:
+        raise ValueError(f"start {int(start)} is not before end {int(end)}")
+    if e - s > MAX_WINDOW:
+        raise ValueError(f"start..end is longer than {promql.format_duration(MAX_WINDOW)}")
+    if (e - s) // step + 1 < MIN_POINTS:
+        raise ValueError(f"start..end at step {promql.format_duration(step)} gives {(e - s) // step + 1} points; "
+                         f"need at least {MIN_POINTS}")
+    return s, e
 
 
 def plan(catalog: Catalog, targets: Iterable[str], related: dict[str, list[str]] | None = None,
@@ -204,114 +203,43 @@ def plan(catalog: Catalog, targets: Iterable[str], related: dict[str, list[str]]
 
 def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]], matchers: Sequence[Matcher],
             cluster_label: str, options: Options, end: float, deadline: float | None = None,
-            progress: Progress | None = None) -> Measurement:
+            progress: Progress | None = None, *, start: float | None = None) -> Measurement:
     options.check()
     step = int(options.step)
-    e = int(end // step * step)
-    s = e - int(options.window // step * step)
+    s, e = window_bounds(start, end, options)
     names = list(dict.fromkeys([*targets, *(c.signal.name for cs in targets.values() for c in cs)]))
-    times, fetched = fetch(source, [catalog.signals[n] for n in names], matchers, cluster_label, s, e, step,
-                           deadline, progress)
+    signals = [catalog.signals[n] for n in names]
+    times, fetched = fetch(source, signals, matchers, cluster_label, s, e, step, deadline, progress)
+    raw: dict[str, str] = {}
+    empty = [sig for sig in signals if fetched[sig.name].reason == "no data"]
+    fallback = {sig.name: catalog.raw_signal(sig.name) for sig in empty}
+    fallback = {n: r for n, r in fallback.items() if r is not None}
+    if fallback:  # recorded series without history: evaluate the rules' raw expressions instead
+        _, again = fetch(source, list(fallback.values()), matchers, cluster_label, s, e, step, deadline, progress)
+        for name, f in again.items():
+            if not f.reason:
+                fetched[name] = Fetched(catalog.signals[name], f.values, f.labels)
+                raw[name] = query_for(fallback[name], matchers, cluster_label)
     if progress is not None:
         rows = sum(f.values.shape[0] for f in fetched.values())
         progress(f"correlating {rows} series of {len(names)} signals over {times.size} points")
-    findings, missing = analyse(times, fetched, targets, options)
+        for name in raw:
+            progress(f"{name}: no recorded samples in the window, used its raw expression")
+    result = analyse(times, fetched, targets, options, catalog.derived)
     reasons = {t: fetched[t].reason for t in targets if fetched[t].reason}
-    return Measurement(s, e, step, options, findings, missing, reasons)
-
-
-def analyse(times: np.ndarray, fetched: dict[str, Fetched], targets: dict[str, list[Candidate]], options: Options
-            ) -> tuple[dict[str, list[Finding]], dict[str, list[tuple[str, str]]]]:
-    owner: list[str] = []
-    labels: list[dict[str, str]] = []
-    blocks = []
-    for name, f in fetched.items():
-        owner += [name] * f.values.shape[0]
-        labels += f.labels
-        blocks.append(f.values)
-    data = np.vstack(blocks) if blocks else np.empty((0, times.size))
-    target_rows = [r for r, name in enumerate(owner) if name in targets]
-    best: dict[tuple[str, str], tuple[int, int, stats.Partner]] = {}
-    tests: dict[tuple[int, int], float] = {}
-    if target_rows and data.shape[0] >= 2:
-        partners = stats.top_k_partners(data, target_rows, k=data.shape[0], alpha=options.alpha,
-                                        method=options.method)
-        tier_of = {t: {c.signal.name: c.tier for c in cs} for t, cs in targets.items()}
-        for r, found in zip(target_rows, partners, strict=True):
-            wanted = tier_of[owner[r]]
-            for p in found:
-                other = owner[p.index]
-                if other not in wanted or not compatible(labels[r], labels[p.index]):
-                    continue
-                tests.setdefault((min(r, p.index), max(r, p.index)), p.pvalue)
-                key = (owner[r], other)
-                if key not in best or abs(p.rho) > abs(best[key][2].rho):
-                    best[key] = (r, p.index, p)
-    keys = sorted(tests)
-    qs = dict(zip(keys, stats.benjamini_hochberg(np.array([tests[k] for k in keys], dtype=np.float64)),
-                  strict=True)) if keys else {}
-    short = _short(data, times, [(r, c) for r, c, _ in best.values()], options)
-    findings: dict[str, list[Finding]] = {t: [] for t in targets}
-    missing: dict[str, list[tuple[str, str]]] = {t: [] for t in targets}
-    for t, cands in targets.items():
-        for cand in cands:
-            name = cand.signal.name
-            if (t, name) not in best:
-                missing[t].append((name, fetched[name].reason or _why(fetched[t], fetched[name])))
-                continue
-            r, c, p = best[(t, name)]
-            q = qs[(min(r, c), max(r, c))]
-            stability, st, sr = short.get((min(r, c), max(r, c)), (None, (), ()))
-            crit = float(stats.critical_value(p.n if p.n_eff is None else p.n_eff, options.alpha))
-            findings[t].append(Finding(
-                t, name, cand.tier, _round(p.rho), _round(p.pvalue), _round(q), p.n, p.n_eff,
-                None if np.isnan(crit) else _round(crit), bool(q <= options.alpha), stability, st, sr,
-                labels[r], labels[c]))
-        findings[t].sort(key=lambda f: (not f.significant, -abs(f.rho), f.partner))
-    return findings, missing
-
-
-def _why(target: Fetched, other: Fetched) -> str:
-    if target.reason:
-        return f"target has {target.reason}"
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-        spread = np.nanmax(other.values, axis=1) - np.nanmin(other.values, axis=1)
-    if not np.any(spread > 0):
-        return "constant over the window"
-    return "no series shares the target's labels, or too few points in common"
-
-
-def _short(data: np.ndarray, times: np.ndarray, pairs: list[tuple[int, int]], options: Options
-           ) -> dict[tuple[int, int], tuple[float | None, tuple[int, ...], tuple[float, ...]]]:
-    """Stability and the short-window ρ series of each chosen pair (rows of `data`)."""
-    unique = sorted({(min(a, b), max(a, b)) for a, b in pairs})
-    if not unique or data.shape[1] < options.short_window:
-        return {}
-    rows = sorted({r for pr in unique for r in pr})
-    pos = {r: i for i, r in enumerate(rows)}
-    try:
-        res = windows.sliding(data[rows], options.short_window, pairs=[(pos[a], pos[b]) for a, b in unique],
-                              timestamps=times, alpha=options.alpha, method=options.method)
-    except ValueError:
-        return {}
-    ends = tuple(int(t) for t in res.end_times) if res.end_times is not None else ()
-    out = {}
-    for k, pr in enumerate(unique):
-        stab = res.stability[k]
-        out[pr] = (None if np.isnan(stab) else _round(float(stab)), ends, tuple(_round(float(v)) for v in res.rho[k]))
-    return out
-
-
-def _round(value: float) -> float:
-    return float("nan") if np.isnan(value) else round(float(value), DECIMALS)
+    still = [f"{n}: {query_for(catalog.signals[n], matchers, cluster_label)}" for n in names
+             if fetched[n].reason == "no data"]
+    return Measurement(s, e, step, options, result.findings, result.missing, reasons, result.objects,
+                       result.phases, still, raw)
 
 
 # ---------------------------------------------------------------- correlations.yaml
 
 
-def pairs(measurement: Measurement, catalog: Catalog, prior: Sequence[Pair] = ()) -> list[Pair]:
-    """Significant signal pairs, once each (a = the target, or the smaller name when both were targets).
+def pairs(measurement: Measurement, catalog: Catalog, prior: Sequence[Pair] = (), include_derived: bool = False
+          ) -> list[Pair]:
+    """Significant signal pairs, once each (a = the target, or the smaller name when both were targets), with
+    how many objects support each; derived pairs (the same data by definition) only when asked.
 
     `n` is the effective number of points the test counted (n_eff for the autocorrelation-corrected methods),
     so that `critical` is the paper's critical value for that n."""
@@ -321,24 +249,15 @@ def pairs(measurement: Measurement, catalog: Catalog, prior: Sequence[Pair] = ()
     for target in sorted(measurement.findings):
         for f in measurement.findings[target]:
             ident = frozenset((f.target, f.partner))
-            if not f.significant or (ident in out and out[ident].a < f.target):
+            if not f.significant or (ident in out and out[ident].a < f.target) or (f.derived and not include_derived):
                 continue
             titles = catalog.index.title
             relation = relations.get(ident) or f"{titles.get(f.target, f.target)} ↔ {titles.get(f.partner, f.partner)}"
             out[ident] = Pair(f.target, f.partner, rho=f.rho, n=f.n if f.n_eff is None else f.n_eff,
                               critical=f.critical, alpha=measurement.options.alpha, window=window,
-                              stability=f.stability, source="measured", relation=relation)
+                              stability=f.stability, source="measured", relation=relation, objects=f.objects,
+                              derived=True if f.derived else None)
     return sorted(out.values(), key=lambda p: (-p.strength(), p.a, p.b))
-
-
-def header(options: Options) -> dict[str, object]:
-    return {"generated_by": "stereo suggest", "window": promql.format_duration(options.window),
-            "step": promql.format_duration(options.step), "alpha": options.alpha, "method": options.method}
-
-
-# ---------------------------------------------------------------- `stereo suggest`
-
-PROG = "stereo suggest"
 
 
 def default_targets(catalog: Catalog, prior: Sequence[Pair]) -> list[str]:
@@ -354,83 +273,34 @@ def related(prior: Sequence[Pair]) -> dict[str, list[str]]:
     return out
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = Parser(prog=PROG, description="Measure correlations on a live Prometheus and write correlations.yaml.")
-    upstream_options(p)
-    p.add_argument("--window", default="6h", help="range to correlate over (default 6h)")
-    p.add_argument("--step", default="60s", help="resolution (default 60s)")
-    p.add_argument("--alpha", type=float, default=stats.DEFAULT_ALPHA, help="significance level (default 0.01)")
-    p.add_argument("--method", choices=stats.METHODS, default=stats.DEFAULT_METHOD, help="see stereo correlate")
-    p.add_argument("--targets", default="", help="comma-separated signals (default: prior pairs + resource signals)")
-    p.add_argument("--max-candidates", type=int, default=DEFAULT_LIMIT, help="candidates per target (default 40)")
-    p.add_argument("--timeout", default="30s", help="per upstream request (default 30s)")
-    p.add_argument("--max-concurrency", type=int, default=4, help="upstream queries in flight (default 4)")
-    p.add_argument("--max-series", type=int, default=1000, help="series one signal may return (default 1000)")
-    p.add_argument("--out", default="correlations.yaml", help="file to write (default correlations.yaml)")
-    p.add_argument("--end", default="now",
-                   help="end of the window: unix seconds or now (default) — e.g. to measure before an incident")
-    return p
+def header(options: Options) -> dict[str, object]:
+    return {"generated_by": "stereo suggest", "window": promql.format_duration(options.window),
+            "step": promql.format_duration(options.step), "alpha": options.alpha, "method": options.method}
 
 
-def _end(text: str) -> float:
-    if text == "now":
-        return time.time()
-    try:
-        value = float(text)
-    except ValueError:
-        raise UsageError(f"--end: expected unix seconds or now, got {text!r}") from None
-    if not 0 < value <= time.time() + 3600:
-        raise UsageError(f"--end: {text} is not a time in the past")
-    return value
+
+
+# ---------------------------------------------------------------- findings as JSON
+
+
+def _num(v: float | None) -> float | None:
+    return None if v is None or v != v else v
+
+
+def finding_json(f: ObjectFinding) -> dict[str, Any]:
+    """One object-scoped finding in the shape `stereo suggest --json` writes and the service returns."""
+    return {"a": f.a, "b": f.b, "scope": dict(sorted(f.scope.items())), "rho": _num(f.rho), "n": f.n,
+            "n_eff": f.n_eff, "p": _num(f.p), "q": _num(f.q), "critical": _num(f.critical),
+            "significant": f.significant, "derived": f.derived, "phase": f.phase, "change": f.change,
+            "window": {"start": f.start, "end": f.end}}
+
+
+def findings_json(m: Measurement, include_derived: bool = True) -> list[dict[str, Any]]:
+    """Every object-scoped finding of a measurement (measured first, strongest first; derived last)."""
+    return [finding_json(f) for f in m.objects if include_derived or not f.derived]
 
 
 def main(argv: list[str]) -> int:
-    tty = sys.stderr.isatty()
+    from generator.correlate.suggest_cli import main as run
 
-    def progress(message: str) -> None:
-        # on a terminal the "[i/n] fetched" lines overwrite each other; in a log every line stays
-        if tty:
-            end = "" if message.startswith("[") else "\n"
-            print(f"\r\033[K{PROG}: {message}", end=end, file=sys.stderr, flush=True)
-        else:
-            print(f"{PROG}: {message}", file=sys.stderr, flush=True)
-
-    try:
-        args = _parser().parse_args(argv)
-        config, url, auth, matchers = upstream(args)
-        end = _end(args.end)
-        options = Options(seconds(args.window, "--window"), seconds(args.step, "--step"), args.alpha, args.method,
-                          max_candidates=max(1, args.max_candidates))
-        try:
-            options.check()
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        catalog = site_catalog(config)
-        prior = correlations.prior(set(catalog.signals))
-        targets = [t.strip() for t in args.targets.split(",") if t.strip()] or default_targets(catalog, prior)
-        for t in targets:
-            if t not in catalog:
-                near = catalog.close(t)
-                raise UsageError(f"--targets: unknown signal {t}" + (f"; closest: {', '.join(near)}" if near else ""))
-        todo = plan(catalog, targets, related(prior), options.max_candidates)
-        source = Source(url, auth, timeout=seconds(args.timeout, "--timeout"), max_series=max(1, args.max_series),
-                        max_concurrency=max(1, args.max_concurrency), verify_tls=not args.insecure_skip_verify)
-        try:
-            m = measure(source, catalog, todo, matchers, config.cluster_label, options, end, progress=progress)
-        finally:
-            source.close()
-        found = pairs(m, catalog, prior)
-        out = Path(args.out)
-        try:
-            write_atomic(out, correlations.dump(found, header(options)))
-        except OSError as exc:
-            raise UsageError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
-    except (UsageError, SourceError) as exc:
-        print(f"{chr(13) + chr(27) + '[K' if tty else ''}{PROG}: {exc}", file=sys.stderr)
-        return 2
-    empty = sorted(t for t in m.target_reason)
-    note = f"; {len(empty)} target(s) without data" if empty else ""
-    progress(f"wrote {out}: {len(found)} significant pairs among {len(targets)} targets "
-             f"({promql.format_duration(options.window)} at {promql.format_duration(options.step)}, "
-             f"α = {options.alpha:g}){note}")
-    return 0
+    return run(argv)

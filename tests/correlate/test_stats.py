@@ -29,9 +29,14 @@ def test_critical_values_reproduce_the_paper(n: int, expected: float) -> None:
 
 
 def test_critical_value_is_where_p_crosses_alpha() -> None:
-    for n in (10, 100, 1000):
+    for n in (11, 100, 1000):
         c = stats.critical_value(n, 0.05)
         assert stats.pvalue(np.array([c]), n)[0] == pytest.approx(0.05, rel=1e-9)
+    # n <= 10: the exact permutation distribution (published tables: 0.794 at n = 10, α = 0.01)
+    c = stats.critical_value(10, 0.01)
+    assert round(c, 3) == 0.794 and stats.pvalue(np.array([c]), 10)[0] <= 0.01
+    assert stats.pvalue(np.array([c - 0.013]), 10)[0] > 0.01  # ρ moves in steps of 12/990 at n = 10
+    assert np.isnan(stats.critical_value(5, 0.01))  # no ρ at n = 5 reaches p ≤ 0.01
     table = stats.critical_value(np.array([[30, 60], [2, 360]]), 0.01)
     assert np.isnan(table[1, 0]) and round(float(table[1, 1]), 6) == 0.135602
 

@@ -1,0 +1,105 @@
+"""Turn a dashboard query on recorded series back into the raw expression it stands for.
+
+`expand(expr, rules)` replaces every recorded series (`level:metric:operations{matchers}`) with the expression
+of the recording rule(s) that produce it, recursively, until only raw metrics are read:
+
+* matchers on a rule's own static labels (`quantile="0.99"`) choose among the rules of that name; several
+  left over are joined with `or`;
+* the other matchers (`cluster="sim"`, `namespace="shop"`) are pushed down into every raw selector of the
+  rule's expression — valid for the panel queries the bench uses, whose rules keep those labels through
+  their aggregations (the bench checks the two forms return the same series with the same values).
+
+This is a text rewrite for the generated rules (every raw selector there carries braces), not a PromQL parser.
+`stereo suggest` uses it where a signal's recorded series has no samples in the window (history older than the
+recording rules): the signal's raw expression is evaluated instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from generator import promql
+
+# a string literal (left alone), or a name with an optional selector; the lookbehind keeps `5m` and `1e3` out
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|(?<![\w:.])([a-zA-Z_:][\w:]*)(\s*\{[^}]*\})?')
+Matcher = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    record: str
+    expr: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def rules_from(groups: list[dict]) -> dict[str, list[Rule]]:
+    """Recording rules by record name, from rule-file groups (`yaml.safe_load(text)["groups"]`)."""
+    out: dict[str, list[Rule]] = {}
+    for g in groups:
+        for r in g.get("rules", []):
+            if "record" in r:
+                out.setdefault(r["record"], []).append(Rule(r["record"], r["expr"], dict(r.get("labels") or {})))
+    return out
+
+
+def _matches(op: str, have: str, value: str) -> bool:
+    if op == "=":
+        return have == value
+    if op == "!=":
+        return have != value
+    found = re.fullmatch(value, have) is not None
+    return found if op == "=~" else not found
+
+
+def _selector(text: str | None) -> list[Matcher]:
+    return promql.parse_selector(text) if text and text.strip(" {}") else []
+
+
+def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None = None, depth: int = 0) -> str:
+    """`expr` with every recorded series replaced by its rules' raw expressions; `push` matchers are added to
+    every raw selector. Raises ValueError for a recorded series no rule produces or a matcher it cannot honour."""
+    if depth > 10:
+        raise ValueError(f"recording rules nest too deep at {expr[:80]}")
+    pushed = list(push or [])
+
+    def one(m: re.Match[str]) -> str:
+        name, sel = m.group(1), m.group(2)
+        if name is None:  # a string literal
+            return m.group(0)
+        if ":" not in name:
+            if sel is None:  # a function, keyword, label name or modifier
+                return m.group(0)
+            return name + promql.selector(*(promql.matcher(*x) for x in _selector(sel) + pushed))
+        if name not in rules:
+            raise ValueError(f"no recording rule produces {name}")
+        own, rest = [], []
+        static = set().union(*(r.labels for r in rules[name]))
+        for x in _selector(sel) + pushed:
+            (own if x[0] in static else rest).append(x)
+        chosen = [r for r in rules[name]
+                  if all(lab in r.labels and _matches(op, r.labels[lab], v) for lab, op, v in own)]
+        if not chosen:
+            raise ValueError(f"no rule for {name} matches {own}")
+        parts = [f"({expand(r.expr, rules, rest, depth + 1)})" for r in chosen]
+        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+    return _TOKEN.sub(one, expr)
+
+
+def recorded_in(expr: str, rules: dict[str, list[Rule]]) -> set[str]:
+    """Every recorded series `expr` reads, directly or through other rules."""
+    out: set[str] = set()
+    todo = [expr]
+    while todo:
+        for m in _TOKEN.finditer(todo.pop()):
+            name = m.group(1)
+            if name and ":" in name and name in rules and name not in out:
+                out.add(name)
+                todo += [r.expr for r in rules[name]]
+    return out
+
+
+def static_labels(expr: str, rules: dict[str, list[Rule]]) -> set[str]:
+    """Labels the recorded form carries from rule `labels:` and the raw form does not."""
+    return {k for name in recorded_in(expr, rules) for r in rules[name] for k in r.labels}
