@@ -292,7 +292,7 @@ class Scoped:
 
     def __init__(self, source: Source, keep: Callable[[dict[str, str]], bool] | None = None) -> None:
         self.source, self.keep = source, keep
-        self.rejected: list[QueryRejected] = []
+        self.rejected: list[tuple[str, QueryRejected]] = []
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
@@ -303,7 +303,7 @@ class Scoped:
             res = self.source.range(query, start, end, step, deadline)
         except QueryRejected as exc:
             with self._lock:
-                self.rejected.append(exc)
+                self.rejected.append((query, exc))
             raise
         if self.keep is None:
             return res
