@@ -117,12 +117,16 @@ def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
 
 def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, float]:
     """/healthz latency of a `stereo serve` process while regex-heavy requests keep it busy (bounded counts)."""
-    sys.path.insert(0, str(ROOT / "tests" / "correlate"))
-    import promlab
-
-    fake = promlab.FakePrometheus("http://127.0.0.1:1", mode="long_labels")
+    # the fake upstream in a process of its own, so that its JSON work does not slow this process's polls
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import promlab; "
+            "f = promlab.FakePrometheus('http://127.0.0.1:1', mode='long_labels'); print(f.url, flush=True); "
+            "sys.stdin.read()")
+    fake = subprocess.Popen([sys.executable, "-c", code, str(ROOT / "tests" / "correlate")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert fake.stdout is not None and fake.stdin is not None
+    fake_url = fake.stdout.readline().strip()
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", fake.url, "--listen",
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", fake_url, "--listen",
                              f"127.0.0.1:{port}", "--log-level", "warning", "--cache-size", "0"],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -162,7 +166,8 @@ def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, fl
         stop[0] = True
         proc.terminate()
         proc.wait(timeout=10)
-        fake.close()
+        fake.stdin.close()  # the fake exits at the end of its input
+        fake.wait(timeout=10)
     a = np.array(lat)
     return {"healthz_idle_ms_p50": round(float(np.percentile(idle, 50)), 2),
             "healthz_idle_ms_p99": round(float(np.percentile(idle, 99)), 2),
