@@ -6,7 +6,8 @@
   (its answer cached), hit by a thread pool of clients for a bounded number of requests; loopback only;
 * healthz_ms_p50/p99/max under regex-heavy load: `stereo serve` in its own process in front of a fake upstream
   (named so: it answers 50 series with 3,000-character pod values), 4 clients sending `pod=~".*.*...="`
-  suggestions uncached while /healthz is polled (issue 11: ≤ 100 ms);
+  suggestions uncached while /healthz is polled (issue 11: ≤ 100 ms), beside an idle twin process polled
+  alternately (healthz_idle_twin_ms_*: what the loaded machine alone costs);
 * decode_6k_seconds: CPU seconds to put a range query's 6,000 series × 361 points (as the client hands them
   over, parsed JSON) on the grid, numpy per column; decode_6k_seconds_float_loop: the same with a Python float()
   per point, as before.
@@ -115,8 +116,25 @@ def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
                 proc.wait(timeout=5)
 
 
+def _serve(upstream: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", upstream, "--listen",
+                             f"127.0.0.1:{port}", "--log-level", "warning", "--cache-size", "0"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _ms(values: list[float]) -> dict[str, float]:
+    a = np.array(values)
+    return {"p50": round(float(np.percentile(a, 50)), 2), "p99": round(float(np.percentile(a, 99)), 2),
+            "max": round(float(a.max()), 2)}
+
+
 def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, float]:
-    """/healthz latency of a `stereo serve` process while regex-heavy requests keep it busy (bounded counts)."""
+    """/healthz latency of a `stereo serve` process while regex-heavy requests keep it busy (bounded counts),
+    polled alternately with an idle twin process on the same machine at the same time: the twin's latency is
+    the machine's own share (scheduling on a loaded host), the difference is the service's."""
     # the fake upstream in a process of its own, so that its JSON work does not slow this process's polls
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import promlab; "
             "f = promlab.FakePrometheus('http://127.0.0.1:1', mode='long_labels'); print(f.url, flush=True); "
@@ -125,12 +143,7 @@ def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, fl
                             stdout=subprocess.PIPE, text=True)
     assert fake.stdout is not None and fake.stdin is not None
     fake_url = fake.stdout.readline().strip()
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", fake_url, "--listen",
-                             f"127.0.0.1:{port}", "--log-level", "warning", "--cache-size", "0"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    (proc, base), (twin, twin_base) = _serve(fake_url), _serve(fake_url)
     stop = [False]
     served = [0]
 
@@ -141,39 +154,35 @@ def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, fl
                       timeout=60).raise_for_status()
                 served[0] += 1
 
+    busy_ms: list[float] = []
+    twin_ms: list[float] = []
     try:
         _wait_up(base, proc)
-        idle, lat = [], []
-        with requests.Session() as s:  # the floor: the same polls with the service idle (the machine's own noise)
-            for _ in range(polls // 3):
-                t0 = time.perf_counter()
-                s.get(f"{base}/healthz", timeout=5).raise_for_status()
-                idle.append((time.perf_counter() - t0) * 1000)
-                time.sleep(0.01)
+        _wait_up(twin_base, twin)
         with ThreadPoolExecutor(clients) as pool, requests.Session() as s:
-            busy = [pool.submit(heavy) for _ in range(clients)]
+            load = [pool.submit(heavy) for _ in range(clients)]
             while served[0] < clients:  # every client has had an answer: the load is running
                 time.sleep(0.05)
             for _ in range(polls):
-                t0 = time.perf_counter()
-                s.get(f"{base}/healthz", timeout=5).raise_for_status()
-                lat.append((time.perf_counter() - t0) * 1000)
+                for url, out in ((base, busy_ms), (twin_base, twin_ms)):
+                    t0 = time.perf_counter()
+                    s.get(f"{url}/healthz", timeout=5).raise_for_status()
+                    out.append((time.perf_counter() - t0) * 1000)
                 time.sleep(0.01)
             stop[0] = True
-            for f in busy:
+            for f in load:
                 f.result()
     finally:
         stop[0] = True
-        proc.terminate()
-        proc.wait(timeout=10)
+        for p in (proc, twin):
+            p.terminate()
+            p.wait(timeout=10)
         fake.stdin.close()  # the fake exits at the end of its input
         fake.wait(timeout=10)
-    a = np.array(lat)
-    return {"healthz_idle_ms_p50": round(float(np.percentile(idle, 50)), 2),
-            "healthz_idle_ms_p99": round(float(np.percentile(idle, 99)), 2),
-            "healthz_ms_p50": round(float(np.percentile(a, 50)), 2),
-            "healthz_ms_p99": round(float(np.percentile(a, 99)), 2), "healthz_ms_max": round(float(a.max()), 2),
-            "healthz_regex_requests_served": served[0]}
+    busy, idle = _ms(busy_ms), _ms(twin_ms)
+    return {**{f"healthz_ms_{k}": v for k, v in busy.items()}, **{f"healthz_idle_twin_ms_{k}": v for k, v in
+                                                                   idle.items()},
+            "healthz_regex_requests_served": served[0], "load_average_1m": round(os.getloadavg()[0], 1)}
 
 
 def decode_6k(series: int = 6000, points: int = 361) -> dict[str, float]:
