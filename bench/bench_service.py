@@ -237,7 +237,7 @@ def run(prometheus_url: str, repeats: int = REPEATS, total: int = REQUESTS, clie
     """Measure against `prometheus_url` (which must hold the planted series for TARGET, or any data)."""
     lat = np.array(_suggest_latency(prometheus_url, repeats))
     rps = _rps_cached(prometheus_url, total, clients)
-    return {
+    return {**healthz_under_regex_load(), **decode_6k(),
         "suggest_p50_ms": round(float(np.percentile(lat, 50)), 2),
         "suggest_p95_ms": round(float(np.percentile(lat, 95)), 2),
         "service_rps_cached": round(rps, 1),
