@@ -16,6 +16,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "suggest": ("generator.correlate.suggest", "measure correlations on a live Prometheus, write correlations.yaml"),
     "serve": ("generator.correlate.server", "run the correlation service Grafana queries"),
     "simulate": ("generator.simulate", "write a simulated cluster's series as OpenMetrics or serve /metrics"),
+    "preview": ("generator.preview", "draw a dashboard's grid layout as SVG or PNG, and report holes and overlaps"),
 }
 
 

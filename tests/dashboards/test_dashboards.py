@@ -75,17 +75,6 @@ def test_panel_ids_are_unique_and_in_order(boards: dict[str, dict[str, Any]]) ->
         assert ids == list(range(1, len(ids) + 1)), path
 
 
-def test_panels_fit_the_grid_without_overlap(boards: dict[str, dict[str, Any]]) -> None:
-    for path, dash in boards.items():
-        taken: set[tuple[int, int]] = set()
-        for panel in panels(dash):
-            g = panel["gridPos"]
-            assert g["x"] >= 0 and g["x"] + g["w"] <= 24, (path, panel["title"])
-            cells = {(x, y) for x in range(g["x"], g["x"] + g["w"]) for y in range(g["y"], g["y"] + g["h"])}
-            assert not cells & taken, (path, panel["title"])
-            taken |= cells
-
-
 def test_every_dashboard_keeps_the_conventions(boards: dict[str, dict[str, Any]]) -> None:
     for path, dash in boards.items():
         key = path.removeprefix("dashboards/").removesuffix(".json")

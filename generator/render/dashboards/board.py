@@ -56,24 +56,63 @@ def sections(lk: Lookup, scope: Scope, rows: list[Row]) -> list[Section]:
     return out
 
 
+# a dashboard taller than LONG grid units keeps the sections that start above FOLD open and collapses the rest
+LONG, FOLD = 40, 24
+
+
+def lines(cells: list[Cell]) -> list[list[tuple[Cell, int]]]:
+    """Cells wrapped onto lines of 24 columns, each line's widths stretched to fill all 24 (no holes)."""
+    out: list[list[Cell]] = [[]]
+    used = 0
+    for cell in cells:
+        width = min(cell.width, COLUMNS)
+        if out[-1] and used + width > COLUMNS:
+            out.append([])
+            used = 0
+        out[-1].append(cell)
+        used += width
+    return [_stretch(line) for line in out if line]
+
+
+def _stretch(line: list[Cell]) -> list[tuple[Cell, int]]:
+    total = sum(min(c.width, COLUMNS) for c in line)
+    widths = [min(c.width, COLUMNS) * COLUMNS // total for c in line]
+    for i in range(COLUMNS - sum(widths)):  # what the rounding left, a column each from the left
+        widths[i % len(widths)] += 1
+    return list(zip(line, widths, strict=True))
+
+
 def place(secs: list[Section]) -> list[G.Panel]:
-    """Rows and their panels with grid positions: left to right, wrapping at 24 columns."""
-    out: list[G.Panel] = []
+    """Rows and their panels with grid positions: left to right, wrapping at 24 columns, each line filled.
+    On a long dashboard the sections below the fold are collapsed rows holding their panels."""
+    placed: list[tuple[Section, int, list[G.Panel]]] = []
     y = 0
     for sec in secs:
         if not sec.cells:
             continue
-        out.append(G.RowPanel(title=sec.title, gridPos=G.GridPos(h=1, w=COLUMNS, x=0, y=y)))
-        y += 1
-        x, line = 0, 0
-        for cell in sec.cells:
-            width = min(cell.width, COLUMNS)
-            if x + width > COLUMNS:
-                x, y, line = 0, y + line, 0
-            out.append(attr.evolve(panels.build(cell.spec), gridPos=G.GridPos(h=cell.height, w=width, x=x, y=y)))
-            x += width
-            line = max(line, cell.height)
-        y += line
+        start, y = y, y + 1
+        inner: list[G.Panel] = []
+        for line in lines(sec.cells):
+            x = 0
+            for cell, width in line:
+                inner.append(attr.evolve(panels.build(cell.spec), gridPos=G.GridPos(h=cell.height, w=width, x=x, y=y)))
+                x += width
+            y += max(cell.height for cell, _ in line)
+        placed.append((sec, start, inner))
+    long = y > LONG
+    out: list[G.Panel] = []
+    lift = 0  # grid units the collapsed rows above no longer take
+    for i, (sec, start, inner) in enumerate(placed):
+        fold = long and i > 0 and start >= FOLD
+        row_y = start - lift
+        if fold:
+            moved = [attr.evolve(p, gridPos=attr.evolve(p.gridPos, y=p.gridPos.y - lift)) for p in inner]
+            out.append(G.RowPanel(title=sec.title, gridPos=G.GridPos(h=1, w=COLUMNS, x=0, y=row_y), collapsed=True,
+                                  panels=moved))
+            lift += max(p.gridPos.y + p.gridPos.h for p in inner) - start - 1
+        else:
+            out.append(G.RowPanel(title=sec.title, gridPos=G.GridPos(h=1, w=COLUMNS, x=0, y=row_y)))
+            out += [attr.evolve(p, gridPos=attr.evolve(p.gridPos, y=p.gridPos.y - lift)) for p in inner]
     return out
 
 
