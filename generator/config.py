@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -34,6 +34,7 @@ DEFAULT_SELECTORS: dict[str, str] = {
 
 DEFAULTS: dict[str, Any] = {
     "cluster_label": "cluster",
+    "clusters": "multi",
     "profile": "self-managed",
     "selectors": dict(DEFAULT_SELECTORS),
     "thresholds": {},
@@ -65,6 +66,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Config:
     cluster_label: str = "cluster"
+    clusters: Literal["single", "multi"] = "multi"  # single: dashboards hide the cluster picker
     profile: str = "self-managed"
     selectors: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SELECTORS))
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -237,6 +239,7 @@ PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS), "labels
 
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
+    "clusters": one_of("single", "multi"),
     "profile": one_of("self-managed", "managed"),
     "selectors": map_of(selector, keys=tuple(DEFAULT_SELECTORS)),
     "thresholds": map_of(number),
@@ -345,6 +348,7 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
     merged = _merge(copy.deepcopy(DEFAULTS), checked)
     return Config(
         cluster_label=merged["cluster_label"],
+        clusters=merged["clusters"],
         profile=merged["profile"],
         selectors=merged["selectors"],
         thresholds=merged["thresholds"],

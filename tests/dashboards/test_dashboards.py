@@ -16,7 +16,7 @@ from generator import naming
 from generator.correlations import Pair
 from generator.render.dashboards import normalise, variables
 from generator.render.dashboards import panels as panel_mod
-from generator.render.dashboards.pair import option_expr
+from generator.render.dashboards.pair import option, option_expr
 
 LEGACY = {"rows", "sharedCrosshair", "hideControls", "style", "gnetId", "span", "minSpan", "height", "error",
           "editable_panel", "cacheTimeout", "fieldOptions"}
@@ -223,7 +223,8 @@ def test_the_pair_view(boards: dict[str, dict[str, Any]], built: tuple[list, Any
         assert var["type"] == "custom"
         options = {o["text"]: o["value"] for o in var["options"]}
         assert set(options) == set(signals)
-        assert options["coredns_cpu"] == option_expr(signals["coredns_cpu"].expr)
+        assert options["coredns_cpu"] == option(signals["coredns_cpu"], "cluster")
+        assert option_expr(signals["coredns_cpu"].expr) in options["coredns_cpu"]
         assert "sum by (cluster\\, pod)" in var["query"]  # commas inside a value are escaped
     for name in ("a_home", "b_home"):
         assert tvars[name]["type"] == "textbox" and tvars[name]["hide"] == 2
@@ -237,7 +238,7 @@ def test_the_pair_view(boards: dict[str, dict[str, Any]], built: tuple[list, Any
     assert target["url"] == ("/api/v1/suggestions?target=${a:text}&k=10&window=${__range_s}s"
                              "&selector=cluster%3D%22${cluster:percentencode}%22")
     assert target["parser"] == "backend" and target["root_selector"] == "suggestions"
-    assert [c["selector"] for c in target["columns"]] == ["name", "rho", "pvalue", "n", "stability"]
+    assert [c["selector"] for c in target["columns"]] == ["name", "rho", "pvalue", "n", "stability", "home"]
     back = {link["url"]: link for link in dash["links"] if link["type"] == "link"}
     assert set(back) == {"/d/${a_home}", "/d/${b_home}"}
     assert all(link["keepTime"] and link["includeVars"] for link in back.values())

@@ -10,6 +10,7 @@ import grafanalib.core as G
 
 from generator.layout import Placed, Row
 from generator.render.dashboards import links, panels
+from generator.render.dashboards import variables as variables_
 from generator.render.dashboards.lookup import Lookup
 from generator.render.dashboards.normalise import PROMETHEUS, normalise, to_json
 from generator.render.dashboards.panels import Spec
@@ -144,7 +145,7 @@ def dashboard(lk: Lookup, key: str, description: str, secs: list[Section], varia
         refresh="1m",
         timezone="browser",
         links=[links.dropdown(), *extra_links],
-        templating=G.Templating(list=variables),
+        templating=G.Templating(list=variables_.for_site(variables, lk.single_cluster)),
         annotations=G.Annotations(list=[builtin, *annotations]),
         panels=place(secs),
     )

@@ -46,6 +46,11 @@ class Lookup:
     def cluster(self) -> str:
         return self.config.cluster_label
 
+    @property
+    def single_cluster(self) -> bool:
+        """stereo.yaml says the site has one cluster: no cluster picker."""
+        return self.config.clusters == "single"
+
     def uid(self, key: str) -> str:
         return naming.dashboard_uid(key)
 
