@@ -107,6 +107,14 @@ def holes(dash: dict[str, Any]) -> int:
 
 
 # -------------------------------------------------------------------------------------------------- drawing
+def _label(box: Box, chars: int) -> str:
+    """A row's title (marked when collapsed) or a panel's title and type, cut to `chars` characters."""
+    label = f"{box.title} (collapsed)" if box.collapsed else box.title
+    if box.kind != "row":
+        label = f"{box.title} [{box.kind}]"
+    return label if len(label) <= chars else label[: chars - 1] + "…"
+
+
 def svg(dash: dict[str, Any]) -> str:
     grid = boxes(dash)
     bottom = max((b.y + b.h for b in grid), default=0)
@@ -122,11 +130,7 @@ def svg(dash: dict[str, Any]) -> str:
     for box in grid:
         x, y = box.x * CELL_W + 1, box.y * CELL_H + head + 1
         w, h = box.w * CELL_W, box.h * CELL_H
-        label = box.title + (" (collapsed)" if box.collapsed else "")
-        if box.kind != "row":
-            label = f"{box.title} [{box.kind}]"
-        chars = max(w // 7, 4)
-        shown = label if len(label) <= chars else label[: chars - 1] + "…"
+        shown = _label(box, max(w // 7, 4))
         parts.append(f'<rect x="{x + 1}" y="{y + 1}" width="{w - 2}" height="{h - 2}" rx="3" '
                      f'fill="{FILL.get(box.kind, "#eeeeee")}" stroke="#607d8b"/>')
         weight = ' font-weight="bold"' if box.kind == "row" else ""
@@ -152,10 +156,7 @@ def png(dash: dict[str, Any], out: Path) -> None:
     for box in grid:
         ax.add_patch(Rectangle((box.x + 0.05, box.y + 0.05), box.w - 0.1, box.h - 0.1,
                                facecolor=FILL.get(box.kind, "#eeeeee"), edgecolor="#607d8b"))
-        label = box.title + (" (collapsed)" if box.collapsed else "")
-        chars = max(box.w * 4, 4)
-        label = label if len(label) <= chars else label[: chars - 1] + "…"
-        ax.text(box.x + 0.2, box.y + 0.6, label, fontsize=7, va="center",
+        ax.text(box.x + 0.2, box.y + 0.6, _label(box, max(box.w * 4, 4)), fontsize=7, va="center",
                 fontweight="bold" if box.kind == "row" else "normal")
     fig.savefig(out, dpi=100, bbox_inches="tight")
     plt.close(fig)

@@ -20,7 +20,7 @@ from generator.render.dashboards.pair import option, option_expr
 
 LEGACY = {"rows", "sharedCrosshair", "hideControls", "style", "gnetId", "span", "minSpan", "height", "error",
           "editable_panel", "cacheTimeout", "fieldOptions"}
-VIEWS = {"overview", "namespace", "workload", "pair"}
+VIEWS = {"overview", "namespace", "workload", "pair", "node-pods", "networking"}
 
 
 @pytest.fixture(scope="module")
