@@ -76,7 +76,12 @@ def test_node_board_shows_only_the_pods_on_the_chosen_node(boards: dict[str, dic
     total = _filled(panels["CPU used by its pods"]["targets"][0]["expr"], node="worker-1")
     count = _filled(panels["Pods on the node"]["targets"][0]["expr"], node="worker-1")
     quota = [_filled(t["expr"], node="worker-1") for t in panels["CPU by pod: used, requested, limit"]["targets"]]
-    assert len(quota) == 3
+    table = panels["CPU by pod: used, requested, limit"]
+    assert len(quota) == 5
+    assert table["transformations"][1]["options"]["renameByName"] == {
+        "Value #A": "CPU used", "Value #B": "requested", "Value #C": "used / requested", "Value #D": "limit",
+        "Value #E": "used / limit"}
+    assert [o["matcher"]["options"] for o in table["fieldConfig"]["overrides"]] == ["used / requested", "used / limit"]
     place = {"a": "worker-1", "b": "worker-1", "c": "worker-2"}
     inputs = [{"series": f'kube_pod_info{{cluster="c1",{KSM},namespace="shop",pod="{pod}",node="{node}"}}',
                "values": "1x3"} for pod, node in place.items()]
@@ -84,12 +89,13 @@ def test_node_board_shows_only_the_pods_on_the_chosen_node(boards: dict[str, dic
                for pod, cores in (("a", "0.25"), ("b", "0.5"), ("c", "4"))]
     inputs += [{"series": f'{W.REQ}{{cluster="c1",namespace="shop",pod="a",container="x",resource="{r}"}}',
                 "values": f"{v}x3"} for r, v in (("cpu", "1"), ("memory", "1000"))]
-    _evaluate(tmp_path, {"usage": usage, "total": total, "count": count, "req": quota[1]}, inputs, {
+    _evaluate(tmp_path, {"usage": usage, "total": total, "count": count, "req": quota[1], "share": quota[2]}, inputs, {
         "usage": [{"labels": '{cluster="c1",namespace="shop",pod="a"}', "value": 0.25},
                   {"labels": '{cluster="c1",namespace="shop",pod="b"}', "value": 0.5}],
         "total": [{"labels": "{}", "value": 0.75}],
         "count": [{"labels": "{}", "value": 2}],
-        "req": [{"labels": '{namespace="shop",pod="a"}', "value": 1}]})
+        "req": [{"labels": '{namespace="shop",pod="a"}', "value": 1}],
+        "share": [{"labels": '{namespace="shop",pod="a"}', "value": 0.25}]})
 
 
 def test_drop_ratio_is_drops_over_packets_offered(boards: dict[str, dict[str, Any]], tmp_path: Path) -> None:

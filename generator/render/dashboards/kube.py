@@ -51,20 +51,28 @@ def _per_pod(lk: Lookup, record: str, *matchers: str) -> str:
 
 
 def _quota(lk: Lookup, what: str, used: str, resource: str, unit: str) -> Spec:
-    """Per pod on the node: what it uses, requests and is limited to (one line per pod)."""
-    targets = [Target(f"sum by (namespace, pod) ({_per_pod(lk, used)})", "used")]
-    for record in (W.REQ, W.LIM):
+    """Per pod on the node: what it uses, requests and is limited to, and use as a share of each (a line a pod)."""
+    in_use = f"sum by (namespace, pod) ({_per_pod(lk, used)})"
+    matcher = f'resource="{resource}"'
+    targets, names, shares = [Target(in_use)], [f"{what} used"], []
+    for label, record in (("requested", W.REQ), ("limit", W.LIM)):
         if lk.record(record):
-            matcher = f'resource="{resource}"'
-            targets.append(Target(f"sum by (namespace, pod) ({_per_pod(lk, record, matcher)})"))
-    names = {"Value #A": f"{what} used", "Value #B": "requested", "Value #C": "limit"}
+            held = f"sum by (namespace, pod) ({_per_pod(lk, record, matcher)})"
+            targets += [Target(held), Target(f"{in_use} / {held}")]
+            names += [label, f"used / {label}"]
+            shares.append(f"used / {label}")
+    refs = [chr(ord("A") + i) for i in range(len(names))]
+    percent = [{"id": "unit", "value": "percentunit"}]
+    overrides = tuple({"matcher": {"id": "byName", "options": name}, "properties": percent} for name in shares)
     return Spec(title=f"{what} by pod: used, requested, limit", kind="table", unit=unit, targets=tuple(targets),
-                instant=True, description=f"Each pod on $node: the {what.lower()} its containers use now, what they "
-                                          "request (what the scheduler reserved) and their limit; empty where none "
-                                          "is set. Sort a column to find the pod to look at.",
+                instant=True, overrides=overrides,
+                description=f"Each pod on $node: the {what.lower()} its containers use now, what they request (what "
+                            "the scheduler reserved), their limit, and use as a share of each; empty where none is "
+                            "set. Sort a column to find the pod to look at.",
                 transformations=({"id": "merge", "options": {}},
-                                 {"id": "organize", "options": {"excludeByName": {"Time": True},
-                                                                "renameByName": names}}))
+                                 {"id": "organize", "options": {
+                                     "excludeByName": {"Time": True},
+                                     "renameByName": {f"Value #{r}": n for r, n in zip(refs, names, strict=True)}}}))
 
 
 def node_pods(lk: Lookup) -> dict[str, Any]:
