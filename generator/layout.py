@@ -16,7 +16,7 @@ from generator.model import Component, Panel
 MAX_PER_ROW = 4
 # a dashboard's remaining panels split into sections by what they measure once there are more than this many,
 # so a long dashboard reads as glance → traffic → ratios → latency → resources → counts (and can fold)
-SPLIT_REST = 8
+SPLIT_REST = 12
 FAMILIES = (("at a glance", ()), ("traffic", ("reqps", "ops", "Bps", "binBps", "pps", "cps")),
             ("ratios and errors", ("percentunit", "percent")), ("latency", ("s", "ms")),
             ("resources", ("bytes", "decbytes", "cores")), ("counts", ()))

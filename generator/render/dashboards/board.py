@@ -58,7 +58,7 @@ def sections(lk: Lookup, scope: Scope, rows: list[Row]) -> list[Section]:
 
 
 # a dashboard taller than LONG grid units keeps the sections that start above FOLD open and collapses the rest
-LONG, FOLD = 40, 24
+LONG, FOLD = 60, 24
 
 
 def lines(cells: list[Cell]) -> list[list[tuple[Cell, int]]]:
