@@ -5,6 +5,7 @@ drops over packets offered), and a site without the series gets no board rather 
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -116,3 +117,22 @@ def test_a_site_without_the_network_series_gets_no_networking_board() -> None:
     out = render(trimmed, config, prior(trimmed))
     assert "dashboards/networking.json" not in out
     assert "dashboards/node-pods.json" in out
+
+
+def test_panels_split_by_node_open_the_pods_on_that_node(boards: dict[str, dict[str, Any]]) -> None:
+    url = ("/d/stereo-node-pods/node-pods?var-node=${__field.labels.node}&${__url_time_range}&var-cluster=${cluster}"
+           "&var-datasource=${datasource}")
+    kubelet = leaves(boards["dashboards/kubelet.json"])
+    linked = [p["title"] for p in kubelet if url in [x["url"] for x in p["fieldConfig"]["defaults"].get("links", [])]]
+    assert "Pod start latency" in linked and len(linked) >= 8
+    # node-exporter's panels are split by instance, not node: no link that would open an empty board
+    assert "stereo-node-pods" not in json.dumps(boards["dashboards/nodes.json"])
+
+
+def test_without_pod_series_there_is_no_node_board_and_no_link_to_it() -> None:
+    components, config = site()
+    gone = {W.POD_CPU, W.POD_MEM}
+    trimmed = [dataclasses.replace(c, rules=tuple(r for r in c.rules if r.record not in gone)) for c in components]
+    out = render(trimmed, config, prior(trimmed))
+    assert "dashboards/node-pods.json" not in out
+    assert not any("stereo-node-pods" in json.dumps(dash) for dash in out.values())

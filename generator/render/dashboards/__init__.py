@@ -29,6 +29,7 @@ def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -
         raise ValueError(f"component key {clash[0]} is also the name of a Stereo view")
     lk = Lookup(components, config, pairs)
     lk.titles.update(VIEWS)
+    lk.boards = kube.available(lk)
     # a component without panels (services with no preset) has nothing to show
     out = {f"dashboards/{comp.key}.json": component_dashboard(lk, comp) for comp in components if comp.panels}
     out["dashboards/overview.json"] = views.overview(lk)

@@ -39,6 +39,8 @@ def placed_spec(lk: Lookup, scope: Scope, placed: Placed) -> Spec:
     sigs = [lk.signals[name] for name in placed.panel.signals]
     notes = [links.partner_note(lk, p) for p in placed.partners]
     data_links = [links.partner_link(lk, p) for p in placed.partners]
+    if lk.has_board(links.NODE_PODS_KEY) and any("node" in s.labels for s in sigs):
+        data_links.append(links.node_pods_link(lk))
     return panels.signal_spec(placed.panel, sigs, [scope.expr(s) for s in sigs], lk.cluster, lk.alerts, notes,
                               data_links)
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from generator.catalog import workloads_rules as W
 from generator.catalog.kubelet import PODS as KUBELET_PODS
-from generator.render.dashboards import board, variables
+from generator.render.dashboards import board, links, variables
 from generator.render.dashboards.board import Cell, Section
 from generator.render.dashboards.lookup import Lookup
 from generator.render.dashboards.panels import STAT_HEIGHT, Spec, Target
 
-NODE_PODS, NETWORKING = "node-pods", "networking"
+NODE_PODS, NETWORKING = links.NODE_PODS_KEY, "networking"
 TITLES = {NODE_PODS: "Node → pods", NETWORKING: "Networking"}
 POD_LEGEND = "{{namespace}}/{{pod}}"
 QUIET = ({"color": "green", "value": 0.0},)
@@ -157,11 +157,16 @@ def networking(lk: Lookup) -> dict[str, Any]:
                            "Stereo's recorded series).", secs, vars_)
 
 
-def boards(lk: Lookup) -> dict[str, dict[str, Any]]:
+def available(lk: Lookup) -> set[str]:
     """The boards whose recorded series the site has."""
-    out = {}
+    out = set()
     if lk.record(W.POD_CPU) or lk.record(W.POD_MEM):
-        out[NODE_PODS] = node_pods(lk)
+        out.add(NODE_PODS)
     if lk.record(W.NET_RX):
-        out[NETWORKING] = networking(lk)
+        out.add(NETWORKING)
     return out
+
+
+def boards(lk: Lookup) -> dict[str, dict[str, Any]]:
+    build = {NODE_PODS: node_pods, NETWORKING: networking}
+    return {key: build[key](lk) for key in sorted(available(lk))}
