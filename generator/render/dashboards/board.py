@@ -45,16 +45,21 @@ def placed_spec(lk: Lookup, scope: Scope, placed: Placed) -> Spec:
                               data_links)
 
 
+def _height(spec: Spec) -> int:
+    return panels.STAT_HEIGHT if spec.kind in ("stat", "gauge", "bargauge") else panels.HEIGHT
+
+
 def sections(lk: Lookup, scope: Scope, rows: list[Row]) -> list[Section]:
-    """Layout rows as sections: a relation row shares the width among its 2–4 panels; the rest keep theirs."""
+    """Layout rows as sections: a relation row shares the width among its 2–4 panels; the rest keep theirs.
+    Single-number panels (stat, gauge, bar gauge) are shorter than graphs."""
     out = []
     for row in rows:
         specs = [placed_spec(lk, scope, p) for p in row.panels]
         if row.relation and len(row.panels) > 1:
             width = COLUMNS // len(row.panels)
-            cells = [Cell(s, width) for s in specs]
+            cells = [Cell(s, width, _height(s)) for s in specs]
         else:
-            cells = [Cell(s, p.panel.width) for s, p in zip(specs, row.panels, strict=True)]
+            cells = [Cell(s, p.panel.width, _height(s)) for s, p in zip(specs, row.panels, strict=True)]
         out.append(Section(row.title, cells))
     return out
 
@@ -86,7 +91,8 @@ def _stretch(line: list[Cell]) -> list[tuple[Cell, int]]:
 
 
 def place(secs: list[Section]) -> list[G.Panel]:
-    """Rows and their panels with grid positions: left to right, wrapping at 24 columns, each line filled.
+    """Rows and their panels with grid positions: left to right, wrapping at 24 columns, each line filled and
+    of one height.
     On a long dashboard the sections below the fold are collapsed rows holding their panels."""
     placed: list[tuple[Section, int, list[G.Panel]]] = []
     y = 0
@@ -96,11 +102,11 @@ def place(secs: list[Section]) -> list[G.Panel]:
         start, y = y, y + 1
         inner: list[G.Panel] = []
         for line in lines(sec.cells):
-            x = 0
+            x, height = 0, max(cell.height for cell, _ in line)  # one height a line: no hole under a short panel
             for cell, width in line:
-                inner.append(attr.evolve(panels.build(cell.spec), gridPos=G.GridPos(h=cell.height, w=width, x=x, y=y)))
+                inner.append(attr.evolve(panels.build(cell.spec), gridPos=G.GridPos(h=height, w=width, x=x, y=y)))
                 x += width
-            y += max(cell.height for cell, _ in line)
+            y += height
         placed.append((sec, start, inner))
     long = y > LONG
     out: list[G.Panel] = []
