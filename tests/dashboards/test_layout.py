@@ -15,6 +15,8 @@ from dashboard_helpers import leaves, prior, render, site
 
 from generator import preview
 from generator.cli import main
+from generator.config import load
+from generator.correlations import Pair
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,6 +33,20 @@ def test_every_dashboard_has_no_overlap_no_wide_hole_and_fits_24_columns(boards:
     for path, dash in boards.items():
         assert preview.holes(dash) <= preview.MAX_HOLE, path
         assert all(b.x >= 0 and b.x + b.w <= 24 for b in preview.boxes(dash)), path
+
+
+@pytest.mark.parametrize("settings", ["profile: managed\n", "clusters: single\nservices: [{preset: ingress-nginx}]\n"])
+def test_other_sites_and_correlations_keep_the_grid_clean(tmp_path: Path, settings: str) -> None:
+    conf = tmp_path / "stereo.yaml"
+    conf.write_text(settings)
+    components, config = site(load(conf))
+    names = sorted(s.name for c in components for s in c.signals)
+    # a measured pair joining two components' panels, on top of the prior
+    measured = [Pair(names[0], names[-1], rho=0.8, n=300, critical=0.15, window="6h", stability=0.9,
+                     source="measured", relation="Made up ↔ for the test")]
+    boards = render(components, config, [*measured, *prior(components)])
+    assert len(boards) >= 10
+    assert {path: preview.problems(dash) for path, dash in boards.items()} == {path: [] for path in boards}
 
 
 def test_the_committed_dashboards_pass_the_same_checks() -> None:
