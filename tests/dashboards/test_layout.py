@@ -128,3 +128,10 @@ def test_chromium_renders_the_svg_preview(tmp_path: Path) -> None:
                     "--window-size=1000,1400", svg.as_uri()], check=True, capture_output=True, timeout=120)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 5000
+
+
+def test_preview_png_draws_with_matplotlib(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="the correlate extra installs matplotlib")
+    png = tmp_path / "nodes.png"
+    assert main(["preview", str(ROOT / "dashboards" / "nodes.json"), "--png", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
