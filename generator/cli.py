@@ -19,6 +19,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "suggest": ("generator.correlate.suggest", "measure correlations on a live Prometheus, write correlations.yaml"),
     "serve": ("generator.correlate.server", "run the correlation service Grafana queries"),
     "simulate": ("generator.simulate", "write a simulated cluster's series as OpenMetrics or serve /metrics"),
+    "preview": ("generator.preview", "draw a dashboard's grid layout as SVG or PNG, and report holes and overlaps"),
 }
 
 # what each delegated subcommand imports beyond the base package: extra -> modules it provides
@@ -28,6 +29,7 @@ EXTRAS: dict[str, dict[str, tuple[str, ...]]] = {
     "serve": {"correlate": ("numpy", "scipy", "requests", "prometheus_api_client"),
               "service": ("fastapi", "uvicorn", "prometheus_client")},
     "simulate": {},
+    "preview": {},
 }
 HEATMAP: dict[str, tuple[str, ...]] = {"heatmap": ("matplotlib",)}
 
@@ -45,12 +47,13 @@ def install_hint(command: str, extras: list[str]) -> str:
 
 def _delegate(argv: list[str]) -> int:
     name = argv[0]
-    needs = dict(EXTRAS[name])
-    if name == "correlate" and any(a == "--heatmap" or a.startswith("--heatmap=") for a in argv[1:]):
+    needs = dict(EXTRAS.get(name, {}))
+    flag = {"correlate": "--heatmap", "preview": "--png"}.get(name)  # the options drawn with matplotlib
+    if flag and any(a == flag or a.startswith(f"{flag}=") for a in argv[1:]):
         needs.update(HEATMAP)
     missing = missing_extras(needs)
     if missing:
-        print(install_hint(f"stereo {name}" + (" --heatmap" if "heatmap" in missing else ""), missing),
+        print(install_hint(f"stereo {name}" + (f" {flag}" if "heatmap" in missing else ""), missing),
               file=sys.stderr)
         return 2
     module = importlib.import_module(DELEGATED[name][0])

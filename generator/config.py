@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from generator import gotemplate, promql, safeload, validate
 
@@ -59,6 +59,7 @@ class Config:
     """The site settings; each field's default is the setting's default (stated here only)."""
 
     cluster_label: str = "cluster"
+    clusters: Literal["single", "multi"] = "multi"  # single: dashboards hide the cluster picker
     profile: str = "self-managed"
     selectors: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SELECTORS))
     thresholds: dict[str, float] = field(default_factory=dict)
@@ -278,6 +279,7 @@ PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS),
 
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
+    "clusters": one_of("single", "multi"),
     "profile": one_of("self-managed", "managed"),
     "selectors": map_of(selector, keys=tuple(DEFAULT_SELECTORS)),
     "thresholds": map_of(threshold),

@@ -14,6 +14,12 @@ from generator.correlations import Pair
 from generator.model import Component, Panel
 
 MAX_PER_ROW = 4
+# a dashboard's remaining panels split into sections by what they measure once there are more than this many,
+# so a long dashboard reads as glance → traffic → ratios → latency → resources → counts (and can fold)
+SPLIT_REST = 12
+FAMILIES = (("at a glance", ()), ("traffic", ("reqps", "ops", "Bps", "binBps", "pps", "cps")),
+            ("ratios and errors", ("percentunit", "percent")), ("latency", ("s", "ms")),
+            ("resources", ("bytes", "decbytes", "cores")), ("counts", ()))
 
 
 @dataclass(frozen=True)
@@ -45,10 +51,12 @@ class Index:
         self.home: dict[str, str] = {}
         self.panel: dict[str, Panel] = {}
         self.title: dict[str, str] = {}
+        self.unit: dict[str, str] = {}
         for comp in components:
             for sig in comp.signals:
                 self.home.setdefault(sig.name, comp.key)
                 self.title.setdefault(sig.name, sig.title)
+                self.unit.setdefault(sig.name, sig.unit)
             for panel in comp.panels:
                 for name in panel.signals:
                     self.panel.setdefault(name, panel)
@@ -155,6 +163,26 @@ def layout(key: str, panels: tuple[Panel, ...], pairs: list[Pair], index: Index,
             rows.append(Row(title, placed[start:start + MAX_PER_ROW], relation=True))
         used.update(id(p) for p in group_panels)
     rest = tuple(Placed(p, key, _partners(p, pairs, index)) for p in panels if id(p) not in used)
-    if rest:
+    if len(rest) > SPLIT_REST:
+        for family, placed_rest in _families(rest, index):
+            rows.append(Row(f"{rest_title}: {family}", placed_rest, relation=False))
+    elif rest:
         rows.append(Row(rest_title, rest, relation=False))
     return rows
+
+
+def _family(panel: Panel, index: Index) -> str:
+    if panel.kind in ("stat", "gauge", "bargauge"):
+        return FAMILIES[0][0]
+    unit = index.unit.get(panel.signals[0], "")
+    return next((name for name, units in FAMILIES if unit in units), FAMILIES[-1][0])
+
+
+def _families(rest: tuple[Placed, ...], index: Index) -> list[tuple[str, tuple[Placed, ...]]]:
+    """The remaining panels by family, in the families' order, the catalog's order kept within each."""
+    out = []
+    for name, _ in FAMILIES:
+        group = tuple(p for p in rest if _family(p.panel, index) == name)
+        if group:
+            out.append((name, group))
+    return out

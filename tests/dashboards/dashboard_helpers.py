@@ -53,6 +53,8 @@ def row_of(dash: dict[str, Any], panel: dict[str, Any]) -> dict[str, Any]:
     for p in dash["panels"]:
         if p["type"] == "row":
             row = p
+            if any(inner is panel for inner in p.get("panels", [])):
+                return row  # a collapsed row holds its panels
         if p is panel:
             return row
     raise AssertionError(f"panel {panel['title']} not found")

@@ -1,6 +1,6 @@
-"""dashboards/: one Grafana dashboard per component, the cluster overview, the namespace and workload views and
-the pair view, laid out from correlations (see generator.layout) and built with grafanalib behind
-`normalise`, which turns its output into the current Grafana JSON model.
+"""dashboards/: one Grafana dashboard per component, the cluster overview, the namespace and workload views, the
+node → pods and networking boards, and the pair view, laid out from correlations (see generator.layout) and
+built with grafanalib behind `normalise`, which turns its output into the current Grafana JSON model.
 
 `stage()` is the pipeline stage: it keeps the pairs whose signals are both on this site and renders every
 dashboard; `dashboards()` renders for exactly the pairs given. Both are pure: the pairs were read and checked
@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from generator.config import Config
 from generator.correlations import Pair
 from generator.model import Component
-from generator.render.dashboards import pair, views
+from generator.render.dashboards import kube, pair, views
 from generator.render.dashboards.component import component_dashboard
 from generator.render.dashboards.lookup import Lookup
 from generator.render.dashboards.normalise import dumps
 
-VIEWS = {**views.TITLES, pair.KEY: pair.TITLE}
+VIEWS = {**views.TITLES, **kube.TITLES, pair.KEY: pair.TITLE}
 
 
 def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -> dict[str, str]:
@@ -29,12 +29,14 @@ def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -
         raise ValueError(f"component key {clash[0]} is also the name of a Stereo view")
     lk = Lookup(components, config, pairs)
     lk.titles.update(VIEWS)
+    lk.boards = kube.available(lk)
     # a component without panels (services with no preset) has nothing to show
     out = {f"dashboards/{comp.key}.json": component_dashboard(lk, comp) for comp in components if comp.panels}
     out["dashboards/overview.json"] = views.overview(lk)
     out["dashboards/namespace.json"] = views.namespace(lk)
     out["dashboards/workload.json"] = views.workload(lk)
     out["dashboards/pair.json"] = pair.pair_view(lk)
+    out.update({f"dashboards/{key}.json": dash for key, dash in kube.boards(lk).items()})
     uids = [d["uid"] for d in out.values()]
     if len(set(uids)) != len(uids):
         raise ValueError(f"two dashboards share a uid: {sorted(u for u in uids if uids.count(u) > 1)[0]}")

@@ -10,6 +10,7 @@ import grafanalib.core as G
 
 from generator.layout import Placed, Row
 from generator.render.dashboards import links, panels
+from generator.render.dashboards import variables as variables_
 from generator.render.dashboards.lookup import Lookup
 from generator.render.dashboards.normalise import PROMETHEUS, normalise, to_json
 from generator.render.dashboards.panels import Spec
@@ -38,42 +39,89 @@ def placed_spec(lk: Lookup, scope: Scope, placed: Placed) -> Spec:
     sigs = [lk.signals[name] for name in placed.panel.signals]
     notes = [links.partner_note(lk, p) for p in placed.partners]
     data_links = [links.partner_link(lk, p) for p in placed.partners]
+    if lk.has_board(links.NODE_PODS_KEY) and any("node" in s.labels for s in sigs):
+        data_links.append(links.node_pods_link(lk))
     return panels.signal_spec(placed.panel, sigs, [scope.expr(s) for s in sigs], lk.cluster, lk.alerts, notes,
                               data_links)
 
 
+def _height(spec: Spec) -> int:
+    return panels.STAT_HEIGHT if spec.kind in ("stat", "gauge", "bargauge") else panels.HEIGHT
+
+
 def sections(lk: Lookup, scope: Scope, rows: list[Row]) -> list[Section]:
-    """Layout rows as sections: a relation row shares the width among its 2–4 panels; the rest keep theirs."""
+    """Layout rows as sections: a relation row shares the width among its 2–4 panels; the rest keep theirs.
+    Single-number panels (stat, gauge, bar gauge) are shorter than graphs."""
     out = []
     for row in rows:
         specs = [placed_spec(lk, scope, p) for p in row.panels]
         if row.relation and len(row.panels) > 1:
             width = COLUMNS // len(row.panels)
-            cells = [Cell(s, width) for s in specs]
+            cells = [Cell(s, width, _height(s)) for s in specs]
         else:
-            cells = [Cell(s, p.panel.width) for s, p in zip(specs, row.panels, strict=True)]
+            cells = [Cell(s, p.panel.width, _height(s)) for s, p in zip(specs, row.panels, strict=True)]
         out.append(Section(row.title, cells))
     return out
 
 
+# a dashboard taller than LONG grid units keeps the sections that start above FOLD open and collapses the rest
+LONG, FOLD = 60, 24
+
+
+def lines(cells: list[Cell]) -> list[list[tuple[Cell, int]]]:
+    """Cells wrapped onto lines of 24 columns, each line's widths stretched to fill all 24 (no holes)."""
+    out: list[list[Cell]] = [[]]
+    used = 0
+    for cell in cells:
+        width = min(cell.width, COLUMNS)
+        if out[-1] and used + width > COLUMNS:
+            out.append([])
+            used = 0
+        out[-1].append(cell)
+        used += width
+    return [_stretch(line) for line in out if line]
+
+
+def _stretch(line: list[Cell]) -> list[tuple[Cell, int]]:
+    total = sum(min(c.width, COLUMNS) for c in line)
+    widths = [min(c.width, COLUMNS) * COLUMNS // total for c in line]
+    for i in range(COLUMNS - sum(widths)):  # what the rounding left, a column each from the left
+        widths[i % len(widths)] += 1
+    return list(zip(line, widths, strict=True))
+
+
 def place(secs: list[Section]) -> list[G.Panel]:
-    """Rows and their panels with grid positions: left to right, wrapping at 24 columns."""
-    out: list[G.Panel] = []
+    """Rows and their panels with grid positions: left to right, wrapping at 24 columns, each line filled and
+    of one height.
+    On a long dashboard the sections below the fold are collapsed rows holding their panels."""
+    placed: list[tuple[Section, int, list[G.Panel]]] = []
     y = 0
     for sec in secs:
         if not sec.cells:
             continue
-        out.append(G.RowPanel(title=sec.title, gridPos=G.GridPos(h=1, w=COLUMNS, x=0, y=y)))
-        y += 1
-        x, line = 0, 0
-        for cell in sec.cells:
-            width = min(cell.width, COLUMNS)
-            if x + width > COLUMNS:
-                x, y, line = 0, y + line, 0
-            out.append(attr.evolve(panels.build(cell.spec), gridPos=G.GridPos(h=cell.height, w=width, x=x, y=y)))
-            x += width
-            line = max(line, cell.height)
-        y += line
+        start, y = y, y + 1
+        inner: list[G.Panel] = []
+        for line in lines(sec.cells):
+            x, height = 0, max(cell.height for cell, _ in line)  # one height a line: no hole under a short panel
+            for cell, width in line:
+                inner.append(attr.evolve(panels.build(cell.spec), gridPos=G.GridPos(h=height, w=width, x=x, y=y)))
+                x += width
+            y += height
+        placed.append((sec, start, inner))
+    long = y > LONG
+    out: list[G.Panel] = []
+    lift = 0  # grid units the collapsed rows above no longer take
+    for i, (sec, start, inner) in enumerate(placed):
+        fold = long and i > 0 and start >= FOLD
+        row_y = start - lift
+        if fold:
+            moved = [attr.evolve(p, gridPos=attr.evolve(p.gridPos, y=p.gridPos.y - lift)) for p in inner]
+            out.append(G.RowPanel(title=sec.title, gridPos=G.GridPos(h=1, w=COLUMNS, x=0, y=row_y), collapsed=True,
+                                  panels=moved))
+            lift += max(p.gridPos.y + p.gridPos.h for p in inner) - start - 1
+        else:
+            out.append(G.RowPanel(title=sec.title, gridPos=G.GridPos(h=1, w=COLUMNS, x=0, y=row_y)))
+            out += [attr.evolve(p, gridPos=attr.evolve(p.gridPos, y=p.gridPos.y - lift)) for p in inner]
     return out
 
 
@@ -105,7 +153,7 @@ def dashboard(lk: Lookup, key: str, description: str, secs: list[Section], varia
         refresh="1m",
         timezone="browser",
         links=[links.dropdown(), *extra_links],
-        templating=G.Templating(list=variables),
+        templating=G.Templating(list=variables_.for_site(variables, lk.single_cluster)),
         annotations=G.Annotations(list=[builtin, *annotations]),
         panels=place(secs),
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from generator.layout import Row, layout
 from generator.model import Component, Signal
-from generator.render.dashboards import board, variables
+from generator.render.dashboards import board, extras, variables
 from generator.render.dashboards.board import Cell, Section
 from generator.render.dashboards.lookup import Lookup
 from generator.render.dashboards.panels import Spec, Target
@@ -53,6 +53,7 @@ def component_dashboard(lk: Lookup, comp: Component) -> dict[str, Any]:
     if comp.alerts:
         table = alerts_table(lk, matchers, (), f"for {comp.title}")
         secs.append(Section("Alerts", [Cell(table, board.COLUMNS, ALERTS_HEIGHT)]))
+    secs += extras.sections(lk, comp.key)
     secs += board.sections(lk, scope, rows)
     notes = (board.alert_annotation(lk, matchers),) if comp.alerts else ()
     return board.dashboard(lk, comp.key, comp.description, secs, scope.variables(), annotations=notes)

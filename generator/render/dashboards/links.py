@@ -12,6 +12,7 @@ from generator.render.dashboards.lookup import Lookup
 
 TAG = "stereo"
 PAIR_KEY = "pair"
+NODE_PODS_KEY = "node-pods"
 # what a link carries along: the time range and every variable of the dashboard it leaves
 KEEP = "${__url_time_range}&${__all_variables}"
 
@@ -54,3 +55,10 @@ def partner_note(lk: Lookup, partner: Partner) -> str:
 
 def dashboard_link(lk: Lookup, key: str, title: str) -> dict[str, Any]:
     return {"title": title, "url": f"/d/{lk.uid(key)}?{KEEP}"}
+
+
+def node_pods_link(lk: Lookup) -> dict[str, Any]:
+    """From a series split by node to the pods on that node."""
+    return {"title": "Pods on ${__field.labels.node}",
+            "url": f"/d/{lk.uid(NODE_PODS_KEY)}/{NODE_PODS_KEY}?var-node=${{__field.labels.node}}"
+                   "&${__url_time_range}&var-cluster=${cluster}&var-datasource=${datasource}"}

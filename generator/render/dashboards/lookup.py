@@ -27,6 +27,7 @@ class Lookup:
     # dashboard key → title, for components and views alike
     titles: dict[str, str] = field(init=False)
     records: set[str] = field(init=False)
+    boards: set[str] = field(default_factory=set)  # the optional views this site gets (see dashboards())
 
     def __post_init__(self) -> None:
         self.index = Index(self.components)
@@ -46,6 +47,11 @@ class Lookup:
     def cluster(self) -> str:
         return self.config.cluster_label
 
+    @property
+    def single_cluster(self) -> bool:
+        """stereo.yaml says the site has one cluster: no cluster picker."""
+        return self.config.clusters == "single"
+
     def uid(self, key: str) -> str:
         return naming.dashboard_uid(key)
 
@@ -54,6 +60,10 @@ class Lookup:
 
     def home(self, signal: str) -> str:
         return self.index.home[signal]
+
+    def has_board(self, key: str) -> bool:
+        """A view is rendered on this site (the boards are decided before any is rendered)."""
+        return key in self.boards
 
     def record(self, name: str) -> str | None:
         """`name` when a component records it (the site may have excluded it, or left the component out)."""

@@ -25,7 +25,10 @@ CORRELATION = {"type": "yesoreyeram-infinity-datasource", "uid": "stereo-correla
 SUGGESTIONS = ("/api/v1/suggestions?target=${a:text}&k=10&window=${__range_s}s"
                "&selector={label}%3D%22${cluster:percentencode}%22")
 COLUMNS = (("name", "Signal", "string"), ("rho", "ρ", "number"), ("pvalue", "p-value", "number"),
-           ("n", "n", "number"), ("stability", "stability", "number"))
+           ("n", "n", "number"), ("stability", "stability", "number"), ("home", "home", "string"))
+# each option's series carry the signal's name first in `stereo_series` (the legend), so per-unit overrides can
+# match them by name whichever signal A and B hold: Grafana does not interpolate variables in a unit
+SERIES_LABEL = "stereo_series"
 
 
 def option_expr(expr: str) -> str:
@@ -37,6 +40,26 @@ def option_expr(expr: str) -> str:
     return expr
 
 
+def option(sig: Signal, cluster: str) -> str:
+    """The option value of a signal: its expression, each series named `<signal> <split labels>` in
+    SERIES_LABEL (the legend, and what the unit overrides match)."""
+    named = f'label_replace({option_expr(sig.expr)}, "{SERIES_LABEL}", "{sig.name}", "", "")'
+    split = [label for label in sig.labels if label != cluster]
+    if not split:
+        return named
+    sources = ", ".join(f'"{label}"' for label in (SERIES_LABEL, *split))
+    return f'label_join({named}, "{SERIES_LABEL}", " ", {sources})'
+
+
+def unit_overrides(signals: list[Signal]) -> tuple[dict[str, Any], ...]:
+    """One override per unit, matching the series of every signal of that unit by the name they start with."""
+    by_unit: dict[str, list[str]] = {}
+    for sig in signals:
+        by_unit.setdefault(sig.unit, []).append(sig.name)
+    return tuple({"matcher": {"id": "byRegexp", "options": f"^({'|'.join(sorted(names))})( .*)?$"},
+                  "properties": [{"id": "unit", "value": unit}]} for unit, names in sorted(by_unit.items()))
+
+
 def _defaults(lk: Lookup, signals: list[Signal]) -> tuple[str, str]:
     """The strongest pair, so the view shows something meaningful when opened without a link."""
     known = {s.name for s in signals}
@@ -46,7 +69,7 @@ def _defaults(lk: Lookup, signals: list[Signal]) -> tuple[str, str]:
     return signals[0].name, signals[min(1, len(signals) - 1)].name
 
 
-def _suggestions(cluster_label: str) -> Spec:
+def _suggestions(cluster_label: str, uid: str) -> Spec:
     target = {
         "refId": "A",
         "datasource": CORRELATION,
@@ -60,7 +83,13 @@ def _suggestions(cluster_label: str) -> Spec:
         "columns": [{"selector": s, "text": t, "type": k} for s, t, k in COLUMNS],
         "filters": [],
     }
+    link = {"title": "Open ${a:text} with ${__data.fields.Signal} in the pair view",
+            "url": f"/d/{uid}/{KEY}?var-a=${{a:text}}&var-b=${{__data.fields.Signal}}&var-a_home=${{a_home}}"
+                   "&var-b_home=stereo-${__data.fields.home}&${__url_time_range}&var-cluster=${cluster}"
+                   "&var-datasource=${datasource}"}
     overrides = (
+        {"matcher": {"id": "byName", "options": "Signal"}, "properties": [{"id": "links", "value": [link]}]},
+        {"matcher": {"id": "byName", "options": "home"}, "properties": [{"id": "custom.hidden", "value": True}]},
         {"matcher": {"id": "byName", "options": "ρ"}, "properties": [{"id": "decimals", "value": 2}]},
         {"matcher": {"id": "byName", "options": "p-value"}, "properties": [{"id": "unit", "value": "sci"}]},
         {"matcher": {"id": "byName", "options": "stability"}, "properties": [{"id": "unit", "value": "percentunit"}]},
@@ -71,7 +100,8 @@ def _suggestions(cluster_label: str) -> Spec:
         unit="none",
         description="The correlation service's live answer for the selected time range: the signals whose Spearman "
                     "ρ with ${a:text} passes the significance test, strongest first, with the p-value, the number of "
-                    "points and the share of short windows in which the pair was significant too.",
+                    "points and the share of short windows in which the pair was significant too. Click a signal to "
+                    "draw it beside ${a:text} here.",
         targets=(),
         raw_targets=(target,),
         datasource=dict(CORRELATION),
@@ -79,19 +109,22 @@ def _suggestions(cluster_label: str) -> Spec:
     )
 
 
-def _series(title: str, description: str, targets: tuple[Target, ...], right: bool = False) -> Spec:
-    overrides = ()
+def _series(title: str, description: str, targets: tuple[Target, ...], units: tuple[dict[str, Any], ...],
+            right: bool = False) -> Spec:
+    overrides: tuple[dict[str, Any], ...] = ()
     if right:
         overrides = ({"matcher": {"id": "byFrameRefID", "options": "B"},
                       "properties": [{"id": "custom.axisPlacement", "value": "right"}]},)
     return Spec(title=title, kind="timeseries", unit="short", description=description, targets=targets,
-                steps=({"color": "green", "value": 0.0},), overrides=overrides)
+                steps=({"color": "green", "value": 0.0},), overrides=overrides + units)
 
 
 def pair_view(lk: Lookup) -> dict[str, Any]:
     signals = list(lk.signals.values())
     a, b = _defaults(lk, signals)
-    options = [(s.name, option_expr(s.expr)) for s in signals]
+    options = [(s.name, option(s, lk.cluster)) for s in signals]
+    units = unit_overrides(signals)
+    legend = f"{{{{{SERIES_LABEL}}}}}"
     names = [s.name for s in signals]
     scope = variables.scope(signals, lk.cluster)
     chosen = [
@@ -102,13 +135,14 @@ def pair_view(lk: Lookup) -> dict[str, Any]:
     ]
     together = _series("${a:text} (left) and ${b:text} (right)",
                        "Both signals on one graph, each on its own axis, so a shared rhythm shows whatever the units. "
-                       "Choose them with the A and B variables, or arrive here from a correlated panel's link.",
-                       (Target("$a"), Target("$b")), right=True)
-    alone = [_series(f"${{{v}:text}}", f"Signal {v.upper()} alone, on its own scale.", (Target(f"${v}"),))
-             for v in ("a", "b")]
+                       "Choose them with the A and B variables, or arrive here from a correlated panel's link. Each "
+                       "axis carries its signal's unit.",
+                       (Target("$a", legend), Target("$b", legend)), units, right=True)
+    alone = [_series(f"${{{v}:text}}", f"Signal {v.upper()} alone, on its own scale and in its unit.",
+                     (Target(f"${v}", legend),), units) for v in ("a", "b")]
     secs = [Section("Together", [Cell(together, board.COLUMNS, 10)]),
             Section("Each alone", [Cell(s, board.COLUMNS // 2) for s in alone]),
-            Section("Suggestions", [Cell(_suggestions(lk.config.cluster_label), board.COLUMNS, 8)])]
+            Section("Suggestions", [Cell(_suggestions(lk.config.cluster_label, lk.uid(KEY)), board.COLUMNS, 8)])]
     back = (links.back("a_home", "Home of ${a:text}"), links.back("b_home", "Home of ${b:text}"))
     lk.titles.setdefault(KEY, TITLE)
     return board.dashboard(lk, KEY, "Two signals side by side. Correlated panels on the other Stereo dashboards "

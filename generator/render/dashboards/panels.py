@@ -15,6 +15,7 @@ import grafanalib.core as G
 
 from generator.model import Alert, Panel, Signal
 from generator.promql import fmt_number
+from generator.render.dashboards import compare
 from generator.render.dashboards.normalise import PROMETHEUS
 
 HEIGHT = 8
@@ -29,6 +30,7 @@ class Target:
     expr: str
     legend: str = ""
     unit: str = ""  # when it differs from the panel's unit
+    yesterday: bool = False  # also draw it a day earlier (see compare)
 
 
 @dataclass(frozen=True)
@@ -108,16 +110,20 @@ def signal_spec(panel: Panel, signals: list[Signal], exprs: list[str], cluster: 
     """A catalog Panel as a Spec: `exprs` are the signals' expressions as this dashboard scopes them."""
     many = len(signals) > 1
     unit = signals[0].unit
+    kind = panel.kind
     targets = tuple(
-        Target(expr, _legend(panel, sig, cluster, many), "" if sig.unit == unit else sig.unit)
+        Target(expr, _legend(panel, sig, cluster, many), "" if sig.unit == unit else sig.unit,
+               yesterday=kind == "timeseries" and sig.name in compare.KEY and compare.offset(expr) is not None)
         for sig, expr in zip(signals, exprs, strict=True)
     )
     alert = watching(signals, alerts)
     steps = alert_steps(alert) if alert else ()
     text = "\n\n".join([description(panel, signals), *notes])
+    if any(t.yesterday for t in targets):
+        text += f"\n\nThe dashed line is the same series {compare.LABEL} (offset {compare.OFFSET})" + (
+            ", summed over the stack." if panel.stack else ".")
     if alert:
         text += f"\n\nThe {'area' if panel.kind == 'timeseries' else 'colour'} marks where {alert.name} fires."
-    kind = panel.kind
     is_ratio = unit == "percentunit"
     return Spec(
         title=panel.title,
@@ -135,9 +141,25 @@ def signal_spec(panel: Panel, signals: list[Signal], exprs: list[str], cluster: 
     )
 
 
+def _yesterday(spec: Spec) -> list[tuple[str, Target]]:
+    """The day-earlier twins of the targets that ask for one, with their refIds (after the targets' own)."""
+    out = []
+    letters = string.ascii_uppercase[len(spec.targets):]
+    for letter, target in zip(letters, [t for t in spec.targets if t.yesterday], strict=False):
+        expr = compare.offset(target.expr)
+        assert expr is not None
+        if spec.stack:
+            expr, legend = f"sum({expr})", f"total {compare.LABEL}"
+        else:
+            legend = f"{target.legend} {compare.LABEL}".strip()
+        out.append((letter, Target(expr, legend, target.unit)))
+    return out
+
+
 def _targets(spec: Spec) -> list[G.Target]:
     out = []
-    for letter, target in zip(string.ascii_uppercase, spec.targets, strict=False):
+    pairs = [*zip(string.ascii_uppercase, spec.targets, strict=False), *_yesterday(spec)]
+    for letter, target in pairs:
         out.append(G.Target(expr=rate_interval(target.expr), legendFormat=target.legend, refId=letter,
                             instant=spec.instant, format="table" if spec.kind == "table" else "time_series",
                             datasource=spec.datasource))
@@ -150,6 +172,8 @@ def _overrides(spec: Spec) -> list[dict[str, Any]]:
         if target.unit:
             out.append({"matcher": {"id": "byFrameRefID", "options": letter},
                         "properties": [{"id": "unit", "value": target.unit}]})
+    for letter, target in _yesterday(spec):
+        out += compare.overrides([letter], target.unit)
     return out
 
 

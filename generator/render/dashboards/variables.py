@@ -147,6 +147,14 @@ def cluster(label: str) -> dict[str, Any]:
     return data
 
 
+def for_site(variables: list[dict[str, Any]], single_cluster: bool) -> list[dict[str, Any]]:
+    """A single-cluster site hides the cluster picker: it still feeds `$cluster` to every query (and links
+    carry it), there is just nothing to choose."""
+    if not single_cluster:
+        return variables
+    return [{**v, "hide": G.HIDE_VARIABLE} if v["name"] == "cluster" else v for v in variables]
+
+
 def custom(name: str, options: list[tuple[str, str]], default: int, label: str) -> dict[str, Any]:
     """A custom variable of `text : value` options (commas inside a value escaped as Grafana expects)."""
     query_text = ",".join(f"{text} : {value.replace(',', chr(92) + ',')}" for text, value in options)

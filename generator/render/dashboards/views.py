@@ -111,8 +111,10 @@ def overview(lk: Lookup) -> dict[str, Any]:
     rows = layout(OVERVIEW, _panels_of(lk, list(CAPACITY_SIGNALS)), lk.pairs, lk.index, "Nodes and pods")
     scope = variables.scope(shown(lk, rows), lk.cluster, pool=list(lk.signals.values()))
     watched = [c.key for c in lk.components if c.alerts]
-    per_line = 6
-    health = [Cell(_health(lk, key), board.COLUMNS // per_line, STAT_HEIGHT) for key in watched]
+    lines = -(-len(watched) // 6)  # at most 6 a line, the lines as even as they can be
+    per_line = -(-len(watched) // max(lines, 1))
+    widths = [board.COLUMNS // per_line + (i < board.COLUMNS % per_line) for i in range(per_line)]
+    health = [Cell(_health(lk, key), widths[i % per_line], STAT_HEIGHT) for i, key in enumerate(watched)]
     alerts = [Cell(alerts_table(lk, "", ("component",), "in the cluster"), 16, 8),
               Cell(_severity_stat(lk, "critical"), 4, 8), Cell(_severity_stat(lk, "warning"), 4, 8)]
     secs = [Section("Health", health), Section("Firing alerts", alerts),
