@@ -31,13 +31,15 @@ def _generate(args: argparse.Namespace) -> int:
         config_path = "stereo.yaml"
     source = PairSource(Path(args.correlations) if args.correlations else None, args.suggestions,
                         args.suggestions_optional)
+    out = Path(args.out)
+    # manifests/ once written is output like the rest: --check compares it whenever it exists
+    manifests = args.manifests or (args.check and writer.has_manifests(out))
     try:
         config = load(config_path)
-        files = pipeline.generate(config, source.read(), manifests=args.manifests)
+        files = pipeline.generate(config, source.read(), manifests=manifests)
     except (ConfigError, ManifestError, CatalogError) as exc:
         print(f"stereo: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     if args.check:
         problems = writer.differences(files, out)
         for line in problems:
@@ -50,6 +52,9 @@ def _generate(args: argparse.Namespace) -> int:
     writer.write(files, out)
     counts = _counts(files)
     print(f"stereo: wrote {len(files)} files to {out} ({counts})")
+    if not manifests and writer.has_manifests(out):
+        print(f"stereo: {out / 'manifests'} was not rewritten (no --manifests); `generate --check` compares it",
+              file=sys.stderr)
     return 0
 
 

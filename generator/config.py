@@ -55,6 +55,20 @@ DEFAULTS: dict[str, Any] = {
         "group_interval": "5m",
         "url": "http://alertmanager:9093",
     },
+    # `stereo generate --manifests`: Kubernetes objects (generator.render.manifests)
+    # checked by generator.manifests_config; service.prometheus_url None means the top-level prometheus_url
+    "manifests": {
+        "namespace": "monitoring", "labels": {}, "annotations": {},
+        "dashboards": {"labels": {"grafana_dashboard": "1"}, "folder": "Stereo"},
+        "datasource": {"labels": {"grafana_datasource": "1"}, "token_env": "STEREO_CORRELATION_TOKEN"},
+        "service": {
+            "enabled": True, "image": "ghcr.io/stereo-monitoring/stereo:0.1.0", "listen": "0.0.0.0:9797",
+            "prometheus_url": None, "token_secret": {"name": "stereo-correlation-token", "key": "token"},
+            "replicas": 1,
+            # pods (any namespace) allowed to reach the service: Grafana queries it, Prometheus scrapes it
+            "allow_from": [{"app.kubernetes.io/name": "grafana"}, {"app.kubernetes.io/name": "prometheus"}],
+        },
+    },
 }
 
 
@@ -81,6 +95,7 @@ class Config:
     prometheus_url: str = DEFAULTS["prometheus_url"]
     correlation_url: str = DEFAULTS["correlation_url"]
     alertmanager: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS["alertmanager"]))
+    manifests: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS["manifests"]))
     source: str = field(default="<defaults>", compare=False)
     # line of each dotted key in the file, for messages about names checked after the catalog is built
     lines: dict[str, int] = field(default_factory=dict, compare=False)
@@ -258,7 +273,14 @@ SCHEMA: dict[str, Check] = {
         "integrations": map_of(mapping),
         "url": url,
     }),
+    "manifests": lambda value, key: _manifests(value, key),
 }
+
+
+def _manifests(value: Any, key: str) -> dict[str, Any]:
+    from generator.manifests_config import MANIFESTS  # imports this module's validators, so imported late
+
+    return MANIFESTS(value, key)
 
 
 # -------------------------------------------------------------------------------------------------- loading
@@ -361,6 +383,7 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         prometheus_url=merged["prometheus_url"],
         correlation_url=merged["correlation_url"],
         alertmanager=merged["alertmanager"],
+        manifests=merged["manifests"],
         source=source,
         lines=lines,
         raw=data,
