@@ -1,0 +1,136 @@
+"""A second PromQL engine: Stereo's rules on VictoriaMetrics + vmalert (Debian `victoria-metrics`).
+
+- Every generated rule and alert file loads in `vmalert -dryRun` (groups, expressions, annotation templates),
+  for the committed output and for a site with another cluster label and the managed profile.
+- A few fault scenarios, simulated once: the same samples go to a Prometheus (promtool backfill) and to a
+  VictoriaMetrics (its import API), both evaluate the same rule files every 5s from "now", and the same alerts
+  fire in each scenario's cluster on both.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from e2e.lab import EVALUATION_INTERVAL, cluster, write_site
+from e2e.vmlab import VICTORIA_METRICS, VMALERT, VictoriaMetrics, VMAlert, dry_run
+
+from generator import pipeline
+from generator.config import load
+from generator.simulate import run
+from generator.simulate.prometheus import Prometheus, backfill
+from generator.simulate.run import Simulation, Window
+from generator.simulate.scenarios import SCENARIOS
+
+ROOT = Path(__file__).resolve().parents[2]
+# an absent target, burn rates over recorded series, predict_linear: three kinds of expression, three scenarios
+VM_SCENARIOS = ("etcd-member-down", "apiserver-5xx-burst", "disk-filling")
+ROUNDS = 4
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _need_victoria_metrics() -> None:
+    if not (shutil.which(VMALERT) and shutil.which(VICTORIA_METRICS)):
+        pytest.fail("vmalert and victoria-metrics are not installed (apt-get install victoria-metrics)")
+
+
+def rule_files(root: Path) -> list[Path]:
+    return sorted((root / "rules").glob("*.yaml")) + sorted((root / "alerts").glob("*.yaml"))
+
+
+def test_committed_rules_load_in_vmalert() -> None:
+    files = rule_files(ROOT)
+    generated = {p for p in pipeline.generate(load(None)) if p.startswith(("rules/", "alerts/"))}
+    assert {p.relative_to(ROOT).as_posix() for p in files} == generated
+    result = dry_run(files)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_another_sites_rules_load_in_vmalert(tmp_path: Path) -> None:
+    config = tmp_path / "stereo.yaml"
+    config.write_text("cluster_label: k8s_cluster\nprofile: managed\nevaluation_interval: 30s\n", encoding="utf-8")
+    for path, text in pipeline.generate(load(config)).items():
+        if path.startswith(("rules/", "alerts/")):
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_text(text, encoding="utf-8")
+    files = rule_files(tmp_path)
+    assert "k8s_cluster" in files[0].read_text(encoding="utf-8")
+    result = dry_run(files)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_dry_run_rejects_what_vmalert_cannot_run(tmp_path: Path) -> None:
+    """The check above can fail: a PromQL error and an unknown template function are both refused."""
+    bad = tmp_path / "bad.yaml"
+    good = yaml.safe_load((ROOT / "alerts" / "coredns.yaml").read_text(encoding="utf-8"))
+    rule = good["groups"][0]["rules"][0]
+    for broken in ({**rule, "expr": rule["expr"] + " +"},
+                   {**rule, "annotations": {"summary": "{{ $labels.x | nosuchfunction }}"}}):
+        bad.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [broken]}]}), encoding="utf-8")
+        result = dry_run([bad])
+        assert result.returncode != 0
+        assert "bad.yaml" in result.stderr + result.stdout
+
+
+class Engines:
+    def __init__(self, prometheus: Prometheus, vmalert: VMAlert, clusters: list[str]) -> None:
+        self.prometheus, self.vmalert, self.clusters = prometheus, vmalert, clusters
+        self.prometheus_firing = self._by_cluster(a["labels"] for a in prometheus.alerts() if a["state"] == "firing")
+        self.vmalert_firing = self._by_cluster(a["labels"] for a in vmalert.alerts() if a["state"] == "firing")
+
+    @staticmethod
+    def _by_cluster(labels: Iterator[dict[str, str]]) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for one in labels:
+            out.setdefault(one.get("cluster", ""), set()).add(one["alertname"])
+        return out
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
+    """One simulation of the scenarios; its samples backfilled into Prometheus and imported into VictoriaMetrics."""
+    workdir = tmp_path_factory.mktemp("vm-lab")
+    write_site(workdir)
+    files = rule_files(workdir / "site")
+    specs = [replace(cluster(name), duration=(SCENARIOS[name].minutes + 4) * 60,
+                     scenario_window=SCENARIOS[name].minutes * 60) for name in VM_SCENARIOS]
+    window = Window(end=run.now(), duration=max(s.duration or 0 for s in specs), step=60)
+    sim = Simulation(specs, 11, window)
+    vm = VictoriaMetrics(workdir)
+    prometheus = Prometheus(workdir, [str(p) for p in files], workdir / "data", EVALUATION_INTERVAL)
+    vmalert = VMAlert(workdir, files, vm, EVALUATION_INTERVAL)
+    try:
+        vm.start()
+        history = workdir / "history.om"
+        sim.run().write_file(history)
+        # the minutes the first part took, simulated too: both engines evaluate from now
+        sim.advance_to(run.now())
+        sim.write_file(recent := workdir / "recent.om")
+        for path in (history, recent):
+            backfill(path, workdir / "data")
+            assert vm.import_openmetrics(path) > 0
+        assert vm.query('count(up{cluster="etcd-member-down"})')
+        prometheus.start()
+        vmalert.start()
+        groups = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["groups"]) for p in files)
+        prometheus.wait_for_rounds(ROUNDS)
+        vmalert.wait_for_rounds(groups, ROUNDS)
+        yield Engines(prometheus, vmalert, list(VM_SCENARIOS))
+    finally:
+        vmalert.stop()
+        prometheus.stop()
+        vm.stop()
+
+
+@pytest.mark.parametrize("scenario", VM_SCENARIOS)
+def test_the_same_alerts_fire_on_victoria_metrics(engines: Engines, scenario: str) -> None:
+    on_prometheus = engines.prometheus_firing.get(scenario, set())
+    on_vm = engines.vmalert_firing.get(scenario, set())
+    expected = set(SCENARIOS[scenario].expect)
+    assert expected <= on_prometheus, f"Prometheus misses {sorted(expected - on_prometheus)}"
+    assert on_vm == on_prometheus, (f"only on Prometheus: {sorted(on_prometheus - on_vm)}; "
+                                    f"only on vmalert: {sorted(on_vm - on_prometheus)}")
