@@ -102,6 +102,23 @@ class VictoriaMetrics(_Process):
         _get(f"{self.url}/internal/force_flush")  # make the samples searchable now
         return samples
 
+    def import_matrix(self, result: list[dict[str, Any]]) -> int:
+        """A Prometheus query_range result (its "result" list) into /api/v1/import (JSON lines); NaN points are
+        left out (JSON has no NaN). Returns the number of samples sent."""
+        lines, samples = [], 0
+        for series in result:
+            points = [(int(float(t) * 1000), float(v)) for t, v in series["values"] if v.lower() != "nan"]
+            if points:
+                samples += len(points)
+                lines.append(json.dumps({"metric": series["metric"], "timestamps": [t for t, _ in points],
+                                         "values": [v for _, v in points]}))
+        req = urllib.request.Request(f"{self.url}/api/v1/import", data="\n".join(lines).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            if resp.status != 204:
+                raise RuntimeError(f"import answered {resp.status}: {resp.read()[:500]!r}")
+        _get(f"{self.url}/internal/force_flush")
+        return samples
+
     def query(self, expr: str) -> list[dict[str, Any]]:
         body = json.loads(_get(f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
         return list(body["data"]["result"])
