@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[correlate,dev]'
+	$(BIN)/pip install --quiet -e '.[correlate,service,heatmap,dev]'
 	touch $(STAMP)
 
 generate: $(STAMP)
