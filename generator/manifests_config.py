@@ -61,8 +61,14 @@ def boolean(value: Any, key: str) -> bool:
     return value
 
 
+def secret_key(value: Any, key: str) -> str:
+    if not isinstance(value, str) or not re.match(r"^[-._a-zA-Z0-9]{1,253}$", value):
+        raise _Bad(key, "a Secret key (letters, digits, -, _ and .)", value)
+    return value
+
+
 LABELS = map_of(k8s_label_value, k8s_label_key)
-SECRET_REF = record({"name": dns_label, "key": string})
+SECRET_REF = record({"name": dns_label, "key": secret_key})
 MANIFESTS = record({
     "namespace": dns_label,
     "labels": LABELS,

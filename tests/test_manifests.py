@@ -218,12 +218,21 @@ def test_service_settings_hold_only_the_catalogs_keys(tmp_path: Path) -> None:
     ({"service": {"listen": "9797"}}, "manifests.service.listen: expected HOST:PORT"),
     ({"service": {"token_secret": {"name": "Token"}}}, "manifests.service.token_secret.name: expected a DNS-1123"),
     ({"datasource": {"token_env": "$TOKEN"}}, "manifests.datasource.token_env: expected an environment variable"),
+    ({"service": {"token_secret": {"key": "a/b"}}}, "manifests.service.token_secret.key: expected a Secret key"),
+    ({"service": {"replicas": -1}}, "manifests.service.replicas: expected a whole number"),
+    ({"service": {"allow_from": [{"app": True}]}}, "manifests.service.allow_from[0].app: expected a Kubernetes"),
+    ({"dashboards": {"folder": ""}}, "manifests.dashboards.folder: expected a non-empty string"),
     ({"namespce": "x"}, "manifests.namespce: expected a known key"),
 ])
 def test_bad_manifest_settings_name_file_line_and_key(tmp_path: Path, settings: dict[str, Any], message: str) -> None:
     path = site(tmp_path, {"cluster_label": "cluster", "manifests": settings})
     with pytest.raises(ConfigError, match=f"^{re.escape(str(path))}:[3-5]: {re.escape(message)}"):
         load(path)
+
+
+def test_manifests_must_be_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r":1: manifests: expected a mapping, got \['x'\]"):
+        load(site(tmp_path, {"manifests": ["x"]}))
 
 
 def test_bad_settings_exit_2_and_write_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
