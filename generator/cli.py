@@ -73,16 +73,18 @@ def _generate(args: argparse.Namespace) -> int:
         config_path = "stereo.yaml"
     source = PairSource(Path(args.correlations) if args.correlations else None, args.suggestions,
                         args.suggestions_optional)
+    out = Path(args.out)
+    # manifests/ once written is output like the rest: --check compares it whenever it exists
+    manifests = args.manifests or (args.check and writer.has_manifests(out))
     try:
         config = load(config_path)
-        files = pipeline.generate(config, source.read(), manifests=args.manifests)
+        files = pipeline.generate(config, source.read(), manifests=manifests)
     except (ConfigError, ManifestError, CatalogError) as exc:
         print(f"stereo: {_one_line(exc)}", file=sys.stderr)
         return 2
     except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
         print(f"stereo: {config_path or '<defaults>'}: {exc}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     if args.check and out.exists() and not out.is_dir():
         print(f"stereo: --out {out}: not a directory", file=sys.stderr)
         return 2
@@ -103,6 +105,9 @@ def _generate(args: argparse.Namespace) -> int:
         return 2
     counts = _counts(files)
     print(f"stereo: wrote {len(files)} files to {out} ({counts})")
+    if not manifests and writer.has_manifests(out):
+        print(f"stereo: {out / 'manifests'} was not rewritten (no --manifests); `generate --check` compares it",
+              file=sys.stderr)
     return 0
 
 

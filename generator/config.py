@@ -44,6 +44,20 @@ ALERTMANAGER_DEFAULTS: dict[str, Any] = {
     "group_interval": "5m",
     "url": "http://alertmanager:9093",
 }
+# `stereo generate --manifests`: Kubernetes objects (generator.render.manifests)
+# checked by generator.manifests_config; service.prometheus_url None means the top-level prometheus_url
+MANIFESTS_DEFAULTS: dict[str, Any] = {
+    "namespace": "monitoring", "labels": {}, "annotations": {},
+    "dashboards": {"labels": {"grafana_dashboard": "1"}, "folder": "Stereo"},
+    "datasource": {"labels": {"grafana_datasource": "1"}, "token_env": "STEREO_CORRELATION_TOKEN"},
+    "service": {
+        "enabled": True, "image": "ghcr.io/stereo-monitoring/stereo:0.1.0", "listen": "0.0.0.0:9797",
+        "prometheus_url": None, "token_secret": {"name": "stereo-correlation-token", "key": "token"},
+        "replicas": 1,
+        # pods (any namespace) allowed to reach the service: Grafana queries it, Prometheus scrapes it
+        "allow_from": [{"app.kubernetes.io/name": "grafana"}, {"app.kubernetes.io/name": "prometheus"}],
+    },
+}
 # file keys nested one level that land in flat Config fields: (section, key) -> field
 NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",
           ("slo", "objective"): "slo_objective", ("slo", "read_latency"): "slo_read_latency",
@@ -77,6 +91,7 @@ class Config:
     prometheus_url: str = "http://prometheus:9090"
     correlation_url: str = "http://stereo:9797"
     alertmanager: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(ALERTMANAGER_DEFAULTS))
+    manifests: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(MANIFESTS_DEFAULTS))
     source: str = field(default="<defaults>", compare=False)
     # line of each dotted key in the file, for messages about names checked after the catalog is built
     lines: dict[str, int] = field(default_factory=dict, compare=False)
@@ -301,7 +316,14 @@ SCHEMA: dict[str, Check] = {
         "integrations": map_of(validate.integrations),
         "url": url,
     }),
+    "manifests": lambda value, key: _manifests(value, key),
 }
+
+
+def _manifests(value: Any, key: str) -> dict[str, Any]:
+    from generator.manifests_config import MANIFESTS  # imports this module's validators, so imported late
+
+    return MANIFESTS(value, key)
 
 
 # -------------------------------------------------------------------------------------------------- loading

@@ -96,6 +96,11 @@ def write(files: dict[str, str], out: Path, check: Callable[[Path], None] | None
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def has_manifests(out: Path) -> bool:
+    """manifests/ exists: it is generated output, so `--check` must compare it even without --manifests."""
+    return (out / "manifests").is_dir()
+
+
 def differences(files: dict[str, str], out: Path) -> list[str]:
     """Paths whose committed content differs from `files`: changed, missing, or stale (no longer generated)."""
     problems = []

@@ -139,7 +139,7 @@ def test_manifests_option_adds_kubernetes_objects(tmp_path: Path) -> None:
     assert cli.main(["generate", "--manifests", "--out", str(tmp_path)]) == 0
     kinds = {yaml.safe_load(p.read_text())["kind"] for p in (tmp_path / "manifests").rglob("*.yaml")
              if p.name != "kustomization.yaml"}
-    assert kinds == {"PrometheusRule", "ConfigMap"}
+    assert kinds == {"PrometheusRule", "ConfigMap", "Deployment", "Service", "ServiceMonitor", "NetworkPolicy"}
     assert (tmp_path / "manifests/kustomization.yaml").exists()
 
 

@@ -1,8 +1,10 @@
 """manifests/: the rendered rules, alerts and dashboards as Kubernetes objects, for the Prometheus Operator
-(PrometheusRule) and Grafana's dashboard sidecar (ConfigMaps labelled grafana_dashboard: "1").
+(PrometheusRule) and Grafana's dashboard sidecar (ConfigMaps labelled grafana_dashboard: "1"), plus the
+correlation service (generator.render.manifests_service).
 
 Works on already-rendered files, not on the catalog: a manifest holds exactly what rules/, alerts/ and
-dashboards/ hold, so the two ways of installing Stereo cannot drift apart.
+dashboards/ hold, so the two ways of installing Stereo cannot drift apart. The `manifests:` settings give
+every object its namespace, labels (e.g. kube-prometheus-stack's `release`) and annotations.
 """
 
 from __future__ import annotations
@@ -13,13 +15,12 @@ import yaml
 
 from generator.config import Config
 from generator.naming import slug
+from generator.render import manifests_service
+from generator.render.manifests_service import Objects, metadata
 from generator.yamlio import dump
 
-NAMESPACE = "monitoring"
-PART_OF = {"app.kubernetes.io/part-of": "stereo"}
 # k8s-sidecar's annotation naming the Grafana folder a dashboard goes to
 FOLDER_ANNOTATION = "grafana_folder"
-FOLDER = "Stereo"
 # the API server refuses a ConfigMap whose data exceeds 1 MiB
 CONFIGMAP_LIMIT = 1024 * 1024
 _RULE_KINDS = {"rules/": "rules", "alerts/": "alerts"}
@@ -31,11 +32,7 @@ class ManifestError(Exception):
     """A rendered file cannot become a Kubernetes object (e.g. a dashboard too large for a ConfigMap)."""
 
 
-def _metadata(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"name": name, "namespace": NAMESPACE, "labels": dict(sorted({**PART_OF, **(labels or {})}.items()))}
-
-
-def prometheus_rule(path: str, text: str) -> tuple[str, str]:
+def prometheus_rule(path: str, text: str, settings: dict[str, Any]) -> tuple[str, str]:
     """rules/<key>.yaml or alerts/<key>.yaml → (manifest path, PrometheusRule YAML)."""
     prefix = next(p for p in _RULE_KINDS if path.startswith(p))
     kind = _RULE_KINDS[prefix]
@@ -44,13 +41,13 @@ def prometheus_rule(path: str, text: str) -> tuple[str, str]:
     doc = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
-        "metadata": _metadata(f"stereo-{key}-{kind}"),
+        "metadata": metadata(settings, f"stereo-{key}-{kind}", component=kind),
         "spec": {"groups": groups},
     }
     return f"manifests/prometheusrules/{key}-{kind}.yaml", dump(doc)
 
 
-def dashboard_configmap(path: str, text: str) -> tuple[str, str]:
+def dashboard_configmap(path: str, text: str, settings: dict[str, Any]) -> tuple[str, str]:
     """dashboards/<name>.json → (manifest path, ConfigMap YAML) for the Grafana sidecar."""
     name = path.removeprefix("dashboards/").removesuffix(".json").replace("/", "-")
     key = f"{name}.json"
@@ -63,16 +60,16 @@ def dashboard_configmap(path: str, text: str) -> tuple[str, str]:
     doc = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {
-            **_metadata(f"stereo-dashboard-{slug(name)}", {"grafana_dashboard": "1"}),
-            "annotations": {FOLDER_ANNOTATION: FOLDER},
-        },
+        "metadata": metadata(settings, f"stereo-dashboard-{slug(name)}", component="dashboards",
+                             labels=settings["dashboards"]["labels"],
+                             annotations={FOLDER_ANNOTATION: settings["dashboards"]["folder"]}),
         "data": {key: text},
     }
     return f"manifests/dashboards/{slug(name)}.yaml", dump(doc)
 
 
 def kustomization(resources: list[str]) -> str:
+    # no namespace/labels here: every object already carries them, so `kubectl apply -f` gives the same result
     return dump({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
@@ -81,18 +78,22 @@ def kustomization(resources: list[str]) -> str:
 
 
 def manifests(files: dict[str, str], config: Config) -> dict[str, str]:
-    """Manifests for every rule, alert and dashboard file in `files` (other files are left alone)."""
+    """Manifests for every rule, alert and dashboard file in `files` (other files are left alone), and the
+    correlation service's objects."""
+    settings = config.manifests
     out: dict[str, str] = {}
     for path, text in sorted(files.items()):
         if any(path.startswith(p) for p in _RULE_KINDS) and path.endswith(".yaml"):
-            target, manifest = prometheus_rule(path, text)
+            target, manifest = prometheus_rule(path, text, settings)
         elif path.startswith("dashboards/") and path.endswith(".json"):
-            target, manifest = dashboard_configmap(path, text)
+            target, manifest = dashboard_configmap(path, text, settings)
         else:
             continue
         if target in out:
             raise ManifestError(f"{path} and another file both become {target}")
         out[target] = manifest
+    service: Objects = manifests_service.objects(config)
+    out.update({path: dump(doc) for path, doc in service.items()})
     if out:
         out["manifests/kustomization.yaml"] = kustomization(list(out))
     return out

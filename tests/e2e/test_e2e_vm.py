@@ -1,0 +1,200 @@
+"""A second PromQL engine: Stereo's rules on VictoriaMetrics + vmalert (Debian `victoria-metrics`).
+
+- Every generated rule and alert file loads in `vmalert -dryRun` (groups, expressions, annotation templates),
+  for the committed output and for a site with another cluster label and the managed profile.
+- `stereo suggest` measures the same pairs on VictoriaMetrics as on Prometheus over the same recorded series
+  (copied from the healthy lab's Prometheus through its query API).
+- A few fault scenarios, simulated once: the same samples go to a Prometheus (promtool backfill) and to a
+  VictoriaMetrics (its import API), both evaluate the same rule files every 5s from "now", and the same alerts
+  fire in each scenario's cluster on both.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from e2e.conftest import HEALTHY_HOURS
+from e2e.lab import EVALUATION_INTERVAL, Lab, cluster, write_site
+from e2e.vmlab import VICTORIA_METRICS, VMALERT, VictoriaMetrics, VMAlert, dry_run
+
+from generator import correlations, pipeline
+from generator.config import load
+from generator.correlate import suggest
+from generator.layout import Index
+from generator.simulate import planted_pairs, run
+from generator.simulate.prometheus import Prometheus, backfill
+from generator.simulate.run import Simulation, Window
+from generator.simulate.scenarios import SCENARIOS
+
+ROOT = Path(__file__).resolve().parents[2]
+# an absent target, burn rates over recorded series, predict_linear: three kinds of expression, three scenarios
+VM_SCENARIOS = ("etcd-member-down", "apiserver-5xx-burst", "disk-filling")
+ROUNDS = 4
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _need_victoria_metrics() -> None:
+    if not (shutil.which(VMALERT) and shutil.which(VICTORIA_METRICS)):
+        pytest.fail("vmalert and victoria-metrics are not installed (apt-get install victoria-metrics)")
+
+
+def rule_files(root: Path) -> list[Path]:
+    return sorted((root / "rules").glob("*.yaml")) + sorted((root / "alerts").glob("*.yaml"))
+
+
+def test_committed_rules_load_in_vmalert() -> None:
+    files = rule_files(ROOT)
+    generated = {p for p in pipeline.generate(load(None)) if p.startswith(("rules/", "alerts/"))}
+    assert {p.relative_to(ROOT).as_posix() for p in files} == generated
+    result = dry_run(files)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_another_sites_rules_load_in_vmalert(tmp_path: Path) -> None:
+    config = tmp_path / "stereo.yaml"
+    config.write_text("cluster_label: k8s_cluster\nprofile: managed\nevaluation_interval: 30s\n", encoding="utf-8")
+    for path, text in pipeline.generate(load(config)).items():
+        if path.startswith(("rules/", "alerts/")):
+            (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / path).write_text(text, encoding="utf-8")
+    files = rule_files(tmp_path)
+    assert "k8s_cluster" in files[0].read_text(encoding="utf-8")
+    result = dry_run(files)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_dry_run_rejects_what_vmalert_cannot_run(tmp_path: Path) -> None:
+    """The check above can fail: a PromQL error and an unknown template function are both refused."""
+    bad = tmp_path / "bad.yaml"
+    good = yaml.safe_load((ROOT / "alerts" / "coredns.yaml").read_text(encoding="utf-8"))
+    rule = good["groups"][0]["rules"][0]
+    for broken in ({**rule, "expr": rule["expr"] + " +"},
+                   {**rule, "annotations": {"summary": "{{ $labels.x | nosuchfunction }}"}}):
+        bad.write_text(yaml.safe_dump({"groups": [{"name": "g", "rules": [broken]}]}), encoding="utf-8")
+        result = dry_run([bad])
+        assert result.returncode != 0
+        assert "bad.yaml" in result.stderr + result.stdout
+
+
+def firing(alerts: list[dict[str, Any]], clusters: tuple[str, ...]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {name: set() for name in clusters}
+    for alert in alerts:
+        if alert["state"] == "firing" and alert["labels"].get("cluster") in out:
+            out[alert["labels"]["cluster"]].add(alert["labels"]["alertname"])
+    return out
+
+
+class Engines:
+    """What fires on each engine. Prometheus's set is taken once its groups have run ROUNDS times; vmalert's is
+    polled until it matches or the deadline passes: vmalert writes recorded series through VictoriaMetrics'
+    remote-write API, so a rule reading a recorded series sees it a round or two later than on Prometheus,
+    where a group's rules read each other's results in the same evaluation."""
+
+    def __init__(self, prometheus: Prometheus, vmalert: VMAlert, timeout: float = 150) -> None:
+        self.prometheus_firing = firing(prometheus.alerts(), VM_SCENARIOS)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.vmalert_firing = firing(vmalert.alerts(), VM_SCENARIOS)
+            if self.vmalert_firing == self.prometheus_firing or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
+    """One simulation of the scenarios; its samples backfilled into Prometheus and imported into VictoriaMetrics."""
+    workdir = tmp_path_factory.mktemp("vm-lab")
+    write_site(workdir)
+    files = rule_files(workdir / "site")
+    specs = [replace(cluster(name), duration=(SCENARIOS[name].minutes + 4) * 60,
+                     scenario_window=SCENARIOS[name].minutes * 60) for name in VM_SCENARIOS]
+    window = Window(end=run.now(), duration=max(s.duration or 0 for s in specs), step=60)
+    sim = Simulation(specs, 11, window)
+    vm = VictoriaMetrics(workdir)
+    prometheus = Prometheus(workdir, [str(p) for p in files], workdir / "data", EVALUATION_INTERVAL)
+    vmalert = VMAlert(workdir, files, vm, EVALUATION_INTERVAL)
+    try:
+        vm.start()
+        history = workdir / "history.om"
+        sim.run().write_file(history)
+        # the minutes the first part took, simulated too: both engines evaluate from now
+        sim.advance_to(run.now())
+        sim.write_file(recent := workdir / "recent.om")
+        for path in (history, recent):
+            backfill(path, workdir / "data")
+            assert vm.import_openmetrics(path) > 0
+        assert vm.query('count(up{cluster="etcd-member-down"})')
+        prometheus.start()
+        vmalert.start()
+        groups = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["groups"]) for p in files)
+        prometheus.wait_for_rounds(ROUNDS)
+        vmalert.wait_for_rounds(groups, ROUNDS)
+        yield Engines(prometheus, vmalert)
+    finally:
+        vmalert.stop()
+        prometheus.stop()
+        vm.stop()
+
+
+@pytest.mark.parametrize("scenario", VM_SCENARIOS)
+def test_the_same_alerts_fire_on_victoria_metrics(engines: Engines, scenario: str) -> None:
+    on_prometheus = engines.prometheus_firing[scenario]
+    on_vm = engines.vmalert_firing[scenario]
+    expected = set(SCENARIOS[scenario].expect)
+    assert expected <= on_prometheus, f"Prometheus misses {sorted(expected - on_prometheus)}"
+    assert on_vm == on_prometheus, (f"only on Prometheus: {sorted(on_prometheus - on_vm)}; "
+                                    f"only on vmalert: {sorted(on_vm - on_prometheus)}")
+
+
+# ------------------------------------------------------------------------------------- stereo suggest on VM
+def measured(url: str, out: Path, end: int) -> list[correlations.Pair]:
+    targets = sorted({a for a, _ in planted_pairs()})
+    code = suggest.main(["--prometheus", url, "--window", "4h", "--step", "60s", "--end", str(end),
+                         "--selector", 'cluster="healthy"', "--targets", ",".join(targets), "--out", str(out)])
+    assert code == 0
+    components, _ = pipeline.build(load(None))
+    pairs = correlations.parse(out.read_text(encoding="utf-8"), str(out), Index(components).signals())
+    return sorted((p for p in pairs if p.source == "measured"), key=lambda p: (p.a, p.b))
+
+
+def test_suggest_finds_the_same_pairs_on_victoria_metrics(recorded_lab: Lab,
+                                                          tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every signal reads a recorded series; those of the healthy cluster go from Prometheus to VictoriaMetrics
+    on a 60s grid, and suggest, asked on the same grid, must find the same pairs with the same ρ."""
+    workdir = tmp_path_factory.mktemp("vm-suggest")
+    # the smooth phase, as in test_e2e_suggest; on the minute, so both engines sample the copied points
+    end = (recorded_lab.end - int(HEALTHY_HOURS * 3600 * 0.25) - 60) // 60 * 60
+    start = end - 4 * 3600 - 600
+    series = recorded_lab.prometheus.query_range('{__name__=~".+:.+", cluster="healthy"}', start, end, "60s")
+    assert len(series) > 100
+    vm = VictoriaMetrics(workdir)
+    try:
+        vm.start()
+        assert vm.import_matrix(series) > 100 * 240
+        on_vm = measured(vm.url, workdir / "vm.yaml", end)
+    finally:
+        vm.stop()
+    on_prometheus = measured(recorded_lab.url, workdir / "prometheus.yaml", end)
+    prom = {(p.a, p.b): p for p in on_prometheus}
+    vm_pairs = {(p.a, p.b): p for p in on_vm}
+    # the clear findings (|ρ| well above the critical value) on either engine are found on both
+    clear = {k for k, p in (*prom.items(), *vm_pairs.items()) if p.strength() >= (p.critical or 0) + 0.05}
+    assert len(clear) >= 4
+    assert clear <= prom.keys() & vm_pairs.keys(), sorted(clear - (prom.keys() & vm_pairs.keys()))
+    # a ratio record that is NaN (0/0) is a NaN sample on Prometheus; VictoriaMetrics skips NaN samples and
+    # carries the previous value over, so a few pairs see a few more points there: ρ still agrees closely
+    same = [k for k in prom.keys() & vm_pairs.keys() if prom[k].rho == vm_pairs[k].rho]
+    for key in prom.keys() & vm_pairs.keys():
+        assert vm_pairs[key].rho == pytest.approx(prom[key].rho, abs=0.01), key
+    assert len(same) >= 0.75 * len(prom.keys() & vm_pairs.keys())
+    # the strongest partner of each target is the same (ties at ρ = 1 are equal on both)
+    for target in {a for a, _ in prom}:
+        best = max(p.strength() for k, p in prom.items() if k[0] == target)
+        assert best == pytest.approx(max(p.strength() for k, p in vm_pairs.items() if k[0] == target), abs=0.01)
