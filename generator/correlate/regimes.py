@@ -14,6 +14,7 @@ than ``WEAKEN`` "weakens".
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,15 +31,16 @@ class Phase:
 
 
 def load_curve(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Median over rows of each row's robust z-score (NaN-safe); NaN where no row has a value."""
+    """Median over rows of each row's robust z-score; NaN where no row has a value."""
     if values.size == 0:
         return np.empty(values.shape[1] if values.ndim == 2 else 0)
-    with np.errstate(all="ignore"), _quiet():
-        med = np.nanmedian(values, axis=1, keepdims=True)
-        iqr = np.nanpercentile(values, 75, axis=1, keepdims=True) - np.nanpercentile(values, 25, axis=1,
-                                                                                     keepdims=True)
-        z = (values - med) / np.where(iqr > 0, iqr, np.nan)
-        return np.nanmedian(z, axis=0)
+    gaps = np.isnan(values).any()
+    median, percentile = (np.nanmedian, np.nanpercentile) if gaps else (np.median, np.percentile)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows and columns
+        lo, mid, hi = percentile(values, [25, 50, 75], axis=1, keepdims=True)
+        z = (values - mid) / np.where(hi > lo, hi - lo, np.nan)
+        return np.nanmedian(z, axis=0) if gaps or np.isnan(z).any() else median(z, axis=0)
 
 
 def split(values: NDArray[np.float64], *, min_share: float = 0.1, min_shift: float = 1.0) -> list[Phase]:
@@ -83,15 +85,3 @@ def change(sig_a: bool, rho_a: float, sig_b: bool, rho_b: float) -> str | None:
     if abs(rho_b) < abs(rho_a) - WEAKEN:
         return "weakens"
     return None
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._w.__exit__(*exc)
