@@ -2,7 +2,8 @@
 
 The paper (§2.2) saw correlations weaken or flip under congestion; one number over a window that mixes a
 smooth and a congested phase hides that. The load level of the scope is read from the target series: each row
-is put on a robust scale (median 0, interquartile range 1) and the median over rows gives one load curve. One
+is put on a robust scale (median 0, interquartile range 1), clipped to ±CLIP, and the mean over rows gives one
+load curve (a mean, so that a congested subset of the scope's objects moves it). One
 change point splits it where the within-segment squared error is smallest; the split is kept when both
 segments hold at least ``min_share`` of the points (and ``MIN_SEGMENT`` points) and the means differ by at least
 ``min_shift`` pooled standard deviations. The segment with the higher load is "congested", the other "smooth".
@@ -21,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 MIN_SEGMENT = 30
+CLIP = 10.0
 WEAKEN = 0.2
 
 
@@ -31,16 +33,16 @@ class Phase:
 
 
 def load_curve(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Median over rows of each row's robust z-score; NaN where no row has a value."""
+    """Mean over rows of each row's clipped robust z-score; NaN where no row has a value."""
     if values.size == 0:
         return np.empty(values.shape[1] if values.ndim == 2 else 0)
     gaps = np.isnan(values).any()
-    median, percentile = (np.nanmedian, np.nanpercentile) if gaps else (np.median, np.percentile)
+    percentile = np.nanpercentile if gaps else np.percentile
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows and columns
         lo, mid, hi = percentile(values, [25, 50, 75], axis=1, keepdims=True)
-        z = (values - mid) / np.where(hi > lo, hi - lo, np.nan)
-        return np.nanmedian(z, axis=0) if gaps or np.isnan(z).any() else median(z, axis=0)
+        z = np.clip((values - mid) / np.where(hi > lo, hi - lo, np.nan), -CLIP, CLIP)
+        return np.nanmean(z, axis=0)
 
 
 def split(values: NDArray[np.float64], *, min_share: float = 0.1, min_shift: float = 1.0) -> list[Phase]:
