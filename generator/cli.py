@@ -14,6 +14,7 @@ from pathlib import Path
 DELEGATED: dict[str, tuple[str, str]] = {
     "correlate": ("generator.correlate.offline", "Spearman correlation matrix of a CSV or Prometheus JSON file"),
     "suggest": ("generator.correlate.suggest", "measure correlations on a live Prometheus, write correlations.yaml"),
+    "backfill": ("generator.correlate.backfill", "write recording-rule history with promtool, one rule level per run"),
     "serve": ("generator.correlate.server", "run the correlation service Grafana queries"),
     "simulate": ("generator.simulate", "write a simulated cluster's series as OpenMetrics or serve /metrics"),
 }

@@ -104,7 +104,7 @@ def _openmetrics(start: int, n: int, congested_from: int, seed: int = 12) -> str
 
 
 @pytest.fixture(scope="module")
-def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, int, Path]]:
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Prometheus, int, int, Path]]:
     assert shutil.which("promtool") and shutil.which("prometheus"), "promtool and prometheus are needed"
     work = tmp_path_factory.mktemp("foreign")
     end = int(time.time()) // 60 * 60 - 300
@@ -118,7 +118,7 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
     prom = Prometheus(work, [], data_dir=work / "data")
     try:
         prom.start()
-        yield prom.url, window_start, end, work
+        yield prom, window_start, end, work
     finally:
         prom.stop()
 
@@ -131,8 +131,9 @@ def _score(found: list[dict], truth: set[tuple[str, frozenset[str]]]) -> tuple[f
     return precision, recall
 
 
-def test_foreign_labels_planted_relations_per_regime(foreign: tuple[str, int, int, Path]) -> None:
-    url, start, end, work = foreign
+def test_foreign_labels_planted_relations_per_regime(foreign: tuple[Prometheus, int, int, Path]) -> None:
+    prom, start, end, work = foreign
+    url = prom.url
     (work / "stereo.yaml").write_text(STEREO_YAML, encoding="utf-8")
     cmd = [sys.executable, "-m", "generator", "suggest", "--prometheus", url, "--start", str(start), "--end",
            str(end), "--step", "60s", "--targets", f"{CPU},{MEM}", "--json", "findings.json",
@@ -161,3 +162,29 @@ def test_foreign_labels_planted_relations_per_regime(foreign: tuple[str, int, in
     assert vanished == set(WEB)
     doc = (work / "correlations.yaml").read_text()
     assert "objects: 4" in doc  # CPU ↔ network holds on the four web pods
+
+
+def test_backfill_writes_recorded_history_a_restart_serves(foreign: tuple[Prometheus, int, int, Path]) -> None:
+    """`stereo backfill` (promtool create-blocks-from rules) over the last hour of the same foreign cluster:
+    level 1 written to --out; once the blocks are in the data directory and the server restarted, the recorded
+    series answer for that hour."""
+    prom, _, end, work = foreign
+    record = "cluster_namespace_pod_container:container_cpu_usage_seconds:rate5m"
+    assert prom.query(f"count({record})", at=end - 600) == []  # no rule ever ran here
+    out = work / "blocks"
+    cmd = [sys.executable, "-m", "generator", "backfill", "--prometheus", prom.url, "--start", str(end - 3600),
+           "--end", str(end)]
+    run = subprocess.run([*cmd, "--out", str(out)], cwd=work, capture_output=True, text=True, timeout=900,
+                         check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "then run with --level 2" in run.stderr
+    blocks = [p for p in (out / "level-1").iterdir() if (p / "meta.json").exists()]
+    assert blocks
+    bad = subprocess.run([*cmd, "--level", "99"], cwd=work, capture_output=True, text=True, timeout=300,
+                         check=False)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--level: expected 1 to" in bad.stderr
+    for block in blocks:
+        shutil.move(str(block), str(prom.data / block.name))
+    prom.restart()
+    got = prom.query(f"count({record})", at=end - 600)
+    assert got and int(float(got[0]["value"][1])) == len(WEB + BATCH)  # one container per pod
