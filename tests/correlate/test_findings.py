@@ -49,7 +49,8 @@ def test_join_is_on_labels_that_tell_objects_apart() -> None:
     owner = [0] * 12 + [1] * 12 + [2] * 12 + [3]
     rows = _rows(labels, owner, ["cpu", "net", "node", "api"], np.zeros((len(labels), 5)))
     left, right, ra, rb, _ = findings.join(rows, 0, 1)
-    assert sorted(zip(ra[left].tolist(), rb[right].tolist())) == [(i, 23 - i) for i in range(12)]  # same pod
+    pairs = sorted(zip(ra[left].tolist(), rb[right].tolist(), strict=True))
+    assert pairs == [(i, 23 - i) for i in range(12)]  # same pod
     left, _, _, _, _ = findings.join(rows, 0, 2)
     assert left.size == 0  # 12 pods × 12 nodes and nothing ties a pod to a node: not compared
     left, right, ra, rb, _ = findings.join(rows, 3, 2)
