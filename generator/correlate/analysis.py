@@ -92,7 +92,9 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
             if len(key) == 2 and key not in where:
                 where[key] = len(spairs)
                 spairs.append((sid[t], sid[c.signal.name]))
-    is_derived = np.array([derived(names[a], names[b]) for a, b in spairs], dtype=bool)
+    present = [n for n in names if fetched[n].values.shape[0]]
+    echo = _echoes(present, {n: set(fetched[n].signal.labels) for n in names}, derived)
+    is_derived = np.array([derived(names[a], names[b]) or echo(names[a], names[b]) for a, b in spairs], dtype=bool)
     tested, shared = findings.test_all(rows, spairs, alpha=options.alpha, method=options.method)
     s, e = (int(times[0]), int(times[-1])) if times.size else (0, 0)
     objects, per_pair = _objects(rows, tested, shared, spairs, is_derived, None, s, e, options.alpha)
@@ -138,6 +140,24 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
         found[t].sort(key=lambda f: (f.derived, not f.significant, -abs(f.rho), f.partner))
     objects.sort(key=_rank)
     return Analysis(found, missing, objects, phases)
+
+
+def _echoes(present: list[str], labels: dict[str, set[str]], derived: Callable[[str, str], bool]
+            ) -> Callable[[str, str], bool]:
+    """`echo(a, b)`: a is coarser than b (its labels a strict subset) and is an aggregate of another signal
+    measured at b's granularity — namespace memory ↔ pod latency echoes pod memory ↔ pod latency. Such a pair
+    repeats the finer one through the definition of the sum, so it is kept apart like a derived pair."""
+    family: dict[str, list[str]] = {}
+
+    def echo(a: str, b: str) -> bool:
+        coarse, fine = (a, b) if labels[a] < labels[b] else (b, a) if labels[b] < labels[a] else ("", "")
+        if not coarse:
+            return False
+        if coarse not in family:
+            family[coarse] = [c for c in present if c != coarse and labels[coarse] < labels[c] and derived(coarse, c)]
+        return any(c != fine and labels[fine] <= labels[c] for c in family[coarse])
+
+    return echo
 
 
 def _rank(f: ObjectFinding) -> tuple:

@@ -91,3 +91,16 @@ def test_regimes_split_where_the_load_level_changes() -> None:
     assert regimes.change(True, 0.8, True, 0.4) == "weakens"
     assert regimes.change(False, 0.1, True, 0.5) == "appears"
     assert regimes.change(True, 0.6, True, 0.55) is None
+
+
+def test_aggregates_that_echo_a_finer_pair_are_kept_apart(catalog: Catalog) -> None:
+    from generator.correlate.analysis import _echoes
+
+    names = ["namespace_memory_usage", "container_memory_working_set", "service_latency_p99", "container_cpu_usage"]
+    labels = {n: set(catalog.signals[n].labels) for n in names}
+    echo = _echoes(names, labels, catalog.derived)
+    assert echo("namespace_memory_usage", "service_latency_p99")  # pod memory ↔ pod latency, summed
+    assert not echo("container_memory_working_set", "service_latency_p99")  # the measured pair itself
+    assert not echo("container_cpu_usage", "service_latency_p99")
+    alone = _echoes(["namespace_memory_usage", "service_latency_p99"], labels, catalog.derived)
+    assert not alone("namespace_memory_usage", "service_latency_p99")  # no finer pair measured: not an echo
