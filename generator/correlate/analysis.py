@@ -74,6 +74,11 @@ def _round(value: float) -> float:
     return float("nan") if np.isnan(value) else round(float(value), DECIMALS)
 
 
+def _sig(value: float) -> float:
+    """p and q keep 6 significant digits (a p of 1e-30 is not 0)."""
+    return float("nan") if np.isnan(value) else float(f"{float(value):.6g}")
+
+
 def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]], options,
             derived: Callable[[str, str], bool]) -> Analysis:
     names = list(fetched)
@@ -134,7 +139,7 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
             crit = float(stats.critical_value(int(tested.n_test[x]), options.alpha))
             stab, st, sr = short.get((min(r, c), max(r, c)), (None, (), ()))
             found[t].append(Finding(
-                t, name, cand.tier, _round(tested.rho[x]), _round(pbest[k]), _round(tested.q[x]),
+                t, name, cand.tier, _round(tested.rho[x]), _sig(pbest[k]), _sig(tested.q[x]),
                 int(tested.n[x]), n_eff, None if np.isnan(crit) else _round(crit), bool(tested.significant[x]),
                 stab, st, sr, labels[r], labels[c], bool(is_derived[k]), per_pair.get(k, 0)))
         found[t].sort(key=lambda f: (f.derived, not f.significant, -abs(f.rho), f.partner))
@@ -214,7 +219,7 @@ def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarr
             crit = float(stats.critical_value(int(tested.n_test[x]), alpha))
             out.append(ObjectFinding(
                 rows.signals[a], rows.signals[b], scope, _round(tested.rho[x]), int(tested.n[x]),
-                int(tested.n_test[x]), _round(pv), _round(tested.q[x]),
+                int(tested.n_test[x]), _sig(pv), _sig(tested.q[x]),
                 None if np.isnan(crit) else _round(crit), sig, bool(is_derived[k]), phase, start, end, change))
         support[int(k)] = count
     return out, support
