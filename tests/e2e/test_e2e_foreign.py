@@ -160,6 +160,7 @@ def test_foreign_labels_planted_relations_per_regime(foreign: tuple[Prometheus, 
     vanished = {f["scope"]["pod"] for f in found if f["phase"] == "congested" and f["change"] == "vanishes"
                 and frozenset((f["a"], f["b"])) == frozenset((MEM, LAT))}
     assert vanished == set(WEB)
+    assert f"phase congested: {MEM} ↔ {LAT} vanishes on 4 object(s)" in run.stderr
     doc = (work / "correlations.yaml").read_text()
     assert "objects: 4" in doc  # CPU ↔ network holds on the four web pods
 
