@@ -1,6 +1,6 @@
 """`make bench`: every figure of the issue, measured in one run, written to bench/results.json and printed.
 
-    python -m bench [--out bench/results.json] [--only generate,spearman,service,queries] [--pods 500]
+    python -m bench [--out bench/results.json] [--only generate,spearman,service,queries,suggest] [--pods 500]
 
 Stages (each starts and stops its own processes, by pid, on 127.0.0.1):
 * generate  — `stereo generate` as a whole process, median of 5 (bench/bench_generate.py);
@@ -9,7 +9,9 @@ Stages (each starts and stops its own processes, by pid, on 127.0.0.1):
               rule backfilled, the live simulator scraped), then suggestion latency and cached requests/s
               (bench/bench_service.py);
 * queries   — dashboard panel queries over a day of a simulated 500-pod cluster, recorded against raw
-              (bench/bench_queries.py).
+              (bench/bench_queries.py);
+* suggest   — `stereo suggest`'s analysis over 8,000+ series (500 pods, 6 h at 60 s, every default target), CPU
+              seconds as suggest_seconds_6k (bench/bench_suggest.py).
 The bench reports; it does not assert. Targets are printed next to the figures.
 """
 
