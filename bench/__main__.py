@@ -1,6 +1,6 @@
 """`make bench`: every figure of the issue, measured in one run, written to bench/results.json and printed.
 
-    python -m bench [--out bench/results.json] [--only generate,spearman,service,queries] [--pods 500]
+    python -m bench [--out bench/results.json] [--only generate,spearman,service,queries,suggest] [--pods 500]
 
 Stages (each starts and stops its own processes, by pid, on 127.0.0.1):
 * generate  — `stereo generate` as a whole process, median of 5 (bench/bench_generate.py);
@@ -9,7 +9,9 @@ Stages (each starts and stops its own processes, by pid, on 127.0.0.1):
               rule backfilled, the live simulator scraped), then suggestion latency and cached requests/s
               (bench/bench_service.py);
 * queries   — dashboard panel queries over a day of a simulated 500-pod cluster, recorded against raw
-              (bench/bench_queries.py).
+              (bench/bench_queries.py);
+* suggest   — `stereo suggest`'s analysis over 8,000+ series (500 pods, 6 h at 60 s, every default target), CPU
+              seconds as suggest_seconds_6k (bench/bench_suggest.py).
 The bench reports; it does not assert. Targets are printed next to the figures.
 """
 
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-STAGES = ("generate", "spearman", "service", "queries")
+STAGES = ("generate", "spearman", "service", "queries", "suggest")
 SERVICE_HISTORY = 6 * 3600  # the suggestion window bench_service asks for
 # figure -> (target text, test, unit)
 TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
@@ -44,6 +46,7 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
     "suggest_p95_ms": ("", lambda v: True, "ms"),
     "service_rps_cached": ("≥ 200/s", lambda v: v >= 200, "/s"),
     "recorded_vs_raw_query_speedup": ("≥ 10", lambda v: v >= 10, "×"),
+    "suggest_seconds_6k": ("≤ 3 s", lambda v: v <= 3.0, "s"),  # bench/bench_suggest.py: analysis, 500 pods, 6 h
 }
 
 
@@ -79,6 +82,14 @@ def stage_spearman() -> tuple[dict[str, Any], dict[str, str]]:
 
     out = bench_spearman.run()
     cmd = "bench/bench_spearman.py run()  (python bench/bench_spearman.py --json)"
+    return out, {k: cmd for k in out}
+
+
+def stage_suggest() -> tuple[dict[str, Any], dict[str, str]]:
+    from bench import bench_suggest
+
+    out = bench_suggest.run()
+    cmd = out.pop("command")
     return out, {k: cmd for k in out}
 
 
@@ -145,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "commands": {}, "stage_seconds": {}}
     runners: dict[str, Callable[[], tuple[dict[str, Any], dict[str, str]]]] = {
         "generate": stage_generate, "spearman": stage_spearman, "service": stage_service,
-        "queries": lambda: stage_queries(args.pods)}
+        "queries": lambda: stage_queries(args.pods),
+        "suggest": stage_suggest}
     for stage in (s for s in STAGES if s in chosen):
         say(f"{stage} ...")
         t0 = time.monotonic()

@@ -17,6 +17,7 @@ import generator
 DELEGATED: dict[str, tuple[str, str]] = {
     "correlate": ("generator.correlate.offline", "Spearman correlation matrix of a CSV or Prometheus JSON file"),
     "suggest": ("generator.correlate.suggest", "measure correlations on a live Prometheus, write correlations.yaml"),
+    "backfill": ("generator.correlate.backfill", "write recording-rule history with promtool, one rule level per run"),
     "serve": ("generator.correlate.server", "run the correlation service Grafana queries"),
     "simulate": ("generator.simulate", "write a simulated cluster's series as OpenMetrics or serve /metrics"),
     "preview": ("generator.preview", "draw a dashboard's grid layout as SVG or PNG, and report holes and overlaps"),

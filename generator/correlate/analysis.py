@@ -74,6 +74,11 @@ def _round(value: float) -> float:
     return float("nan") if np.isnan(value) else round(float(value), DECIMALS)
 
 
+def _sig(value: float) -> float:
+    """p and q keep 6 significant digits (a p of 1e-30 is not 0)."""
+    return float("nan") if np.isnan(value) else float(f"{float(value):.6g}")
+
+
 def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]], options,
             derived: Callable[[str, str], bool]) -> Analysis:
     names = list(fetched)
@@ -92,7 +97,9 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
             if len(key) == 2 and key not in where:
                 where[key] = len(spairs)
                 spairs.append((sid[t], sid[c.signal.name]))
-    is_derived = np.array([derived(names[a], names[b]) for a, b in spairs], dtype=bool)
+    present = [n for n in names if fetched[n].values.shape[0]]
+    echo = _echoes(present, {n: set(fetched[n].signal.labels) for n in names}, derived)
+    is_derived = np.array([derived(names[a], names[b]) or echo(names[a], names[b]) for a, b in spairs], dtype=bool)
     tested, shared = findings.test_all(rows, spairs, alpha=options.alpha, method=options.method)
     s, e = (int(times[0]), int(times[-1])) if times.size else (0, 0)
     objects, per_pair = _objects(rows, tested, shared, spairs, is_derived, None, s, e, options.alpha)
@@ -100,9 +107,11 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
     if getattr(options, "regimes", True) and tested.i.size:
         target_rows = np.isin(owner, [sid[t] for t in targets])
         by_phase = {}
-        for ph in regimes.split(data[target_rows]):
+        # per phase, the signal pairs with a significant relation over the whole window (bounded cost)
+        only = sorted(int(k) for k in np.unique(tested.pair[tested.significant]))
+        for ph in regimes.split(data[target_rows]) if only else []:
             by_phase[ph.name] = findings.test_all(rows, spairs, alpha=options.alpha, method=options.method,
-                                                  cols=ph.cols)[0]
+                                                  cols=ph.cols, only=only)[0]
             ts = times[ph.cols]
             phases[ph.name] = (int(ts[0]), int(ts[-1]))
         for name in sorted(by_phase, reverse=True):  # smooth, then congested compared with smooth
@@ -111,6 +120,7 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
                                options.alpha, other=base)
             objects += objs
     best = _best(tested)
+    pbest = dict(zip(best, tested.pvalues(np.array(list(best.values()), dtype=np.int64)), strict=True))
     short = _short(data, times, [(int(tested.i[x]), int(tested.j[x])) for x in best.values()], options)
     found: dict[str, list[Finding]] = {t: [] for t in targets}
     missing: dict[str, list[tuple[str, str]]] = {t: [] for t in targets}
@@ -129,12 +139,30 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
             crit = float(stats.critical_value(int(tested.n_test[x]), options.alpha))
             stab, st, sr = short.get((min(r, c), max(r, c)), (None, (), ()))
             found[t].append(Finding(
-                t, name, cand.tier, _round(tested.rho[x]), _round(tested.p[x]), _round(tested.q[x]),
+                t, name, cand.tier, _round(tested.rho[x]), _sig(pbest[k]), _sig(tested.q[x]),
                 int(tested.n[x]), n_eff, None if np.isnan(crit) else _round(crit), bool(tested.significant[x]),
                 stab, st, sr, labels[r], labels[c], bool(is_derived[k]), per_pair.get(k, 0)))
         found[t].sort(key=lambda f: (f.derived, not f.significant, -abs(f.rho), f.partner))
     objects.sort(key=_rank)
     return Analysis(found, missing, objects, phases)
+
+
+def _echoes(present: list[str], labels: dict[str, set[str]], derived: Callable[[str, str], bool]
+            ) -> Callable[[str, str], bool]:
+    """`echo(a, b)`: a is coarser than b (its labels a strict subset) and is an aggregate of another signal
+    measured at b's granularity — namespace memory ↔ pod latency echoes pod memory ↔ pod latency. Such a pair
+    repeats the finer one through the definition of the sum, so it is kept apart like a derived pair."""
+    family: dict[str, list[str]] = {}
+
+    def echo(a: str, b: str) -> bool:
+        coarse, fine = (a, b) if labels[a] < labels[b] else (b, a) if labels[b] < labels[a] else ("", "")
+        if not coarse:
+            return False
+        if coarse not in family:
+            family[coarse] = [c for c in present if c != coarse and labels[coarse] < labels[c] and derived(coarse, c)]
+        return any(c != fine and labels[fine] <= labels[c] for c in family[coarse])
+
+    return echo
 
 
 def _rank(f: ObjectFinding) -> tuple:
@@ -143,14 +171,17 @@ def _rank(f: ObjectFinding) -> tuple:
 
 
 def _best(tested: findings.Tested) -> dict[int, int]:
-    """Per signal pair: the index of its strongest defined row pair (significant ones first)."""
-    ok = np.flatnonzero(~np.isnan(tested.rho))
-    if not ok.size:
+    """Per signal pair: the index of its strongest defined row pair (significant ones first). Row pairs of one
+    signal pair are contiguous, so this is a maximum per segment."""
+    if not tested.pair.size:
         return {}
-    order = ok[np.lexsort((-np.abs(tested.rho[ok]), ~tested.significant[ok], tested.pair[ok]))]
-    first = np.ones(order.size, bool)
-    first[1:] = tested.pair[order][1:] != tested.pair[order][:-1]
-    return {int(tested.pair[x]): int(x) for x in order[first]}
+    key = np.where(np.isnan(tested.rho), -1.0, np.abs(tested.rho) + 2.0 * tested.significant)
+    starts = np.flatnonzero(np.r_[True, tested.pair[1:] != tested.pair[:-1]])
+    top = np.maximum.reduceat(key, starts)
+    seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, key.size]))
+    hit = np.flatnonzero(key == top[seg])
+    first = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]]
+    return {int(tested.pair[x]): int(x) for x in first if key[x] >= 0}
 
 
 def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarray], spairs: list[tuple[int, int]],
@@ -173,7 +204,9 @@ def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarr
         first[1:] = group[order][1:] != group[order][:-1]
         a, b = spairs[k]
         count = 0
-        for x in idx[order[first]]:
+        chosen = idx[order[first]]
+        pvals = tested.pvalues(chosen)
+        for x, pv in zip(chosen, pvals, strict=True):
             sig = bool(tested.significant[x])
             change = None
             if other is not None:
@@ -186,7 +219,7 @@ def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarr
             crit = float(stats.critical_value(int(tested.n_test[x]), alpha))
             out.append(ObjectFinding(
                 rows.signals[a], rows.signals[b], scope, _round(tested.rho[x]), int(tested.n[x]),
-                int(tested.n_test[x]), _round(tested.p[x]), _round(tested.q[x]),
+                int(tested.n_test[x]), _sig(pv), _sig(tested.q[x]),
                 None if np.isnan(crit) else _round(crit), sig, bool(is_derived[k]), phase, start, end, change))
         support[int(k)] = count
     return out, support

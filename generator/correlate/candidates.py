@@ -53,6 +53,7 @@ class Catalog:
                 self.rules.setdefault(rule.record, rule.expr)
                 self.rule_list.setdefault(rule.record, []).append(Rule(rule.record, rule.expr, dict(rule.labels)))
         self.lineage = Lineage(self.rules)
+        self._ancestors: dict[str, frozenset[str]] = {}
 
     def raw_signal(self, name: str) -> Signal | None:
         """The signal with its recording rules expanded to raw metrics; None when it reads no recorded series or
@@ -65,9 +66,14 @@ class Catalog:
         except ValueError:
             return None
 
+    def ancestors(self, name: str) -> frozenset[str]:
+        if name not in self._ancestors:
+            self._ancestors[name] = self.lineage.ancestors(self.signals[name].expr)
+        return self._ancestors[name]
+
     def derived(self, a: str, b: str) -> bool:
         """Whether signals `a` and `b` are the same data by definition (see ``derived``)."""
-        return self.lineage.derived(self.signals[a].expr, self.signals[b].expr)
+        return bool(self.ancestors(a) & self.ancestors(b))
 
     def __contains__(self, name: object) -> bool:
         return name in self.signals

@@ -8,6 +8,9 @@ node host...) — is a sort-and-join on codes, never a Python call per candidate
 Every compatible row pair is one test: ρ is the dot product of the rows' standardised ranks, n_eff comes from
 the rows' autocorrelation weights, p from ``stats.pvalue`` (exact for small n), q from Benjamini–Hochberg
 over all tests of the call; significant means q ≤ α with at least ``stats.MIN_POINTS`` effective points.
+Two signals that both have more than ``MAX_UNTIED`` series and share no label telling objects apart (pod series
+against node series, when the pod series carry no node label) are not compared: the test would be every pod
+against every node — quadratic in the cluster's size, and about no object.
 A row pair's *scope* is the shared labels' values (e.g. {namespace, pod}); when several row pairs share a
 scope (containers of one pod) the strongest stands for it.
 """
@@ -24,7 +27,9 @@ from generator.correlate import stats
 
 # labels that differ between signals describing the same thing, so they never decide compatibility
 IGNORED_LABELS = frozenset({"__name__", "quantile", "le", "job", "endpoint", "service", "metrics_path"})
-_CHUNK = 1 << 14
+# two signals with more series than this each, and no shared label telling objects apart (e.g. pods and
+# nodes: pod series carry no node label), are not compared series by series (quadratic, and no object)
+MAX_UNTIED = 10
 
 
 @dataclass
@@ -60,28 +65,39 @@ def encode(values: NDArray[np.float64], owner: Sequence[int], signals: list[str]
     return Rows(values, own, signals, labels, keys, codes, key_sets)
 
 
-def join(rows: Rows, a: int, b: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Compatible row pairs of signals a and b: (rows of a, rows of b, shared key columns)."""
+def join(rows: Rows, a: int, b: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
+                                              NDArray[np.int64], NDArray[np.int64]]:
+    """Compatible row pairs of signals a and b: (positions in ra, positions in rb, ra, rb, shared key columns)."""
     ra, rb = np.flatnonzero(rows.owner == a), np.flatnonzero(rows.owner == b)
     shared = np.flatnonzero(rows.key_sets[a] & rows.key_sets[b])
+    none = np.empty(0, np.int64)
     if ra.size == 0 or rb.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64), shared
+        return none, none, ra, rb, shared
     ka, kb = rows.codes[np.ix_(ra, shared)], rows.codes[np.ix_(rb, shared)]
+    both = np.concatenate([ka, kb])
+    tied = bool(shared.size) and bool((both != both[:1]).any())  # a shared label that tells objects apart
+    if not tied and min(ra.size, rb.size) > MAX_UNTIED:
+        return none, none, ra, rb, shared  # many series on both sides and nothing ties them to one object
+    if shared.size == 0:  # nothing in common: every series of a against every series of b
+        return np.repeat(np.arange(ra.size), rb.size), np.tile(np.arange(rb.size), ra.size), ra, rb, shared
     _, inv = np.unique(np.concatenate([ka, kb]), axis=0, return_inverse=True)
     ga, gb = inv.ravel()[: ra.size], inv.ravel()[ra.size:]
     order = np.argsort(gb, kind="stable")
     gb_sorted = gb[order]
     lo, hi = np.searchsorted(gb_sorted, ga, "left"), np.searchsorted(gb_sorted, ga, "right")
     count = hi - lo
-    left = np.repeat(ra, count)
+    left = np.repeat(np.arange(ra.size), count)
     starts = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
-    right = rb[order[starts]] if starts.size else np.empty(0, np.int64)
-    return left, right, shared
+    right = order[starts] if starts.size else none
+    return left, right, ra, rb, shared
 
 
 @dataclass
 class Tested:
-    """Every tested row pair, as arrays."""
+    """Every tested row pair, as arrays (row pairs of one signal pair are contiguous, in signal-pair order).
+
+    p is computed only where it can matter (|ρ| at or above the critical value for the pair's n_test, i.e.
+    p ≤ α); elsewhere it is NaN until asked for (``pvalues``). q is Benjamini–Hochberg over every defined test."""
 
     i: NDArray[np.int64]
     j: NDArray[np.int64]
@@ -93,73 +109,131 @@ class Tested:
     q: NDArray[np.float64]
     significant: NDArray[np.bool_]
 
+    def pvalues(self, idx: NDArray[np.int64]) -> NDArray[np.float64]:
+        """p of the tests `idx` (computed now where it was skipped)."""
+        p = self.p[idx]
+        miss = np.isnan(p) & ~np.isnan(self.rho[idx])
+        if miss.any():
+            p[miss] = stats.pvalue(self.rho[idx][miss], self.n_test[idx][miss])
+        return p
 
-def measure_pairs(values: NDArray[np.float64], i: NDArray[np.int64], j: NDArray[np.int64], *,
-                  alpha: float, method: str, cols: NDArray[np.bool_] | None = None) -> tuple[
-                      NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
-    """ρ, n and the n the test counts (n_eff unless "levels") of row pairs (i, j), on time columns `cols`."""
-    rho = np.full(i.size, np.nan)
-    n = np.zeros(i.size, np.int64)
-    n_test = np.zeros(i.size, np.int64)
-    if i.size == 0:
-        return rho, n, n_test
-    used = np.unique(np.concatenate([i, j]))
-    x = values[used] if cols is None else values[used][:, cols]
-    x = stats.transform(x, method)
+
+@dataclass
+class _Prepared:
+    z: NDArray[np.float64]  # standardised ranks of the method's values, gaps as 0
+    w: NDArray[np.float64] | None  # autocorrelation weights (None for "levels")
+    x: NDArray[np.float64]  # the method's values on the kept points (for pairs with gaps)
+    defined: NDArray[np.bool_]
+    gappy: NDArray[np.bool_]
+    m: int
+
+
+def _prepare(values: NDArray[np.float64], cols: NDArray[np.bool_] | None, method: str) -> _Prepared:
+    """Ranks (float32: ρ to ~1e-6, half the memory traffic) and autocorrelation weights of every row."""
+    x = stats.transform(values if cols is None else values[:, cols], method)
     plan = stats._plan(x, stats.DEFAULT_MAX_DROP)
-    xk = x[:, plan.keep]
-    m = xk.shape[1]
-    z = stats.standardised_ranks(xk)
-    w = stats.autocorrelation_weights(np.nan_to_num(z), stats.default_lags(plan.n_points)) \
-        if method != "levels" else None
-    li, lj = np.searchsorted(used, i), np.searchsorted(used, j)
-    defined = plan.defined[li] & plan.defined[lj]
-    gappy = plan.gappy[li] | plan.gappy[lj]
-    fast = np.flatnonzero(defined & ~gappy)
-    for lo in range(0, fast.size, _CHUNK):
-        s = fast[lo: lo + _CHUNK]
-        rho[s] = np.einsum("pk,pk->p", z[li[s]], z[lj[s]])
-        n[s] = m
-        n_test[s] = m if w is None else stats.neff_from_inflation(m, 1 + 2 * np.einsum("pk,pk->p", w[li[s]],
-                                                                                          w[lj[s]]))
-    valid = ~np.isnan(xk)
-    for s in np.flatnonzero(defined & gappy):  # series with many gaps: pairwise-complete points, pair by pair
-        both = valid[li[s]] & valid[lj[s]]
+    xk = x[:, plan.keep] if not plan.keep.all() else x
+    z = np.nan_to_num(stats.standardised_ranks(xk))
+    w = None if method == "levels" else stats.autocorrelation_weights(z, stats.default_lags(plan.n_points))
+    return _Prepared(z.astype(np.float32), None if w is None else w.astype(np.float32), xk, plan.defined,
+                     plan.gappy, xk.shape[1])
+
+
+def _dense(left: NDArray[np.int64], ra: NDArray[np.int64], rb: NDArray[np.int64]) -> bool:
+    return left.size * 3 >= ra.size * rb.size and left.size > 64
+
+
+def _finish(pr: _Prepared, i: NDArray[np.int64], j: NDArray[np.int64], rho: NDArray[np.float64],
+            infl: NDArray[np.float64] | None) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
+    """n and n_test of row pairs (i, j) from ρ and the inflation; pairs with gaps redone on their common points."""
+    n = np.full(i.size, pr.m, np.int64)
+    n_test = n.copy() if infl is None else stats.neff_from_inflation(n, infl)
+    defined = pr.defined[i] & pr.defined[j]
+    rho = np.where(defined, rho, np.nan)
+    for s in np.flatnonzero(defined & (pr.gappy[i] | pr.gappy[j])):  # many gaps: pairwise-complete points
+        both = ~np.isnan(pr.x[i[s]]) & ~np.isnan(pr.x[j[s]])
+        rho[s], n[s], n_test[s] = np.nan, int(both.sum()), 0
         if both.sum() < 3:
             continue
-        zz = stats.standardised_ranks(np.stack([xk[li[s], both], xk[lj[s], both]]))
+        zz = np.nan_to_num(stats.standardised_ranks(np.stack([pr.x[i[s], both], pr.x[j[s], both]])))
         rho[s] = zz[0] @ zz[1]
-        n[s] = int(both.sum())
         n_test[s] = n[s]
-        if w is not None:
-            ww = stats.autocorrelation_weights(np.nan_to_num(zz), stats.default_lags(n[s]))
+        if pr.w is not None:
+            ww = stats.autocorrelation_weights(zz, stats.default_lags(n[s]))
             n_test[s] = stats.neff_from_inflation(n[s], 1 + 2 * ww[0] @ ww[1])
-    np.clip(rho, -1.0, 1.0, out=rho)
-    return rho, n, n_test
+    undefined = np.isnan(rho)
+    return np.clip(rho, -1.0, 1.0), np.where(undefined, 0, n), np.where(undefined, 0, n_test)
 
 
 def test_all(rows: Rows, signal_pairs: Sequence[tuple[int, int]], *, alpha: float, method: str,
-             cols: NDArray[np.bool_] | None = None) -> tuple[Tested, list[NDArray[np.int64]]]:
-    """Every compatible row pair of every signal pair; returns the tests and each signal pair's shared keys."""
-    parts_i, parts_j, parts_p, shared = [], [], [], []
-    for k, (a, b) in enumerate(signal_pairs):
-        left, right, keys = join(rows, a, b)
-        keep = left != right
-        parts_i.append(left[keep])
-        parts_j.append(right[keep])
-        parts_p.append(np.full(int(keep.sum()), k, np.int64))
-        shared.append(keys)
-    i = np.concatenate(parts_i) if parts_i else np.empty(0, np.int64)
-    j = np.concatenate(parts_j) if parts_j else np.empty(0, np.int64)
-    pair = np.concatenate(parts_p) if parts_p else np.empty(0, np.int64)
-    rho, n, n_test = measure_pairs(rows.values, i, j, alpha=alpha, method=method, cols=cols)
-    p = stats.pvalue(rho, n_test) if rho.size else np.empty(0)
-    # one test per unordered row pair (two targets of each other are tested once)
-    q = np.full(p.shape, np.nan)
-    if i.size:
-        _, first, inv = np.unique(np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1), axis=0,
-                                  return_index=True, return_inverse=True)
-        q = stats.benjamini_hochberg(p[first])[inv.ravel()]
+             cols: NDArray[np.bool_] | None = None, only: Sequence[int] | None = None
+             ) -> tuple[Tested, list[NDArray[np.int64]]]:
+    """Every compatible row pair of every signal pair (or of the signal pairs `only`); BH over all of them.
+    Returns the tests and each signal pair's shared key columns."""
+    chosen = range(len(signal_pairs)) if only is None else only
+    shared: list[NDArray[np.int64]] = [np.empty(0, np.int64)] * len(signal_pairs)
+    joins = {}
+    dense_by_target: dict[int, list[int]] = {}
+    for k in chosen:
+        a, b = signal_pairs[k]
+        left, right, ra, rb, keys = join(rows, a, b)
+        shared[k] = keys
+        if left.size:
+            joins[k] = (left, right, ra, rb)
+            if _dense(left, ra, rb):
+                dense_by_target.setdefault(a, []).append(k)
+    used = np.unique(np.concatenate([np.concatenate([ra, rb]) for _, _, ra, rb in joins.values()])) if joins \
+        else np.empty(0, np.int64)
+    pr = _prepare(rows.values[used], cols, method)  # only the rows some test needs
+    at = np.full(rows.values.shape[0], -1, np.int64)
+    at[used] = np.arange(used.size)
+    values: dict[int, tuple[NDArray[np.float64], NDArray[np.float64] | None]] = {}
+    for ks in dense_by_target.values():  # one product per target signal against all its dense partners
+        ra = joins[ks[0]][2]
+        rb_all = np.concatenate([joins[k][3] for k in ks])
+        block = pr.z[at[ra]] @ pr.z[at[rb_all]].T
+        wblock = None if pr.w is None else pr.w[at[ra]] @ pr.w[at[rb_all]].T
+        off = 0
+        for k in ks:
+            left, right, _, rb = joins[k]
+            values[k] = (block[left, off + right], None if wblock is None else 1 + 2 * wblock[left, off + right])
+            off += rb.size
+    parts: list[tuple] = []
+    for k in chosen:
+        if k not in joins:
+            continue
+        left, right, ra, rb = joins[k]
+        i, j = ra[left], rb[right]
+        li, lj = at[i], at[j]
+        if k in values:
+            rho, infl = values.pop(k)
+        else:
+            rho = np.einsum("pk,pk->p", pr.z[li], pr.z[lj])
+            infl = None if pr.w is None else 1 + 2 * np.einsum("pk,pk->p", pr.w[li], pr.w[lj])
+        rho, infl = rho.astype(np.float64), None if infl is None else infl.astype(np.float64)
+        parts.append((i, j, np.full(i.size, k, np.int64), *_finish(pr, li, lj, rho, infl)))
+    if not parts:
+        e = np.empty(0)
+        ei = np.empty(0, np.int64)
+        return Tested(ei, ei, ei, e, ei, ei, e, e, np.empty(0, bool)), shared
+    i, j, pair, rho, n, n_test = (np.concatenate(c) for c in zip(*parts, strict=True))
+    # p only where it can reach α: |ρ| at or above the critical value of the pair's n_test
+    crit = np.asarray(stats.critical_value(np.arange(int(n_test.max()) + 1, dtype=np.float64), alpha))
+    crit = np.where(np.isnan(crit), 2.0, crit)
+    tested = ~np.isnan(rho)
+    cand = np.flatnonzero(tested & (np.abs(np.nan_to_num(rho)) >= crit[n_test] - 1e-9))
+    p = np.full(rho.shape, np.nan)
+    p[cand] = stats.pvalue(rho[cand], n_test[cand])
+    q = np.full(rho.shape, np.nan)
+    q[cand] = _bh(p[cand], int(tested.sum()))
     sig = stats.significant_mask(q, n_test, alpha)
     return Tested(i, j, pair, rho, n, n_test, p, q, sig), shared
 
+
+def _bh(p: NDArray[np.float64], m: int) -> NDArray[np.float64]:
+    """Benjamini–Hochberg q of the smallest p-values of m tests (the others are all above α, see Tested)."""
+    order = np.argsort(p, kind="stable")
+    ranked = p[order] * (m / np.arange(1, p.size + 1))
+    q = np.empty(p.shape)
+    q[order] = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    return q

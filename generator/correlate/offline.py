@@ -8,6 +8,10 @@ FILE is either
 JSON is recognised by a `.json` suffix or a leading `{`.
 
 Any problem with the input is reported as one line, `stereo correlate: FILE: what is wrong`, exit code 2.
+
+More than `wide.WIDE` (2,000) series: the significant pairs are computed a block of rows at a time (bounded
+memory, a progress line per block on stderr) and no matrix is printed (`wide`). Small samples are honest: p is
+exact for n ≤ 10 and nothing with fewer than 10 (effective) points is significant — 3 points never are.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from generator import safeload
-from generator.correlate import stats
+from generator.correlate import stats, wide
 
 PROG = "stereo correlate"
 HEATMAP_SUFFIXES = (".svg", ".png")
@@ -278,11 +282,43 @@ def main(argv: list[str]) -> int:
     except InputError as e:
         print(f"{PROG}: {args.file}: {e}", file=sys.stderr)
         return 2
+    if isinstance(result, wide.WideResult):
+        sys.stdout.write(wide_json(result) + "\n" if args.format == "json" else wide_text(result, args.file))
+        return 0
     sys.stdout.write(to_json(result) + "\n" if args.format == "json" else to_text(result, args.file))
     return 0
 
 
-def run(args: argparse.Namespace) -> stats.CorrelationResult:
+def _pair_json(p: stats.Pair) -> dict[str, Any]:
+    entry: dict[str, Any] = {"a": p.a, "b": p.b, "rho": _clean(p.rho), "pvalue": _clean(p.pvalue),
+                             "qvalue": _clean(p.qvalue), "n": p.n}
+    if p.n_eff is not None:
+        entry["n_eff"] = p.n_eff
+    return entry
+
+
+def wide_json(result: wide.WideResult) -> str:
+    """Wide input: the pairs and counts; the matrices (n_series²) are left out (null)."""
+    doc = {"n": result.n_points, "alpha": result.alpha, "critical": None, "series": result.series, "rho": None,
+           "pvalue": None, "tests": result.tests, "significant_pairs": [_pair_json(p) for p in result.pairs]}
+    return json.dumps(doc, sort_keys=True, allow_nan=False)
+
+
+def wide_text(result: wide.WideResult, source: str) -> str:
+    out = [f"{source}: {len(result.series)} series, method {result.method} ({_METHOD_HELP[result.method]}), "
+           f"alpha {result.alpha:g}; more than {wide.WIDE} series: pairs only, no matrix",
+           f"n: {result.n_points}" + (" (changes)" if result.method == "diff" else ""),
+           f"significant pairs after Benjamini-Hochberg (q <= {result.alpha:g}) of {result.tests} tested: "
+           f"{len(result.pairs)}"]
+    for p in result.pairs:
+        eff = "" if p.n_eff is None else f", n_eff={p.n_eff}"
+        out.append(f"  {p.rho:+.3f}  {p.a}  ~  {p.b}  (p={p.pvalue:.2g}, q={p.qvalue:.2g}{eff})")
+    if result.undefined:
+        out.append(f"undefined (too few values or no variation): {len(result.undefined)} series")
+    return "\n".join(out) + "\n"
+
+
+def run(args: argparse.Namespace) -> stats.CorrelationResult | wide.WideResult:
     try:
         alpha = float(args.alpha)
     except ValueError:
@@ -292,6 +328,11 @@ def run(args: argparse.Namespace) -> stats.CorrelationResult:
     if args.heatmap and Path(args.heatmap).suffix.lower() not in HEATMAP_SUFFIXES:
         raise InputError(f'--heatmap: unknown image type "{Path(args.heatmap).suffix}", use .svg or .png')
     table = load(args.file)
+    if len(table.series) > wide.WIDE:
+        if args.heatmap:
+            raise InputError(f"--heatmap: at most {wide.WIDE} series, the file has {len(table.series)}")
+        return wide.correlate_wide(table.values, table.series, alpha=alpha, method=args.method,
+                                   progress=lambda m: print(f"{PROG}: {m}", file=sys.stderr, flush=True))
     result = stats.correlate(table.values, table.series, alpha=alpha, method=args.method)
     if args.heatmap:
         from generator.correlate import heatmap  # matplotlib only when a picture is wanted

@@ -2,7 +2,8 @@
 
 The paper (§2.2) saw correlations weaken or flip under congestion; one number over a window that mixes a
 smooth and a congested phase hides that. The load level of the scope is read from the target series: each row
-is put on a robust scale (median 0, interquartile range 1) and the median over rows gives one load curve. One
+is put on a robust scale (median 0, interquartile range 1), clipped to ±CLIP, and the mean over rows gives one
+load curve (a mean, so that a congested subset of the scope's objects moves it). One
 change point splits it where the within-segment squared error is smallest; the split is kept when both
 segments hold at least ``min_share`` of the points (and ``MIN_SEGMENT`` points) and the means differ by at least
 ``min_shift`` pooled standard deviations. The segment with the higher load is "congested", the other "smooth".
@@ -14,12 +15,14 @@ than ``WEAKEN`` "weakens".
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 MIN_SEGMENT = 30
+CLIP = 10.0
 WEAKEN = 0.2
 
 
@@ -30,15 +33,16 @@ class Phase:
 
 
 def load_curve(values: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Median over rows of each row's robust z-score (NaN-safe); NaN where no row has a value."""
+    """Mean over rows of each row's clipped robust z-score; NaN where no row has a value."""
     if values.size == 0:
         return np.empty(values.shape[1] if values.ndim == 2 else 0)
-    with np.errstate(all="ignore"), _quiet():
-        med = np.nanmedian(values, axis=1, keepdims=True)
-        iqr = np.nanpercentile(values, 75, axis=1, keepdims=True) - np.nanpercentile(values, 25, axis=1,
-                                                                                     keepdims=True)
-        z = (values - med) / np.where(iqr > 0, iqr, np.nan)
-        return np.nanmedian(z, axis=0)
+    gaps = np.isnan(values).any()
+    percentile = np.nanpercentile if gaps else np.percentile
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows and columns
+        lo, mid, hi = percentile(values, [25, 50, 75], axis=1, keepdims=True)
+        z = np.clip((values - mid) / np.where(hi > lo, hi - lo, np.nan), -CLIP, CLIP)
+        return np.nanmean(z, axis=0)
 
 
 def split(values: NDArray[np.float64], *, min_share: float = 0.1, min_shift: float = 1.0) -> list[Phase]:
@@ -83,15 +87,3 @@ def change(sig_a: bool, rho_a: float, sig_b: bool, rho_b: float) -> str | None:
     if abs(rho_b) < abs(rho_a) - WEAKEN:
         return "weakens"
     return None
-
-
-class _quiet:
-    def __enter__(self) -> None:
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._w.__exit__(*exc)

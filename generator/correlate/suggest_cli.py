@@ -133,6 +133,13 @@ def main(argv: list[str]) -> int:
     derived = sum(1 for f in m.objects if f.derived and f.significant and f.phase is None)
     measured = sum(1 for f in m.objects if not f.derived and f.significant and f.phase is None)
     note += f"; {measured} object findings ({derived} derived kept apart)"
+    changes: dict[tuple[str, str, str, str], int] = {}
+    for f in m.objects:
+        if f.change and not f.derived:
+            key = (f.phase or "", f.a, f.b, f.change)
+            changes[key] = changes.get(key, 0) + 1
+    for (phase, a, b, how), count in sorted(changes.items()):
+        progress(f"phase {phase}: {a} ↔ {b} {how} on {count} object(s)")
     for name, (s, e) in sorted(m.phases.items()):
         changed = sum(1 for f in m.objects if f.phase == name and f.change)
         note += f"; phase {name} {s}..{e}" + (f" ({changed} relations changed)" if changed else "")

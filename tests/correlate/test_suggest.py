@@ -194,3 +194,30 @@ def test_stereo_suggest_cannot_write(tmp_path: Path, prometheus: Prometheus,
                      "--out", str(tmp_path / "file" / "correlations.yaml")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and err[-1].startswith(f"stereo suggest: --out {tmp_path}/file/correlations.yaml: cannot write")
+
+
+def test_stereo_suggest_json_findings_name_their_object(tmp_path: Path, prometheus: Prometheus,
+                                                        planted_blocks: tuple[Path, int],
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    out, found = tmp_path / "correlations.yaml", tmp_path / "findings.json"
+    end = planted_blocks[1]
+    code = cli.main(["suggest", "--prometheus", prometheus.url, "--start", str(end - 3 * 3600), "--end", str(end),
+                     "--step", "60s", "--targets", ",".join(PLANTED), "--out", str(out), "--json", str(found),
+                     "--no-regimes"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    doc = json.loads(found.read_text(encoding="utf-8"))
+    measured = [f for f in doc if f["significant"] and not f["derived"]]
+    assert len(measured) == 1
+    (f,) = measured
+    assert {f["a"], f["b"]} == set(PLANTED) and f["scope"] == {"cluster": "test", "namespace": NAMESPACE, "pod": POD}
+    assert set(f) == {"a", "b", "scope", "rho", "n", "n_eff", "p", "q", "critical", "significant", "derived",
+                      "phase", "change", "window"}
+    assert f["phase"] is None and f["window"] == {"start": (end - 3 * 3600) // 60 * 60 + 60 * ((end % 60) > 0),
+                                                  "end": end // 60 * 60}
+    assert f["n"] >= 100 and 0 < f["p"] <= f["q"] <= 0.01 and f["rho"] > f["critical"]
+    assert "objects: 1" in out.read_text(encoding="utf-8")
+    assert "no data: " in err  # signals without series are named with their query
+
+    bad = cli.main(["suggest", "--prometheus", prometheus.url, "--start", str(end), "--end", str(end - 60)])
+    assert bad == 2 and "is not before end" in capsys.readouterr().err
