@@ -3,9 +3,16 @@
 * suggest_p50_ms / suggest_p95_ms: the whole suggestion pipeline for one target (fetch the target and its
   candidates, correlate, short windows) in-process, without any cache, after one warm-up run;
 * service_rps_cached: `stereo serve` (uvicorn) in its own process on 127.0.0.1 answering the same suggestions URL
-  (its answer cached), hit by a thread pool of clients for a bounded number of requests; loopback only.
+  (its answer cached), hit by a thread pool of clients for a bounded number of requests; loopback only;
+* healthz_ms_p50/p99/max under regex-heavy load: `stereo serve` in its own process in front of a fake upstream
+  (named so: it answers 50 series with 3,000-character pod values), 4 clients sending `pod=~".*.*...="`
+  suggestions uncached while /healthz is polled (issue 11: ≤ 100 ms), beside an idle twin process polled
+  alternately (healthz_idle_twin_ms_*: what the loaded machine alone costs);
+* decode_6k_seconds: CPU seconds to put a range query's 6,000 series × 361 points (as the client hands them
+  over, parsed JSON) on the grid, numpy per column; decode_6k_seconds_float_loop: the same with a Python float()
+  per point, as before.
 
-Usage: python bench/bench_service.py [--prometheus URL] [--json]
+Usage: python bench/bench_service.py [--prometheus URL] [--json] [--only healthz,decode]
 Without --prometheus a throwaway Prometheus 2.42 holding the test suite's planted data is started on 127.0.0.1
 (needs `prometheus` and `promtool`) and stopped by pid afterwards.
 """
@@ -40,6 +47,7 @@ SELECTOR = 'namespace="shop"'
 REPEATS = 30
 REQUESTS = 2000
 CLIENTS = 8
+HEAVY = 'pod=~".*.*.*.*.*.*.*.*.*.*.*.*.*.*.*="'  # exponential for a backtracking engine on a long value
 
 
 def _suggest_latency(prometheus_url: str, repeats: int) -> list[float]:
@@ -108,11 +116,128 @@ def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
                 proc.wait(timeout=5)
 
 
+def _serve(upstream: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", upstream, "--listen",
+                             f"127.0.0.1:{port}", "--log-level", "warning", "--cache-size", "0"],
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _ms(values: list[float]) -> dict[str, float]:
+    a = np.array(values)
+    return {"p50": round(float(np.percentile(a, 50)), 2), "p99": round(float(np.percentile(a, 99)), 2),
+            "max": round(float(a.max()), 2)}
+
+
+def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, float]:
+    """/healthz latency of a `stereo serve` process while regex-heavy requests keep it busy (bounded counts),
+    polled alternately with an idle twin process on the same machine at the same time: the twin's latency is
+    the machine's own share (scheduling on a loaded host), the difference is the service's."""
+    # the fake upstream in a process of its own, so that its JSON work does not slow this process's polls
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import promlab; "
+            "f = promlab.FakePrometheus('http://127.0.0.1:1', mode='long_labels'); print(f.url, flush=True); "
+            "sys.stdin.read()")
+    fake = subprocess.Popen([sys.executable, "-c", code, str(ROOT / "tests" / "correlate")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert fake.stdout is not None and fake.stdin is not None
+    fake_url = fake.stdout.readline().strip()
+    (proc, base), (twin, twin_base) = _serve(fake_url), _serve(fake_url)
+    stop = [False]
+    served = [0]
+
+    def heavy() -> None:
+        with requests.Session() as s:
+            while not stop[0]:
+                s.get(f"{base}/api/v1/suggestions", params={"target": TARGET, "selector": HEAVY, "window": "1h"},
+                      timeout=60).raise_for_status()
+                served[0] += 1
+
+    busy_ms: list[float] = []
+    twin_ms: list[float] = []
+    try:
+        _wait_up(base, proc)
+        _wait_up(twin_base, twin)
+        with ThreadPoolExecutor(clients) as pool, requests.Session() as s:
+            load = [pool.submit(heavy) for _ in range(clients)]
+            while served[0] < clients:  # every client has had an answer: the load is running
+                time.sleep(0.05)
+            for _ in range(polls):
+                for url, out in ((base, busy_ms), (twin_base, twin_ms)):
+                    t0 = time.perf_counter()
+                    s.get(f"{url}/healthz", timeout=5).raise_for_status()
+                    out.append((time.perf_counter() - t0) * 1000)
+                time.sleep(0.01)
+            stop[0] = True
+            for f in load:
+                f.result()
+    finally:
+        stop[0] = True
+        for p in (proc, twin):
+            p.terminate()
+            p.wait(timeout=10)
+        fake.stdin.close()  # the fake exits at the end of its input
+        fake.wait(timeout=10)
+    busy, idle = _ms(busy_ms), _ms(twin_ms)
+    return {**{f"healthz_ms_{k}": v for k, v in busy.items()}, **{f"healthz_idle_twin_ms_{k}": v for k, v in
+                                                                   idle.items()},
+            "healthz_regex_requests_served": served[0], "load_average_1m": round(os.getloadavg()[0], 1)}
+
+
+def decode_6k(series: int = 6000, points: int = 361) -> dict[str, float]:
+    """CPU seconds to decode one range answer of `series` × `points`: numpy per column vs float() per point."""
+    from generator.correlate.source import _merge
+
+    rng = np.random.default_rng(1)
+    result = [{"metric": {"namespace": f"ns{i % 20}", "pod": f"pod-{i}"},
+               "values": [[1_700_000_000 + 60 * j, repr(float(v))] for j, v in enumerate(rng.random(points))]}
+              for i in range(series)]
+
+    def float_loop() -> None:  # the decoding before numpy columns, otherwise the same work as _merge
+        rows: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
+        for item in result:
+            key = tuple(sorted(item["metric"].items()))
+            pairs = item["values"]
+            ts = np.array([float(p[0]) for p in pairs], dtype=np.float64)
+            vals = np.array([float(p[1]) for p in pairs], dtype=np.float64)
+            row = rows[key] = np.full(points, np.nan)
+            idx = np.rint((ts - 1_700_000_000) / 60).astype(np.int64)
+            ok = (idx >= 0) & (idx < points)
+            row[idx[ok]] = vals[ok]
+
+    def numpy_columns() -> None:
+        _merge(result, {}, 1_700_000_000, 60, points, series, "bench", "bench")
+
+    out = {}
+    for name, fn in (("decode_6k_seconds_float_loop", float_loop), ("decode_6k_seconds", numpy_columns)):
+        best = []
+        for _ in range(3):
+            t0 = time.process_time()
+            fn()
+            best.append(time.process_time() - t0)
+        out[name] = round(min(best), 3)
+    return out
+
+
+def _wait_up(base: str, proc: subprocess.Popen[bytes]) -> None:
+    limit = time.monotonic() + 30
+    while True:
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        if proc.poll() is not None or time.monotonic() > limit:
+            raise RuntimeError("stereo serve did not start")
+        time.sleep(0.1)
+
+
 def run(prometheus_url: str, repeats: int = REPEATS, total: int = REQUESTS, clients: int = CLIENTS) -> dict[str, Any]:
     """Measure against `prometheus_url` (which must hold the planted series for TARGET, or any data)."""
     lat = np.array(_suggest_latency(prometheus_url, repeats))
     rps = _rps_cached(prometheus_url, total, clients)
-    return {
+    return {**healthz_under_regex_load(), **decode_6k(),
         "suggest_p50_ms": round(float(np.percentile(lat, 50)), 2),
         "suggest_p95_ms": round(float(np.percentile(lat, 95)), 2),
         "service_rps_cached": round(rps, 1),
@@ -143,7 +268,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=REQUESTS)
     p.add_argument("--clients", type=int, default=CLIENTS)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--only", help="healthz and/or decode: those measurements only (no Prometheus needed)")
     args = p.parse_args(argv)
+    if args.only:
+        out = {}
+        if "healthz" in args.only:
+            out.update(healthz_under_regex_load())
+        if "decode" in args.only:
+            out.update(decode_6k())
+        print(json.dumps(out, sort_keys=True))
+        return 0
     if args.prometheus:
         out = run(args.prometheus, args.repeats, args.requests, args.clients)
     else:

@@ -6,6 +6,9 @@ Endpoints (JSON unless said otherwise; every error is JSON `{"error": "..."}`):
   target now: `suggestions` (significant, strongest first, at most k), `not_significant`, `missing`;
 * `GET /api/v1/matrix?signals=a,b,c&selector=...` — flat rows {a, b, rho, pvalue, significant, n}, every ordered
   pair and the diagonal, which Grafana's Infinity datasource reads as a table or heatmap as they are;
+* `GET /api/v1/findings?targets=a,b&selector=...` — every object-scoped finding {a, b, scope, rho, n, p, q,
+  critical, derived, phase, window, ...}, the objects `stereo suggest --json` writes (suggestions carry the
+  target's own as `findings`);
 * `GET /api/v1/correlations.yaml` — the document `stereo suggest` writes, measured now;
 * `GET /healthz` (liveness, never asks Prometheus), `GET /readyz` (asks Prometheus), `GET /metrics` (the
   service's own metrics), and FastAPI's `/openapi.json` and `/docs`.
@@ -47,7 +50,7 @@ from generator.correlate.candidates import Candidate
 from generator.correlate.httpparts import JSON, Guard, Metrics, encoded, error
 from generator.correlate.params import ApiError, When, int_param, matchers_param, num, when_param
 from generator.correlate.singleflight import Answers
-from generator.correlate.source import Auth, RangeCache, Scoped, Source, SourceError
+from generator.correlate.source import Auth, RangeCache, Scoped, Source, SourceError, background
 from generator.correlate.upstream import (
     Matcher,
     Parser,
@@ -60,6 +63,7 @@ from generator.correlate.upstream import (
 )
 
 PROG = "stereo serve"
+MAX_FINDINGS = 2000  # object-scoped findings in one answer (ranked: the strongest measured ones first)
 YAML = "application/yaml; charset=utf-8"
 
 
@@ -98,7 +102,8 @@ def create_app(settings: Settings) -> FastAPI:
                     max_concurrency=settings.max_concurrency, max_series=settings.max_series,
                     cache=RangeCache(settings.cache_size),
                     hooks=metrics.hooks(), verify_tls=settings.verify_tls)
-    pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve")
+    pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve",
+                              initializer=background)
     answers = Answers(settings.cache_size, settings.stale_for,
                       lambda result: metrics.cache.labels("response", result).inc())
     cluster_label = settings.config.cluster_label
@@ -137,13 +142,18 @@ def create_app(settings: Settings) -> FastAPI:
     def measure(todo: dict[str, list[Candidate]], matchers: list[Matcher], when: When,
                 deadline: float) -> suggest.Measurement:
         """suggest.measure with exact matchers bound into the queries and regex matchers applied by RE2 to the
-        returned series; a query Prometheus refused is the upstream's fault on every endpoint alike (502)."""
+        returned series; a signal's query Prometheus refused is the upstream's fault on every endpoint alike (502).
+        A refused raw-expression fallback (suggest's second try for a recorded series without samples) leaves
+        that signal without data, as if the fallback had found none."""
         exact, regex = re2match.split(matchers)
         scoped = Scoped(source, re2match.keeper(regex))
         m = suggest.measure(scoped, catalog, todo, exact, cluster_label, when.options,  # type: ignore[arg-type]
                             when.end, deadline)
-        if scoped.rejected:
-            raise ApiError(502, str(scoped.rejected[0]))
+        asked = {suggest.query_for(catalog.signals[n], exact, cluster_label)
+                 for n in {*todo, *(c.signal.name for cs in todo.values() for c in cs)}}
+        refused = [exc for query, exc in scoped.rejected if query in asked]  # not the raw-expression fallbacks
+        if refused:
+            raise ApiError(502, str(refused[0]))
         return m
 
     def known(name: str) -> str:
@@ -228,8 +238,10 @@ def create_app(settings: Settings) -> FastAPI:
                 "target": target, "window": promql.format_duration(opts.window),
                 "step": promql.format_duration(opts.step), "alpha": opts.alpha, "method": opts.method,
                 "start": m.start, "end": m.end, "selector": _selector_text(matchers),
-                "suggestions": [item(f, m, matchers) for f in found if f.significant][:limit],
-                "not_significant": [item(f, m, matchers) for f in found if not f.significant],
+                "suggestions": [item(f, m, matchers) for f in found if f.significant and not f.derived][:limit],
+                "not_significant": [item(f, m, matchers) for f in found if not f.significant and not f.derived],
+                "findings": [f for f in suggest.findings_json(m, include_derived=False)
+                             if target in (f["a"], f["b"])][:MAX_FINDINGS],
                 "missing": [{"name": n, "reason": r} for n, r in
                             ([(target, m.target_reason[target])] if target in m.target_reason else []) +
                             m.missing[target]],
@@ -267,6 +279,24 @@ def create_app(settings: Settings) -> FastAPI:
             return rows
 
         return await run(("matrix", tuple(names), tuple(matchers), when.options), when, work)
+
+    @app.get("/api/v1/findings", summary="Every object-scoped finding, as `stereo suggest --json` writes them",
+             response_class=Response, responses=_doc("[{a, b, scope, rho, n, n_eff, p, q, critical, significant, "
+                                                     "derived, phase, change, window: {start, end}}, ...]"))
+    async def findings(targets: str | None = None, selector: str | None = None, window: str | None = None,
+                       step: str | None = None, alpha: str | None = None, start: str | None = None,
+                       end: str | None = None, derived: str | None = None) -> Response:
+        when = when_param(settings, window, step, alpha, start, end)
+        matchers = matchers_param(settings, selector)
+        names = [known(t.strip()) for t in (targets or "").split(",") if t.strip()]
+        names = names or suggest.default_targets(catalog, prior)
+        todo = suggest.plan(catalog, names, related, when.options.max_candidates)
+        with_derived = derived in ("1", "true", "yes")
+
+        def work(deadline: float) -> list[dict[str, Any]]:
+            return suggest.findings_json(measure(todo, matchers, when, deadline), with_derived)[:MAX_FINDINGS]
+
+        return await run(("findings", tuple(names), tuple(matchers), when.options, with_derived), when, work)
 
     @app.get("/api/v1/correlations.yaml", summary="The correlations.yaml document, measured now",
              response_class=Response, responses={200: {"content": {"application/yaml": {}}}})
@@ -345,6 +375,10 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     import uvicorn
+
+    # The event loop answers /healthz between the worker threads' Python work: a thread that wants the GIL waits
+    # up to the switch interval each time (5 ms by default, several times per request); 1 ms keeps probes prompt.
+    sys.setswitchinterval(0.001)
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -72,6 +72,24 @@ def test_suggestions_rank_the_planted_pair_first(api: TestClient) -> None:
     assert {"name": "pod_restarts", "reason": "constant over the window"} in body["missing"]
 
 
+FINDING = {"a", "b", "scope", "rho", "n", "n_eff", "p", "q", "critical", "significant", "derived", "phase", "change",
+           "window"}
+
+
+def test_findings_name_the_object_in_the_fields_stereo_suggest_writes(api: TestClient) -> None:
+    r = api.get("/api/v1/findings", params={"targets": CPU, "selector": SHOP})
+    assert r.status_code == 200, r.text
+    found = r.json()
+    assert found and all(set(f) == FINDING for f in found)
+    top = next(f for f in found if f["phase"] is None and not f["derived"])
+    assert {top["a"], top["b"]} == set(PLANTED) and top["significant"] and top["rho"] > 0.7
+    assert top["scope"]["pod"] == "web-1" and top["scope"]["namespace"] == NAMESPACE
+    assert top["window"]["end"] - top["window"]["start"] == 6 * 3600 and top["n"] >= 300
+    body = api.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP}).json()
+    assert body["findings"] and all(set(f) == FINDING and CPU in (f["a"], f["b"]) for f in body["findings"])
+    assert not any(f["derived"] for f in body["findings"])
+
+
 def test_the_pair_view_query_is_understood(api: TestClient) -> None:
     # what Grafana sends once it has filled the panel's variables
     url = (SUGGESTIONS.replace("${a:text}", NET).replace("${__range_s}", "21600").replace("{label}", "cluster")

@@ -143,3 +143,19 @@ def test_start_and_end_measure_a_past_window(prometheus: Prometheus, planted_blo
         r = c.get("/api/v1/correlations.yaml", params={"selector": SHOP, "start": str(last - 6 * 3600),
                                                        "end": str(last)})
         assert r.status_code == 200 and f"{CPU}" in r.text
+
+
+def test_concurrent_identical_requests_share_one_computation(fake_slow_prometheus: FakePrometheus) -> None:
+    fake = fake_slow_prometheus
+    fake.delay = 120  # every query held until released
+    miss = 'stereo_correlation_cache_requests_total{cache="response",result="miss"} 4.0'
+    with client(fake.url, timeout=150, cache_size=0) as c, ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(c.get, "/api/v1/matrix", params={"signals": f"{CPU},{NET}"}) for _ in range(4)]
+        wait_for(lambda: miss in c.get("/metrics").text, "four requests waiting for an answer")
+        wait_for(lambda: fake.in_flight == 2, "the two queries of one computation at the upstream")
+        assert fake.requests == 2
+        fake.mode = "proxy"
+        fake.release.set()
+        answers = [f.result(timeout=120) for f in futures]
+    assert [a.status_code for a in answers] == [200] * 4 and len({a.content for a in answers}) == 1
+    assert fake.requests == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -173,11 +172,10 @@ def test_stereo_suggest_writes_a_document_generate_consumes(tmp_path: Path, prom
 
 def test_stereo_suggest_reports_problems_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
-    began = time.monotonic()
     assert cli.main(["suggest", "--prometheus", closed, "--targets", "container_cpu_usage"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith(f"stereo suggest: cannot connect to {closed}")
-    assert time.monotonic() - began < 5 and not (tmp_path / "correlations.yaml").exists()
+    assert not (tmp_path / "correlations.yaml").exists()
 
     for args, text in ((["--window", "6x"], "--window: bad duration"), (["--targets", "cpu_usage_container"],
                                                                          "unknown signal cpu_usage_container"),
