@@ -94,6 +94,12 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         driver.quit()
 
 
+def viewport(driver: Any, width: int, height: int, mobile: bool = False) -> None:
+    """The page's viewport exactly this size (a window's size includes the browser's own bars)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                                   "deviceScaleFactor": 1, "mobile": mobile})
+
+
 def until(driver: Any, what: str, cond: Callable[[Any], Any]) -> Any:
     def safe(d: Any) -> Any:
         try:
@@ -158,6 +164,7 @@ def wait_drawn(driver: Any) -> None:
 
 def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, browser: Any, tmp_path: Path) -> None:
     d = browser
+    viewport(d, 1280, 800)
     d.get(serve.url + "/")
     assert d.title == "Stereo · correlation explorer"
     choose(d, "target", CPU)
@@ -201,7 +208,7 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
                                        if {g["a"], g["b"]} == {CPU, NET} and g["phase"] is None)]
     shaded = d.find_elements(By.CSS_SELECTOR, "#pair-svg rect.phase")
     assert sorted(r.get_attribute("class").split()[1] for r in shaded) == sorted(f["phase"] for f in findings)
-    badges = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr:first-child .badge")
+    badges = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr:first-child td.regimes .badge")
     assert len(badges) == len(findings) + sum(1 for f in findings if f["change"])
     screenshot(d, tmp_path, "explorer-1280")
 
@@ -223,8 +230,7 @@ def state_title(d: Any, name: str) -> bool:
 
 def test_phone_width_preset_from_the_url(serve: Serve, browser: Any, tmp_path: Path) -> None:
     d = browser
-    d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 1,
-                                                              "mobile": True})
+    viewport(d, 390, 844, mobile=True)
     d.get(f"{serve.url}/?target={CPU}&namespace={NAMESPACE}&window=6h")
     wait_measured(d)
     assert d.execute_script("return window.innerWidth") == 390
@@ -248,12 +254,15 @@ def test_prometheus_unreachable_is_a_readable_message(browser: Any, tmp_path: Pa
     s = Serve(f"http://127.0.0.1:{free_port()}", tmp_path)  # nothing listens there
     try:
         d = browser
+        viewport(d, 1280, 800)
         d.get(f"{s.url}/?target={CPU}")
         until(d, "the error", lambda d: "error" in d.find_element(By.ID, "status").get_attribute("class"))
+        for level in ("cluster", "namespace", "pod"):
+            until(d, f"#{level} given up", lambda d, level=level: d.find_element(
+                By.CSS_SELECTOR, f"#{level} option").text == "(all — values unavailable)")
         status = d.find_element(By.ID, "status").text
         assert status.startswith("Prometheus is unreachable: cannot connect to http://127.0.0.1:"), status
         assert "Prometheus is unreachable" in d.find_element(By.CSS_SELECTOR, "#related .error").text
-        assert "(all — values unavailable)" in d.find_element(By.ID, "cluster").text
         screenshot(d, tmp_path, "explorer-prometheus-down")
         assert console_errors(d, allowed=("503",)) == []
     finally:
@@ -266,6 +275,7 @@ def test_token_protected_service_asks_for_the_token(prometheus: Prometheus, brow
     s = Serve(prometheus.url, tmp_path, "--token-file", str(secret))
     try:
         d = browser
+        viewport(d, 1280, 800)
         d.get(s.url + "/")
         until(d, "the login form", lambda d: d.find_element(By.ID, "login").is_displayed())
         assert not d.find_element(By.ID, "main").is_displayed()

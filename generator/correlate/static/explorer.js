@@ -146,7 +146,7 @@
   }
 
   const rho = (v) => (v === null || v === undefined ? "–" : v.toFixed(2));
-  const q = (v) => (v === null || v === undefined ? "–" : v < 1e-4 ? "<0.0001" : v.toPrecision(2));
+  const q = (v) => (v === null || v === undefined ? "–" : v < 1e-4 ? "<1e-4" : v.toPrecision(2));
 
   function niceTicks(lo, hi, count) {
     if (!(hi > lo)) { const d = Math.abs(lo) * 0.1 || 1; lo -= d; hi += d; }
@@ -246,7 +246,13 @@
         fillLevel(level, r.values, keep, r.complete ? "(all)" : "(all — " + r.note + ")");
       } catch (e) {
         if (gen !== state.gen) return;
-        fillLevel(level, [], keep, "(all — values unavailable)");
+        // the levels below depend on this one: they stay unfilled, their preset values kept
+        LEVELS.slice(i).forEach((l) => {
+          fillLevel(l, [], preset ? preset[l] : $(l).value, "(all — values unavailable)");
+          $(l).disabled = false;
+          $(l).title = e.message;
+        });
+        return;
       } finally {
         $(level).disabled = false;
       }
@@ -331,7 +337,7 @@
     }
     const head = el("tr", {}, el("th", { title: "In the heatmap" }, "map"), el("th", {}, "Signal"),
       el("th", { class: "num" }, "ρ"), el("th", { class: "num" }, "n"), el("th", { class: "num" }, "q"),
-      el("th", { class: "wide" }, "tier"), el("th", {}, "Regimes"), el("th", { class: "wide" }, "Grafana"));
+      el("th", { class: "wide" }, "tier"), el("th", { class: "regimes" }, "Regimes"), el("th", { class: "wide" }, "Grafana"));
     const body = el("tbody");
     for (const row of state.rows) {
       const { phases } = findingsOf(row.name);
@@ -341,16 +347,14 @@
         state.ticked = state.rows.map((x) => x.name).filter((n) => n === row.name ? tick.checked : state.ticked.includes(n));
         renderHeatmap();
       });
-      const regimes = el("td", {});
-      if (!phases.length) regimes.append("—");
-      for (const f of phases) {
-        regimes.append(el("span", { class: "badge", title: f.phase + " phase, n " + f.n }, f.phase + " ρ " + rho(f.rho)));
-        if (f.change) regimes.append(el("span", { class: "badge change" }, f.change));
-      }
+      const badges = () => phases.flatMap((f) => [
+        el("span", { class: "badge", title: f.phase + " phase, n " + f.n + ", q " + q(f.q) }, f.phase + " ρ " + rho(f.rho)),
+        ...(f.change ? [el("span", { class: "badge change", title: "relation " + f.change + " in this phase" }, f.change)] : [])]);
+      const regimes = el("td", { class: "regimes" }, ...(phases.length ? badges() : ["—"]));
       const meta = state.byName[row.name] || {};
       const tr = el("tr", { "data-name": row.name, class: (row.significant ? "" : "weak") + (row.name === state.chosen ? " chosen" : "") },
         el("td", {}, tick),
-        el("td", {}, row.title, el("span", { class: "name" }, row.name)),
+        el("td", {}, row.title, el("span", { class: "name" }, row.name), el("span", { class: "inline-regimes" }, ...badges())),
         el("td", { class: "num", title: "p " + q(row.pvalue) + ", critical |ρ| " + rho(row.critical) }, rho(row.rho)),
         el("td", { class: "num", title: row.n_eff ? "effective n " + row.n_eff : null }, String(row.n)),
         el("td", { class: "num" }, q(row.qvalue)),
@@ -431,6 +435,7 @@
 
   async function renderPair() {
     const gen = ++state.pairGen;
+    state.drawn = null;
     const target = state.result.target, partner = state.chosen;
     const box = $("pair");
     if (!partner) { empty(box, "No related signal to chart."); return; }
@@ -452,9 +457,20 @@
       return;
     }
     if (gen !== state.pairGen) return;
+    state.drawn = { data, phases };
     box.className = "box";
     box.replaceChildren(...drawPair(data, phases, box.clientWidth || 600));
   }
+
+  let resizing = 0;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(() => {
+      const box = $("pair");
+      if (state.drawn && box.querySelector("#pair-svg")) box.replaceChildren(...drawPair(state.drawn.data,
+        state.drawn.phases, box.clientWidth || 600));
+    }, 150);
+  });
 
   function drawPair(data, phases, width) {
     const W = Math.max(300, Math.min(width, 900)), H = W < 500 ? 230 : 290;
