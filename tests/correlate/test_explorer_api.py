@@ -36,9 +36,11 @@ def test_the_page_and_its_assets_need_no_token_the_data_does(api: TestClient) ->
     page = api.get("/")
     assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["content-security-policy"] == CSP and "script-src 'self'" in CSP
-    assert '<script src="/static/explorer/explorer.js" defer></script>' in page.text
+    assert '<script type="module" src="/static/explorer/explorer.js"></script>' in page.text
     assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
-    for name, media in (("explorer.js", "text/javascript"), ("explorer.css", "text/css"), ("favicon.svg", "image/svg")):
+    assets = (("explorer.js", "text/javascript"), ("draw.js", "text/javascript"), ("explorer.css", "text/css"),
+              ("favicon.svg", "image/svg"))
+    for name, media in assets:
         r = api.get(f"/static/explorer/{name}")
         assert r.status_code == 200 and r.headers["content-type"].startswith(media) and r.content
         assert b"https://" not in r.content.replace(b"http://www.w3.org/2000/svg", b"")
