@@ -5,6 +5,7 @@ chromedriver), against a real Prometheus holding the planted pair. Screenshots g
 from __future__ import annotations
 
 import base64
+import json
 import os
 import shutil
 import subprocess
@@ -13,15 +14,17 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
-from promlab import NAMESPACE, PLANTED, Prometheus, free_port
+from promlab import CLUSTER, NAMESPACE, PLANTED, Prometheus, free_port
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 CPU, NET = PLANTED
@@ -174,6 +177,7 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     assert first_rows(d)[0] == NET
     assert "scope namespace=\"shop\"" in d.find_element(By.ID, "status").text
     assert [o.get_attribute("value") for o in Select(d.find_element(By.ID, "pod")).options] == ["", "web-1"]
+    assert [o.get_attribute("value") for o in Select(d.find_element(By.ID, "cluster")).options] == ["", CLUSTER]
 
     # the table shows what the API measured, to two decimals
     api = requests.get(f"{serve.url}/api/v1/suggestions", timeout=30,
@@ -210,16 +214,19 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     assert sorted(r.get_attribute("class").split()[1] for r in shaded) == sorted(f["phase"] for f in findings)
     badges = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr:first-child td.regimes .badge")
     assert len(badges) == len(findings) + sum(1 for f in findings if f["change"])
+    assert d.execute_script("return document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
     screenshot(d, tmp_path, "explorer-1280")
 
     # another row: the chart follows the choice
-    row = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr")[1]
-    row.find_element(By.CSS_SELECTOR, "td:nth-child(2)").click()
-    second = first_rows(d)[1]
+    rows = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr")
+    rows[1].find_element(By.CSS_SELECTOR, "td:nth-child(2)").click()
+    second, third = first_rows(d)[1:3]
     until(d, "the second pair", lambda d: state_title(d, second))
     wait_drawn(d)
     assert state_title(d, second) and second in d.find_element(By.CSS_SELECTOR, "#pair-svg path.series.b title") \
         .get_attribute("textContent")
+    rows[2].send_keys(Keys.ENTER)  # and from the keyboard
+    until(d, "the third pair", lambda d: state_title(d, third))
     assert console_errors(d) == []
 
 
@@ -247,7 +254,18 @@ def test_phone_width_preset_from_the_url(serve: Serve, browser: Any, tmp_path: P
     assert console_errors(d) == []
 
 
-# ---------------------------------------------------------------- faults and the token
+# ---------------------------------------------------------------- faults, hostile input and the token
+
+
+def test_a_hostile_target_in_the_url_is_shown_as_text(serve: Serve, browser: Any, tmp_path: Path) -> None:
+    d = browser
+    hostile = '<img src=x onerror="document.title=1">'
+    d.get(f"{serve.url}/?target={quote(hostile)}&namespace={quote(chr(34) + '})')}")
+    until(d, "the refusal", lambda d: "Unknown signal" in d.find_element(By.ID, "status").text)
+    assert d.find_element(By.ID, "status").text == f"Unknown signal {json.dumps(hostile)}: choose a target signal."
+    assert d.find_elements(By.TAG_NAME, "img") == [] and d.title == "Stereo · correlation explorer"
+    assert console_errors(d) == []
+
 
 
 def test_prometheus_unreachable_is_a_readable_message(browser: Any, tmp_path: Path) -> None:

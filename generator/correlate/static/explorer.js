@@ -290,12 +290,14 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
         regimes,
         el("td", { class: "wide" }, el("a", { href: row.url, target: "_blank", rel: "noopener" }, "pair"), " · ",
            el("a", { href: dashboardURL(meta), target: "_blank", rel: "noopener" }, row.home)));
-      tr.addEventListener("click", (ev) => {
-        if (ev.target.closest("a, input")) return;
+      const choose = () => {
         state.chosen = row.name;
         for (const other of body.children) other.classList.toggle("chosen", other === tr);
         renderPair();
-      });
+      };
+      tr.tabIndex = 0;
+      tr.addEventListener("click", (ev) => { if (!ev.target.closest("a, input")) choose(); });
+      tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter" && ev.target === tr) choose(); });
       body.append(tr);
     }
     box.replaceChildren(el("table", { id: "related-table" }, el("thead", {}, head), body));
