@@ -229,6 +229,12 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     until(d, "the third pair", lambda d: state_title(d, third))
     assert console_errors(d) == []
 
+    # a target without data in the scope says so
+    choose(d, "target", "apiserver_request_rate")
+    until(d, "the empty target", lambda d: "no data in this scope" in d.find_element(By.ID, "status").text)
+    assert d.find_element(By.ID, "status").text.startswith("Request rate: no data in this scope and window")
+    assert "Nothing could be compared" in d.find_element(By.ID, "related").text
+
 
 def state_title(d: Any, name: str) -> bool:
     title = d.execute_script("return (document.querySelector('#related-table tr.chosen') || {}).dataset.name")

@@ -234,8 +234,10 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     state.chosen = state.rows.length ? state.rows[0].name : "";
     state.ticked = state.rows.slice(0, 5).map((row) => row.name);
     const sig = r.suggestions.length;
-    setStatus(sig + " significant of " + state.rows.length + " tested · window " + r.window + " at " + r.step +
-              " · α " + r.alpha + " · scope " + (r.selector || "everything"), "");
+    const own = r.missing.find((m) => m.name === target);
+    const scope = " · window " + r.window + " at " + r.step + " · α " + r.alpha + " · scope " + (r.selector || "everything");
+    if (own) setStatus(title + ": " + own.reason + " in this scope and window, nothing to compare" + scope, "error");
+    else setStatus(sig + " significant of " + state.rows.length + " tested" + scope, "");
     $("related-meta").textContent = "ρ (Spearman), n points, q (false discovery rate)";
     const missing = r.missing.map((m) => (state.byName[m.name] || { title: m.name }).title + " (" + m.reason + ")");
     $("missing").replaceChildren(...(missing.length ? [el("details", { class: "note" },
