@@ -45,7 +45,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from generator import correlations, naming, promql
 from generator.config import Config
-from generator.correlate import re2match, stats, suggest
+from generator.correlate import explorer, re2match, stats, suggest
 from generator.correlate.candidates import Candidate
 from generator.correlate.httpparts import JSON, Guard, Metrics, encoded, error
 from generator.correlate.params import ApiError, When, int_param, matchers_param, num, when_param
@@ -316,6 +316,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         return await run(("yaml", tuple(names), tuple(matchers), opts), when, work, YAML)
 
+    explorer.mount(app, settings, catalog, source, run)  # the page at / and its helpers (explorer.py)
     return app
 
 

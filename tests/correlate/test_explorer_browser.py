@@ -1,0 +1,321 @@
+"""The explorer page at `/` of the real `stereo serve` process, in Debian's headless Chromium (Selenium +
+chromedriver), against a real Prometheus holding the planted pair. Screenshots go to the test's tmp dir (and to
+.cache/screenshots/ when STEREO_SCREENSHOTS=1); console errors fail the test."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+import requests
+from promlab import CLUSTER, NAMESPACE, PLANTED, Prometheus, free_port
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+CPU, NET = PLANTED
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+WAIT = 90  # seconds: the machine is shared and busy
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Serve:
+    """The real `stereo serve` on a free port, stopped by pid."""
+
+    def __init__(self, prometheus_url: str, workdir: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = workdir / f"serve-{self.port}.log"
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "generator", "serve", "--prometheus", prometheus_url, "--listen",
+                 f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "20s", *extra],
+                cwd=workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        limit = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{self.url}/healthz", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > limit:
+                self.stop()
+                raise RuntimeError(f"stereo serve did not come up: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def serve(prometheus: Prometheus, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    s = Serve(prometheus.url, tmp_path_factory.mktemp("serve"))
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        pytest.skip("chromium and chromedriver are not installed (tools/setup-test-deps.sh)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium-profile'}",
+                 "--window-size=1280,800"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def viewport(driver: Any, width: int, height: int, mobile: bool = False) -> None:
+    """The page's viewport exactly this size (a window's size includes the browser's own bars)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                                   "deviceScaleFactor": 1, "mobile": mobile})
+
+
+def until(driver: Any, what: str, cond: Callable[[Any], Any]) -> Any:
+    def safe(d: Any) -> Any:
+        try:
+            return cond(d)
+        except StaleElementReferenceException:
+            return False
+
+    return WebDriverWait(driver, WAIT, poll_frequency=0.2).until(safe, message=f"timed out waiting for {what}")
+
+
+def screenshot(driver: Any, tmp_path: Path, name: str) -> list[Path]:
+    """What the window shows (`NAME.png`) and the whole page (`NAME-full.png`), in the test's tmp dir (and in
+    .cache/screenshots/ when STEREO_SCREENSHOTS=1)."""
+    view, full = tmp_path / f"{name}.png", tmp_path / f"{name}-full.png"
+    driver.save_screenshot(str(view))
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})
+    full.write_bytes(base64.b64decode(shot["data"]))
+    if os.environ.get("STEREO_SCREENSHOTS"):
+        keep = ROOT / ".cache" / "screenshots"
+        keep.mkdir(parents=True, exist_ok=True)
+        for path in (view, full):
+            shutil.copy(path, keep / path.name)
+    assert view.stat().st_size > 5000 and full.stat().st_size > 5000
+    return [view, full]
+
+
+def console_errors(driver: Any, allowed: tuple[str, ...] = ()) -> list[str]:
+    """SEVERE console entries, except network failures with one of the `allowed` statuses (the test expects)."""
+    out = []
+    for entry in driver.get_log("browser"):
+        if entry["level"] != "SEVERE":
+            continue
+        if entry.get("source") == "network" and any(f"status of {s}" in entry["message"] for s in allowed):
+            continue
+        out.append(entry["message"])
+    return out
+
+
+def choose(driver: Any, select_id: str, value: str) -> None:
+    until(driver, f"option {value!r} in #{select_id}", lambda d: d.find_element(
+        By.CSS_SELECTOR, f"#{select_id}:not([disabled]) option[value='{value}']"))
+    Select(driver.find_element(By.ID, select_id)).select_by_value(value)
+
+
+def first_rows(driver: Any) -> list[str]:
+    rows = driver.find_elements(By.CSS_SELECTOR, "#related-table tbody tr")
+    return [r.get_attribute("data-name") for r in rows]
+
+
+def wait_measured(driver: Any, status_part: str = "significant of") -> None:
+    until(driver, "the measurement", lambda d: status_part in d.find_element(By.ID, "status").text
+          and "loading" not in d.find_element(By.ID, "related").get_attribute("class"))
+
+
+def wait_drawn(driver: Any) -> None:
+    until(driver, "the heatmap", lambda d: d.find_elements(By.CSS_SELECTOR, "#heatmap-svg rect.cell"))
+    until(driver, "the pair chart", lambda d: len(d.find_elements(By.CSS_SELECTOR, "#pair-svg path.series")) >= 2)
+
+
+# ---------------------------------------------------------------- the planted pair, seen as a person sees it
+
+
+def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, browser: Any, tmp_path: Path) -> None:
+    d = browser
+    viewport(d, 1280, 800)
+    d.get(serve.url + "/")
+    assert d.title == "Stereo · correlation explorer"
+    choose(d, "target", CPU)
+    choose(d, "namespace", NAMESPACE)  # the pickers are filled from the live Prometheus
+    until(d, "the namespace in the URL", lambda d: f"namespace={NAMESPACE}" in d.current_url)
+    wait_measured(d)
+    assert first_rows(d)[0] == NET
+    assert "scope namespace=\"shop\"" in d.find_element(By.ID, "status").text
+    assert [o.get_attribute("value") for o in Select(d.find_element(By.ID, "pod")).options] == ["", "web-1"]
+    assert [o.get_attribute("value") for o in Select(d.find_element(By.ID, "cluster")).options] == ["", CLUSTER]
+
+    # the table shows what the API measured, to two decimals
+    api = requests.get(f"{serve.url}/api/v1/suggestions", timeout=30,
+                       params={"target": CPU, "selector": f'namespace="{NAMESPACE}"', "k": 25}).json()
+    top = api["suggestions"][0]
+    cells = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr:first-child td")
+    assert cells[2].text == f"{top['rho']:.2f}" and cells[3].text == str(top["n"]) and float(cells[2].text) > 0.7
+    decoys = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr.weak")
+    assert len(decoys) == len(api["not_significant"]) >= 5
+
+    wait_drawn(d)
+    heat = d.find_elements(By.CSS_SELECTOR, "#heatmap-svg rect.cell")
+    names = 1 + len(d.find_elements(By.CSS_SELECTOR, "#related-table input:checked"))
+    assert len(heat) == names * names and names >= 3
+    rhos = [c.get_attribute("data-rho") for c in heat]
+    assert rhos[0] == "1" and float(rhos[1]) > 0.7  # target × itself, target × the planted partner
+    outlined = [c for c in heat if c.get_attribute("stroke") != "none"]
+    assert len(outlined) == 2  # only the planted pair is significant (both directions)
+
+    paths = d.find_elements(By.CSS_SELECTOR, "#pair-svg path.series")
+    sides = {p.get_attribute("class").split()[1]: int(p.get_attribute("data-points")) for p in paths}
+    assert sides["a"] >= 300 and sides["b"] >= 300  # both series over the 6h window at 1m
+    labels = " ".join(t.text for t in d.find_elements(By.CSS_SELECTOR, "#pair-svg text"))
+    assert "cores" in labels and "kB/s" in labels  # real units on both axes
+    links = {a.text: a.get_attribute("href") for a in d.find_elements(By.CSS_SELECTOR, "#pair-links a")}
+    assert links["Grafana pair view"].startswith("http://localhost:3000/d/stereo-pair/pair?var-a=container_cpu_usage")
+    assert links["workloads dashboard"].startswith("http://localhost:3000/d/stereo-workloads?var-namespace=shop")
+
+    # the regimes the API found for the pair's object are shaded, as many as it names
+    findings = [f for f in api["findings"] if {f["a"], f["b"]} == {CPU, NET} and f["phase"]
+                and f["scope"] == next(g["scope"] for g in api["findings"]
+                                       if {g["a"], g["b"]} == {CPU, NET} and g["phase"] is None)]
+    shaded = d.find_elements(By.CSS_SELECTOR, "#pair-svg rect.phase")
+    assert sorted(r.get_attribute("class").split()[1] for r in shaded) == sorted(f["phase"] for f in findings)
+    badges = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr:first-child td.regimes .badge")
+    assert len(badges) == len(findings) + sum(1 for f in findings if f["change"])
+    assert d.execute_script("return document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
+    screenshot(d, tmp_path, "explorer-1280")
+
+    # another row: the chart follows the choice
+    rows = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr")
+    rows[1].find_element(By.CSS_SELECTOR, "td:nth-child(2)").click()
+    second, third = first_rows(d)[1:3]
+    until(d, "the second pair", lambda d: state_title(d, second))
+    wait_drawn(d)
+    assert state_title(d, second) and second in d.find_element(By.CSS_SELECTOR, "#pair-svg path.series.b title") \
+        .get_attribute("textContent")
+    rows[2].send_keys(Keys.ENTER)  # and from the keyboard
+    until(d, "the third pair", lambda d: state_title(d, third))
+    assert console_errors(d) == []
+
+    # a target without data in the scope says so
+    choose(d, "target", "apiserver_request_rate")
+    until(d, "the empty target", lambda d: "no data in this scope" in d.find_element(By.ID, "status").text)
+    assert d.find_element(By.ID, "status").text.startswith("Request rate: no data in this scope and window")
+    assert "Nothing could be compared" in d.find_element(By.ID, "related").text
+
+
+def state_title(d: Any, name: str) -> bool:
+    title = d.execute_script("return (document.querySelector('#related-table tr.chosen') || {}).dataset.name")
+    return title == name and "loading" not in d.find_element(By.ID, "pair").get_attribute("class")
+
+
+def test_phone_width_preset_from_the_url(serve: Serve, browser: Any, tmp_path: Path) -> None:
+    d = browser
+    viewport(d, 390, 844, mobile=True)
+    d.get(f"{serve.url}/?target={CPU}&namespace={NAMESPACE}&window=6h")
+    wait_measured(d)
+    assert d.execute_script("return window.innerWidth") == 390
+    assert 'scope namespace="shop"' in d.find_element(By.ID, "status").text  # measured in the preset scope
+    assert first_rows(d)[0] == NET
+    assert Select(d.find_element(By.ID, "namespace")).first_selected_option.get_attribute("value") == NAMESPACE
+    wait_drawn(d)
+    inner = d.execute_script("return window.innerWidth")
+    assert d.execute_script("return document.documentElement.scrollWidth") <= inner  # no sideways scrolling
+    for box in ("controls", "related", "heatmap", "pair"):
+        rect = d.find_element(By.ID, box).rect
+        assert rect["x"] >= 0 and rect["x"] + rect["width"] <= inner, box
+    screenshot(d, tmp_path, "explorer-390")
+    assert console_errors(d) == []
+
+
+# ---------------------------------------------------------------- faults, hostile input and the token
+
+
+def test_a_hostile_target_in_the_url_is_shown_as_text(serve: Serve, browser: Any, tmp_path: Path) -> None:
+    d = browser
+    hostile = '<img src=x onerror="document.title=1">'
+    d.get(f"{serve.url}/?target={quote(hostile)}&namespace={quote(chr(34) + '})')}")
+    until(d, "the refusal", lambda d: "Unknown signal" in d.find_element(By.ID, "status").text)
+    assert d.find_element(By.ID, "status").text == f"Unknown signal {json.dumps(hostile)}: choose a target signal."
+    assert d.find_elements(By.TAG_NAME, "img") == [] and d.title == "Stereo · correlation explorer"
+    assert console_errors(d) == []
+
+
+
+def test_prometheus_unreachable_is_a_readable_message(browser: Any, tmp_path: Path) -> None:
+    s = Serve(f"http://127.0.0.1:{free_port()}", tmp_path)  # nothing listens there
+    try:
+        d = browser
+        viewport(d, 1280, 800)
+        d.get(f"{s.url}/?target={CPU}")
+        until(d, "the error", lambda d: "error" in d.find_element(By.ID, "status").get_attribute("class"))
+        for level in ("cluster", "namespace", "pod"):
+            until(d, f"#{level} given up", lambda d, level=level: d.find_element(
+                By.CSS_SELECTOR, f"#{level} option").text == "(all — values unavailable)")
+        status = d.find_element(By.ID, "status").text
+        assert status.startswith("Prometheus is unreachable: cannot connect to http://127.0.0.1:"), status
+        assert "Prometheus is unreachable" in d.find_element(By.CSS_SELECTOR, "#related .error").text
+        screenshot(d, tmp_path, "explorer-prometheus-down")
+        assert console_errors(d, allowed=("503",)) == []
+    finally:
+        s.stop()
+
+
+def test_token_protected_service_asks_for_the_token(prometheus: Prometheus, browser: Any, tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("s3cret-token\n", encoding="utf-8")
+    s = Serve(prometheus.url, tmp_path, "--token-file", str(secret))
+    try:
+        d = browser
+        viewport(d, 1280, 800)
+        d.get(s.url + "/")
+        until(d, "the login form", lambda d: d.find_element(By.ID, "login").is_displayed())
+        assert not d.find_element(By.ID, "main").is_displayed()
+        d.find_element(By.ID, "token").send_keys("wrong")
+        d.find_element(By.CSS_SELECTOR, "#login button").click()
+        until(d, "the refusal", lambda d: d.find_element(By.ID, "login-error").text == "The token was refused.")
+        d.find_element(By.ID, "token").send_keys("s3cret-token")
+        d.find_element(By.CSS_SELECTOR, "#login button").click()
+        choose(d, "target", CPU)
+        wait_measured(d)
+        assert first_rows(d)[0] == NET
+        assert d.execute_script("return sessionStorage.getItem('stereo.token')") == "s3cret-token"
+        d.refresh()  # the token survives a reload of the tab
+        until(d, "the target list", lambda d: d.find_elements(By.CSS_SELECTOR, f"#target option[value='{CPU}']"))
+        assert not d.find_element(By.ID, "login").is_displayed()
+        screenshot(d, tmp_path, "explorer-token")
+        assert console_errors(d, allowed=("401",)) == []
+    finally:
+        s.stop()
