@@ -31,7 +31,7 @@ HEALTHY = cluster()
 HEALTHY_HOURS = 6
 
 
-def _need_prometheus() -> None:
+def need_prometheus() -> None:
     if not (shutil.which("prometheus") and shutil.which("promtool")):
         message = "prometheus and promtool are not installed (apt-get install prometheus)"
         if os.environ.get("CI"):  # .ci/run installs them: missing there is a failure, not a skip
@@ -41,7 +41,7 @@ def _need_prometheus() -> None:
 
 @pytest.fixture(scope="session")
 def simulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    _need_prometheus()
+    need_prometheus()
     with simulated_prometheus(tmp_path_factory.mktemp("healthy-lab"), [HEALTHY],
                               duration=HEALTHY_HOURS * 3600) as lab:
         yield lab
@@ -61,9 +61,10 @@ def recorded_lab(simulated_lab: Lab) -> Lab:
 
 @pytest.fixture(scope="session")
 def scenario_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    _need_prometheus()
+    need_prometheus()
     clusters = [replace(cluster(name), duration=(s.minutes + 4) * 60, scenario_window=s.minutes * 60)
                 for name, s in SCENARIOS.items()]
     longest = max(c.duration or 0 for c in clusters)
     with simulated_prometheus(tmp_path_factory.mktemp("scenario-lab"), clusters, duration=longest) as lab:
+        lab.prometheus.stop()  # the tests read the snapshot only
         yield lab

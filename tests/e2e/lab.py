@@ -30,6 +30,7 @@ from generator.simulate.prometheus import Prometheus, backfill
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 EVALUATION_INTERVAL = "5s"
+FRESH = 240  # seconds: a snapshot later than this after the newest sample would see 5m rates run dry
 LONG_GROUP_INTERVAL = EVALUATION_INTERVAL
 
 
@@ -157,6 +158,11 @@ def simulated_prometheus(workdir: Path, clusters: Sequence[ClusterSpec], *, seed
         timings["rules"] = prom.wait_for_rounds(rounds)
         lab = Lab(prom, list(clusters), files, newest, timings)
         lab.snapshot()
+        if timings["data_age_at_snapshot"] > FRESH:
+            raise RuntimeError(f"the rules took so long to settle that the newest samples are "
+                               f"{timings['data_age_at_snapshot']:.0f}s old: rates over 5m would read nothing "
+                               f"({timings})")
+        prom.quiesce()  # the snapshot is taken: keep the server for queries, stop spending CPU on its rules
         timings["total"] = time.monotonic() - began
         yield lab
     finally:
