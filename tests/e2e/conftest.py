@@ -11,7 +11,8 @@ as `stereo suggest` against a live Prometheus) can use it;
 `stereo suggest` — read.
 
 `scenario_lab`: one cluster per fault scenario (cluster label = scenario name), each four minutes of healthy
-history and then the scenario for as long as it needs (`Scenario.minutes`).
+history and then the scenario for as long as it needs (`Scenario.minutes`); ten clusters to a server, the
+servers one after the other, each stopped once its snapshot of firing alerts is taken.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import replace
 
 import pytest
 from e2e.history import backfill_recording_rules
-from e2e.lab import Lab, cluster, simulated_prometheus
+from e2e.lab import Lab, cluster, simulated_prometheus, snapshots_in_batches
 
 from generator.simulate.scenarios import SCENARIOS
 
@@ -60,11 +61,9 @@ def recorded_lab(simulated_lab: Lab) -> Lab:
 
 
 @pytest.fixture(scope="session")
-def scenario_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+def scenario_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
     need_prometheus()
     clusters = [replace(cluster(name), duration=(s.minutes + 4) * 60, scenario_window=s.minutes * 60)
                 for name, s in SCENARIOS.items()]
-    longest = max(c.duration or 0 for c in clusters)
-    with simulated_prometheus(tmp_path_factory.mktemp("scenario-lab"), clusters, duration=longest) as lab:
-        lab.prometheus.stop()  # the tests read the snapshot only
-        yield lab
+    # a few clusters per server, one server after the other: see e2e.lab.snapshots_in_batches
+    return snapshots_in_batches(tmp_path_factory.mktemp("scenario-lab"), clusters)
