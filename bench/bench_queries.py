@@ -183,6 +183,7 @@ def measure(built: Built, repeats: int = REPEATS, step: int = STEP) -> dict[str,
                     wall[q.signal][form].append(time.perf_counter() - t0)
                     engine[q.signal][form].append(_engine_seconds(body))
     total = {f"{kind}_{form}": 0.0 for kind in ("wall", "engine") for form in forms}
+    speedups: dict[str, float] = {}
     for q in built.queries:
         med = {f"{kind}_{form}": statistics.median(src[q.signal][form])
                for kind, src in (("wall", wall), ("engine", engine)) for form in forms}
@@ -194,9 +195,14 @@ def measure(built: Built, repeats: int = REPEATS, step: int = STEP) -> dict[str,
             "engine_recorded_ms": round(med["engine_recorded"] * 1000, 2),
             "engine_raw_ms": round(med["engine_raw"] * 1000, 2),
             "recorded": q.recorded, "raw": q.raw})
+        speedups[q.signal] = med["wall_raw"] / med["wall_recorded"]
+    slowest = min(speedups, key=speedups.__getitem__)
     return {
         "recorded_vs_raw_query_speedup": round(total["wall_raw"] / total["wall_recorded"], 2),
         "recorded_vs_raw_engine_speedup": round(total["engine_raw"] / total["engine_recorded"], 2),
+        # the sum is led by the heaviest panels; the least-helped panel is what a reader of one dashboard may see
+        "recorded_vs_raw_min_panel_speedup": round(speedups[slowest], 2),
+        "recorded_vs_raw_min_panel": slowest,
         "recorded_queries_seconds": round(total["wall_recorded"], 3),
         "raw_queries_seconds": round(total["wall_raw"], 3),
         "queries": per,
@@ -232,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:30} recorded {q['recorded_ms']:8.1f} ms  raw {q['raw_ms']:8.1f} ms  {q['speedup']:6.1f}x  "
               f"(engine {q['engine_recorded_ms']:7.1f} / {q['engine_raw_ms']:7.1f} ms)  "
               f"({q['series']} series, same: {q['same_series']}, Δmedian {q['max_rel_diff_of_medians']:.1%})")
-    print(f"recorded_vs_raw_query_speedup {out['recorded_vs_raw_query_speedup']} (round trip), "
-          f"{out['recorded_vs_raw_engine_speedup']} (engine only)")
+    print(f"recorded_vs_raw_query_speedup {out['recorded_vs_raw_query_speedup']} (sum of round trips), "
+          f"{out['recorded_vs_raw_engine_speedup']} (engine only), per-panel minimum "
+          f"{out['recorded_vs_raw_min_panel_speedup']} ({out['recorded_vs_raw_min_panel']})")
     return 0
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,8 @@ from generator.config import Config  # noqa: E402
 from generator.correlate import suggest  # noqa: E402
 from generator.correlate.source import Source  # noqa: E402
 from generator.correlate.upstream import site_catalog  # noqa: E402
+from generator.process import stop as stop_process  # noqa: E402
+from generator.simulate.prometheus import free_port  # noqa: E402
 
 TARGET = "container_cpu_usage"
 SELECTOR = 'namespace="shop"'
@@ -67,15 +68,9 @@ def _suggest_latency(prometheus_url: str, repeats: int) -> list[float]:
     return times
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
     """`stereo serve` in its own process (so the clients do not share its interpreter), stopped by pid."""
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="stereo-serve-") as cwd:  # no ./stereo.yaml, nothing on sys.path
         proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", prometheus_url,
                                  "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
@@ -108,12 +103,7 @@ def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
                 done = sum(pool.map(loop, share))
             return done / (time.perf_counter() - t0)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            stop_process(proc)
 
 
 def _serve(upstream: str) -> tuple[subprocess.Popen[bytes], str]:

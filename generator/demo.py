@@ -16,21 +16,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 
+from generator.process import stop as stop_process
 from generator.simulate import planted_pairs
 from generator.simulate import prometheus as promrun
 from generator.simulate import run as simrun
@@ -77,27 +80,18 @@ class Stack:
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir / 'logs' / name}.log")
             try:
-                if requests.get(ready, timeout=2).ok:
-                    return
-            except requests.RequestException:
+                with urllib.request.urlopen(ready, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"{name} did not answer {ready} within {timeout:.0f}s")
 
     def stop(self) -> None:
         for name in reversed(list(self.procs)):
-            _stop(self.procs.pop(name))
+            stop_process(self.procs.pop(name))
         self.prometheus.stop()
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def _have_prometheus() -> bool:
@@ -228,9 +222,10 @@ def example_url(stack: Stack) -> str:
 def summary(stack: Stack, pairs: list[dict[str, Any]], top: int = 10) -> str:
     w, out = stack.workdir, stack.urls
     try:
-        answer = requests.get(example_url(stack), timeout=60).json()
+        with urllib.request.urlopen(example_url(stack), timeout=60) as resp:
+            answer = json.loads(resp.read())
         live = f"answers {len(answer.get('suggestions', []))} suggestions now"
-    except (requests.RequestException, ValueError) as exc:
+    except (urllib.error.URLError, OSError, ValueError) as exc:
         live = f"did not answer: {exc}"
     dashboards = sorted((w / "out" / "dashboards").glob("*.json"))
     rules = [r for g in stack.prometheus.rule_groups() for r in g["rules"]]
@@ -307,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     from generator.promql import PromQLError, parse_duration
 
     args = parser().parse_args(argv)
+    from generator.cli import EXTRAS, install_hint, missing_extras
+
+    missing = missing_extras(EXTRAS["serve"])  # the demo runs `stereo suggest` and `stereo serve`
+    if missing:
+        print(install_hint("make demo", missing), file=sys.stderr)
+        return 2
     try:
         duration = int(parse_duration(args.duration))
     except PromQLError:

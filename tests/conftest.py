@@ -1,10 +1,12 @@
-"""Shared fixtures: the repository root and a generated tree built once per session."""
+"""Shared fixtures: the repository root, a generated tree built once per session, and one promtool run over the
+committed rules and their tests per session (`committed_promtool`), which every test about them reads."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from promtool_run import PromtoolRun, check_and_test
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,3 +22,9 @@ def default_files() -> dict[str, str]:
     from generator.config import load
 
     return pipeline.generate(load(None))
+
+
+@pytest.fixture(scope="session")
+def committed_promtool() -> PromtoolRun:
+    """The whole committed tests/rules set, run once per session."""
+    return check_and_test(ROOT)

@@ -62,7 +62,7 @@ def _running_under(workdir: Path) -> list[str]:
 
 def _assert_all_stopped(pids: dict[str, int], workdir: Path) -> None:
     assert set(pids) == {"prometheus", "stereo serve", "stereo simulate"}, pids
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # generous: a busy machine
     while any(_alive(p) for p in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not [n for n, p in pids.items() if _alive(p)], pids
@@ -116,7 +116,7 @@ def test_demo_runs_until_sigterm_then_stops_everything(tmp_path: Path) -> None:
     proc = subprocess.Popen(_demo(workdir), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = b""
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + 900  # the demo backfills a day: minutes on a busy machine
         while b"Ctrl-C stops everything" not in out and time.monotonic() < deadline and proc.poll() is None:
             ready, _, _ = select.select([proc.stdout], [], [], 1)
             if ready:

@@ -4,38 +4,19 @@ cluster label, severities, `for` and the evaluation interval (the cases must fol
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import yaml
+from promtool_run import PromtoolRun, check_and_test, promtool
 
 from generator import pipeline, writer
 from generator.config import load
 
-PROMTOOL = shutil.which("promtool")
 
-
-def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    assert PROMTOOL, "promtool is missing: .ci/run installs Debian's prometheus package"
-    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600)
-
-
-def _check_and_test(tree: Path, only: tuple[str, ...] = ()) -> None:
-    found = [*tree.glob("rules/*.yaml"), *tree.glob("alerts/*.yaml")]
-    rule_files = sorted(p.relative_to(tree).as_posix() for p in found)
-    assert rule_files
-    checked = _promtool("check", "rules", *rule_files, cwd=tree)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    tests = sorted(p.relative_to(tree).as_posix() for p in tree.glob("tests/rules/*.yaml")
-                   if not only or p.stem in only)
-    assert tests
-    ran = _promtool("test", "rules", *tests, cwd=tree)
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
-
-
-def test_committed_output(root: Path) -> None:
-    _check_and_test(root)
+def test_committed_output(committed_promtool: PromtoolRun) -> None:
+    committed_promtool.assert_passed()
+    # every committed test file took part (the session run is the only full one)
+    assert len(committed_promtool.tests) == len(list(Path(__file__).parent.glob("rules/*.yaml")))
 
 
 SITE = """
@@ -70,7 +51,7 @@ def test_site_settings_flow_into_rules_and_cases(tmp_path: Path) -> None:
     assert "k8s_cluster" in by_name["CoreDNSDown"]["expr"]
     assert "cluster)" not in (out / "rules/coredns.yaml").read_text().replace("k8s_cluster)", "")
     # the other components run their own site cases in tests/catalog/
-    _check_and_test(out, only=("coredns", "services"))
+    check_and_test(out, only=("coredns", "services")).assert_passed()
 
 
 def test_a_broken_rule_fails_its_case(tmp_path: Path) -> None:
@@ -80,6 +61,6 @@ def test_a_broken_rule_fails_its_case(tmp_path: Path) -> None:
     path = out / "alerts/coredns.yaml"
     path.write_text(path.read_text().replace("cluster:coredns_dns_servfail:ratio_rate5m > 0.03",
                                              "cluster:coredns_dns_servfail:ratio_rate5m > 0.5"))
-    ran = _promtool("test", "rules", "tests/rules/coredns.yaml", cwd=out)
+    ran = promtool("test", "rules", "tests/rules/coredns.yaml", cwd=out)
     assert ran.returncode != 0
     assert "CoreDNSServfailRatioHigh" in ran.stdout + ran.stderr

@@ -8,6 +8,8 @@ Recording rules can be backfilled too (`backfill_rules`): `promtool tsdb create-
 them through a running server's query API, and a rule that reads another recorded series only sees it once the
 blocks of the rule it reads are loaded. So the rules are split by level (level 1 reads raw series only, level
 k reads level k-1) and each level is backfilled after the server was restarted over the previous level's blocks.
+
+The one runner for the project, the tests and the demo: `tests/correlate/promlab.py` builds on it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from generator.process import stop as stop_process
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -96,11 +100,11 @@ class Prometheus:
 
     def __init__(self, workdir: Path, rule_globs: list[str], data_dir: Path | None = None,
                  evaluation_interval: str = "5s", scrape: list[dict[str, Any]] | None = None,
-                 scrape_interval: str = "15s") -> None:
+                 scrape_interval: str = "15s", port: int | None = None) -> None:
         self.workdir = workdir
         self.data = data_dir or workdir / "data"
         self.data.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = workdir / "prometheus.yml"
         self.configure(rule_globs, evaluation_interval, scrape or [], scrape_interval)
@@ -121,7 +125,8 @@ class Prometheus:
     def pid(self) -> int | None:
         return self.proc.pid if self.proc is not None else None
 
-    def start(self, timeout: float = 60) -> Prometheus:
+    def start(self, timeout: float = 300) -> Prometheus:
+        """Start and wait until /-/ready (the deadline is generous: a busy machine loads blocks slowly)."""
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [PROMETHEUS, f"--config.file={self.config}", f"--storage.tsdb.path={self.data}",
@@ -144,16 +149,9 @@ class Prometheus:
 
     def stop(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, grace=60)  # a clean shutdown closes the head; under load it can take a while
 
-    def restart(self, timeout: float = 60) -> Prometheus:
+    def restart(self, timeout: float = 300) -> Prometheus:
         """Stop and start on the same port: the way to make the server open blocks added to its data dir."""
         self.stop()
         return self.start(timeout)
@@ -195,8 +193,18 @@ class Prometheus:
     def reload(self) -> None:
         self.api("/-/reload", "POST")
 
-    def wait_for_rounds(self, rounds: int = 3, timeout: float = 120) -> float:
-        """Wait until every rule group has been evaluated `rounds` times since now; returns the seconds waited."""
+    def quiesce(self) -> None:
+        """Stop evaluating rules (reload with no rule files): a server kept for queries after its rules
+        settled must not keep spending the machine's CPU on them. Stays so across `restart()`."""
+        config = json.loads(self.config.read_text(encoding="utf-8"))
+        config["rule_files"] = []
+        self.config.write_text(json.dumps(config, indent=1), encoding="utf-8")
+        if self.proc is not None:
+            self.reload()
+
+    def wait_for_rounds(self, rounds: int = 3, timeout: float = 900) -> float:
+        """Wait until every rule group has been evaluated `rounds` times since now; returns the seconds waited.
+        The deadline only stops a server that is not evaluating at all; a busy one is waited for."""
         began = time.monotonic()
         seen: dict[str, set[str]] = {}
         deadline = began + timeout
@@ -270,25 +278,75 @@ def _move_blocks(src: Path, data_dir: Path) -> int:
     return moved
 
 
-def _split(groups: list[dict[str, Any]], parts: int) -> list[list[dict[str, Any]]]:
-    """Deal the rules out round-robin into `parts` lists of groups (each rule keeps its group's header)."""
-    out: list[dict[str, dict[str, Any]]] = [{} for _ in range(parts)]
-    i = 0
+BACKFILL_GROUP = "stereo-backfill"
+
+
+def _units(groups: list[dict[str, Any]], parts: int) -> list[dict[str, Any]]:
+    """The rules of one level as backfill groups: by evaluation interval, each dealt round-robin into `parts`.
+
+    promtool evaluates a group at `offset + k·interval`, the offset hashed from the group's name and file path.
+    Every unit is one group named BACKFILL_GROUP in a file `rules.yaml` read from its own directory, so every
+    recorded series of one interval gets the same timestamps whatever its level, part or temporary directory:
+    a level-2 rule reads the level-1 sample of its own timestamp (never the one a step before), and a rerun
+    over the same data gives the same series."""
+    by_interval: dict[str, list[dict[str, Any]]] = {}
     for g in groups:
-        for r in g["rules"]:
-            out[i % parts].setdefault(g["name"], {**{k: v for k, v in g.items() if k != "rules"}, "rules": []})
-            out[i % parts][g["name"]]["rules"].append(r)
-            i += 1
-    return [list(part.values()) for part in out if part]
+        by_interval.setdefault(str(g.get("interval", "")), []).extend(g["rules"])
+    units = []
+    for interval, rules in sorted(by_interval.items()):
+        for k in range(parts):
+            if rules[k::parts]:
+                head = {"name": BACKFILL_GROUP, **({"interval": interval} if interval else {})}
+                units.append({**head, "rules": rules[k::parts]})
+    return units
+
+
+def _run_units(units: list[dict[str, Any]], tmp: Path, url: str, start: int, end: int, workers: int,
+               deadline: float) -> list[Path]:
+    """promtool over each unit, at most `workers` at once; returns the block directories. Raises on failure
+    (promtool's own message) and always ends the processes it started, by pid."""
+    running: list[tuple[subprocess.Popen[bytes], Path]] = []
+    done: list[Path] = []
+
+    def finish(proc: subprocess.Popen[bytes], where: Path) -> None:
+        try:
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            stop_process(proc, grace=5)
+        if proc.returncode != 0:
+            log = (where / "promtool.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"promtool rule backfill failed ({proc.returncode}): {log}")
+        done.append(where / "blocks")
+
+    try:
+        for k, unit in enumerate(units):
+            where = tmp / f"unit-{k}"
+            where.mkdir()
+            (where / "rules.yaml").write_text(yaml.safe_dump({"groups": [unit]}, sort_keys=False), encoding="utf-8")
+            with (where / "promtool.log").open("wb") as log:
+                proc = subprocess.Popen(
+                    [PROMTOOL, "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={url}", f"--start={start}",
+                     f"--end={end}", "--output-dir=blocks", "rules.yaml"],
+                    cwd=where, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            running.append((proc, where))
+            if len(running) >= workers:
+                finish(*running.pop(0))
+        while running:
+            finish(*running.pop(0))
+    finally:  # a failure or an interrupt: end what still runs
+        for proc, _ in running:
+            stop_process(proc, grace=5)
+    return done
 
 
 def backfill_rules(prom: Prometheus, rule_files: Iterable[str], start: int, end: int,
-                   keep: Callable[[dict[str, Any]], bool] | None = None, workers: int = 2, timeout: float = 900,
+                   keep: Callable[[dict[str, Any]], bool] | None = None, workers: int = 2, timeout: float = 1800,
                    progress: Callable[[str], None] | None = None) -> list[float]:
     """Backfill the recording rules of `rule_files` (texts) over [start, end], level by level, on a running
     `prom`, restarting it after each level so the next level reads the blocks just written. `keep(rule)`
     limits the rules (e.g. to what some queries need); `workers` promtool processes share a level (the server
-    answers their queries on as many cores). Returns the seconds each level took."""
+    answers their queries on as many cores). Every level's series share one evaluation grid (see `_units`),
+    so the result depends only on the data, the rules and [start, end]. Returns the seconds each level took."""
     took = []
     for i, groups in enumerate(rule_levels(rule_files), 1):
         groups = [{**g, "rules": [r for r in g["rules"] if keep is None or keep(r)]} for g in groups]
@@ -297,35 +355,9 @@ def backfill_rules(prom: Prometheus, rule_files: Iterable[str], start: int, end:
             continue
         began = time.monotonic()
         with tempfile.TemporaryDirectory(prefix=f"rules-{i}-", dir=prom.workdir) as tmp:
-            procs = []
-            for k, part in enumerate(_split(groups, max(1, workers))):
-                rules = Path(tmp) / f"rules-{k}.yaml"
-                rules.write_text(yaml.safe_dump({"groups": part}, sort_keys=False), encoding="utf-8")
-                log = (Path(tmp) / f"promtool-{k}.log").open("wb")
-                procs.append((subprocess.Popen(
-                    [PROMTOOL, "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={prom.url}",
-                     f"--start={start}", f"--end={end}", f"--output-dir={Path(tmp) / f'blocks-{k}'}", str(rules)],
-                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL), log))
-            failed = []
-            try:
-                for proc, log in procs:
-                    try:
-                        proc.wait(timeout=max(1.0, began + timeout - time.monotonic()))
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
-                    log.close()
-                    if proc.returncode != 0:
-                        failed.append(Path(log.name).read_text(errors="replace")[-2000:])
-            finally:  # interrupted: end the promtool processes this started, by pid
-                for proc, log in procs:
-                    if proc.poll() is None:
-                        proc.kill()
-                        proc.wait()
-                    log.close()
-            if failed:
-                raise RuntimeError(f"promtool rule backfill (level {i}) failed: {failed[0]}")
-            moved = sum(_move_blocks(Path(tmp) / f"blocks-{k}", prom.data) for k in range(len(procs)))
+            blocks = _run_units(_units(groups, max(1, workers)), Path(tmp), prom.url, start, end,
+                                max(1, workers), began + timeout)
+            moved = sum(_move_blocks(b, prom.data) for b in blocks)
         prom.restart()
         took.append(time.monotonic() - began)
         if progress:

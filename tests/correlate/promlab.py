@@ -3,8 +3,8 @@
 `planted()` writes the recorded series behind real catalog signals for one pod (and its node): a planted
 correlated pair (container CPU ↔ pod network receive, sharing their increments plus noise) among independent
 decoys — random walks, an AR(1) series, a smoothed rate, white noise and a constant. `Prometheus` starts the
-server on a free port over a copy of the backfilled blocks and always stops it by pid. `FakePrometheus` stands
-in front of it only to inject faults.
+server (the project's one runner, `generator.simulate.prometheus`) on a free port over a copy of the backfilled
+blocks and always stops it by pid. `FakePrometheus` stands in front of it only to inject faults.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
-import socket
-import subprocess
 import threading
 import time
 import urllib.error
@@ -23,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import requests
+
+from generator.simulate import prometheus as runner
+from generator.simulate.prometheus import free_port as free_port  # the tests import it from here
 
 CLUSTER, NAMESPACE, POD, INSTANCE = "test", "shop", "web-1", "10.0.0.1:9100"
 STEP = 60
@@ -92,62 +92,16 @@ def write_openmetrics(path: Path, values: dict[str, np.ndarray], end: int, step:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def backfill(openmetrics: Path, blocks: Path) -> None:
-    subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(openmetrics), str(blocks)],
-                   check=True, capture_output=True, timeout=120)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Prometheus:
-    """A Prometheus server on 127.0.0.1 over a copy of `blocks`; `stop()` ends it by pid (idempotent)."""
+class Prometheus(runner.Prometheus):
+    """The project's runner (`generator.simulate.prometheus.Prometheus`) over a copy of `blocks`: no rules, no
+    scrapes; `stop()` ends it by pid (idempotent) and `start()` after it restarts it on the same port."""
 
     def __init__(self, blocks: Path, workdir: Path, port: int | None = None) -> None:
-        self.blocks, self.workdir = blocks, workdir
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.data = workdir / "data"
         workdir.mkdir(parents=True, exist_ok=True)
-        if not self.data.exists():
-            shutil.copytree(blocks, self.data)
-        self.config = workdir / "prometheus.yml"
-        self.config.write_text("global: {}\nscrape_configs: []\n", encoding="utf-8")
-
-    def start(self, timeout: float = 30.0) -> Prometheus:
-        log = (self.workdir / "prometheus.log").open("ab")
-        self.proc = subprocess.Popen(
-            ["prometheus", f"--storage.tsdb.path={self.data}", "--storage.tsdb.retention.time=30d",
-             f"--web.listen-address=127.0.0.1:{self.port}", f"--config.file={self.config}"],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        log.close()
-        limit = time.monotonic() + timeout
-        while time.monotonic() < limit:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {(self.workdir / 'prometheus.log').read_text()[-2000:]}")
-            try:
-                if requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"prometheus not ready after {timeout}s")
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        if not (workdir / "data").exists():
+            shutil.copytree(blocks, workdir / "data")
+        super().__init__(workdir, [], workdir / "data", port=port)
+        self.blocks = blocks
 
 
 def build_blocks(workdir: Path, end: int | None = None) -> tuple[Path, int]:
@@ -156,7 +110,7 @@ def build_blocks(workdir: Path, end: int | None = None) -> tuple[Path, int]:
     om = workdir / "planted.om"
     write_openmetrics(om, planted(), end)
     blocks = workdir / "blocks"
-    backfill(om, blocks)
+    runner.backfill(om, blocks)
     return blocks, end
 
 

@@ -11,7 +11,8 @@ as `stereo suggest` against a live Prometheus) can use it;
 `stereo suggest` — read.
 
 `scenario_lab`: one cluster per fault scenario (cluster label = scenario name), each four minutes of healthy
-history and then the scenario for as long as it needs (`Scenario.minutes`).
+history and then the scenario for as long as it needs (`Scenario.minutes`); ten clusters to a server, the
+servers one after the other, each stopped once its snapshot of firing alerts is taken.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import replace
 
 import pytest
 from e2e.history import backfill_recording_rules
-from e2e.lab import Lab, cluster, simulated_prometheus
+from e2e.lab import Lab, cluster, simulated_prometheus, snapshots_in_batches
 
 from generator.simulate.scenarios import SCENARIOS
 
@@ -31,7 +32,7 @@ HEALTHY = cluster()
 HEALTHY_HOURS = 6
 
 
-def _need_prometheus() -> None:
+def need_prometheus() -> None:
     if not (shutil.which("prometheus") and shutil.which("promtool")):
         message = "prometheus and promtool are not installed (apt-get install prometheus)"
         if os.environ.get("CI"):  # .ci/run installs them: missing there is a failure, not a skip
@@ -41,7 +42,7 @@ def _need_prometheus() -> None:
 
 @pytest.fixture(scope="session")
 def simulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    _need_prometheus()
+    need_prometheus()
     with simulated_prometheus(tmp_path_factory.mktemp("healthy-lab"), [HEALTHY],
                               duration=HEALTHY_HOURS * 3600) as lab:
         yield lab
@@ -60,10 +61,9 @@ def recorded_lab(simulated_lab: Lab) -> Lab:
 
 
 @pytest.fixture(scope="session")
-def scenario_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    _need_prometheus()
+def scenario_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+    need_prometheus()
     clusters = [replace(cluster(name), duration=(s.minutes + 4) * 60, scenario_window=s.minutes * 60)
                 for name, s in SCENARIOS.items()]
-    longest = max(c.duration or 0 for c in clusters)
-    with simulated_prometheus(tmp_path_factory.mktemp("scenario-lab"), clusters, duration=longest) as lab:
-        yield lab
+    # a few clusters per server, one server after the other: see e2e.lab.snapshots_in_batches
+    return snapshots_in_batches(tmp_path_factory.mktemp("scenario-lab"), clusters)

@@ -30,6 +30,8 @@ from generator.simulate.prometheus import Prometheus, backfill
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 EVALUATION_INTERVAL = "5s"
+PER_SERVER = 10  # clusters per Prometheus in `snapshots_in_batches`
+FRESH = 240  # seconds: a snapshot later than this after the newest sample would see 5m rates run dry
 LONG_GROUP_INTERVAL = EVALUATION_INTERVAL
 
 
@@ -105,9 +107,10 @@ class Lab:
         self.timings["data_age_at_snapshot"] = time.time() - self.end
 
 
-def simulate_and_backfill(workdir: Path, clusters: Sequence[ClusterSpec], seed: int, window: Window,
-                          parts: int = 2) -> tuple[int, int]:
-    """Simulate up to `window.end` and backfill, then add the minutes that passed meanwhile and backfill those.
+def backfill_history(workdir: Path, clusters: Sequence[ClusterSpec], seed: int, window: Window,
+                     parts: int = 2) -> tuple[list[Simulation], int]:
+    """Simulate up to `window.end` and backfill it into workdir/data; returns the simulations (to be topped up)
+    and the number of samples.
 
     The clusters are split in `parts` simulations so that promtool reads one part while Python writes the next.
     Blocks of different files overlap in time; Prometheus 2.42 merges overlapping blocks at query time."""
@@ -122,17 +125,40 @@ def simulate_and_backfill(workdir: Path, clusters: Sequence[ClusterSpec], seed: 
             pending.append(pool.submit(backfill, path, data))
         for job in pending:
             job.result()
-        until = run.now()
-        paths = []
-        for i, sim in enumerate(sims):
-            sim.advance_to(until)
-            paths.append(workdir / f"recent-{i}.om")
-            samples += sim.write_file(paths[-1])
-        for job in [pool.submit(backfill, path, data) for path in paths]:
+    for path in workdir.glob("history-*.om"):
+        path.unlink()
+    return sims, samples
+
+
+def top_up(workdir: Path, sims: list[Simulation]) -> tuple[int, int]:
+    """Add the minutes that passed since the history's end and backfill those; returns (samples, newest)."""
+    until = run.now()
+    paths = []
+    samples = 0
+    for i, sim in enumerate(sims):
+        sim.advance_to(until)
+        paths.append(workdir / f"recent-{i}.om")
+        samples += sim.write_file(paths[-1])
+    with ThreadPoolExecutor(len(paths)) as pool:
+        for job in [pool.submit(backfill, path, workdir / "data") for path in paths]:
             job.result()
-    for path in workdir.glob("*.om"):
+    for path in paths:
         path.unlink()
     return samples, until
+
+
+def settle(prom: Prometheus, lab: Lab, rounds: int) -> None:
+    """Start `prom`, wait until every rule group ran `rounds` times, snapshot, stop evaluating rules."""
+    mark = time.monotonic()
+    prom.start()
+    lab.timings["start"] = time.monotonic() - mark
+    lab.timings["rules"] = prom.wait_for_rounds(rounds)
+    lab.snapshot()
+    if lab.timings["data_age_at_snapshot"] > FRESH:
+        raise RuntimeError(f"the rules took so long to settle that the newest samples are "
+                           f"{lab.timings['data_age_at_snapshot']:.0f}s old: rates over 5m would read nothing "
+                           f"({lab.timings})")
+    prom.quiesce()  # the snapshot is taken: keep the server for queries, stop spending CPU on its rules
 
 
 @contextmanager
@@ -144,20 +170,62 @@ def simulated_prometheus(workdir: Path, clusters: Sequence[ClusterSpec], *, seed
     began = time.monotonic()
     files = write_site(workdir, thresholds)
     timings["generate"] = time.monotonic() - began
-    end = run.now()
     mark = time.monotonic()
-    window = Window(end=end, duration=duration, step=step, scenario_window=scenario_window)
-    timings["samples"], newest = simulate_and_backfill(workdir, clusters, seed, window, parts)
+    window = Window(end=run.now(), duration=duration, step=step, scenario_window=scenario_window)
+    sims, samples = backfill_history(workdir, clusters, seed, window, parts)
+    recent, newest = top_up(workdir, sims)
+    timings["samples"] = samples + recent
     timings["simulate_and_backfill"] = time.monotonic() - mark
     prom = Prometheus(workdir, rule_globs(workdir), workdir / "data", EVALUATION_INTERVAL)
     try:
-        mark = time.monotonic()
-        prom.start()
-        timings["start"] = time.monotonic() - mark
-        timings["rules"] = prom.wait_for_rounds(rounds)
         lab = Lab(prom, list(clusters), files, newest, timings)
-        lab.snapshot()
+        settle(prom, lab, rounds)
         timings["total"] = time.monotonic() - began
         yield lab
     finally:
         prom.stop()
+
+
+def snapshots_in_batches(workdir: Path, clusters: Sequence[ClusterSpec], *, per_server: int = PER_SERVER,
+                         seed: int = 1, rounds: int = 3, parts: int = 2) -> Lab:
+    """Many clusters, `per_server` to a Prometheus, one server after the other; each stops after its snapshot.
+    Returns one Lab holding every batch's snapshot (its server stopped).
+
+    One server evaluates every rule for every cluster it holds each EVALUATION_INTERVAL; with all 50 scenario
+    clusters that is more work per round than two cores do in one interval, so on a busy machine three rounds took
+    minutes and the newest samples went stale before the snapshot. A batch of PER_SERVER settles in a few rounds of
+    its interval. The next batch's history is simulated and backfilled while the current one settles; its
+    newest minutes are added just before its server starts, so every snapshot reads fresh samples."""
+    began = time.monotonic()
+    files = write_site(workdir)
+    batches = [list(clusters[i:i + per_server]) for i in range(0, len(clusters), per_server)]
+    longest = max(c.duration or 0 for c in clusters)
+    merged = Lab(Prometheus(workdir / "batch-0", []), list(clusters), files, 0, {"batches": len(batches)})
+
+    def history(k: int) -> tuple[list[Simulation], int]:
+        window = Window(end=run.now(), duration=longest, step=60, scenario_window=1200)
+        (workdir / f"batch-{k}").mkdir(parents=True, exist_ok=True)
+        return backfill_history(workdir / f"batch-{k}", batches[k], seed, window, parts)
+
+    with ThreadPoolExecutor(1) as pool:
+        upcoming = pool.submit(history, 0)
+        for k in range(len(batches)):
+            sims, samples = upcoming.result()
+            if k + 1 < len(batches):
+                upcoming = pool.submit(history, k + 1)
+            where = workdir / f"batch-{k}"
+            recent, newest = top_up(where, sims)
+            prom = Prometheus(where, rule_globs(workdir), where / "data", EVALUATION_INTERVAL)
+            lab = Lab(prom, batches[k], files, newest, {"samples": samples + recent})
+            try:
+                settle(prom, lab, rounds)
+            finally:
+                prom.stop()
+            merged.prometheus, merged.end = prom, newest
+            merged.firing += lab.firing
+            for name, where_found in lab.recorded.items():
+                merged.recorded.setdefault(name, set()).update(where_found)
+            for key in ("samples", "rules", "data_age_at_snapshot"):
+                merged.timings[f"{key}_max"] = max(merged.timings.get(f"{key}_max", 0.0), lab.timings[key])
+    merged.timings["total"] = time.monotonic() - began
+    return merged

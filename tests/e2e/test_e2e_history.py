@@ -1,8 +1,16 @@
-"""Recorded series get hours of history from the rule backfill, down to rules built on other recorded series."""
+"""Recorded series get hours of history from the rule backfill, down to rules built on other recorded series,
+and the backfill is deterministic: every level on one evaluation grid, the same series on a rerun."""
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
+import pytest
+from e2e.conftest import need_prometheus
 from e2e.lab import Lab
+
+from generator.simulate.prometheus import Prometheus, backfill, backfill_rules
 
 
 def test_recorded_series_have_hours_of_history(recorded_lab: Lab) -> None:
@@ -10,5 +18,80 @@ def test_recorded_series_have_hours_of_history(recorded_lab: Lab) -> None:
     for record in ("cluster_namespace_pod_container:container_cpu_usage_seconds:rate5m",  # reads raw series
                    "namespace_pod_quantile:http_request_duration_seconds:histogram_quantile",  # reads a recorded one
                    "cluster_slo:apiserver_slo_errors:ratio_rate30d"):  # four levels up
-        points = prom.query(f'min(count_over_time({record}{{cluster="healthy"}}[6h]))')
+        # at the lab's own end, not "now": the answer does not depend on how long the session has run
+        points = prom.query(f'min(count_over_time({record}{{cluster="healthy"}}[6h]))', at=recorded_lab.end)
         assert points and float(points[0]["value"][1]) > 300, (record, points, recorded_lab.timings)
+
+
+STEP, HOURS = 60, 2
+# two files, three levels, two intervals: what used to give each file (and each level) its own grid
+RULES = ["""groups:
+- name: first.rules
+  interval: 1m
+  rules:
+  - record: job:x:rate5m
+    expr: sum by (job) (rate(x_total[5m]))
+""", """groups:
+- name: second.rules
+  interval: 1m
+  rules:
+  - record: job:x:double
+    expr: 2 * job:x:rate5m
+  - record: job:x:plus_one
+    expr: job:x:double + 1
+- name: second.rules.long
+  interval: 5m
+  rules:
+  - record: job:x:avg1h
+    expr: avg_over_time(job:x:rate5m[1h])
+"""]
+
+
+def _recorded(tmp: Path, end: int) -> dict[str, list[tuple[float, str]]]:
+    """Backfill x_total (a counter growing by a varying amount each minute) and RULES into a fresh server;
+    every recorded sample by series name."""
+    lines = ["# TYPE x counter"]
+    total = 0
+    for i in range(HOURS * 3600 // STEP + 1):
+        total += (i * 7919) % 13  # increments that vary from step to step: a shifted series would not match
+        lines.append(f'x_total{{job="j"}} {total} {end - HOURS * 3600 + i * STEP}')
+    om = tmp / "x.om"
+    om.write_text("\n".join([*lines, "# EOF"]) + "\n")
+    prom = Prometheus(tmp, [])
+    backfill(om, prom.data)
+    try:
+        prom.start()
+        backfill_rules(prom, RULES, end - HOURS * 3600 + 600, end - 60, workers=2)
+        out = {}
+        for name in ("job:x:rate5m", "job:x:double", "job:x:plus_one", "job:x:avg1h"):
+            (series,) = prom.query(f"{name}[{HOURS}h]", at=end)
+            out[name] = [(float(t), v) for t, v in series["values"]]
+        return out
+    finally:
+        prom.stop()
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[tuple[float, str]]], ...]:
+    need_prometheus()
+    end = 1_700_000_040  # a fixed, step-aligned end: the series depend on nothing else
+    return tuple(_recorded(tmp_path_factory.mktemp(f"run-{k}"), end) for k in range(2))
+
+
+def test_every_level_shares_one_evaluation_grid(two_runs: tuple[dict[str, list[tuple[float, str]]], ...]) -> None:
+    run = two_runs[0]
+    stamps = [t for t, _ in run["job:x:rate5m"]]
+    assert len(stamps) > 100 and all(b - a == STEP for a, b in itertools.pairwise(stamps))
+    assert [t for t, _ in run["job:x:double"]] == stamps
+    assert [t for t, _ in run["job:x:plus_one"]] == stamps
+    # each level reads the level below at its own timestamp, not the step before
+    for (_, rate), (_, double), (_, plus) in zip(run["job:x:rate5m"], run["job:x:double"], run["job:x:plus_one"],
+                                                 strict=True):
+        assert float(double) == pytest.approx(2 * float(rate)) and float(plus) == pytest.approx(float(double) + 1)
+    long_stamps = [t for t, _ in run["job:x:avg1h"]]
+    assert long_stamps and all((t - stamps[0]) % STEP == 0 for t in long_stamps)
+
+
+def test_a_rerun_gives_the_same_series(two_runs: tuple[dict[str, list[tuple[float, str]]], ...]) -> None:
+    first, second = two_runs
+    assert first == second
