@@ -97,15 +97,23 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# lengths past any real use: a setting is copied into every rule, test and dashboard that uses it
+MAX_NAME, MAX_TEXT = 100, 1024
+
+
 def string(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _Bad(key, "a non-empty string", value)
+    if len(value) > MAX_TEXT:
+        raise _Bad(key, f"at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
     return value
 
 
 def label_name(value: Any, key: str) -> str:
     if not isinstance(value, str) or not promql.LABEL_NAME.match(value) or value.startswith("__"):
         raise _Bad(key, "a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", value)
+    if len(value) > MAX_NAME:
+        raise _Bad(key, f"a label name of at most {MAX_NAME} characters ({len(value)} given)", show_got=False)
     return value
 
 
@@ -154,6 +162,8 @@ def ratio(value: Any, key: str) -> float:
 
 
 def url(value: Any, key: str) -> str:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise _Bad(key, f"a URL of at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
     if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+[^\s]*$", value):
         raise _Bad(key, "an http:// or https:// URL", value)
     return value.rstrip("/")
@@ -191,6 +201,8 @@ def label_value(value: Any, key: str) -> str:
 def selector(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise _Bad(key, 'a label selector such as job="apiserver"', value)
+    if len(value) > MAX_TEXT:
+        raise _Bad(key, f"a label selector of at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
     try:
         for label, op, regex in promql.parse_selector(value):
             if label.startswith("__"):

@@ -4,7 +4,7 @@ Whatever the file holds, reading it ends in a value or in one `LoadError` whose 
 (`file:line: what is wrong`), in bounded time and memory:
 
 * only regular files are read (a FIFO, /dev/urandom or a directory is refused without reading), and at most
-  `limit` bytes of them: CONFIG_LIMIT (2 MiB) for settings, DATA_LIMIT (64 MiB) for correlate's inputs;
+  `limit` bytes of them: CONFIG_LIMIT (2 MiB) for settings, DATA_LIMIT (32 MiB) for correlate's inputs;
 * UTF-8 only (a leading BOM is tolerated); UTF-16 or binary content is named as such;
 * YAML: aliases are refused while parsing, before anything is expanded ("billion laughs" allocates nothing),
   nesting is bounded (MAX_DEPTH) on the event stream, duplicate keys are an error, keys must be strings,
@@ -28,14 +28,14 @@ from typing import Any
 import yaml
 
 CONFIG_LIMIT = 2 * 1024 * 1024  # stereo.yaml, correlations.yaml
-DATA_LIMIT = 64 * 1024 * 1024  # stereo correlate inputs (CSV, query_range JSON)
+DATA_LIMIT = 32 * 1024 * 1024  # stereo correlate inputs (CSV, query_range JSON)
 MAX_DEPTH = 32  # nested mappings/lists; settings need 5
 MAX_NODES = 200_000  # YAML scalars + collections in one document
 INT_LIMIT = 2**63
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+# JSON strings and everything else that is not a bracket: dropped in one pass before counting depth
+_NOT_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _LAST_PART = re.compile(r"(\.[^.\[]*|\[\d+\])$")
 
@@ -84,20 +84,19 @@ def read_bytes(path: str | Path, limit: int = CONFIG_LIMIT) -> bytes:
             raise LoadError(source, "cannot read: is a directory")
         if not stat.S_ISREG(mode):
             raise LoadError(source, "cannot read: not a regular file (a device, pipe or socket)")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+        data = bytearray()
+        while len(data) <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - len(data)))
             if not chunk:
                 break
-            chunks.append(chunk)
-            size += len(chunk)
+            data += chunk
     except OSError as exc:
         raise LoadError(source, f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-    if size > limit:
+    if len(data) > limit:
         raise LoadError(source, f"file is larger than the {_size(limit)} limit")
-    return b"".join(chunks)
+    return bytes(data)
 
 
 def _size(n: int) -> str:
@@ -221,7 +220,7 @@ def load_yaml(path: str | Path, limit: int = CONFIG_LIMIT, max_depth: int = MAX_
 def json_depth_over(text: str, max_depth: int) -> bool:
     """True when `text` nests deeper than max_depth (checked without recursion: strings dropped, then the
     innermost bracket pairs removed max_depth times)."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    brackets = _NOT_BRACKET.sub("", text)
     for _ in range(max_depth):
         if not brackets:
             return False

@@ -35,9 +35,12 @@ def _run(argv: list[str], cwd: Path) -> tuple[int, str]:
 
 
 def _first_error(output: str) -> str:
+    failed = re.search(r"FAILED: (.+)", output)  # amtool: `Checking 'FILE'  FAILED: message`
+    if failed and failed.group(1).strip():
+        return failed.group(1).strip()
     for line in output.splitlines():
         line = line.strip()
-        if line and not line.startswith(("Checking", "SUCCESS", "FAILED", "Found:", "- ", "WARNING")):
+        if line and not line.startswith(("Checking", "SUCCESS", "FAILED", "Found:", "- ", "WARNING", "amtool:")):
             return line
     return output.strip().splitlines()[-1] if output.strip() else "failed without a message"
 
