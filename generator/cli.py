@@ -35,7 +35,15 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"stereo: {_one_line(exc)}", file=sys.stderr)
         return 2
     except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
-        print(f"stereo: {config_path or '<defaults>'}: {exc}", file=sys.stderr)
+        print(f"stereo: {config_path or '<defaults>'}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a catalog helper refusing a threshold from the settings (e.g. past its buckets)
+        key = next((f"thresholds.{name}" for name, value in config.thresholds.items()
+                    if f"threshold {value} " in f"{exc} "), None)
+        if key is None:
+            raise
+        print(f"stereo: {config.where(key)}: {key}: expected a threshold this alert can use ({_one_line(exc)})",
+              file=sys.stderr)
         return 2
     out = Path(args.out)
     if args.check and out.exists() and not out.is_dir():
