@@ -135,8 +135,8 @@ def duration_upto(most: str, least: str = "1ms") -> Check:
 
 
 duration = duration_upto("1y")
-# an alert's `for`, 0s included (fire on the first evaluation); a week at most keeps its promtool tests small
-for_duration = duration_upto("1w", "0s")
+# an alert's `for`, 0s included (fire on the first evaluation); 6h at most keeps its promtool tests under seconds
+for_duration = duration_upto("6h", "0s")
 
 
 def number(value: Any, key: str) -> float:

@@ -196,3 +196,53 @@ def test_worst_inputs_stay_within_300_mb_and_10_cpu_seconds(tmp_path: Path) -> N
         assert expected in proc.stderr, proc.stderr
         assert proc.stdout == ""
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ hostile but valid: accepted, and valid
+def test_awkward_but_valid_settings_pass_promtool_and_amtool(tmp_path: Path) -> None:
+    cfg = tmp_path / "stereo.yaml"
+    cfg.write_text(
+        "\ufeffselectors:\n"
+        '  etcd: \'job=~"kube-etcd|etcd", instance!~".*\\\\.test:[0-9]+", note!="a\\"b\\\\c\\n"\'\n'
+        "thresholds:\n  CoreDNSLatencyHigh: 2\n"
+        "runbook_url: https://wiki.example.com/runbooks/{{$labels.cluster}}\n"
+        "patch:\n  CoreDNSDown:\n    labels:\n      team: 'sré \"$value\" \\\\ {x}'\n    for: 6h\n"
+        "alertmanager:\n  integrations:\n    pager:\n      webhook_configs:\n"
+        "        - url: https://hooks.example.com/x\n          send_resolved: true\n          max_alerts: 0\n"
+        "      email_configs:\n        - to: oncall@example.com\n          from: am@example.com\n"
+        "          smarthost: mail.example.com:587\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert cli.main(["generate", "--config", str(cfg), "--out", str(out)]) == 0  # promtool + amtool ran
+    alerts = (out / "alerts" / "coredns.yaml").read_text()
+    assert 'team: sré "$value" \\\\ {x}' in alerts
+    assert "runbook_url: https://wiki.example.com/runbooks/{{$labels.cluster}}/CoreDNSDown.md" in alerts
+    proc = subprocess.run(["promtool", "test", "rules", "tests/rules/coredns.yaml", "tests/rules/etcd.yaml"],
+                          cwd=out, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+# ------------------------------------------------------------------------------------ stereo correlate
+@pytest.mark.parametrize(("body", "expected"), [
+    ('{"status": "success", "data": ' + "[" * 5000 + "]" * 5000 + "}", "nested deeper than 32 levels"),
+    ('{"status": "success", "status": "error"}', "duplicate key 'status'"),
+    ('{"status": "success", "data": {"resultType": "matrix", "result": [], "x": NaN}}', "NaN is not a number"),
+    ("time,a,b\n1," + "9" * 200_000 + ",2\n", "not valid CSV: field larger than field limit"),
+])
+def test_correlate_hostile_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str], body: str,
+                                  expected: str) -> None:
+    path = tmp_path / ("in.json" if body.startswith("{") else "in.csv")
+    path.write_text(body)
+    code = cli.main(["correlate", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"stereo correlate: {path}: ") and expected in err, err
+    assert err.count("\n") == 1
+
+
+def test_correlate_refuses_devices_and_pipes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    for path in ("/dev/urandom", str(fifo)):
+        assert cli.main(["correlate", path]) == 2
+        assert capsys.readouterr().err == f"stereo correlate: {path}: cannot read: not a regular file (a device, " \
+                                          "pipe or socket)\n"
