@@ -90,7 +90,8 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stereo", description="Kubernetes monitoring as code.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     gen = sub.add_parser("generate", help="write rules/, alerts/, dashboards/, tests and runbooks")
-    gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
+    gen.add_argument("--config", help="site settings, UTF-8 YAML of at most 2 MiB without aliases (default: "
+                     "./stereo.yaml when it exists)")
     gen.add_argument("--out", default=".", help="directory to write into (default: .)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 naming files that differ")
     gen.add_argument("--no-tool-check", action="store_true",
