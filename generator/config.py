@@ -314,6 +314,7 @@ SCHEMA: dict[str, Check] = {
 # -------------------------------------------------------------------------------------------------- loading
 _line_of = safeload.line_of
 MAX_DEPTH = 16  # the deepest setting (an integration's http_config.authorization.credentials) needs 8
+MAX_NODES = 20_000  # a rich stereo.yaml holds a few hundred
 
 
 def load(path: str | Path | None) -> Config:
@@ -321,7 +322,7 @@ def load(path: str | Path | None) -> Config:
     if path is None:
         return build({}, "<defaults>", {})
     try:
-        doc = safeload.load_yaml(path, safeload.CONFIG_LIMIT, MAX_DEPTH)
+        doc = safeload.load_yaml(path, safeload.CONFIG_LIMIT, MAX_DEPTH, MAX_NODES)
     except safeload.LoadError as exc:
         raise ConfigError(str(exc)) from None
     data = {} if doc.data is None else doc.data

@@ -34,9 +34,11 @@ MAX_NODES = 200_000  # YAML scalars + collections in one document
 INT_LIMIT = 2**63
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-# JSON strings and everything else that is not a bracket: dropped in one pass before counting depth
-_NOT_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[^\[\]{}"]+')
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKETS_ONLY = {c: None for c in range(128) if chr(c) not in "[]{}"}
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _LAST_PART = re.compile(r"(\.[^.\[]*|\[\d+\])$")
 
 
@@ -122,7 +124,7 @@ def read_text(path: str | Path, limit: int = CONFIG_LIMIT) -> str:
 
 
 # -------------------------------------------------------------------------------------------------- YAML
-def _check_events(text: str, source: str, max_depth: int) -> None:
+def _check_events(text: str, source: str, max_depth: int, max_nodes: int) -> None:
     """Refuse aliases, deep nesting and huge node counts on the event stream, before any node is built."""
     depth = nodes = 0
     for event in yaml.parse(text, Loader=_Loader):
@@ -137,8 +139,8 @@ def _check_events(text: str, source: str, max_depth: int) -> None:
             depth -= 1
         if isinstance(event, yaml.NodeEvent):
             nodes += 1
-            if nodes > MAX_NODES:
-                raise LoadError(source, f"more than {MAX_NODES} YAML nodes", event.start_mark.line + 1)
+            if nodes > max_nodes:
+                raise LoadError(source, f"more than {max_nodes} YAML nodes", event.start_mark.line + 1)
 
 
 class _Builder:
@@ -182,12 +184,14 @@ class _Builder:
         return f"{key}.{name}" if key else name
 
     def scalar(self, node: yaml.Node, key: str) -> Any:
+        where = key or "value"
+        if node.tag in (_INT, _FLOAT) and len(node.value) > 40:
+            raise self.fail(node, f"{where}: number out of range ({len(node.value)} characters)")
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise self.fail(node, f"{key or 'value'}: cannot read {node.value[:40]!r}: {problem}") from None
-        where = key or "value"
+            raise self.fail(node, f"{where}: cannot read {node.value[:40]!r}: {problem}") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, f"{where}: expected a finite number, got {node.value}")
         if isinstance(value, int) and not isinstance(value, bool) and not -INT_LIMIT <= value < INT_LIMIT:
@@ -195,9 +199,9 @@ class _Builder:
         return value
 
 
-def parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH) -> Document:
+def parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> Document:
     try:
-        _check_events(text, source, max_depth)
+        _check_events(text, source, max_depth, max_nodes)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -212,15 +216,21 @@ def parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH) -> Document:
     return Document(builder.value(node, ""), source, builder.lines)
 
 
-def load_yaml(path: str | Path, limit: int = CONFIG_LIMIT, max_depth: int = MAX_DEPTH) -> Document:
-    return parse_yaml(read_text(path, limit), str(path), max_depth)
+def load_yaml(path: str | Path, limit: int = CONFIG_LIMIT, max_depth: int = MAX_DEPTH,
+              max_nodes: int = MAX_NODES) -> Document:
+    return parse_yaml(read_text(path, limit), str(path), max_depth, max_nodes)
 
 
 # -------------------------------------------------------------------------------------------------- JSON
 def json_depth_over(text: str, max_depth: int) -> bool:
-    """True when `text` nests deeper than max_depth (checked without recursion: strings dropped, then the
-    innermost bracket pairs removed max_depth times)."""
-    brackets = _NOT_BRACKET.sub("", text)
+    """True when `text` nests deeper than max_depth, checked without recursion: strings dropped, then
+    everything but brackets; a run of max_depth + 1 opening brackets answers at once, else the innermost
+    pairs are removed max_depth times."""
+    stripped = _STRING.sub("", text)
+    brackets = stripped.translate(_BRACKETS_ONLY) if stripped.isascii() else _NOT_BRACKET.sub("", stripped)
+    del stripped
+    if re.search(f"[\\[{{]{{{max_depth + 1}}}", brackets):
+        return True
     for _ in range(max_depth):
         if not brackets:
             return False
