@@ -81,24 +81,23 @@ def read_bytes(path: str | Path, limit: int = CONFIG_LIMIT) -> bytes:
     except OSError as exc:
         raise LoadError(source, f"cannot read: {exc.strerror or exc}") from None
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
             raise LoadError(source, "cannot read: is a directory")
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(info.st_mode):
             raise LoadError(source, "cannot read: not a regular file (a device, pipe or socket)")
-        data = bytearray()
-        while len(data) <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - len(data)))
-            if not chunk:
-                break
-            data += chunk
+        if info.st_size > limit:
+            raise LoadError(source, f"file is larger than the {_size(limit)} limit")
+        data = os.read(fd, info.st_size + 1)  # one buffer of the file's size; more means it grew meanwhile
+        while len(data) <= limit and (more := os.read(fd, limit + 1 - len(data))):
+            data += more
     except OSError as exc:
         raise LoadError(source, f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
     if len(data) > limit:
         raise LoadError(source, f"file is larger than the {_size(limit)} limit")
-    return bytes(data)
+    return data
 
 
 def _size(n: int) -> str:
@@ -223,14 +222,14 @@ def load_yaml(path: str | Path, limit: int = CONFIG_LIMIT, max_depth: int = MAX_
 
 # -------------------------------------------------------------------------------------------------- JSON
 def json_depth_over(text: str, max_depth: int) -> bool:
-    """True when `text` nests deeper than max_depth, checked without recursion: strings dropped, then
-    everything but brackets; a run of max_depth + 1 opening brackets answers at once, else the innermost
-    pairs are removed max_depth times."""
+    """True when `text` nests deeper than max_depth, checked without recursion: strings dropped first; then
+    max_depth + 1 opening brackets with no closing one between them answer at once (the usual attack, found
+    without another copy); else, brackets only, the innermost pairs are removed max_depth times."""
     stripped = _STRING.sub("", text)
+    if re.search(f"[\\[{{](?:[^\\[\\]{{}}]*+[\\[{{]){{{max_depth}}}", stripped):
+        return True
     brackets = stripped.translate(_BRACKETS_ONLY) if stripped.isascii() else _NOT_BRACKET.sub("", stripped)
     del stripped
-    if re.search(f"[\\[{{]{{{max_depth + 1}}}", brackets):
-        return True
     for _ in range(max_depth):
         if not brackets:
             return False
