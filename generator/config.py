@@ -214,12 +214,6 @@ def selector(value: Any, key: str) -> str:
     return value.strip().removeprefix("{").removesuffix("}").strip()
 
 
-def mapping(value: Any, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Bad(key, "a mapping", value)
-    return value
-
-
 def one_of(*choices: str) -> Check:
     def check(value: Any, key: str) -> str:
         if value not in choices:
