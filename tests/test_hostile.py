@@ -211,7 +211,9 @@ def test_awkward_but_valid_settings_pass_promtool_and_amtool(tmp_path: Path) -> 
         "alertmanager:\n  integrations:\n    pager:\n      webhook_configs:\n"
         "        - url: https://hooks.example.com/x\n          send_resolved: true\n          max_alerts: 0\n"
         "      email_configs:\n        - to: oncall@example.com\n          from: am@example.com\n"
-        "          smarthost: mail.example.com:587\n", encoding="utf-8")
+        "          smarthost: mail.example.com:587\n"
+        "          html: '{{ template \"email.default.html\" . }}{{ if .CommonLabels.team }}!{{ end }}'\n",
+        encoding="utf-8")
     out = tmp_path / "out"
     assert cli.main(["generate", "--config", str(cfg), "--out", str(out)]) == 0  # promtool + amtool ran
     alerts = (out / "alerts" / "coredns.yaml").read_text()

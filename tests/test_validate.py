@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -69,3 +70,22 @@ def test_templates_with_value_where_a_value_exists() -> None:
     gotemplate.check("{{ $value | humanizePercentage }} on {{ $labels.node }}", value=True)
     with pytest.raises(gotemplate.TemplateError):
         gotemplate.check("{{ $value | title }}", value=True)
+
+
+@pytest.mark.parametrize("text", [
+    "plain }} text", '{{ template "slack.default.title" . }}', "{{ range .Alerts }}{{ .Labels.x }}{{ end }}",
+    '{{- if eq .Status "firing" -}}F{{- else -}}R{{- end -}}', '{{ printf "%s}}" .X }}', "{{/* a }} b */}}",
+    "{{ define \"x\" }}{{ with .A }}{{ . }}{{ end }}{{ end }}",
+])
+def test_alertmanager_templates_accepted(text: str) -> None:
+    gotemplate.check_syntax(text)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("{{ .Foo ", "an unclosed {{"), ("{{ if .X }}a", "{{if}} is never closed"), ("{{ end }}", "without an opening"),
+    ('{{ "abc }}', "an unterminated string"), ("{{ (len .X }}", "an unclosed ("), ("{{ len .X) }}", "an unopened )"),
+    ("{{ range .A }}{{ if .B }}{{ end }}", "{{range}} is never closed"),
+])
+def test_alertmanager_templates_refused(text: str, message: str) -> None:
+    with pytest.raises(gotemplate.TemplateError, match=re.escape(message)):
+        gotemplate.check_syntax(text)
