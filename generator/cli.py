@@ -84,7 +84,15 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"stereo: {_one_line(exc)}", file=sys.stderr)
         return 2
     except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
-        print(f"stereo: {config_path or '<defaults>'}: {exc}", file=sys.stderr)
+        print(f"stereo: {config_path or '<defaults>'}: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a catalog helper refusing a threshold from the settings (e.g. past its buckets)
+        key = next((f"thresholds.{name}" for name, value in config.thresholds.items()
+                    if f"threshold {value} " in f"{exc} "), None)
+        if key is None:
+            raise
+        print(f"stereo: {config.where(key)}: {key}: expected a threshold this alert can use ({_one_line(exc)})",
+              file=sys.stderr)
         return 2
     if args.check and out.exists() and not out.is_dir():
         print(f"stereo: --out {out}: not a directory", file=sys.stderr)
@@ -129,7 +137,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"stereo {generator.__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     gen = sub.add_parser("generate", help="write rules/, alerts/, dashboards/, tests and runbooks")
-    gen.add_argument("--config", help="site settings (default: ./stereo.yaml when it exists)")
+    gen.add_argument("--config", help="site settings, UTF-8 YAML of at most 2 MiB without aliases (default: "
+                     "./stereo.yaml when it exists)")
     gen.add_argument("--out", default=".", help="directory to write into (default: .)")
     gen.add_argument("--check", action="store_true", help="write nothing; exit 1 naming files that differ")
     gen.add_argument("--no-tool-check", action="store_true",

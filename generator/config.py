@@ -114,15 +114,23 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# lengths past any real use: a setting is copied into every rule, test and dashboard that uses it
+MAX_NAME, MAX_TEXT = 100, 1024
+
+
 def string(value: Any, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise _Bad(key, "a non-empty string", value)
+    if len(value) > MAX_TEXT:
+        raise _Bad(key, f"at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
     return value
 
 
 def label_name(value: Any, key: str) -> str:
     if not isinstance(value, str) or not promql.LABEL_NAME.match(value) or value.startswith("__"):
         raise _Bad(key, "a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", value)
+    if len(value) > MAX_NAME:
+        raise _Bad(key, f"a label name of at most {MAX_NAME} characters ({len(value)} given)", show_got=False)
     return value
 
 
@@ -144,8 +152,8 @@ def duration_upto(most: str, least: str = "1ms") -> Check:
 
 
 duration = duration_upto("1y")
-# an alert's `for`, 0s included (fire on the first evaluation); a week at most keeps its promtool tests small
-for_duration = duration_upto("1w", "0s")
+# an alert's `for`, 0s included (fire on the first evaluation); 6h at most keeps its promtool tests under seconds
+for_duration = duration_upto("6h", "0s")
 
 
 def number(value: Any, key: str) -> float:
@@ -171,6 +179,8 @@ def ratio(value: Any, key: str) -> float:
 
 
 def url(value: Any, key: str) -> str:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        raise _Bad(key, f"a URL of at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
     if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+[^\s]*$", value):
         raise _Bad(key, "an http:// or https:// URL", value)
     return value.rstrip("/")
@@ -208,6 +218,8 @@ def label_value(value: Any, key: str) -> str:
 def selector(value: Any, key: str) -> str:
     if not isinstance(value, str):
         raise _Bad(key, 'a label selector such as job="apiserver"', value)
+    if len(value) > MAX_TEXT:
+        raise _Bad(key, f"a label selector of at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
     if not value.strip().removeprefix("{").removesuffix("}").strip():
         return ""  # an empty selector: any series
     try:
@@ -219,12 +231,6 @@ def selector(value: Any, key: str) -> str:
     except promql.PromQLError as exc:
         raise _Bad(key, f'a label selector such as job="apiserver" ({exc})', value, show_got=False) from None
     return value.strip().removeprefix("{").removesuffix("}").strip()
-
-
-def mapping(value: Any, key: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _Bad(key, "a mapping", value)
-    return value
 
 
 def one_of(*choices: str) -> Check:
@@ -329,6 +335,7 @@ def _manifests(value: Any, key: str) -> dict[str, Any]:
 # -------------------------------------------------------------------------------------------------- loading
 line_of = safeload.line_of
 MAX_DEPTH = 16  # the deepest setting (an integration's http_config.authorization.credentials) needs 8
+MAX_NODES = 20_000  # a rich stereo.yaml holds a few hundred
 
 
 def load(path: str | Path | None) -> Config:
@@ -336,7 +343,7 @@ def load(path: str | Path | None) -> Config:
     if path is None:
         return build({}, "<defaults>", {})
     try:
-        doc = safeload.load_yaml(path, safeload.CONFIG_LIMIT, MAX_DEPTH)
+        doc = safeload.load_yaml(path, safeload.CONFIG_LIMIT, MAX_DEPTH, MAX_NODES)
     except safeload.LoadError as exc:
         raise ConfigError(str(exc)) from None
     data = {} if doc.data is None else doc.data

@@ -143,3 +143,41 @@ def check(template: str, value: bool = False) -> None:
 
 
 _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+_OPENERS = ("if", "range", "with", "define", "block")
+_LEXEME = re.compile(r'"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)+\'|/\*.*?\*/|[()]|}}|[^"`\'()/}]+|.', re.S)
+
+
+def check_syntax(template: str) -> None:
+    """Raise TemplateError unless `template` is well-formed Go-template text (what Alertmanager parses when it
+    sends a notification): every action closed, strings and parentheses inside actions closed, every
+    if/range/with/define/block matched by an end. Function names are not checked."""
+    stack: list[str] = []
+    pos = 0
+    while (start := template.find("{{", pos)) >= 0:
+        depth, i, body = 0, start + 2, []
+        for m in _LEXEME.finditer(template, start + 2):
+            lexeme, i = m.group(0), m.end()
+            if lexeme == "}}":
+                break
+            if lexeme[0] in "\"'`" and (len(lexeme) < 2 or lexeme[-1] != lexeme[0]):
+                raise TemplateError(f"an unterminated string in the action at character {start}")
+            depth += {"(": 1, ")": -1}.get(lexeme, 0)
+            if depth < 0:
+                raise TemplateError(f"an unopened ) in the action at character {start}")
+            body.append(lexeme)
+        else:
+            raise TemplateError(f"an unclosed {{{{ at character {start}")
+        if depth:
+            raise TemplateError(f"an unclosed ( in the action at character {start}")
+        words = "".join(body).strip().lstrip("-").strip().split()
+        if words and words[0] in _OPENERS:
+            stack.append(words[0])
+        elif words and words[0] == "end":
+            if not stack:
+                raise TemplateError(f"an {{{{end}}}} without an opening action at character {start}")
+            stack.pop()
+        pos = i
+    if stack:
+        raise TemplateError(f"{{{{{stack[-1]}}}}} is never closed with {{{{end}}}}")

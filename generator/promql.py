@@ -95,8 +95,14 @@ def unquote(raw: str) -> str:
     return _ESCAPE.sub(one, raw)
 
 
+_NOT_GO = re.compile(r"\\\\|(\\C|\(\?<(?![=!]))")  # RE2 takes these, Go's regexp (Prometheus) does not
+
+
 def compile_regex(value: str) -> re2._Regexp:
     """An anchored RE2 regular expression, as Prometheus compiles a =~ matcher (never Python's `re`)."""
+    for m in _NOT_GO.finditer(value):
+        if m.group(1):
+            raise PromQLError(f"regular expression {value!r} uses {m.group(1)}, which Prometheus (Go) does not know")
     try:
         return re2.compile(f"^(?:{value})$", _RE2_OPTIONS)
     except re2.error as exc:

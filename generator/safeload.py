@@ -4,7 +4,7 @@ Whatever the file holds, reading it ends in a value or in one `LoadError` whose 
 (`file:line: what is wrong`), in bounded time and memory:
 
 * only regular files are read (a FIFO, /dev/urandom or a directory is refused without reading), and at most
-  `limit` bytes of them: CONFIG_LIMIT (2 MiB) for settings, DATA_LIMIT (64 MiB) for correlate's inputs;
+  `limit` bytes of them: CONFIG_LIMIT (2 MiB) for settings, DATA_LIMIT (32 MiB) for correlate's inputs;
 * UTF-8 only (a leading BOM is tolerated); UTF-16 or binary content is named as such;
 * YAML: aliases are refused while parsing, before anything is expanded ("billion laughs" allocates nothing),
   nesting is bounded (MAX_DEPTH) on the event stream, duplicate keys are an error, keys must be strings,
@@ -28,15 +28,17 @@ from typing import Any
 import yaml
 
 CONFIG_LIMIT = 2 * 1024 * 1024  # stereo.yaml, correlations.yaml
-DATA_LIMIT = 64 * 1024 * 1024  # stereo correlate inputs (CSV, query_range JSON)
+DATA_LIMIT = 32 * 1024 * 1024  # stereo correlate inputs (CSV, query_range JSON)
 MAX_DEPTH = 32  # nested mappings/lists; settings need 5
 MAX_NODES = 200_000  # YAML scalars + collections in one document
 INT_LIMIT = 2**63
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # a JSON string, escapes included
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKETS_ONLY = {c: None for c in range(128) if chr(c) not in "[]{}"}
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 _LAST_PART = re.compile(r"(\.[^.\[]*|\[\d+\])$")
 
 
@@ -79,25 +81,23 @@ def read_bytes(path: str | Path, limit: int = CONFIG_LIMIT) -> bytes:
     except OSError as exc:
         raise LoadError(source, f"cannot read: {exc.strerror or exc}") from None
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
             raise LoadError(source, "cannot read: is a directory")
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(info.st_mode):
             raise LoadError(source, "cannot read: not a regular file (a device, pipe or socket)")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        if info.st_size > limit:
+            raise LoadError(source, f"file is larger than the {_size(limit)} limit")
+        data = os.read(fd, info.st_size + 1)  # one buffer of the file's size; more means it grew meanwhile
+        while len(data) <= limit and (more := os.read(fd, limit + 1 - len(data))):
+            data += more
     except OSError as exc:
         raise LoadError(source, f"cannot read: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-    if size > limit:
+    if len(data) > limit:
         raise LoadError(source, f"file is larger than the {_size(limit)} limit")
-    return b"".join(chunks)
+    return data
 
 
 def _size(n: int) -> str:
@@ -123,7 +123,7 @@ def read_text(path: str | Path, limit: int = CONFIG_LIMIT) -> str:
 
 
 # -------------------------------------------------------------------------------------------------- YAML
-def _check_events(text: str, source: str, max_depth: int) -> None:
+def _check_events(text: str, source: str, max_depth: int, max_nodes: int) -> None:
     """Refuse aliases, deep nesting and huge node counts on the event stream, before any node is built."""
     depth = nodes = 0
     for event in yaml.parse(text, Loader=_Loader):
@@ -138,8 +138,8 @@ def _check_events(text: str, source: str, max_depth: int) -> None:
             depth -= 1
         if isinstance(event, yaml.NodeEvent):
             nodes += 1
-            if nodes > MAX_NODES:
-                raise LoadError(source, f"more than {MAX_NODES} YAML nodes", event.start_mark.line + 1)
+            if nodes > max_nodes:
+                raise LoadError(source, f"more than {max_nodes} YAML nodes", event.start_mark.line + 1)
 
 
 class _Builder:
@@ -183,12 +183,14 @@ class _Builder:
         return f"{key}.{name}" if key else name
 
     def scalar(self, node: yaml.Node, key: str) -> Any:
+        where = key or "value"
+        if node.tag in (_INT, _FLOAT) and len(node.value) > 40:
+            raise self.fail(node, f"{where}: number out of range ({len(node.value)} characters)")
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (yaml.YAMLError, ValueError, OverflowError) as exc:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise self.fail(node, f"{key or 'value'}: cannot read {node.value[:40]!r}: {problem}") from None
-        where = key or "value"
+            raise self.fail(node, f"{where}: cannot read {node.value[:40]!r}: {problem}") from None
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, f"{where}: expected a finite number, got {node.value}")
         if isinstance(value, int) and not isinstance(value, bool) and not -INT_LIMIT <= value < INT_LIMIT:
@@ -196,9 +198,9 @@ class _Builder:
         return value
 
 
-def parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH) -> Document:
+def parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH, max_nodes: int = MAX_NODES) -> Document:
     try:
-        _check_events(text, source, max_depth)
+        _check_events(text, source, max_depth, max_nodes)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -213,15 +215,21 @@ def parse_yaml(text: str, source: str, max_depth: int = MAX_DEPTH) -> Document:
     return Document(builder.value(node, ""), source, builder.lines)
 
 
-def load_yaml(path: str | Path, limit: int = CONFIG_LIMIT, max_depth: int = MAX_DEPTH) -> Document:
-    return parse_yaml(read_text(path, limit), str(path), max_depth)
+def load_yaml(path: str | Path, limit: int = CONFIG_LIMIT, max_depth: int = MAX_DEPTH,
+              max_nodes: int = MAX_NODES) -> Document:
+    return parse_yaml(read_text(path, limit), str(path), max_depth, max_nodes)
 
 
 # -------------------------------------------------------------------------------------------------- JSON
 def json_depth_over(text: str, max_depth: int) -> bool:
-    """True when `text` nests deeper than max_depth (checked without recursion: strings dropped, then the
-    innermost bracket pairs removed max_depth times)."""
-    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    """True when `text` nests deeper than max_depth, checked without recursion: strings dropped first; then
+    max_depth + 1 opening brackets with no closing one between them answer at once (the usual attack, found
+    without another copy); else, brackets only, the innermost pairs are removed max_depth times."""
+    stripped = _STRING.sub("", text)
+    if re.search(f"[\\[{{](?:[^\\[\\]{{}}]*+[\\[{{]){{{max_depth}}}", stripped):
+        return True
+    brackets = stripped.translate(_BRACKETS_ONLY) if stripped.isascii() else _NOT_BRACKET.sub("", stripped)
+    del stripped
     for _ in range(max_depth):
         if not brackets:
             return False

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from generator.render import gotemplate
+
 STR, BOOL, INT, MAP, LIST, URL = "a string", "true or false", "a whole number", "a mapping", "a list", "a URL"
 _COMMON = {"send_resolved": BOOL, "http_config": MAP}
 
@@ -45,6 +47,11 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "pagerduty_configs": ("routing_key", "routing_key_file", "service_key", "service_key_file"),
     "opsgenie_configs": ("api_key", "api_key_file"),
 }
+# fields Alertmanager expands as Go templates when it notifies: their syntax is checked here, since
+# `amtool check-config` does not parse them and a mistake would only show when an alert is sent
+TEMPLATED = {"title", "text", "pretext", "fallback", "footer", "channel", "username", "color", "title_link",
+             "html", "description", "message", "source", "note", "tags", "client", "client_url", "severity",
+             "class", "component", "group", "entity", "priority", "icon_url", "image_url", "thumb_url"}
 OTHERS = ("pushover_configs", "victorops_configs", "wechat_configs", "telegram_configs", "sns_configs",
           "discord_configs", "webex_configs")
 KINDS = (*SCHEMAS, *OTHERS)
@@ -93,6 +100,11 @@ def _entry(kind: str, entry: Any, key: str) -> None:
             raise Invalid(f"{key}.{field}", f"a {kind} field (" + ", ".join(sorted(schema)) + ")", show_got=False)
         if not _typed(schema[field], value):
             raise Invalid(f"{key}.{field}", schema[field], value)
+        if field in TEMPLATED:
+            try:
+                gotemplate.check_syntax(value)
+            except gotemplate.TemplateError as exc:
+                raise Invalid(f"{key}.{field}", f"Go-template text Alertmanager can parse ({exc})", value) from None
     needed = REQUIRED.get(kind, ())
     if needed and not any(f in entry for f in needed):
         raise Invalid(key, f"{' or '.join(needed)} (there is no global default)", show_got=False)

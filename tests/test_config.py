@@ -100,3 +100,20 @@ def _empty(tmp_path: Path) -> Path:
     p = tmp_path / "empty.yaml"
     p.write_text("# nothing set\n")
     return p
+
+
+# one of each kind through the real process: exit status, stderr and stdout exactly as a shell sees them
+REAL = ["encoding_latin1_value", "alias_billion_laughs", "depth_flow_maps", "number_threshold_400_digits",
+        "regex_backreference", "template_runbook_unclosed", "integration_unknown_receiver", "duplicate_top_key"]
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_hostile_configs_through_the_cli(tmp_path: Path, name: str) -> None:
+    path = Path(__file__).parent / "configs" / "broken" / f"{name}.yaml"
+    proc = subprocess.run([sys.executable, "-m", "generator", "generate", "--config", str(path), "--out",
+                           str(tmp_path)], capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"stereo: {path}:")
+    assert _expected(path) in proc.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from generator import promql
@@ -73,3 +75,59 @@ def test_bind_fills_and_escapes_dashboard_variables() -> None:
     assert bound == ('sum by (cluster, pod) (x{cluster="a\\"} or vector(1)",namespace=~"a\\\\.b",pod=~"p",'
                      'quantile="0.99"})')
     assert promql.bind('x{cluster="$cluster"}', {}) == "x{}"
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    (r"a\nb", "a\nb"), (r"tab\there", "tab\there"), (r"q\"q", 'q"q'), (r"back\\slash", "back\\slash"),
+    (r"\x41\101\u00e9\U0001F600", "AAé😀"), (r"\a\b\f\r\v", "\a\b\f\r\v"),
+])
+def test_unquote_knows_the_promql_escapes(raw: str, value: str) -> None:
+    assert promql.unquote(raw) == value
+    assert promql.parse_selector(f'job="{raw}"') == [("job", "=", value)]
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    (r"\q", r"unknown escape \q"), (r"\'", "unknown escape \\'"), (r"\xZZ", r"unknown escape \x"),
+    (r"\ud800", "is not a valid character"), (r"\777", "is not a valid character"),
+    (r"\U00110000", "is not a valid character"), ("a\nb", "a line break inside a quoted string"),
+])
+def test_unquote_refuses_what_promql_refuses(raw: str, message: str) -> None:
+    with pytest.raises(promql.PromQLError, match=re.escape(message)):
+        promql.unquote(raw)
+
+
+@pytest.mark.parametrize(("regex", "message"), [
+    (r"(a)\1", "invalid escape sequence"), ("(?=a)", "invalid perl operator"), ("a{2000}", "invalid repetition size"),
+    ("a++", "bad repetition operator"), ("(?<n>a)", "Prometheus (Go) does not know"),
+    (r"a\C", "Prometheus (Go) does not know"), ("(", "missing )"),
+])
+def test_regexes_are_checked_with_re2(regex: str, message: str) -> None:
+    with pytest.raises(promql.PromQLError, match=re.escape(message)):
+        promql.compile_regex(regex)
+
+
+def test_regexes_are_anchored_and_linear() -> None:
+    compiled = promql.compile_regex(".*.*.*.*.*.*.*.*.*.*.*.*.*.*.*=")
+    assert compiled.fullmatch("a" * 100_000) is None  # RE2: linear, where a backtracking engine would not end
+    assert promql.compile_regex(r"a\\Cb").fullmatch("a\\Cb")  # an escaped backslash before C is plain text
+    assert promql.compile_regex("(?P<n>x)|y").fullmatch("y")
+
+
+@pytest.mark.parametrize(("regex", "example"), [("kube-etcd|etcd", "kube-etcd"), (".*etcd.*", "etcd"),
+                                                ("(coredns|kube-dns)", "coredns"), ("dns.+", "dnsx")])
+def test_example_of(regex: str, example: str) -> None:
+    assert promql.example_of(regex) == example
+
+
+@pytest.mark.parametrize("regex", ["[0-9]{3}", r"\d+", "[ab]+"])
+def test_example_of_refuses_what_it_cannot_derive(regex: str) -> None:
+    with pytest.raises(promql.PromQLError, match="cannot derive a test label value"):
+        promql.example_of(regex)
+
+
+def test_durations_past_prometheus_range() -> None:
+    assert promql.parse_duration("292y") == 292 * 365 * 86400
+    with pytest.raises(promql.PromQLError, match="past Prometheus' range"):
+        promql.parse_duration("293y")
+    with pytest.raises(promql.PromQLError, match="past Prometheus' range"):
+        promql.parse_duration("9" * 400 + "s")

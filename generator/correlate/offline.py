@@ -55,17 +55,19 @@ class Table:
 
 
 def load(path: str) -> Table:
-    """Read FILE through the safe loader: a regular file of at most 64 MiB, UTF-8, JSON nested at most 32 deep."""
+    """Read FILE through the safe loader: a regular file of at most 32 MiB, UTF-8, JSON nested at most 32 deep
+    (checked before the JSON parser recurses)."""
     try:
         text = safeload.read_text(path, safeload.DATA_LIMIT)
-        if text.strip() and (path.endswith(".json") or text.lstrip()[:1] == "{"):
-            safeload.parse_json(text, path)  # duplicate keys, NaN, huge numbers, depth: refused before the matrix
     except safeload.LoadError as e:
         raise InputError(f"line {e.line}: {e.message}" if e.line else e.message) from None
+    is_json = path.endswith(".json") or text.lstrip()[:1] == "{"
+    if is_json and safeload.json_depth_over(text, safeload.MAX_DEPTH):
+        raise InputError(f"nested deeper than {safeload.MAX_DEPTH} levels")
     if not text.strip():
         raise InputError("empty file")
     try:
-        table = load_prometheus_json(text) if path.endswith(".json") or text.lstrip()[:1] == "{" else load_csv(text)
+        table = load_prometheus_json(text) if is_json else load_csv(text)
     except csv.Error as e:
         raise InputError(f"not valid CSV: {e}") from None
     if len(table.times) < 3:
