@@ -107,7 +107,7 @@ def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
 
 
 def _serve(upstream: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", upstream, "--listen",
                              f"127.0.0.1:{port}", "--log-level", "warning", "--cache-size", "0"],
                             env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.render import gotemplate
+from generator import gotemplate
 
 STR, BOOL, INT, MAP, LIST, URL = "a string", "true or false", "a whole number", "a mapping", "a list", "a URL"
 _COMMON = {"send_resolved": BOOL, "http_config": MAP}

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from generator import validate
-from generator.render import gotemplate
+from generator import gotemplate, validate
 
 GOOD: list[dict[str, Any]] = [
     {"webhook_configs": [{"url": "https://h.example.com/", "send_resolved": False, "max_alerts": 10,
