@@ -9,7 +9,9 @@ Stages (each starts and stops its own processes, by pid, on 127.0.0.1):
               rule backfilled, the live simulator scraped), then suggestion latency and cached requests/s
               (bench/bench_service.py);
 * queries   — dashboard panel queries over a day of a simulated 500-pod cluster, recorded against raw
-              (bench/bench_queries.py).
+              (bench/bench_queries.py);
+* rules     — per-group rule evaluation cost on a 500-pod cluster, against the rules at a base commit
+              (bench/bench_rule_eval.py).
 The bench reports; it does not assert. Targets are printed next to the figures.
 """
 
@@ -31,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-STAGES = ("generate", "spearman", "service", "queries")
+STAGES = ("generate", "spearman", "service", "queries", "rules")
 SERVICE_HISTORY = 6 * 3600  # the suggestion window bench_service asks for
 # figure -> (target text, test, unit)
 TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
@@ -44,6 +46,8 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
     "suggest_p95_ms": ("", lambda v: True, "ms"),
     "service_rps_cached": ("≥ 200/s", lambda v: v >= 200, "/s"),
     "recorded_vs_raw_query_speedup": ("≥ 10", lambda v: v >= 10, "×"),
+    "rule_eval_total_change": ("≤ -0.3", lambda v: v <= -0.3, "(new/base - 1)"),
+    "rule_eval_largest_share": ("≤ 0.35", lambda v: v <= 0.35, "of the total"),
 }
 
 
@@ -145,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"machine": machine(), "commands": {}, "stage_seconds": {}}
     runners: dict[str, Callable[[], tuple[dict[str, Any], dict[str, str]]]] = {
         "generate": stage_generate, "spearman": stage_spearman, "service": stage_service,
-        "queries": lambda: stage_queries(args.pods)}
+        "queries": lambda: stage_queries(args.pods),
+        "rules": lambda: __import__("bench.bench_rule_eval").bench_rule_eval.stage(args.pods, say)}
     for stage in (s for s in STAGES if s in chosen):
         say(f"{stage} ...")
         t0 = time.monotonic()
