@@ -12,6 +12,8 @@ Stages (each starts and stops its own processes, by pid, on 127.0.0.1):
               (bench/bench_queries.py);
 * suggest   — `stereo suggest`'s analysis over 8,000+ series (500 pods, 6 h at 60 s, every default target), CPU
               seconds as suggest_seconds_6k (bench/bench_suggest.py).
+* rules     — per-group rule evaluation cost on a 500-pod cluster, against the rules at a base commit
+              (bench/bench_rule_eval.py).
 The bench reports; it does not assert. Targets are printed next to the figures.
 """
 
@@ -33,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-STAGES = ("generate", "spearman", "service", "queries", "suggest")
+STAGES = ("generate", "spearman", "service", "queries", "suggest", "rules")
 SERVICE_HISTORY = 6 * 3600  # the suggestion window bench_service asks for
 # figure -> (target text, test, unit)
 TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
@@ -49,6 +51,8 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
     "recorded_vs_raw_query_speedup": ("≥ 10", lambda v: v >= 10, "×"),
     "suggest_seconds_6k": ("≤ 3 s", lambda v: v <= 3.0, "s"),  # bench/bench_suggest.py: analysis, 500 pods, 6 h
     "recorded_vs_raw_min_panel_speedup": ("reported", lambda v: True, "×"),
+    "rule_eval_total_change": ("≤ -0.3", lambda v: v <= -0.3, "(new/base - 1)"),
+    "rule_eval_largest_share": ("≤ 0.35", lambda v: v <= 0.35, "of the total"),
 }
 
 
@@ -160,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, Callable[[], tuple[dict[str, Any], dict[str, str]]]] = {
         "generate": stage_generate, "spearman": stage_spearman, "service": stage_service,
         "queries": lambda: stage_queries(args.pods),
-        "suggest": stage_suggest}
+        "suggest": stage_suggest,
+        "rules": lambda: __import__("bench.bench_rule_eval").bench_rule_eval.stage(args.pods, say)}
     for stage in (s for s in STAGES if s in chosen):
         say(f"{stage} ...")
         t0 = time.monotonic()

@@ -35,6 +35,7 @@ class RecordingRule:
     record: str
     expr: str
     labels: dict[str, str] = field(default_factory=dict)
+    group: str = ""  # evaluated in group <component>.rules.<group> (concurrently with the others) when set
 
 
 @dataclass(frozen=True)

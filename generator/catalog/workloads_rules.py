@@ -20,6 +20,7 @@ CPU_USAGE = record_name("cluster_namespace_pod_container", "container_cpu_usage_
 MEM_WS = record_name("cluster_namespace_pod_container", "container_memory_working_set_bytes", "max")
 THROTTLE = record_name("cluster_namespace_pod_container", "container_cpu_cfs_throttled_periods", "ratio_rate5m")
 # requests and limits of pods that hold them (Pending or Running), as kubernetes-mixin's `:active:` rules
+ACTIVE = record_name("cluster_namespace_pod", "kube_pod_status_phase", "active")  # 1 per Pending/Running pod
 REQ = record_name("cluster_namespace_pod_container_resource", "kube_pod_container_resource_requests", "active")
 LIM = record_name("cluster_namespace_pod_container_resource", "kube_pod_container_resource_limits", "active")
 CPU_REQ_RATIO = record_name("cluster_namespace_pod_container", "container_cpu_usage_over_requests", "ratio_rate5m")
@@ -117,10 +118,9 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     ctr = ctx.containers()
     cpu_mem = 'resource=~"cpu|memory"'
     holding = 'phase=~"Pending|Running"'
-    active = f"max {by_pod} (kube_pod_status_phase{k(holding)} == 1)"
     held = lambda metric: (  # noqa: E731
         f"sum {ctx.by('namespace', 'pod', 'container', 'resource')}"
-        f" ({metric}{k(cpu_mem)} * {on_pod} group_left {active})"
+        f" ({metric}{k(cpu_mem)} * {on_pod} group_left {ACTIVE})"
     )
     # hostNetwork pods see the node's interfaces: their counters are node traffic, not the pod's
     host_network = 'host_network="true"'
@@ -129,40 +129,49 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     net = lambda metric: f"sum {by_pod} (rate({metric}{in_pod}[5m]))"  # noqa: E731
     both = lambda rx, tx: f"({net(rx)} + {net(tx)}) unless {on_pod} {host_net}"  # noqa: E731
     alloc = f"kube_node_status_allocatable{k(cpu_mem)}"
+    state, net_group = "state", "network"
+    # three groups, evaluated concurrently: kube-state-metrics (first: the others read its requests and owners,
+    # at most one interval old), cAdvisor CPU and memory, cAdvisor network
     return (
+        # the pods that hold requests, once: both joins below read it instead of each scanning the phases
+        RecordingRule(ACTIVE, f"max {by_pod} (kube_pod_status_phase{k(holding)} == 1)", group=state),
+        RecordingRule(REQ, held("kube_pod_container_resource_requests"), group=state),
+        RecordingRule(LIM, held("kube_pod_container_resource_limits"), group=state),
+        RecordingRule(NS_REQ, f"sum {ctx.by('namespace', 'resource')} ({REQ})", group=state),
+        RecordingRule(ALLOC_SUM, f"sum {ctx.by('resource')} ({alloc})", group=state),
+        RecordingRule(ALLOC_MAX, f"max {ctx.by('resource')} ({alloc})", group=state),
+        RecordingRule(RESTARTS, f"sum {by_pod} (increase(kube_pod_container_status_restarts_total{k()}[5m]))",
+                      group=state),
+        RecordingRule(PHASE, f"sum {ctx.by('namespace', 'phase')} (kube_pod_status_phase{k()})", group=state),
+        *_owner_rules(ctx, state),
         RecordingRule(CPU_USAGE, f"sum {by_ctr} (rate(container_cpu_usage_seconds_total{ctr}[5m]))"),
         RecordingRule(MEM_WS, f"max {by_ctr} (container_memory_working_set_bytes{ctr})"),
         RecordingRule(THROTTLE, f"sum {by_ctr} (rate(container_cpu_cfs_throttled_periods_total{ctr}[5m]))"
                                 f" / sum {by_ctr} (rate(container_cpu_cfs_periods_total{ctr}[5m]))"),
-        RecordingRule(REQ, held("kube_pod_container_resource_requests")),
-        RecordingRule(LIM, held("kube_pod_container_resource_limits")),
         RecordingRule(CPU_REQ_RATIO, f'{CPU_USAGE} / {on_ctr} ({REQ}{{resource="cpu"}} > 0)'),
         RecordingRule(CPU_LIM_RATIO, f'{CPU_USAGE} / {on_ctr} ({LIM}{{resource="cpu"}} > 0)'),
         RecordingRule(MEM_LIM_RATIO, f'{MEM_WS} / {on_ctr} ({LIM}{{resource="memory"}} > 0)'),
         RecordingRule(POD_CPU, f"sum {ctx.by('namespace', 'pod')} ({CPU_USAGE})"),
         RecordingRule(POD_MEM, f"sum {ctx.by('namespace', 'pod')} ({MEM_WS})"),
-        RecordingRule(NS_CPU, f"sum {ctx.by('namespace')} ({CPU_USAGE})"),
-        RecordingRule(NS_MEM, f"sum {ctx.by('namespace')} ({MEM_WS})"),
-        RecordingRule(NS_REQ, f"sum {ctx.by('namespace', 'resource')} ({REQ})"),
-        RecordingRule(ALLOC_SUM, f"sum {ctx.by('resource')} ({alloc})"),
-        RecordingRule(ALLOC_MAX, f"max {ctx.by('resource')} ({alloc})"),
-        RecordingRule(RESTARTS, f"sum {by_pod} (increase(kube_pod_container_status_restarts_total{k()}[5m]))"),
-        RecordingRule(PHASE, f"sum {ctx.by('namespace', 'phase')} (kube_pod_status_phase{k()})"),
-        RecordingRule(NET_RX, f"{net('container_network_receive_bytes_total')} unless {on_pod} {host_net}"),
-        RecordingRule(NET_TX, f"{net('container_network_transmit_bytes_total')} unless {on_pod} {host_net}"),
+        # namespaces and workloads add up the per-pod records, not every container again
+        RecordingRule(NS_CPU, f"sum {ctx.by('namespace')} ({POD_CPU})"),
+        RecordingRule(NS_MEM, f"sum {ctx.by('namespace')} ({POD_MEM})"),
+        RecordingRule(WL_CPU, _per_workload(ctx, POD_CPU)),
+        RecordingRule(WL_MEM, _per_workload(ctx, POD_MEM)),
+        RecordingRule(NET_RX, f"{net('container_network_receive_bytes_total')} unless {on_pod} {host_net}",
+                      group=net_group),
+        RecordingRule(NET_TX, f"{net('container_network_transmit_bytes_total')} unless {on_pod} {host_net}",
+                      group=net_group),
         RecordingRule(NET_DROPS, both("container_network_receive_packets_dropped_total",
-                                      "container_network_transmit_packets_dropped_total")),
+                                      "container_network_transmit_packets_dropped_total"), group=net_group),
         RecordingRule(NET_PACKETS, both("container_network_receive_packets_total",
-                                        "container_network_transmit_packets_total")),
+                                        "container_network_transmit_packets_total"), group=net_group),
         # dropped per packet offered: drops are not counted in the packets counters
-        RecordingRule(NET_DROP_RATIO, f"{NET_DROPS} / ({NET_PACKETS} + {NET_DROPS})"),
-        *_owner_rules(ctx),
-        RecordingRule(WL_CPU, _per_workload(ctx, f"sum {by_pod} ({CPU_USAGE})")),
-        RecordingRule(WL_MEM, _per_workload(ctx, f"sum {by_pod} ({MEM_WS})")),
+        RecordingRule(NET_DROP_RATIO, f"{NET_DROPS} / ({NET_PACKETS} + {NET_DROPS})", group=net_group),
     )
 
 
-def _owner_rules(ctx: Context) -> list[RecordingRule]:
+def _owner_rules(ctx: Context, group: str) -> list[RecordingRule]:
     """kubernetes-mixin's namespace_workload_pod:kube_pod_owner:relabel: which workload each pod belongs to."""
     kind = lambda k: ctx.sel(KSM, f'owner_kind="{k}"')  # noqa: E731
     keep = ctx.by("namespace", "workload", "pod")
@@ -177,10 +186,10 @@ def _owner_rules(ctx: Context) -> list[RecordingRule]:
         f'max {keep} (label_replace(kube_pod_owner{kind(k)}, "workload", "$1", "owner_name", "(.*)"))'
     )
     return [
-        RecordingRule(OWNER, deployment, {"workload_type": "deployment"}),
-        RecordingRule(OWNER, direct("DaemonSet"), {"workload_type": "daemonset"}),
-        RecordingRule(OWNER, direct("StatefulSet"), {"workload_type": "statefulset"}),
-        RecordingRule(OWNER, direct("Job"), {"workload_type": "job"}),
+        RecordingRule(OWNER, deployment, {"workload_type": "deployment"}, group),
+        RecordingRule(OWNER, direct("DaemonSet"), {"workload_type": "daemonset"}, group),
+        RecordingRule(OWNER, direct("StatefulSet"), {"workload_type": "statefulset"}, group),
+        RecordingRule(OWNER, direct("Job"), {"workload_type": "job"}, group),
     ]
 
 

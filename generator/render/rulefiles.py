@@ -38,10 +38,18 @@ def annotations(alert: Alert, runbook_url: str, dashboard_url: str) -> dict[str,
     }
 
 
+def _split(component: Component) -> dict[str, list[RecordingRule]]:
+    """The fast rules by group name, in the order of their first rule: groups evaluate concurrently, a series one
+    group reads from another is at most one interval old (promtool cases evaluate them in this order)."""
+    out: dict[str, list[RecordingRule]] = {}
+    for rule in component.rules:
+        out.setdefault(f"{component.key}.rules" + (f".{rule.group}" if rule.group else ""), []).append(rule)
+    return out
+
+
 def recording_groups(component: Component) -> list[str]:
     """Names of the component's recording groups, in the order rules_file writes them."""
-    return ([f"{component.key}.rules"] if component.rules else []) + \
-        ([f"{component.key}.rules.long"] if component.slow_rules else [])
+    return [*_split(component), *([f"{component.key}.rules.long"] if component.slow_rules else [])]
 
 
 def alert_group(component: Component) -> str:
@@ -50,9 +58,8 @@ def alert_group(component: Component) -> str:
 
 def rules_file(component: Component, interval: str) -> str | None:
     groups = []
-    if component.rules:
-        groups.append({"name": f"{component.key}.rules", "interval": interval,
-                       "rules": [_rule(r) for r in component.rules]})
+    for name, rules in _split(component).items():
+        groups.append({"name": name, "interval": interval, "rules": [_rule(r) for r in rules]})
     if component.slow_rules:
         # long windows are built from the short recorded ones and need not be evaluated as often
         slow = interval if parse_duration(interval) >= 300 else "5m"
