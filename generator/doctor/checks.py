@@ -6,6 +6,7 @@ Every query is Stereo's own PromQL; values that come from the site settings or f
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ class Doctor:
         self._jobs: list[str] | None = None
         self._present: dict[str, bool] = {}  # metric name -> has a series now
         self._usable: dict[Selector, bool] = {}  # raw selector -> its metric exists with its job's selector
+        self._targets: dict[str, list[Finding]] = {}
         self._up: dict[str, float] = {}  # job selector -> its targets (up series)
         self._sources: dict[Selector, str] = {}  # raw selector -> the job selector it was built from
 
@@ -89,6 +91,13 @@ class Doctor:
         return out
 
     def targets(self, key: str, sel: str) -> list[Finding]:
+        """Targets of one job selector; asked once, reported under every component that reads the job."""
+        if sel not in self._targets:
+            self._targets[sel] = self._ask_targets(sel)
+        return [dataclasses.replace(f, component=key) for f in self._targets[sel]]
+
+    def _ask_targets(self, sel: str) -> list[Finding]:
+        key = ""
         up = f"up{{{sel}}}"
         total = sum(_value(r) for r in self.client.query(f"count({up})"))
         self._up[sel] = total
@@ -226,8 +235,14 @@ class Doctor:
         if missing:
             return [Finding(part.key, "recorded series", "fail",
                             f"{len(missing)} of {len(part.records)} recorded series have no recent sample: "
-                            f"{_names(missing)}")]
+                            f"{_names(missing)}{self._why_not_recorded(part)}")]
         return [Finding(part.key, "recorded series", "ok", f"all {len(part.records)} recorded series present")]
+
+    def _why_not_recorded(self, part: Part) -> str:
+        loaded = {g.get("name") for g in self.groups()}
+        if not any(g in loaded for g in part.groups):
+            return " (its rule groups are not loaded)"
+        return " (rules loaded: see raw metrics and targets for their inputs)"
 
     def alerts(self, part: Part, firing: dict[str, int]) -> list[Finding]:
         out = []

@@ -56,7 +56,8 @@ def doctor(*args: str) -> Run:
 
 
 def _plant(text: str) -> str:
-    """node-exporter's series without the cluster label; kube-state-metrics' also under a second job."""
+    """node-exporter's series without the cluster label; kube-state-metrics' also under a second job;
+    coredns' twice in its own job (a second endpoint, as two ServiceMonitors on one Service give)."""
     out: list[str] = []
     copies: list[str] = []
     series = ""
@@ -71,6 +72,8 @@ def _plant(text: str) -> str:
         out.append(line)
         if 'job="kube-state-metrics"' in line:
             copies.append(line.replace('job="kube-state-metrics"', 'job="kube-state-metrics-copy"'))
+        if 'job="coredns"' in line:
+            copies.append(line.replace('job="coredns"', 'endpoint="metrics-copy",job="coredns"'))
     return "".join(out[:-1] + copies + out[-1:]) if copies else "".join(out)
 
 
@@ -122,8 +125,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                                              {"job_name": "self-b", "static_configs": [{"targets": me}]}], "2s")
     try:
         prom.start()
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and len(prom.query("up == 1")) < 2 + len(prom.query("up{job=~'self-.*'} == 0")):
+        deadline = time.monotonic() + 180  # the scrape manager picks up static targets within a few seconds
+        while time.monotonic() < deadline and len(prom.api("/api/v1/targets")["activeTargets"]) < 2:
             time.sleep(0.5)
         yield doctor("--prometheus", prom.url, "--config", str(work / "stereo.yaml"), "--json")
     finally:
@@ -165,9 +168,9 @@ def test_a_wrong_job_name_is_named(healthy: tuple[Run, Run, Run]) -> None:
 
 
 def test_a_missing_cluster_label_is_found(planted: Run) -> None:
-    rows = planted.where("nodes", "cluster label")
-    assert [r["status"] for r in rows] == ["fail"]
-    assert 'job="node-exporter"' in rows[0]["detail"] and "2 of 2 targets" in rows[0]["detail"]
+    rows = {r["detail"]: r["status"] for r in planted.where("nodes", "cluster label")}
+    assert rows == {'2 of 2 targets of {job="node-exporter"} have no cluster label': "fail",
+                    'every target of {job="kube-state-metrics"} has a cluster label': "ok"}
     assert all(r["status"] == "ok" for r in planted.where("kube-apiserver", "cluster label"))
 
 
@@ -177,6 +180,9 @@ def test_a_duplicated_scrape_is_found(planted: Run) -> None:
     assert "kube-state-metrics-copy" in rows[0]["detail"]
     urls = planted.where("(prometheus)", "duplicate scrape")
     assert urls[0]["status"] == "fail" and "self-a, self-b" in urls[0]["detail"]
+    within = planted.where("coredns", "duplicate scrape")
+    assert within[0]["status"] == "fail" and "scraped more than once within {job=\"coredns\"}" in within[0]["detail"]
+    assert "×2 in job coredns" in within[0]["detail"]
     assert all(r["status"] == "ok" for r in planted.where("etcd", "duplicate scrape"))
 
 
@@ -185,7 +191,8 @@ def test_rules_not_loaded_are_found(planted: Run) -> None:
     for component in ("kube-apiserver", "nodes", "workloads"):
         loaded = planted.where(component, "rules loaded")
         assert loaded[0]["status"] == "fail" and f"{component}.rules" in loaded[0]["detail"]
-        assert planted.where(component, "recorded series")[0]["status"] == "fail"
+        recorded = planted.where(component, "recorded series")[0]
+        assert recorded["status"] == "fail" and "not loaded" in recorded["detail"]
 
 
 def test_unreachable_and_bad_input_exit_2(tmp_path: Path) -> None:
