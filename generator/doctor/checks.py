@@ -163,10 +163,12 @@ class Doctor:
                                f"{len(never)} of {len(names)} metrics not on this Prometheus: {_names(never)} "
                                f"(read by {_names(readers)})"))
         wrong = self.selector_misses(part, raw, {n for n, here in now.items() if here})
-        for sel, source in wrong:
+        for source in sorted({source for _, source in wrong}):
+            sels = [s for s, src in wrong if src == source]
             out.append(Finding(part.key, "raw metrics", "fail",
-                               f"{sel.metric} exists, but not with {{{part.sources[source]}}} (read by "
-                               f"{_names(raw[sel])})"))
+                               f"{len({s.metric for s in sels})} metrics exist, but not with "
+                               f"{{{part.sources[source]}}}: {_names(s.metric for s in sels)} (read by "
+                               f"{_names(w for s in sels for w in raw[s])})"))
         if not never and not wrong:
             seen = sorted(set(absent) - set(unseen))
             note = f"; seen within a day, not now: {_names(seen)}" if seen else ""
@@ -216,7 +218,7 @@ class Doctor:
                             "operator's ruleSelector)")]
         if broken:
             return [Finding(part.key, "rules loaded", "fail", f"rules failing to evaluate: {_names(broken)}")]
-        return [Finding(part.key, "rules loaded", "ok", f"{len(part.groups)} rule groups loaded")]
+        return [Finding(part.key, "rules loaded", "ok", f"{len(part.groups)} rule group(s) loaded")]
 
     def groups(self) -> list[dict]:
         if not hasattr(self, "_groups"):
@@ -279,6 +281,9 @@ class Doctor:
             shown = _names(f"{u} in {', '.join(sorted(p))}" for u, p in twice.items())
             return [Finding("(prometheus)", "duplicate scrape", "fail",
                             f"{len(twice)} URL(s) scraped by more than one job: {shown}")]
+        if not pools:
+            return [Finding("(prometheus)", "duplicate scrape", "ok", "this server scrapes no targets itself "
+                                                                      "(remote-written or backfilled series)")]
         return [Finding("(prometheus)", "duplicate scrape", "ok", f"{len(pools)} scrape URLs, each in one job")]
 
     def run(self) -> list[Finding]:
