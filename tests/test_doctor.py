@@ -152,3 +152,15 @@ def test_the_token_is_sent_as_a_bearer_header(fake: str, tmp_path: Path) -> None
 def test_bad_input_is_one_line_and_exit_2(args: list[str], says: str) -> None:
     code, out, err = _doctor("--prometheus", "http://127.0.0.1:9", *args)
     assert code == 2 and out == "" and says in err and len(err.splitlines()) == 1
+
+
+def test_doctor_needs_no_extra() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, generator.doctor, generator.doctor.site, generator.doctor.checks; "
+            "print(sorted(m for m in ('numpy', 'scipy', 'fastapi', 'requests', 'prometheus_api_client') "
+            "if m in sys.modules))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
