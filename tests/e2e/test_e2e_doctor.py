@@ -33,6 +33,7 @@ from generator.simulate.prometheus import Prometheus, backfill
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 SPEC = ClusterSpec("doctor", nodes=2, namespaces=2, pods=6)
+HOSTILE = 'job="co\\"re\\\\dns"'  # PromQL text job="co\"re\\dns": a quote and a backslash in the value
 
 
 @dataclass
@@ -94,7 +95,7 @@ def _backfill(workdir: Path, plant: Callable[[str], str] | None) -> None:
 
 
 @pytest.fixture(scope="module")
-def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run, Run]]:
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Run]]:
     _need_prometheus()
     work = tmp_path_factory.mktemp("doctor-healthy")
     write_site(work)
@@ -106,9 +107,22 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run
         wrong = work / "wrong-job.yaml"
         site = yaml.safe_load((work / "stereo.yaml").read_text())
         wrong.write_text(yaml.safe_dump({**site, "selectors": {"coredns": 'job="core-dns"'}}), encoding="utf-8")
-        yield (doctor("--prometheus", prom.url, "--config", str(work / "stereo.yaml"), "--json"),
-               doctor("--prometheus", prom.url, "--config", str(work / "stereo.yaml")),
-               doctor("--prometheus", prom.url, "--config", str(wrong), "--json"))
+        hostile = work / "hostile.yaml"
+        hostile.write_text(yaml.safe_dump({**site, "selectors": {"coredns": HOSTILE}}), encoding="utf-8")
+        runs = [doctor("--prometheus", prom.url, "--config", str(work / "stereo.yaml"), "--json"),
+                doctor("--prometheus", prom.url, "--config", str(work / "stereo.yaml")),
+                doctor("--prometheus", prom.url, "--config", str(wrong), "--json"),
+                doctor("--prometheus", prom.url, "--config", str(hostile), "--json")]
+        # then one alert made to fire on this healthy cluster: its threshold far below the data
+        write_site(work, {"NodeMemoryHighUtilization": 0.001})
+        prom.reload()
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and not any(
+                a["labels"].get("alertname") == "NodeMemoryHighUtilization" and a["state"] == "firing"
+                for a in prom.alerts()):
+            time.sleep(1)
+        runs.append(doctor("--prometheus", prom.url, "--config", str(work / "stereo.yaml"), "--json"))
+        yield runs
     finally:
         prom.stop()
 
@@ -133,8 +147,8 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         prom.stop()
 
 
-def test_a_healthy_lab_passes(healthy: tuple[Run, Run, Run]) -> None:
-    found, _, _ = healthy
+def test_a_healthy_lab_passes(healthy: list[Run]) -> None:
+    found = healthy[0]
     problems = [r for r in found.rows() if r["status"] != "ok"]
     assert not problems, problems
     assert found.code == 0, found.err
@@ -145,8 +159,8 @@ def test_a_healthy_lab_passes(healthy: tuple[Run, Run, Run]) -> None:
             assert (component, check) in checks, (component, check)
 
 
-def test_the_table_names_every_component(healthy: tuple[Run, Run, Run]) -> None:
-    _, table, _ = healthy
+def test_the_table_names_every_component(healthy: list[Run]) -> None:
+    table = healthy[1]
     assert table.code == 0
     lines = table.out.splitlines()
     assert lines[0].split() == ["COMPONENT", "CHECK", "STATUS", "DETAIL"]
@@ -154,8 +168,8 @@ def test_the_table_names_every_component(healthy: tuple[Run, Run, Run]) -> None:
     assert any(line.startswith("coredns ") and " ok " in line and 'job="coredns"' in line for line in lines)
 
 
-def test_a_wrong_job_name_is_named(healthy: tuple[Run, Run, Run]) -> None:
-    _, _, wrong = healthy
+def test_a_wrong_job_name_is_named(healthy: list[Run]) -> None:
+    wrong = healthy[2]
     assert wrong.code == 1
     targets = wrong.where("coredns", "targets")
     assert [r["status"] for r in targets] == ["fail"]
@@ -211,3 +225,19 @@ def _closed_port() -> int:
     from generator.simulate.prometheus import free_port
 
     return free_port()
+
+
+def test_a_hostile_job_value_is_escaped_not_refused(healthy: list[Run]) -> None:
+    hostile = healthy[3]
+    assert hostile.code == 1, hostile.err  # not 2: every query with it was valid PromQL
+    targets = hostile.where("coredns", "targets")
+    assert targets[0]["status"] == "fail" and targets[0]["detail"].startswith(f"selector {{{HOSTILE}}} matches no")
+
+
+def test_an_alert_firing_now_is_named(healthy: list[Run]) -> None:
+    firing = healthy[4]
+    assert firing.code == 1
+    rows = firing.where("nodes", "alerts firing")
+    assert [r["status"] for r in rows] == ["warn"]
+    assert rows[0]["detail"] == "firing now: NodeMemoryHighUtilization (2)"  # one per node
+    assert {(r["component"], r["check"]) for r in firing.rows() if r["status"] != "ok"} == {("nodes", "alerts firing")}
