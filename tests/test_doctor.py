@@ -73,11 +73,12 @@ def test_components_know_their_job_selectors(site_parts: list) -> None:
 
 def test_the_table_lines_up_and_counts() -> None:
     text = table([Finding("etcd", "targets", "ok", '{job="kube-etcd"}: 3 of 3 targets up'),
-                  Finding("kube-proxy", "targets", "fail", "no target")])
+                  Finding("kube-proxy", "targets", "fail", 'no target; jobs here: a"b\nc')])
     lines = text.splitlines()
     assert lines[0].index("CHECK") == lines[1].index("targets") == lines[2].index("targets")
     assert lines[2].split()[:3] == ["kube-proxy", "targets", "fail"]
-    assert lines[-1] == "2 checks: 1 ok, 0 warn, 1 fail"
+    assert lines[-1] == "2 checks: 1 ok, 0 warn, 1 fail" and len(lines) == 4
+    assert lines[2].endswith('no target; jobs here: a"b\\nc')
 
 
 def _doctor(*args: str) -> tuple[int, str, str]:

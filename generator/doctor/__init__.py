@@ -26,7 +26,8 @@ STATUSES = ("ok", "warn", "fail")
 
 def table(findings: list[Finding]) -> str:
     head = ("COMPONENT", "CHECK", "STATUS", "DETAIL")
-    rows = [head] + [(f.component, f.check, f.status, f.detail) for f in findings]
+    # a detail may quote the server's label values: one row stays one line whatever they hold
+    rows = [head] + [(f.component, f.check, f.status, _one_line(f.detail)) for f in findings]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
     counts = {s: sum(1 for f in findings if f.status == s) for s in STATUSES}
