@@ -21,6 +21,7 @@ DELEGATED: dict[str, tuple[str, str]] = {
     "serve": ("generator.correlate.server", "run the correlation service Grafana queries"),
     "simulate": ("generator.simulate", "write a simulated cluster's series as OpenMetrics or serve /metrics"),
     "preview": ("generator.preview", "draw a dashboard's grid layout as SVG or PNG, and report holes and overlaps"),
+    "doctor": ("generator.doctor", "check a live Prometheus against the site: targets, labels, metrics, rules"),
 }
 
 # what each delegated subcommand imports beyond the base package: extra -> modules it provides
@@ -31,6 +32,7 @@ EXTRAS: dict[str, dict[str, tuple[str, ...]]] = {
               "service": ("fastapi", "uvicorn", "prometheus_client")},
     "simulate": {},
     "preview": {},
+    "doctor": {},
 }
 HEATMAP: dict[str, tuple[str, ...]] = {"heatmap": ("matplotlib",)}
 

@@ -1,0 +1,113 @@
+"""A small, bounded Prometheus HTTP API client (stdlib urllib): timeouts, a size cap, a bearer token.
+
+Every query is built by the caller from Stereo's own PromQL and values escaped with `generator.promql.escape`;
+answers are read as JSON only (no regular expression ever runs on them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+MAX_BODY = 32 * 1024 * 1024  # bytes read from one answer at most
+
+
+class Unreachable(Exception):
+    """The server cannot be asked (connection, HTTP error, not Prometheus' API); str() is one line."""
+
+
+class Client:
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"--prometheus {url!r}: expected an http(s) URL such as http://prometheus:9090")
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.requests = 0
+
+    def get(self, path: str, params: list[tuple[str, str]] | None = None) -> Any:
+        """GET `path` (under /api/v1/) and return its `data`; raises Unreachable."""
+        query = urllib.parse.urlencode(params or [])
+        return self._call(urllib.request.Request(f"{self.url}{path}" + (f"?{query}" if query else "")), path)
+
+    def post(self, path: str, params: list[tuple[str, str]]) -> Any:
+        body = urllib.parse.urlencode(params).encode()
+        req = urllib.request.Request(f"{self.url}{path}", data=body, method="POST",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        return self._call(req, path)
+
+    def _call(self, req: urllib.request.Request, path: str) -> Any:
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        req.add_header("Accept", "application/json")
+        self.requests += 1
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read(MAX_BODY + 1)
+        except urllib.error.HTTPError as exc:
+            detail = _error_of(exc.read(4096))
+            raise Unreachable(f"{self.url}{path}: HTTP {exc.code}{': ' + detail if detail else ''}") from None
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise Unreachable(f"{self.url}{path}: {_one_line(str(reason))}") from None
+        if len(raw) > MAX_BODY:
+            raise Unreachable(f"{self.url}{path}: answer larger than {MAX_BODY} bytes")
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            raise Unreachable(f"{self.url}{path}: not a Prometheus API answer (not JSON)") from None
+        if not isinstance(payload, dict) or payload.get("status") != "success":
+            detail = payload.get("error", "") if isinstance(payload, dict) else ""
+            raise Unreachable(f"{self.url}{path}: {_one_line(str(detail)) or 'not a Prometheus API answer'}")
+        return payload.get("data")
+
+    # ---- the calls doctor makes --------------------------------------------------------------------------
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query's vector (each row: metric labels, value)."""
+        params = [("query", expr)] + ([("time", f"{at:.3f}")] if at is not None else [])
+        data = self.post("/api/v1/query", params)
+        if not isinstance(data, dict) or data.get("resultType") != "vector":
+            raise Unreachable(f"{self.url}/api/v1/query: expected a vector for {expr[:80]!r}")
+        rows = data.get("result") or []
+        return [r for r in rows if isinstance(r, dict) and isinstance(r.get("metric"), dict)]
+
+    def names(self, matcher: str, start: float, end: float) -> set[str]:
+        """Metric names of series matching `matcher` with samples in [start, end] (block-granular)."""
+        data = self.get("/api/v1/label/__name__/values",
+                        [("match[]", matcher), ("start", f"{start:.3f}"), ("end", f"{end:.3f}")])
+        return {n for n in data or () if isinstance(n, str)}
+
+    def rule_groups(self) -> list[dict[str, Any]]:
+        data = self.get("/api/v1/rules")
+        groups = data.get("groups") if isinstance(data, dict) else None
+        return [g for g in groups or () if isinstance(g, dict)]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        data = self.get("/api/v1/alerts")
+        alerts = data.get("alerts") if isinstance(data, dict) else None
+        return [a for a in alerts or () if isinstance(a, dict)]
+
+    def active_targets(self) -> list[dict[str, Any]]:
+        data = self.get("/api/v1/targets", [("state", "active")])
+        targets = data.get("activeTargets") if isinstance(data, dict) else None
+        return [t for t in targets or () if isinstance(t, dict)]
+
+    def now(self) -> float:
+        return time.time()
+
+
+def _error_of(body: bytes) -> str:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    return _one_line(str(payload.get("error", ""))) if isinstance(payload, dict) else ""
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\r", " ").replace("\n", " ")[:300]

@@ -1,0 +1,128 @@
+"""What doctor expects of a site: each component's scrape selectors, raw inputs, records, alerts, rule groups.
+
+Built from the site settings with the generator's own builder; the selectors a component uses are found by
+building its catalog module with a Context that notes every scrape source it asks for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+
+from generator import catalog, pipeline, promql
+from generator.build import build, site
+from generator.config import Config
+from generator.context import Context
+from generator.doctor.exprs import Selector, selectors
+
+
+class _Noting(Context):
+    """A Context that notes the scrape sources a catalog module asks for."""
+
+    def __init__(self, config: Config) -> None:
+        super().__init__(config)
+        self.sources: list[str] = []
+
+    def _selector(self, source: str) -> str:
+        if source not in self.sources:
+            self.sources.append(source)
+        return super()._selector(source)
+
+    def containers(self, *matchers: str) -> str:
+        self._selector("cadvisor")
+        return super().containers(*matchers)
+
+
+@dataclass
+class Part:
+    """One component as doctor examines it."""
+
+    key: str
+    sources: dict[str, str]  # scrape source -> its selector text (site settings), non-empty only
+    records: dict[str, str] = field(default_factory=dict)  # record -> expr
+    slow: set[str] = field(default_factory=set)  # records of the long-window groups
+    alerts: dict[str, str] = field(default_factory=dict)  # alert -> expr
+    groups: list[str] = field(default_factory=list)  # rule group names in the generated files
+
+    def readers(self) -> list[tuple[str, str]]:
+        """(what, expr) for every recording rule and alert."""
+        return ([(f"rule {r}", e) for r, e in self.records.items()] +
+                [(f"alert {a}", e) for a, e in self.alerts.items()])
+
+    def raw_selectors(self) -> dict[Selector, list[str]]:
+        """Each raw (not recorded) selector the component's rules and alerts read -> who reads it."""
+        out: dict[Selector, list[str]] = {}
+        for what, expr in self.readers():
+            for sel in selectors(expr):
+                if sel.metric and not sel.recorded:
+                    out.setdefault(sel, []).append(what)
+        return out
+
+
+@dataclass
+class Site:
+    config: Config
+    parts: list[Part]
+
+    def record_inputs(self) -> dict[str, set[Selector]]:
+        """Each record -> the raw selectors it reads, through the records it reads (transitively)."""
+        exprs = {r: e for p in self.parts for r, e in p.records.items()}
+        memo: dict[str, set[Selector]] = {}
+
+        def walk(record: str, trail: frozenset[str]) -> set[Selector]:
+            if record in memo:
+                return memo[record]
+            out: set[Selector] = set()
+            for sel in selectors(exprs.get(record, "")):
+                if sel.recorded and sel.metric not in trail:
+                    out |= walk(sel.metric, trail | {sel.metric})
+                elif sel.metric and not sel.recorded:
+                    out.add(sel)
+            memo[record] = out
+            return out
+
+        return {r: walk(r, frozenset({r})) for r in exprs}
+
+    def inputs_of(self, expr: str) -> set[Selector]:
+        inputs = self.record_inputs()
+        out: set[Selector] = set()
+        for sel in selectors(expr):
+            if sel.recorded:
+                out |= inputs.get(sel.metric, set())
+            elif sel.metric:
+                out.add(sel)
+        return out
+
+
+def source_matchers(selector_text: str) -> set[tuple[str, str, str]]:
+    return set(promql.parse_selector(selector_text)) if selector_text.strip() else set()
+
+
+def load_site(config: Config) -> Site:
+    components = site(config, build(config))
+    noted: dict[str, list[str]] = {}
+    for module in catalog.MODULES:
+        ctx = _Noting(config)
+        comp = catalog.build_all(ctx, (module,))[0]
+        noted.setdefault(comp.key, [])
+        noted[comp.key] += [s for s in ctx.sources if s not in noted[comp.key]]
+    files = pipeline.generate(config)
+    groups: list[tuple[str, set[str]]] = []  # (group name, the records and alerts it holds)
+    for path in sorted(files):
+        if path.startswith(("rules/", "alerts/")) and path.endswith(".yaml"):
+            for g in (yaml.safe_load(files[path]) or {}).get("groups", []):
+                groups.append((g["name"], {r.get("record") or r.get("alert") for r in g.get("rules", [])}))
+    parts = []
+    for comp in components:
+        # scrape jobs only: a selector with a `job` matcher (cadvisor_containers filters series, it is no job)
+        sources = {s: config.selectors[s] for s in noted.get(comp.key, [])
+                   if any(label == "job" for label, _, _ in source_matchers(config.selectors.get(s, "")))}
+        part = Part(comp.key, sources)
+        part.records = {r.record: r.expr for r in (*comp.rules, *comp.slow_rules)}
+        part.slow = {r.record for r in comp.slow_rules}
+        part.alerts = {a.name: a.expr for a in comp.alerts}
+        names = set(part.records) | set(part.alerts)
+        part.groups = [g for g, held in groups if held & names]
+        parts.append(part)
+    return Site(config, parts)
