@@ -189,11 +189,10 @@ def test_suggest_finds_the_same_pairs_on_victoria_metrics(recorded_lab: Lab,
     assert len(clear) >= 4
     assert clear <= prom.keys() & vm_pairs.keys(), sorted(clear - (prom.keys() & vm_pairs.keys()))
     # a ratio record that is NaN (0/0) is a NaN sample on Prometheus; VictoriaMetrics skips NaN samples and
-    # carries the previous value over, so a few pairs see a few more points there: ρ still agrees closely
-    same = [k for k in prom.keys() & vm_pairs.keys() if prom[k].rho == vm_pairs[k].rho]
+    # carries the previous value over, so a few pairs see a few more points there (and a pair's ρ summarises
+    # its objects, each of which may see those points): ρ still agrees closely on every pair
     for key in prom.keys() & vm_pairs.keys():
         assert vm_pairs[key].rho == pytest.approx(prom[key].rho, abs=0.01), key
-    assert len(same) >= 0.75 * len(prom.keys() & vm_pairs.keys())
     # the strongest partner of each target is the same (ties at ρ = 1 are equal on both)
     for target in {a for a, _ in prom}:
         best = max(p.strength() for k, p in prom.items() if k[0] == target)
