@@ -321,9 +321,21 @@ SCHEMA: dict[str, Check] = {
         # receiver name -> Alertmanager receiver fields (webhook_configs, slack_configs...), copied as given
         "integrations": map_of(validate.integrations),
         "url": url,
+        # the seeds' alert model (generator.render.alertmanager_schedule, imported late: it uses these validators)
+        "escalation": lambda v, k: _am_model("escalation")(v, k),
+        "active_hours": lambda v, k: _am_model("hours")(v, k),
+        "mute_hours": lambda v, k: _am_model("hours")(v, k),
+        "levels": lambda v, k: _am_model("levels")(v, k),
+        "subscriptions": lambda v, k: _am_model("subscriptions")(v, k),
     }),
     "manifests": lambda value, key: _manifests(value, key),
 }
+
+
+def _am_model(name: str) -> Check:
+    from generator.render import alertmanager_schedule
+
+    return getattr(alertmanager_schedule, name)  # type: ignore[no-any-return]
 
 
 def _manifests(value: Any, key: str) -> dict[str, Any]:
@@ -393,12 +405,23 @@ def _fields(checked: dict[str, Any]) -> dict[str, Any]:
 def _check_receivers(config: Config) -> None:
     """Integrations may only be given to receivers the routing tree uses."""
     am = config.alertmanager
-    known = {*am["receivers"].values(), "watchdog"}
+    known = {*am["receivers"].values(), "watchdog", *(s["receiver"] for s in am.get("subscriptions") or [])}
     for name in am.get("integrations") or {}:
         if name not in known:
             key = f"alertmanager.integrations.{name}"
             raise ConfigError(f"{config.where(key)}: {key}: expected a receiver named in alertmanager.receivers "
                               f"({', '.join(sorted(known))}), got \"{name}\"")
+
+
+def _check_am_model(config: Config) -> None:
+    given = config.raw.get("alertmanager") or {}
+    try:
+        _am_model("check")(config.alertmanager, given, config.patch)
+    except _Bad as bad:
+        line = line_of(bad.key, config.lines)
+        where = f"{config.source}:{line}" if line else config.source
+        got = f", got {_shown(bad.got)}" if bad.show_got else ""
+        raise ConfigError(f"{where}: {bad.key}: expected {bad.expected}{got}") from None
 
 
 def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
@@ -415,4 +438,5 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         fields["services"] = _services(list(fields["services"]), source, lines)
     config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
     _check_receivers(config)
+    _check_am_model(config)
     return config
