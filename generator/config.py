@@ -298,6 +298,15 @@ SEVERITY_KEYS = ("critical", "warning", "info")
 PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS),
                 "labels": map_of(label_value, patch_label_name)})
 
+def _am_model(name: str) -> Check:
+    def check(value: Any, key: str) -> Any:
+        from generator.render import alertmanager_schedule  # imported late: it uses this module's validators
+
+        return getattr(alertmanager_schedule, name)(value, key)
+
+    return check
+
+
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
     "clusters": one_of("single", "multi"),
@@ -321,21 +330,11 @@ SCHEMA: dict[str, Check] = {
         # receiver name -> Alertmanager receiver fields (webhook_configs, slack_configs...), copied as given
         "integrations": map_of(validate.integrations),
         "url": url,
-        # the seeds' alert model (generator.render.alertmanager_schedule, imported late: it uses these validators)
-        "escalation": lambda v, k: _am_model("escalation")(v, k),
-        "active_hours": lambda v, k: _am_model("hours")(v, k),
-        "mute_hours": lambda v, k: _am_model("hours")(v, k),
-        "levels": lambda v, k: _am_model("levels")(v, k),
-        "subscriptions": lambda v, k: _am_model("subscriptions")(v, k),
+        # the seeds' alert model: checked in generator.render.alertmanager_schedule
+        **{name: _am_model(name) for name in ("escalation", "active_hours", "mute_hours", "levels", "subscriptions")},
     }),
     "manifests": lambda value, key: _manifests(value, key),
 }
-
-
-def _am_model(name: str) -> Check:
-    from generator.render import alertmanager_schedule
-
-    return getattr(alertmanager_schedule, name)  # type: ignore[no-any-return]
 
 
 def _manifests(value: Any, key: str) -> dict[str, Any]:
@@ -413,17 +412,6 @@ def _check_receivers(config: Config) -> None:
                               f"({', '.join(sorted(known))}), got \"{name}\"")
 
 
-def _check_am_model(config: Config) -> None:
-    given = config.raw.get("alertmanager") or {}
-    try:
-        _am_model("check")(config.alertmanager, given, config.patch)
-    except _Bad as bad:
-        line = line_of(bad.key, config.lines)
-        where = f"{config.source}:{line}" if line else config.source
-        got = f", got {_shown(bad.got)}" if bad.show_got else ""
-        raise ConfigError(f"{where}: {bad.key}: expected {bad.expected}{got}") from None
-
-
 def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
     try:
         checked = record(SCHEMA)(data, "")
@@ -438,5 +426,5 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         fields["services"] = _services(list(fields["services"]), source, lines)
     config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
     _check_receivers(config)
-    _check_am_model(config)
+    _am_model("check_config")(config, "")
     return config

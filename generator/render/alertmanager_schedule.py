@@ -85,7 +85,7 @@ def _location(value: Any, key: str) -> str:
     return value
 
 
-def hours(value: Any, key: str) -> dict[str, Any]:
+def active_hours(value: Any, key: str) -> dict[str, Any]:
     """`{critical: {weekdays: [...], times: [...], location: ...}, ...}` for active_hours / mute_hours."""
     from generator.config import list_of, map_of, record
 
@@ -95,6 +95,10 @@ def hours(value: Any, key: str) -> dict[str, Any]:
         if not win.get("weekdays") and not win.get("times"):
             raise Invalid(f"{key}.{sev}", "weekdays or times (a window with neither is always on)", show_got=False)
     return checked
+
+
+def mute_hours(value: Any, key: str) -> dict[str, Any]:
+    return active_hours(value, key)
 
 
 def levels(value: Any, key: str) -> dict[str, str]:
@@ -137,6 +141,19 @@ def check(am: dict[str, Any], given: dict[str, Any], patch: dict[str, Any]) -> N
             if level is not None and level not in mapping:
                 raise Invalid(f"patch.{alert}.labels.{LEVEL_LABEL}",
                               "a level named in alertmanager.levels (" + ", ".join(sorted(mapping)) + ")", level)
+
+
+def check_config(config: Any, _key: str = "") -> None:
+    """check() on a loaded Config, as the loader reports: one line, file:line, key, what was expected."""
+    from generator.config import ConfigError, _shown, line_of
+
+    try:
+        check(config.alertmanager, config.raw.get("alertmanager") or {}, config.patch)
+    except Invalid as bad:
+        line = line_of(bad.key, config.lines)
+        where = f"{config.source}:{line}" if line else config.source
+        got = f", got {_shown(bad.got)}" if bad.show_got else ""
+        raise ConfigError(f"{where}: {bad.key}: expected {bad.expected}{got}") from None
 
 
 def extra_receivers(am: dict[str, Any]) -> list[str]:
