@@ -12,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -210,7 +211,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait(condition, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+def _wait(condition: Callable[[], object], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         assert time.monotonic() < deadline, what
@@ -236,7 +237,8 @@ def test_windows_mute_and_let_through_in_a_real_alertmanager(tmp_path: Path) -> 
                              f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
                              "--log.level=debug"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     log: list[str] = []
-    threading.Thread(target=lambda: log.extend(iter(proc.stderr.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    assert proc.stderr is not None
+    threading.Thread(target=lambda: log.extend(iter(proc.stderr.readline, "")), daemon=True).start()
     try:
         _wait(lambda: any("Listening" in line for line in log) or proc.poll() is not None, 30, "no start")
         alerts = [{"labels": {"alertname": "Muted", "severity": "warning", "cluster": "c"}},
