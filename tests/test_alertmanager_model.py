@@ -265,3 +265,21 @@ def _post(port: int, body: bytes) -> bool:
             return resp.status == 200
     except OSError:
         return False
+
+
+def test_stereo_generate_writes_every_feature_the_same_twice(tmp_path: Path) -> None:
+    """The whole command (which runs amtool check-config on the staged file) with every setting at once."""
+    from generator import cli
+
+    config = tmp_path / "stereo.yaml"
+    hours = "\n".join(HOURS.strip().splitlines()[1:])
+    config.write_text(LEVELS.replace("alertmanager:\n", f"alertmanager:\n  escalation: seeds\n{hours}\n", 1))
+    outputs = []
+    for run in ("a", "b"):
+        assert cli.main(["generate", "--config", str(config), "--out", str(tmp_path / run)]) == 0
+        outputs.append((tmp_path / run / am.PATH).read_bytes())
+    assert outputs[0] == outputs[1]
+    doc = yaml.safe_load(outputs[0])
+    assert [t["name"] for t in doc["time_intervals"]] == ["stereo-info-mute", "stereo-warning-active"]
+    assert [r["receiver"] for r in doc["route"]["routes"][:4]] == ["dba-phone", "dba-phone", "team-im", "team-im"]
+    assert doc["route"]["routes"][0]["repeat_interval"] == "5m"  # P0 -> critical -> the escalation's step
