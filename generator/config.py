@@ -298,6 +298,15 @@ SEVERITY_KEYS = ("critical", "warning", "info")
 PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS),
                 "labels": map_of(label_value, patch_label_name)})
 
+def _am_model(name: str) -> Check:
+    def check(value: Any, key: str) -> Any:
+        from generator.render import alertmanager_schedule  # imported late: it uses this module's validators
+
+        return getattr(alertmanager_schedule, name)(value, key)
+
+    return check
+
+
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
     "clusters": one_of("single", "multi"),
@@ -321,6 +330,8 @@ SCHEMA: dict[str, Check] = {
         # receiver name -> Alertmanager receiver fields (webhook_configs, slack_configs...), copied as given
         "integrations": map_of(validate.integrations),
         "url": url,
+        # the seeds' alert model: checked in generator.render.alertmanager_schedule
+        **{name: _am_model(name) for name in ("escalation", "active_hours", "mute_hours", "levels", "subscriptions")},
     }),
     "manifests": lambda value, key: _manifests(value, key),
 }
@@ -393,7 +404,7 @@ def _fields(checked: dict[str, Any]) -> dict[str, Any]:
 def _check_receivers(config: Config) -> None:
     """Integrations may only be given to receivers the routing tree uses."""
     am = config.alertmanager
-    known = {*am["receivers"].values(), "watchdog"}
+    known = {*am["receivers"].values(), "watchdog", *(s["receiver"] for s in am.get("subscriptions") or [])}
     for name in am.get("integrations") or {}:
         if name not in known:
             key = f"alertmanager.integrations.{name}"
@@ -415,4 +426,5 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         fields["services"] = _services(list(fields["services"]), source, lines)
     config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
     _check_receivers(config)
+    _am_model("check_config")(config, "")
     return config

@@ -12,6 +12,7 @@ from typing import Any
 from generator.config import Config
 from generator.model import SEVERITIES, Alert, Component
 from generator.naming import GENERATED_HEADER
+from generator.render import alertmanager_schedule
 from generator.yamlio import dump
 
 PATH = "alertmanager/alertmanager.yml"
@@ -137,7 +138,7 @@ def config_document(components: list[Component], config: Config) -> dict[str, An
     alerts = [a for c in components for a in c.alerts]
     watchdogs = [a for a in alerts if is_watchdog(a)]
     routes = ([_watchdog_route(watchdogs)] if watchdogs else []) + _severity_routes(config)
-    return {
+    doc = {
         "route": {
             # an alert without a known severity still reaches someone: the warning receiver
             "receiver": am["receivers"]["warning"],
@@ -150,6 +151,8 @@ def config_document(components: list[Component], config: Config) -> dict[str, An
         "inhibit_rules": _severity_inhibitions(cluster) + _down_inhibitions(components, cluster),
         "receivers": _receivers(config, bool(watchdogs)),
     }
+    # the seeds' alert model (escalation, active hours, levels, subscriptions): opt-in, see that module
+    return alertmanager_schedule.apply(doc, am, config.raw.get("alertmanager") or {})
 
 
 def alertmanager(components: list[Component], config: Config) -> dict[str, str]:
