@@ -23,7 +23,7 @@ from generator import catalog, checks, gotemplate
 from generator.checks import CatalogError, Problem
 from generator.checks.references import recorded_names
 from generator.config import Config, ConfigError
-from generator.context import Context, UnknownJob
+from generator.context import Context, UnknownJob, selects
 from generator.model import Component
 
 
@@ -91,6 +91,27 @@ def check_names(components: list[Component], ctx: Context) -> None:
         if name not in keys:
             raise _unknown(config, f"exclude.components[{i}]", name, keys, "a known component")
     _check_patch_values(components, config)
+    _check_filters(config)
+
+
+# what the catalog's promtool cases read through each filter: series it must keep, series it must leave out
+FILTER_CASES: dict[str, tuple[tuple[dict[str, str], ...], tuple[dict[str, str], ...], str]] = {
+    "fstype": (({"device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"},
+                {"device": "/dev/sda2", "fstype": "ext4", "mountpoint": "/boot"}),
+               ({"device": "tmpfs", "fstype": "tmpfs", "mountpoint": "/run"},),
+               "keep ext4 on /dev/sda1 at / and leave out tmpfs at /run"),
+    "disk_device": (({"device": "sda"},), ({"device": "loop0"},), "keep device sda and leave out loop0"),
+}
+
+
+def _check_filters(config: Config) -> None:
+    """A site filter must still pass the disks the promtool cases use (and refuse their pseudo-filesystems)."""
+    for name, (keep, drop, what) in FILTER_CASES.items():
+        text = config.filters[name]
+        if not all(selects(text, s) for s in keep) or any(selects(text, s) for s in drop):
+            key = f"filters.{name}"
+            raise ConfigError(f"{config.where(key)}: {key}: expected matchers that {what} (the promtool cases' "
+                              f"series), got {text!r}")
 
 
 def _check_patch_values(components: list[Component], config: Config) -> None:

@@ -58,16 +58,12 @@ MANIFESTS_DEFAULTS: dict[str, Any] = {
         "allow_from": [{"app.kubernetes.io/name": "grafana"}, {"app.kubernetes.io/name": "prometheus"}],
     },
 }
-# label matchers for what the catalog reads from node-exporter and kube-state-metrics/kubelet ('' = no filter)
+# label matchers the catalog adds to node-exporter series ('' = none); the catalog reads them through Context
 FILTER_DEFAULTS: dict[str, str] = {
-    # filesystems that are disks (not memory, overlays, images, namespaces, FUSE views of /proc)
+    # filesystems that are disks (not memory, container overlays, images, namespaces, FUSE views of /proc)
     "fstype": 'fstype!="",fstype!~"tmpfs|ramfs|overlay|squashfs|erofs|iso9660|nsfs|fuse.lxcfs",mountpoint!=""',
-    # block devices that are disks (not loop devices, ram disks, CD drives)
+    # block devices that are disks, as kube-prometheus selects them (not loop devices, ram disks, CD drives)
     "disk_device": 'device=~"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"',
-    # namespaces whose workloads and volumes the alerts watch
-    "namespace": "",
-    # PersistentVolumeClaims whose volume alerts are opted out (matched on kube_persistentvolumeclaim_labels)
-    "pv_exclude": "",
 }
 # file keys nested one level that land in flat Config fields: (section, key) -> field
 NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",
