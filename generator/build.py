@@ -9,7 +9,7 @@ Stages, each a function of the previous one's output:
   select_profile(...)    a managed control plane leaves out etcd, scheduler, controllers
   exclude_components()   whole components the site leaves out (exclude.components)
   apply_site(...)        exclusions and patches from the site settings
-`site(config, built)` runs the last three.
+`site(config, built)` runs the last four.
 """
 
 from __future__ import annotations
