@@ -135,6 +135,9 @@ def exclude_components(components: list[Component], config: Config) -> list[Comp
     if not dropped:
         return components
     kept = [c for c in components if c.key not in dropped]
+    if not kept:
+        key = "exclude.components"
+        raise ConfigError(f"{config.where(key)}: {key}: leaves no component to generate; keep at least one")
     for i, name in enumerate(config.exclude_components):
         comp = next((c for c in components if c.key == name), None)
         if comp is None:  # already left out by the profile
