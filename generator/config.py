@@ -240,7 +240,12 @@ def filter_selector(value: Any, key: str) -> str:
     """Label matchers added to series the catalog reads; '' adds none (a job selector's rules, no braces)."""
     if isinstance(value, str) and not value.strip():
         return ""
-    return selector(value, key)
+    try:
+        return selector(value, key)
+    except _Bad as bad:
+        why = bad.expected.replace('a label selector such as job="apiserver"',
+                                   'label matchers such as fstype=~"ext4|xfs"')
+        raise _Bad(key, why, value, show_got=bad.show_got) from None
 
 
 RESERVED_LABELS = {"severity": "set patch.<alert>.severity instead", "component": "set by Stereo",
