@@ -7,8 +7,9 @@ Stages, each a function of the previous one's output:
   build(config)          the whole catalog (every profile), catalog checks passed  → Built
   check_names(built)     names in the site settings exist in the catalog          → ConfigError otherwise
   select_profile(...)    a managed control plane leaves out etcd, scheduler, controllers
+  exclude_components()   whole components the site leaves out (exclude.components)
   apply_site(...)        exclusions and patches from the site settings
-`site(config, built)` runs the last three.
+`site(config, built)` runs the last four.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import difflib
 import re
 from typing import NamedTuple
 
-from generator import catalog, checks
+from generator import catalog, checks, gotemplate
 from generator.checks import CatalogError, Problem
+from generator.checks.references import recorded_names
 from generator.config import Config, ConfigError
-from generator.context import Context, UnknownJob
+from generator.context import Context, UnknownJob, selects
 from generator.model import Component
 
 
@@ -84,6 +86,75 @@ def check_names(components: list[Component], ctx: Context) -> None:
     for name in config.patch:
         if name not in alerts:
             raise _unknown(config, f"patch.{name}", name, alerts, "a known alert")
+    keys = {c.key for c in components}
+    for i, name in enumerate(config.exclude_components):
+        if name not in keys:
+            raise _unknown(config, f"exclude.components[{i}]", name, keys, "a known component")
+    _check_patch_values(components, config)
+    _check_filters(config)
+
+
+# what the catalog's promtool cases read through each filter: series it must keep, series it must leave out
+FILTER_CASES: dict[str, tuple[tuple[dict[str, str], ...], tuple[dict[str, str], ...], str]] = {
+    "fstype": (({"device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"},
+                {"device": "/dev/sda2", "fstype": "ext4", "mountpoint": "/boot"}),
+               ({"device": "tmpfs", "fstype": "tmpfs", "mountpoint": "/run"},),
+               "keep ext4 on /dev/sda1 at / and leave out tmpfs at /run"),
+    "disk_device": (({"device": "sda"},), ({"device": "loop0"},), "keep device sda and leave out loop0"),
+}
+
+
+def _check_filters(config: Config) -> None:
+    """A site filter must still pass the disks the promtool cases use (and refuse their pseudo-filesystems)."""
+    for name, (keep, drop, what) in FILTER_CASES.items():
+        text = config.filters[name]
+        if not all(selects(text, s) for s in keep) or any(selects(text, s) for s in drop):
+            key = f"filters.{name}"
+            raise ConfigError(f"{config.where(key)}: {key}: expected matchers that {what} (the promtool cases' "
+                              f"series), got {text!r}")
+
+
+def _check_patch_values(components: list[Component], config: Config) -> None:
+    """A patched annotation using $value needs every firing case of its alert to give a value."""
+    for alert in (a for c in components for a in c.alerts if a.name in config.patch):
+        for name, text in config.patch[alert.name].get("annotations", {}).items():
+            if gotemplate.uses_value(text) and any(c.fires and c.value is None for c in alert.cases):
+                key = f"patch.{alert.name}.annotations.{name}"
+                raise ConfigError(f"{config.where(key)}: {key}: {alert.name} has no single value to show "
+                                  "(its expression is not a number per series); use {{ $labels.name }} only")
+
+
+def _readers(comp: Component) -> list[tuple[str, str]]:
+    return [*((f"alert {a.name}", a.expr) for a in comp.alerts), *((f"signal {s.name}", s.expr) for s in comp.signals),
+            *((f"recording rule {r.record}", r.expr) for r in (*comp.rules, *comp.slow_rules))]
+
+
+def exclude_components(components: list[Component], config: Config) -> list[Component]:
+    """Drop whole components; refuse when a kept component reads a record, signal or alert of a dropped one."""
+    dropped = set(config.exclude_components)
+    if not dropped:
+        return components
+    kept = [c for c in components if c.key not in dropped]
+    if not kept:
+        key = "exclude.components"
+        raise ConfigError(f"{config.where(key)}: {key}: leaves no component to generate; keep at least one")
+    for i, name in enumerate(config.exclude_components):
+        comp = next((c for c in components if c.key == name), None)
+        if comp is None:  # already left out by the profile
+            continue
+        owned = {r.record for r in (*comp.rules, *comp.slow_rules)}
+        signals = {s.name for s in comp.signals}
+        alerts = {a.name for a in comp.alerts}
+        users: set[str] = set()
+        for other in kept:
+            users |= {f"{other.key} {what}" for what, expr in _readers(other) if recorded_names(expr) & owned}
+            users |= {f"{other.key} panel {p.title!r}" for p in other.panels if set(p.signals) & signals}
+            users |= {f"{other.key} signal {s.name}" for s in other.signals if s.alert in alerts}
+        if users:
+            key = f"exclude.components[{i}]"
+            raise ConfigError(f"{config.where(key)}: {key}: {name} is read by {', '.join(sorted(users))}; "
+                              "exclude those components as well")
+    return kept
 
 
 def _uses(expr: str, record: str) -> bool:
@@ -102,11 +173,14 @@ def apply_site(components: list[Component], config: Config) -> list[Component]:
             if alert.name in config.exclude_alerts:
                 continue
             patch = config.patch.get(alert.name, {})
+            notes = patch.get("annotations", {})
             alert = dataclasses.replace(
                 alert,
                 for_=patch.get("for", alert.for_),
                 severity=patch.get("severity", alert.severity),
                 labels={**alert.labels, **patch.get("labels", {})},
+                summary=notes.get("summary", alert.summary),
+                description=notes.get("description", alert.description),
             )
             alerts.append(alert)
         tests = tuple(t for t in comp.rule_tests if t.expr not in dropped_rules)
@@ -127,7 +201,8 @@ def apply_site(components: list[Component], config: Config) -> list[Component]:
 def site(config: Config, built: Built) -> list[Component]:
     """What this site keeps of the built catalog: names checked, profile selected, exclusions and patches."""
     check_names(built.components, built.ctx)
-    return apply_site(select_profile(built.components, config), config)
+    return apply_site(exclude_components(select_profile(built.components, config), config), config)
 
 
-__all__ = ["Built", "CatalogError", "apply_site", "build", "check_names", "select_profile", "site"]
+__all__ = ["Built", "CatalogError", "apply_site", "build", "check_names", "exclude_components", "select_profile",
+           "site"]

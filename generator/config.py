@@ -58,8 +58,16 @@ MANIFESTS_DEFAULTS: dict[str, Any] = {
         "allow_from": [{"app.kubernetes.io/name": "grafana"}, {"app.kubernetes.io/name": "prometheus"}],
     },
 }
+# label matchers the catalog adds to node-exporter series ('' = none); the catalog reads them through Context
+FILTER_DEFAULTS: dict[str, str] = {
+    # filesystems that are disks (not memory, container overlays, images, namespaces, FUSE views of /proc)
+    "fstype": 'fstype!="",fstype!~"tmpfs|ramfs|overlay|squashfs|erofs|iso9660|nsfs|fuse.lxcfs",mountpoint!=""',
+    # block devices that are disks, as kube-prometheus selects them (not loop devices, ram disks, CD drives)
+    "disk_device": 'device=~"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"',
+}
 # file keys nested one level that land in flat Config fields: (section, key) -> field
 NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",
+          ("exclude", "components"): "exclude_components",
           ("slo", "objective"): "slo_objective", ("slo", "read_latency"): "slo_read_latency",
           ("slo", "write_latency"): "slo_write_latency"}
 
@@ -79,8 +87,12 @@ class Config:
     thresholds: dict[str, float] = field(default_factory=dict)
     exclude_alerts: tuple[str, ...] = ()
     exclude_rules: tuple[str, ...] = ()
+    exclude_components: tuple[str, ...] = ()
     patch: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # a base URL (runbooks at {base}/{Alert}.md) or a pattern with {alert} and/or {component} placeholders
     runbook_url: str = "https://github.com/stereo-monitoring/stereo/blob/main/docs/runbooks"
+    # label matchers the catalog adds to the series it reads (generator.context); see FILTER_DEFAULTS
+    filters: dict[str, str] = field(default_factory=lambda: dict(FILTER_DEFAULTS))
     grafana_url: str = "http://localhost:3000"
     evaluation_interval: str = "1m"
     slo_objective: float = 0.999
@@ -196,6 +208,46 @@ def annotation_url(value: Any, key: str) -> str:
     return value
 
 
+RUNBOOK_PLACEHOLDERS = ("alert", "component")
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
+_GO_ACTION = re.compile(r"{{.*?}}")
+
+
+def runbook_pattern(value: Any, key: str) -> str:
+    """A runbook base URL, or a pattern with {alert} / {component} placeholders (Go-template actions pass)."""
+    value = annotation_url(value, key)
+    plain = _GO_ACTION.sub("", value)
+    for name in _PLACEHOLDER.findall(plain):
+        if name not in RUNBOOK_PLACEHOLDERS:
+            raise _Bad(key, "a URL whose placeholders are {alert} or {component}, not {" + name + "}", show_got=False)
+    if "{" in _PLACEHOLDER.sub("", plain) or "}" in _PLACEHOLDER.sub("", plain):
+        raise _Bad(key, "a URL with each { closed by } around a placeholder ({alert} or {component})", value)
+    return value
+
+
+def annotation_text(value: Any, key: str) -> str:
+    """An annotation value: Go-template text Stereo can render in its promtool cases ($labels, $value)."""
+    text = string(value, key)
+    try:
+        gotemplate.check(text, value=True)
+    except gotemplate.TemplateError as exc:
+        raise _Bad(key, f"annotation text whose templates are {{{{ $labels.name }}}} or {{{{ $value }}}} ({exc})",
+                   value, show_got=False) from None
+    return text
+
+
+def filter_selector(value: Any, key: str) -> str:
+    """Label matchers added to series the catalog reads; '' adds none (a job selector's rules, no braces)."""
+    if isinstance(value, str) and not value.strip():
+        return ""
+    try:
+        return selector(value, key)
+    except _Bad as bad:
+        why = bad.expected.replace('a label selector such as job="apiserver"',
+                                   'label matchers such as fstype=~"ext4|xfs"')
+        raise _Bad(key, why, value, show_got=bad.show_got) from None
+
+
 RESERVED_LABELS = {"severity": "set patch.<alert>.severity instead", "component": "set by Stereo",
                    "alertname": "set by Prometheus"}
 
@@ -296,7 +348,8 @@ def _closest(name: str, known: Any) -> str:
 
 SEVERITY_KEYS = ("critical", "warning", "info")
 PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS),
-                "labels": map_of(label_value, patch_label_name)})
+                "labels": map_of(label_value, patch_label_name),
+                "annotations": map_of(annotation_text, label_name)})
 
 def _am_model(name: str) -> Check:
     def check(value: Any, key: str) -> Any:
@@ -313,9 +366,10 @@ SCHEMA: dict[str, Check] = {
     "profile": one_of("self-managed", "managed"),
     "selectors": map_of(selector, keys=tuple(DEFAULT_SELECTORS)),
     "thresholds": map_of(threshold),
-    "exclude": record({"alerts": list_of(string), "rules": list_of(string)}),
+    "exclude": record({"alerts": list_of(string), "rules": list_of(string), "components": list_of(string)}),
     "patch": map_of(PATCH),
-    "runbook_url": annotation_url,
+    "runbook_url": runbook_pattern,
+    "filters": map_of(filter_selector, keys=tuple(FILTER_DEFAULTS)),
     "grafana_url": annotation_url,  # dashboard_url annotations start with it
     "evaluation_interval": duration_upto("1h", "1s"),
     "slo": record({"objective": ratio, "read_latency": duration_upto("1h"), "write_latency": duration_upto("1h")}),

@@ -12,7 +12,7 @@ from generator import promql
 from generator.config import Config, ConfigError
 from generator.promql import example_of
 
-__all__ = ["TEST_CLUSTER", "Context", "example_of"]
+__all__ = ["TEST_CLUSTER", "Context", "example_of", "selects"]
 
 # the cluster label value test series carry, so promtool checks that every rule keeps the label
 TEST_CLUSTER = "test-cluster"
@@ -24,6 +24,18 @@ class UnknownJob(LookupError):
     def __init__(self, job: str) -> None:
         super().__init__(job)
         self.job = job
+
+
+def selects(text: str, labels: dict[str, str]) -> bool:
+    """Whether a series with `labels` passes the matchers `text` ('' passes everything; a missing label is "")."""
+    for label, op, value in promql.parse_selector(text) if text else ():
+        have = labels.get(label, "")
+        ok = {"=": have == value, "!=": have != value}.get(op)
+        if ok is None:
+            ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
+        if not ok:
+            return False
+    return True
 
 
 @dataclass
@@ -56,15 +68,18 @@ class Context:
 
     def matches(self, source: str, labels: dict[str, str]) -> bool:
         """Whether a series with `labels` passes the site's selector `source` (a missing label is "")."""
-        text = self._selector(source)
-        for label, op, value in promql.parse_selector(text) if text else ():
-            have = labels.get(label, "")
-            ok = {"=": have == value, "!=": have != value}.get(op)
-            if ok is None:
-                ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
-            if not ok:
-                return False
-        return True
+        return selects(self._selector(source), labels)
+
+    # ---- filters: label matchers added to the series a component reads (site settings `filters:`) -------
+    @property
+    def fs_filter(self) -> str:
+        """Filesystems worth alerting on (node_filesystem_*): matchers on fstype, mountpoint, device."""
+        return self.config.filters["fstype"]
+
+    @property
+    def disk_filter(self) -> str:
+        """Block devices that are disks (node_disk_*): matchers on device."""
+        return self.config.filters["disk_device"]
 
     def threshold(self, alert: str, default: float) -> float:
         self.asked_thresholds.add(alert)

@@ -20,8 +20,11 @@ def dashboard_url(grafana_url: str, key: str) -> str:
     return f"{grafana_url}/d/{dashboard_uid(key)}/{slug(key)}"
 
 
-def runbook_url(base: str, alert: str) -> str:
-    return f"{base}/{alert}.md"
+def runbook_url(pattern: str, alert: str, component: str = "") -> str:
+    """`{base}/{alert}.md` for a base URL; a pattern's {alert} and {component} filled in (config checks it)."""
+    if "{alert}" not in pattern and "{component}" not in pattern:
+        return f"{pattern}/{alert}.md"
+    return pattern.replace("{alert}", alert).replace("{component}", component)
 
 
 def rule_file(key: str) -> str:

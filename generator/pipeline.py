@@ -29,7 +29,9 @@ def annotations(components: list[Component], config: Config) -> dict[str, dict[s
     for comp in components:
         dash = naming.dashboard_url(config.grafana_url, comp.key)
         for alert in comp.alerts:
-            notes[alert.name] = rulefiles.annotations(alert, naming.runbook_url(config.runbook_url, alert.name), dash)
+            runbook = naming.runbook_url(config.runbook_url, alert.name, comp.key)
+            patched = config.patch.get(alert.name, {}).get("annotations", {})
+            notes[alert.name] = {**rulefiles.annotations(alert, runbook, dash), **patched}
     return notes
 
 

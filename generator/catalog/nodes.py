@@ -21,11 +21,8 @@ from generator.promql import record_name
 SRC = "node-exporter"
 KSM = "kube-state-metrics"
 
-# Filesystems worth alerting on: pseudo and in-memory filesystems (tmpfs, overlay layers of containers, squashfs
-# snaps...) are not disks, and the node-mixin only selects fstype!="" and mountpoint!="".
-FS = 'fstype!="",fstype!~"tmpfs|ramfs|overlay|squashfs|erofs|iso9660|nsfs|fuse.lxcfs",mountpoint!=""'
-# Block devices, as kube-prometheus selects them (partitions of whole disks, device mapper, md, rbd...).
-DISK = 'device=~"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"'
+# Filesystems worth alerting on and block devices that are disks: site settings (filters.fstype,
+# filters.disk_device), read through ctx.fs_filter and ctx.disk_filter.
 # Host-facing interfaces: loopback and the virtual interfaces CNI plugins create per pod or per overlay would
 # count pod traffic twice (once on the veth, once on eth0), so they are left out.
 NET = ('device!~"lo|veth.*|cali.*|cilium_.*|lxc.*|flannel.*|cni.*|docker.*|br-.*|tunl.*|vxlan.*|kube-ipvs.*'
@@ -91,9 +88,9 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
 
     def fs_ratio(free: str, total: str) -> str:
         # read-only mounts cannot fill up; dropping them here keeps them out of every alert and panel
-        return (f"max {mnt} ({free}{s(FS)}) / max {mnt} ({total}{s(FS)})"
+        return (f"max {mnt} ({free}{s(ctx.fs_filter)}) / max {mnt} ({total}{s(ctx.fs_filter)})"
                 f" and on ({ctx.cluster}, instance, device, mountpoint)"
-                f" max {mnt} (node_filesystem_readonly{s(FS)}) == 0")
+                f" max {mnt} (node_filesystem_readonly{s(ctx.fs_filter)}) == 0")
 
     both = lambda metric: (f"sum {inst} (rate(node_network_receive_{metric}_total{s(NET)}[5m]))"  # noqa: E731
                            f" + sum {inst} (rate(node_network_transmit_{metric}_total{s(NET)}[5m]))")
@@ -113,8 +110,8 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
         RecordingRule(FS_AVAIL, fs_ratio("node_filesystem_avail_bytes", "node_filesystem_size_bytes")),
         RecordingRule(FS_FILES, fs_ratio("node_filesystem_files_free", "node_filesystem_files")),
         # share of wall time the device had IO in flight (utilisation) and the average queue length (saturation)
-        RecordingRule(DISK_IO, f"sum {dev} (rate(node_disk_io_time_seconds_total{s(DISK)}[5m]))"),
-        RecordingRule(DISK_IO_W, f"sum {dev} (rate(node_disk_io_time_weighted_seconds_total{s(DISK)}[5m]))"),
+        RecordingRule(DISK_IO, f"sum {dev} (rate(node_disk_io_time_seconds_total{s(ctx.disk_filter)}[5m]))"),
+        RecordingRule(DISK_IO_W, f"sum {dev} (rate(node_disk_io_time_weighted_seconds_total{s(ctx.disk_filter)}[5m]))"),
         RecordingRule(RX_BYTES, f"sum {inst} (rate(node_network_receive_bytes_total{s(NET)}[5m]))"),
         RecordingRule(TX_BYTES, f"sum {inst} (rate(node_network_transmit_bytes_total{s(NET)}[5m]))"),
         RecordingRule(RX_ERR_RATIO, per_device_ratio("node_network_receive_errs_total",

@@ -205,7 +205,7 @@ def _filesystem_alerts(ctx: Context) -> tuple[Alert, ...]:
             meaning=f"More than {pct(usage_t)} of the filesystem's {what} is used.",
             impact="The kubelet garbage-collects images and evicts pods when the node's filesystems cross its "
                    "eviction thresholds; writes fail once the filesystem is full.",
-            diagnosis=(f"1 - {ratio}", f"predict_linear({free_m}{ctx.sel(n.SRC, n.FS)}[6h], 24 * 3600)"),
+            diagnosis=(f"1 - {ratio}", f"predict_linear({free_m}{ctx.sel(n.SRC, ctx.fs_filter)}[6h], 24 * 3600)"),
             mitigation=("Find what grows (`du -xh --max-depth=2 /` or `find / -xdev -type f | cut -d/ -f2 | sort | "
                         "uniq -c` for inodes): container logs, emptyDir volumes, unused images (`crictl rmi "
                         "--prune`).", "Grow the disk or move the workload."),
@@ -235,8 +235,8 @@ def _filesystem_alerts(ctx: Context) -> tuple[Alert, ...]:
             ramp = _falling(total, t, hours)
             out.append(Alert(
                 name=name,
-                expr=(f"{ratio} < {fmt_number(t)} and {on} max {mnt} (predict_linear({free_m}{ctx.sel(n.SRC, n.FS)}"
-                      f"[6h], {hours} * 3600)) < 0"),
+                expr=(f"{ratio} < {fmt_number(t)} and {on} max {mnt} (predict_linear({free_m}"
+                      f"{ctx.sel(n.SRC, ctx.fs_filter)}[6h], {hours} * 3600)) < 0"),
                 for_="1h",
                 severity=severity,
                 threshold=t,
@@ -248,7 +248,7 @@ def _filesystem_alerts(ctx: Context) -> tuple[Alert, ...]:
                        Case(fs(total * lo(t)), fires=False, lookback=FS_LOOKBACK, note="low but not falling")),
                 meaning=f"Free {what} is below {pct(t)} and the 6-hour linear trend reaches zero within {hours}h.",
                 impact="The filesystem fills up: writes fail and the kubelet evicts pods.",
-                diagnosis=(f"{ratio}", f"predict_linear({free_m}{ctx.sel(n.SRC, n.FS)}[6h], {hours} * 3600)"),
+                diagnosis=(f"{ratio}", f"predict_linear({free_m}{ctx.sel(n.SRC, ctx.fs_filter)}[6h], {hours} * 3600)"),
                 mitigation=("Find the writer that grows (logs, emptyDir, image pulls) and stop or rotate it.",
                             "Grow the disk before the prediction comes true."),
             ))
