@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from e2e.conftest import _need_prometheus
+from e2e.conftest import need_prometheus
 from e2e.lab import EVALUATION_INTERVAL, rule_globs, write_site
 
 from generator import cli
@@ -96,7 +96,7 @@ def _backfill(workdir: Path, plant: Callable[[str], str] | None) -> None:
 
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Run]]:
-    _need_prometheus()
+    need_prometheus()
     work = tmp_path_factory.mktemp("doctor-healthy")
     write_site(work)
     _backfill(work, None)
@@ -129,7 +129,7 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Run]]:
 
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    _need_prometheus()
+    need_prometheus()
     work = tmp_path_factory.mktemp("doctor-planted")
     write_site(work)
     _backfill(work, _plant)
