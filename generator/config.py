@@ -11,14 +11,36 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from generator import gotemplate, promql, safeload, validate
+from generator import alertmanager_settings, manifests_config, safeload, validate
+from generator.settings_checks import (
+    Check,
+    ConfigError,
+    _Bad,
+    _shown,
+    annotation_text,
+    annotation_url,
+    duration,
+    duration_upto,
+    filter_selector,
+    for_duration,
+    label_name,
+    label_value,
+    list_of,
+    map_of,
+    one_of,
+    patch_label_name,
+    ratio,
+    record,
+    runbook_pattern,
+    selector,
+    string,
+    threshold,
+    url,
+)
 
 # Scrape jobs Stereo reads, with the kube-prometheus / kube-prometheus-stack job names as defaults.
 DEFAULT_SELECTORS: dict[str, str] = {
@@ -72,10 +94,6 @@ NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclud
           ("slo", "write_latency"): "slo_write_latency"}
 
 
-class ConfigError(Exception):
-    """A mistake in the site settings; str() is the one line the CLI prints."""
-
-
 @dataclass(frozen=True)
 class Config:
     """The site settings; each field's default is the setting's default (stated here only)."""
@@ -114,251 +132,10 @@ class Config:
         return f"{self.source}:{line}" if line else self.source
 
 
-# ----------------------------------------------------------------------------------------------- validators
-Check = Callable[[Any, str], Any]
-
-
-_Bad = validate.Invalid
-
-
-def _shown(value: Any) -> str:
-    text = f'"{value}"' if isinstance(value, str) and value.isprintable() else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-# lengths past any real use: a setting is copied into every rule, test and dashboard that uses it
-MAX_NAME, MAX_TEXT = 100, 1024
-
-
-def string(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _Bad(key, "a non-empty string", value)
-    if len(value) > MAX_TEXT:
-        raise _Bad(key, f"at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
-    return value
-
-
-def label_name(value: Any, key: str) -> str:
-    if not isinstance(value, str) or not promql.LABEL_NAME.match(value) or value.startswith("__"):
-        raise _Bad(key, "a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)", value)
-    if len(value) > MAX_NAME:
-        raise _Bad(key, f"a label name of at most {MAX_NAME} characters ({len(value)} given)", show_got=False)
-    return value
-
-
-def duration_upto(most: str, least: str = "1ms") -> Check:
-    """A Prometheus duration between `least` and `most` (`least` 0s: zero allowed)."""
-    low, high = promql.parse_duration(least) if least != "0s" else 0, promql.parse_duration(most)
-    expected = f"a Prometheus duration from {least} to {most}, such as {'0s, ' if not low else ''}30s, 5m, 1h"
-
-    def check(value: Any, key: str) -> str:
-        try:
-            seconds = promql.parse_duration(value)
-        except promql.PromQLError:
-            raise _Bad(key, expected, value) from None
-        if not low <= seconds <= high:
-            raise _Bad(key, expected, value)
-        return value
-
-    return check
-
-
-duration = duration_upto("1y")
-# an alert's `for`, 0s included (fire on the first evaluation); 6h at most keeps its promtool tests under seconds
-for_duration = duration_upto("6h", "0s")
-
-
-def number(value: Any, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Bad(key, "a number", value)
-    if not math.isfinite(value) or abs(value) > 1e15:
-        raise _Bad(key, "a finite number of at most 1e15", value)
-    return float(value)
-
-
-def threshold(value: Any, key: str) -> float:
-    v = number(value, key)
-    if v < 0:
-        raise _Bad(key, "a number ≥ 0", value)
-    return v
-
-
-def ratio(value: Any, key: str) -> float:
-    v = number(value, key)
-    if not 0 < v < 1:
-        raise _Bad(key, "a number strictly between 0 and 1", value)
-    return v
-
-
-def url(value: Any, key: str) -> str:
-    if isinstance(value, str) and len(value) > MAX_TEXT:
-        raise _Bad(key, f"a URL of at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
-    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+[^\s]*$", value):
-        raise _Bad(key, "an http:// or https:// URL", value)
-    return value.rstrip("/")
-
-
-def annotation_url(value: Any, key: str) -> str:
-    """A URL that ends up in alert annotations, which Prometheus expands as Go templates."""
-    value = url(value, key)
-    try:
-        gotemplate.check(value)
-    except gotemplate.TemplateError as exc:
-        raise _Bad(key, f"a URL without Go-template syntax other than {{{{ $labels.name }}}} ({exc})", value) from None
-    return value
-
-
-RUNBOOK_PLACEHOLDERS = ("alert", "component")
-_PLACEHOLDER = re.compile(r"{([^{}]*)}")
-_GO_ACTION = re.compile(r"{{.*?}}")
-
-
-def runbook_pattern(value: Any, key: str) -> str:
-    """A runbook base URL, or a pattern with {alert} / {component} placeholders (Go-template actions pass)."""
-    value = annotation_url(value, key)
-    plain = _GO_ACTION.sub("", value)
-    for name in _PLACEHOLDER.findall(plain):
-        if name not in RUNBOOK_PLACEHOLDERS:
-            raise _Bad(key, "a URL whose placeholders are {alert} or {component}, not {" + name + "}", show_got=False)
-    if "{" in _PLACEHOLDER.sub("", plain) or "}" in _PLACEHOLDER.sub("", plain):
-        raise _Bad(key, "a URL with each { closed by } around a placeholder ({alert} or {component})", value)
-    return value
-
-
-def annotation_text(value: Any, key: str) -> str:
-    """An annotation value: Go-template text Stereo can render in its promtool cases ($labels, $value)."""
-    text = string(value, key)
-    try:
-        gotemplate.check(text, value=True)
-    except gotemplate.TemplateError as exc:
-        raise _Bad(key, f"annotation text whose templates are {{{{ $labels.name }}}} or {{{{ $value }}}} ({exc})",
-                   value, show_got=False) from None
-    return text
-
-
-def filter_selector(value: Any, key: str) -> str:
-    """Label matchers added to series the catalog reads; '' adds none (a job selector's rules, no braces)."""
-    if isinstance(value, str) and not value.strip():
-        return ""
-    try:
-        return selector(value, key)
-    except _Bad as bad:
-        why = bad.expected.replace('a label selector such as job="apiserver"',
-                                   'label matchers such as fstype=~"ext4|xfs"')
-        raise _Bad(key, why, value, show_got=bad.show_got) from None
-
-
-RESERVED_LABELS = {"severity": "set patch.<alert>.severity instead", "component": "set by Stereo",
-                   "alertname": "set by Prometheus"}
-
-
-def patch_label_name(value: Any, key: str) -> str:
-    name = label_name(value, key)
-    if name in RESERVED_LABELS:
-        raise _Bad(key, f"a label other than {name} ({RESERVED_LABELS[name]})", show_got=False)
-    return name
-
-
-def label_value(value: Any, key: str) -> str:
-    """An alert label value: Prometheus expands `{{ }}` in it, so template syntax is refused here."""
-    text = string(value, key)
-    if "{{" in text or "}}" in text:
-        raise _Bad(key, "a label value without Go-template syntax ({{ or }})", value)
-    return text
-
-
-def selector(value: Any, key: str) -> str:
-    if not isinstance(value, str):
-        raise _Bad(key, 'a label selector such as job="apiserver"', value)
-    if len(value) > MAX_TEXT:
-        raise _Bad(key, f"a label selector of at most {MAX_TEXT} characters ({len(value)} given)", show_got=False)
-    if not value.strip().removeprefix("{").removesuffix("}").strip():
-        return ""  # an empty selector: any series
-    try:
-        for label, op, regex in promql.parse_selector(value):
-            if label.startswith("__"):
-                raise promql.PromQLError(f"{label} is reserved; select the job or other labels")
-            if op == "=~":
-                promql.example_of(regex)  # the promtool tests need a value the regex matches
-    except promql.PromQLError as exc:
-        raise _Bad(key, f'a label selector such as job="apiserver" ({exc})', value, show_got=False) from None
-    return value.strip().removeprefix("{").removesuffix("}").strip()
-
-
-def one_of(*choices: str) -> Check:
-    def check(value: Any, key: str) -> str:
-        if value not in choices:
-            raise _Bad(key, "one of " + ", ".join(choices), value)
-        return value
-
-    return check
-
-
-def list_of(item: Check) -> Check:
-    def check(value: Any, key: str) -> list[Any]:
-        if not isinstance(value, list):
-            raise _Bad(key, "a list", value)
-        return [item(v, f"{key}[{i}]") for i, v in enumerate(value)]
-
-    return check
-
-
-def map_of(value_check: Check, key_check: Check = string, keys: tuple[str, ...] | None = None) -> Check:
-    def check(value: Any, key: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise _Bad(key, "a mapping", value)
-        out = {}
-        for k, v in value.items():
-            sub = f"{key}.{k}"
-            if keys is not None and k not in keys:
-                raise _Bad(sub, "a known key (" + ", ".join(keys) + ")", show_got=False)
-            key_check(k, sub)
-            out[k] = value_check(v, sub)
-        return out
-
-    return check
-
-
-def record(schema: dict[str, Check]) -> Check:
-    def check(value: Any, key: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise _Bad(key, "a mapping", value)
-        out = {}
-        for k, v in value.items():
-            sub = f"{key}.{k}" if key else str(k)
-            if k not in schema:
-                near = _closest(str(k), schema)
-                hint = f"; did you mean {near}?" if near else ""
-                raise _Bad(sub, "a known key (" + ", ".join(sorted(schema)) + ")" + hint, show_got=False)
-            out[k] = schema[k](v, sub)
-        return out
-
-    return check
-
-
-def _closest(name: str, known: Any) -> str:
-    import difflib
-
-    return ", ".join(difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6))
-
-
 SEVERITY_KEYS = ("critical", "warning", "info")
 PATCH = record({"for": for_duration, "severity": one_of(*SEVERITY_KEYS),
                 "labels": map_of(label_value, patch_label_name),
                 "annotations": map_of(annotation_text, label_name)})
-
-def _am_model(name: str) -> Check:
-    def check(value: Any, key: str) -> Any:
-        from generator.render import alertmanager_schedule  # imported late: it uses this module's validators
-
-        return getattr(alertmanager_schedule, name)(value, key)
-
-    return check
-
 
 SCHEMA: dict[str, Check] = {
     "cluster_label": label_name,
@@ -385,16 +162,11 @@ SCHEMA: dict[str, Check] = {
         "integrations": map_of(validate.integrations),
         "url": url,
         # the seeds' alert model: checked in generator.render.alertmanager_schedule
-        **{name: _am_model(name) for name in ("escalation", "active_hours", "mute_hours", "levels", "subscriptions")},
+        **{name: getattr(alertmanager_settings, name)
+           for name in ("escalation", "active_hours", "mute_hours", "levels", "subscriptions")},
     }),
-    "manifests": lambda value, key: _manifests(value, key),
+    "manifests": manifests_config.MANIFESTS,
 }
-
-
-def _manifests(value: Any, key: str) -> dict[str, Any]:
-    from generator.manifests_config import MANIFESTS  # imports this module's validators, so imported late
-
-    return MANIFESTS(value, key)
 
 
 # -------------------------------------------------------------------------------------------------- loading
@@ -480,5 +252,5 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         fields["services"] = _services(list(fields["services"]), source, lines)
     config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
     _check_receivers(config)
-    _am_model("check_config")(config, "")
+    alertmanager_settings.check_config(config)
     return config

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from generator.config import _Bad, list_of, map_of, record, string, url
+from generator.settings_checks import _Bad, list_of, map_of, record, string, url
 
 # Kubernetes names: a DNS-1123 label (namespaces, Secrets' keys follow their own rule), label keys and values
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
