@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.catalog import targets
 from generator.catalog.helpers import counter, histogram, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
@@ -151,17 +152,19 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="CoreDNSDown",
-            expr=f"sum {ctx.by()} (up{ctx.sel(SRC)}) == 0",
+            expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
-            summary="CoreDNS has disappeared from Prometheus target discovery or is down.",
-            description="No CoreDNS target is up in cluster {{ $labels." + c + " }}: pods cannot resolve names.",
-            cases=(Case(up(0), fires=True), Case(up(1), fires=False)),
-            meaning="Prometheus scrapes no CoreDNS instance that answers.",
+            summary="No CoreDNS target is up, or CoreDNS has disappeared from Prometheus target discovery.",
+            description="No CoreDNS target is up or discovered in cluster {{ $labels." + c + " }}: pods may not "
+                        "resolve names.",
+            cases=(Case(up(0), fires=True), Case(up(1), fires=False), *targets.vanished_cases(ctx, SRC, up(1))),
+            meaning="Prometheus scrapes no CoreDNS instance that answers." + targets.VANISHED_MEANING,
             impact="Service discovery by DNS fails for every pod; most applications fail soon after.",
             diagnosis=(f"up{ctx.sel(SRC)}", "kube_pod_status_ready{namespace=\"kube-system\",pod=~\"coredns.*\"}"),
             mitigation=("Check the coredns Deployment in kube-system (`kubectl -n kube-system get pods -l "
-                        "k8s-app=kube-dns`) and its logs.", "Check the ServiceMonitor / scrape job selects port 9153."),
+                        "k8s-app=kube-dns`) and its logs.", "Check the ServiceMonitor / scrape job selects port 9153.",
+                        targets.VANISHED_MITIGATION),
         ),
         Alert(
             name="CoreDNSServfailRatioHigh",

@@ -76,7 +76,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     # nodes and kubelets
     Scenario("node-not-ready", "A node's kubelet stops: the node goes NotReady/unreachable, its pods lose "
              "readiness, and the node lifecycle controller evicts them.", {"node.not_ready": 1},
-             ("KubeNodeNotReady", "KubeNodeUnreachable", "KubeletDown", "KubeControllerManagerNodeEvictions"),
+             ("KubeNodeNotReady", "KubeNodeUnreachable", "KubeletInstanceDown", "KubeControllerManagerNodeEvictions"),
              (*_POD_KNOCK_ON, "KubeStatefulSetReplicasMismatch", "KubeDaemonSetRolloutStuck", "KubeletManyDown")),
     Scenario("node-readiness-flapping", "A node's Ready condition flips every few minutes.", {"node.flapping": 1},
              ("KubeNodeReadinessFlapping",)),
@@ -103,7 +103,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "fails.", {"node.clock": 1}, ("NodeClockSkewDetected", "NodeClockNotSynchronising",
                                            "NodeTextFileCollectorScrapeError")),
     Scenario("node-exporter-down", "node-exporter on a node cannot be scraped.", {"node.exporter_down": 1},
-             ("NodeExporterDown",)),
+             ("NodeExporterInstanceDown",)),
     Scenario("kubelet-pleg-unhealthy", "The container runtime hangs: PLEG relists take seconds, runtime calls "
              "time out and fail, pods start slowly.", {"kubelet.pleg": 1},
              ("KubeletPlegDurationHigh", "KubeletPlegNotHealthy", "KubeletRuntimeLatencyHigh",

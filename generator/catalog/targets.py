@@ -1,0 +1,94 @@
+"""Scrape targets that fail and targets that vanish: the shared parts of every component's Down alerts.
+
+`sum by (cluster) (up{job="x"}) == 0` says nothing when the job's targets leave service discovery (a deleted
+ServiceMonitor, a relabelling mistake, a wrong selector in the site settings): `up` then has no series and the
+comparison has nothing to compare. So a Down alert also fires for
+
+- every cluster that still reports *some* `up` series but none for the component's selector (the cluster
+  label survives, so a multi-cluster Prometheus says which cluster lost the job), and
+- `absent(up{selector})` when Prometheus holds no `up` series at all (a single-cluster setup whose only
+  target vanished; one Prometheus per cluster without a cluster label).
+
+Components a profile drops (the control plane of a managed cluster) are not built at all, so they get no such
+branch and nothing fires for them.
+"""
+
+from __future__ import annotations
+
+from generator import promql
+from generator.context import TEST_CLUSTER, Context
+from generator.model import Alert, Case
+
+# a scrape job no component owns: what a cluster reports when the component's job is gone
+OTHER_JOB = "some-other-job"
+OTHER_CLUSTER = "other-cluster"
+
+
+def vanished(ctx: Context, src: str) -> str:
+    """Clusters that report some target but none of `src`; or no target anywhere and none of `src`."""
+    c = ctx.cluster
+    sel = ctx.sel(src)
+    return (f"(group by ({c}) (up) unless on ({c}) group by ({c}) (up{sel}))"
+            f" or (absent(up{sel}) unless on () group (up))")
+
+
+def down_expr(ctx: Context, src: str, *by: str) -> str:
+    """`sum by (cluster, by...) (up) == 0`, or the component's targets vanished."""
+    return f"(sum {ctx.by(*by)} (up{ctx.sel(src)}) == 0) or {vanished(ctx, src)}"
+
+
+def absent_labels(ctx: Context, src: str) -> dict[str, str]:
+    """What absent(up{selector}) carries: the selector's equality matchers."""
+    return {label: value for label, op, value in promql.parse_selector(ctx.config.selectors[src]) if op == "="}
+
+
+def other_up(ctx: Context, cluster: str = TEST_CLUSTER) -> str:
+    body = f'{ctx.cluster}="{promql.escape(cluster)}",instance="10.9.9.9:9100",job="{OTHER_JOB}"'
+    return f"up{{{body}}}"
+
+
+def vanished_cases(ctx: Context, src: str, present: dict[str, float | str]) -> tuple[Case, ...]:
+    """Firing cases for the vanished branches, and a quiet one where `present` (the job's up series) is there."""
+    return (
+        Case({other_up(ctx): 1}, fires=True,
+             note="its targets left discovery; the cluster still reports other targets"),
+        Case({**present, other_up(ctx, OTHER_CLUSTER): 1}, fires=True, labels={ctx.cluster: OTHER_CLUSTER},
+             note="another cluster lost the job: only that cluster fires"),
+        Case({}, fires=True, labels={ctx.cluster: "", **absent_labels(ctx, src)},
+             note="no target at all is scraped: absent()"),
+        Case({**present, other_up(ctx): 1}, fires=False, note="the job is there beside other targets"),
+    )
+
+
+VANISHED_MEANING = (" Also fires when the job's targets are gone from service discovery: a cluster that still "
+                    "reports other targets but none of this job, or no target at all (absent).")
+VANISHED_MITIGATION = ("If `up` has no series for the job at all, the targets left discovery: check the "
+                       "ServiceMonitor/scrape job, its relabelling and the selector in stereo.yaml "
+                       "(`selectors:`), and that the pods/endpoints it selects exist.")
+
+
+def instance_down(ctx: Context, src: str, name: str, who: str, port: str, impact: str) -> Alert:
+    """One instance that fails its scrape while others of the same job answer (all down is the Down alert's)."""
+    c = ctx.cluster
+    s = ctx.sel(src)
+    up = lambda *vs: {ctx.series(src, "up", instance=f"10.0.0.{i + 1}:{port}"): v  # noqa: E731
+                      for i, v in enumerate(vs)}
+    on = "on " + ctx.by().removeprefix("by ")
+    return Alert(
+        name=name,
+        expr=f"(up{s} == 0) and {on} (sum {ctx.by()} (up{s}) > 0)",
+        for_="15m",
+        severity="warning",
+        summary=f"A {who} instance is unreachable.",
+        description=f"{who} {{{{ $labels.instance }}}} in cluster {{{{ $labels.{c} }}}} cannot be scraped "
+                    "while other instances can.",
+        cases=(Case(up(0, 1, 1), fires=True, labels={**ctx.source_labels(src), "instance": f"10.0.0.1:{port}"},
+                    note="one of three replicas"),
+               Case(up(1, 1, 1), fires=False),
+               Case(up(0, 0, 0), fires=False, note="all down is the Down alert's, not three instance alerts")),
+        meaning=f"One {who} target fails its scrape while at least one other answers.",
+        impact=impact,
+        diagnosis=(f"up{s} == 0", f"scrape_duration_seconds{s}"),
+        mitigation=(f"Check the {who} process on that node (static pod, `crictl ps`, its logs) and that the node "
+                    "is Ready.", "If the process runs, check the scrape path: firewall, certificates, RBAC."),
+    )
