@@ -22,6 +22,7 @@ MODULES: tuple[str, ...] = (
     "nodes",
     "workloads",
     "services",
+    "general",
 )
 
 
