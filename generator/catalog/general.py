@@ -93,11 +93,14 @@ def _cluster(ctx: Context) -> tuple[Alert, ...]:
              job=job_name, method="GET", **{c: TEST_CLUSTER}): counter(rate)
         for code, rate in (("200", ok), ("503", failed))}
     own = " or ".join(f"up{ctx.sel(src)}" for src in OWN_CLIENT_ALERTS)
+    # jobs whose components alert on their own targets (Down, InstanceDown, ManyDown, EtcdMembersDown)
+    watched = " or ".join(f"up{ctx.sel(src)}" for src in sorted(ctx.config.selectors))
     all_codes = "rest_client_requests_total"
     return (
         Alert(
             name="TargetDown",
-            expr=f"(count by ({c}, job) (up == 0) / count by ({c}, job) (up)) > {down:g}",
+            expr=f"(count by ({c}, job) (up == 0) / count by ({c}, job) (up)) > {down:g} unless on ({c}, job) "
+                 f"group by ({c}, job) ({watched})",
             for_="10m",
             severity="warning",
             threshold=down,
@@ -105,9 +108,13 @@ def _cluster(ctx: Context) -> tuple[Alert, ...]:
             description="{{ $value | humanizePercentage }} of the {{ $labels.job }} targets in cluster {{ $labels."
                         + c + " }} are down.",
             cases=(Case(job(2, 10), fires=True, labels={"job": "my-app"}, value=0.2),
-                   Case(job(1, 20), fires=False, note="one of twenty is within the threshold")),
-            meaning="A share of one job's targets above the threshold fails its scrape: any job, also those no "
-                    "Stereo component knows (your applications, exporters).",
+                   Case(job(1, 20), fires=False, note="one of twenty is within the threshold"),
+                   Case({ctx.series("coredns", "up", instance="10.0.0.10:9153"): 0,
+                         ctx.series("coredns", "up", instance="10.0.0.11:9153"): 1}, fires=False,
+                        note="CoreDNS targets are CoreDNSDown's business")),
+            meaning="A share of one job's targets above the threshold fails its scrape, for every job no Stereo "
+                    "component watches already (your applications, other exporters); the components' own jobs "
+                    "have their Down and InstanceDown alerts, so one lost target does not alert twice.",
             impact="That job's metrics are partly missing; alerts reading them see only part of the picture.",
             diagnosis=("up == 0", "count by (job) (up == 0)"),
             mitigation=("Open Prometheus' /targets page for the error of each down target (timeouts, TLS, 401/403, "

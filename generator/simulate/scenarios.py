@@ -22,7 +22,8 @@ class Scenario:
     minutes: int = 8  # how long it must have played for all of `expect` to fire
 
 
-_POD_KNOCK_ON = ("KubePodNotReady", "KubeDeploymentReplicasMismatch")
+# a pod that is not running is also an application target that is down
+_POD_KNOCK_ON = ("KubePodNotReady", "KubeDeploymentReplicasMismatch", "TargetDown")
 _APISERVER_WRITES = ("KubeAPIServerLatencyHigh", "KubeAPIServerWriteLatencyBudgetBurnFast",
                      "KubeAPIServerWriteLatencyBudgetBurnSlow")
 
@@ -77,7 +78,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("node-not-ready", "A node's kubelet stops: the node goes NotReady/unreachable, its pods lose "
              "readiness, and the node lifecycle controller evicts them.", {"node.not_ready": 1},
              ("KubeNodeNotReady", "KubeNodeUnreachable", "KubeletInstanceDown", "KubeControllerManagerNodeEvictions"),
-             (*_POD_KNOCK_ON, "KubeStatefulSetReplicasMismatch", "KubeDaemonSetRolloutStuck", "KubeletManyDown")),
+             (*_POD_KNOCK_ON, "KubeStatefulSetReplicasMismatch", "KubeDaemonSetRolloutStuck", "KubeletManyDown",
+              "TargetDown")),
     Scenario("node-readiness-flapping", "A node's Ready condition flips every few minutes.", {"node.flapping": 1},
              ("KubeNodeReadinessFlapping",)),
     Scenario("node-cordoned", "A node has been cordoned and left so.", {"node.cordoned": 1},
