@@ -47,14 +47,16 @@ def other_up(ctx: Context, cluster: str = TEST_CLUSTER) -> str:
     return f"up{{{body}}}"
 
 
-def vanished_cases(ctx: Context, src: str, present: dict[str, float | str]) -> tuple[Case, ...]:
-    """Firing cases for the vanished branches, and a quiet one where `present` (the job's up series) is there."""
+def vanished_cases(ctx: Context, src: str, present: dict[str, float | str],
+                   value: float | None = None) -> tuple[Case, ...]:
+    """Firing cases for the vanished branches, and a quiet one where `present` (the job's up series) is there.
+    `value`: what the alert's $value is then (1), for descriptions that show it."""
     return (
-        Case({other_up(ctx): 1}, fires=True,
+        Case({other_up(ctx): 1}, fires=True, value=value,
              note="its targets left discovery; the cluster still reports other targets"),
         Case({**present, other_up(ctx, OTHER_CLUSTER): 1}, fires=True, labels={ctx.cluster: OTHER_CLUSTER},
-             note="another cluster lost the job: only that cluster fires"),
-        Case({}, fires=True, labels={ctx.cluster: "", **absent_labels(ctx, src)},
+             value=value, note="another cluster lost the job: only that cluster fires"),
+        Case({}, fires=True, labels={ctx.cluster: "", **absent_labels(ctx, src)}, value=value,
              note="no target at all is scraped: absent()"),
         Case({**present, other_up(ctx): 1}, fires=False, note="the job is there beside other targets"),
     )
