@@ -6,7 +6,7 @@ from __future__ import annotations
 from generator.catalog import kubelet as k
 from generator.catalog import targets
 from generator.catalog.helpers import counter
-from generator.context import Context
+from generator.context import TEST_CLUSTER, Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number, format_duration
 
@@ -16,6 +16,8 @@ def scrape_alerts(ctx: Context) -> tuple[Alert, ...]:
     s = ctx.sel(k.SRC)
     up = lambda i, v: {ctx.series(k.SRC, "up", instance=f"10.0.0.{i}:10250", node=f"node-{i}"): v}  # noqa: E731
     many = ctx.threshold("KubeletManyDown", 0.1)
+    node_info = lambda cluster: {  # noqa: E731
+        ctx.series(k.KSM, "kube_node_info", node="node-1", **{ctx.cluster: cluster}): 1}
     targets_n = 20
     fire_down, quiet_down = int(targets_n * many) + 1, int(targets_n * many / 2)
     fleet = lambda down: {key: v for i in range(1, targets_n + 1)  # noqa: E731
@@ -23,15 +25,16 @@ def scrape_alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeletDown",
-            expr=targets.down_expr(ctx, k.SRC),
+            expr=targets.down_expr(ctx, k.SRC, anchor=f"kube_node_info{ctx.sel(k.KSM)}"),
             for_="15m",
             severity="critical",
             summary="No kubelet target is up, or the kubelets have disappeared from Prometheus target discovery.",
             description="No kubelet is up or discovered in cluster {{ $labels." + c + " }}.",
             cases=(Case({**up(1, 0), **up(2, 0)}, fires=True, note="every kubelet down"),
                    Case({**up(1, 0), **up(2, 1)}, fires=False, note="one down is KubeletInstanceDown's"),
-                   *targets.vanished_cases(ctx, k.SRC, up(1, 1))),
-            meaning="Prometheus scrapes no kubelet that answers." + targets.VANISHED_MEANING,
+                   *targets.anchored_cases(ctx, node_info(TEST_CLUSTER), up(1, 1), node_info(targets.OTHER_CLUSTER))),
+            meaning="Prometheus scrapes no kubelet that answers, or the cluster has nodes (kube_node_info) but no "
+                    "kubelet target at all: they left service discovery. A cluster without nodes expects none.",
             impact="Every kubelet, cAdvisor and volume metric of the cluster is missing: container CPU, memory, "
                    "OOM and volume alerts are blind. If the kubelets are really down, nodes turn NotReady.",
             diagnosis=(f"up{s}", 'kube_node_status_condition{condition="Ready",status="true"} == 0'),

@@ -24,17 +24,21 @@ OTHER_JOB = "some-other-job"
 OTHER_CLUSTER = "other-cluster"
 
 
-def vanished(ctx: Context, src: str) -> str:
-    """Clusters that report some target but none of `src`; or no target anywhere and none of `src`."""
+def vanished(ctx: Context, src: str, anchor: str = "") -> str:
+    """Clusters that report some target but none of `src`; or no target anywhere and none of `src`.
+
+    `anchor`: what says a cluster should have the job instead of "it reports some target" (kubelets: the
+    cluster has nodes, `kube_node_info`). A cluster without it is not expected to have the job, and the
+    absent() branch is left out (no nodes anywhere means no kubelets to miss)."""
     c = ctx.cluster
     sel = ctx.sel(src)
-    return (f"(group by ({c}) (up) unless on ({c}) group by ({c}) (up{sel}))"
-            f" or (absent(up{sel}) unless on () group (up))")
+    lost = f"(group by ({c}) ({anchor or 'up'}) unless on ({c}) group by ({c}) (up{sel}))"
+    return lost if anchor else f"{lost} or (absent(up{sel}) unless on () group (up))"
 
 
-def down_expr(ctx: Context, src: str, *by: str) -> str:
+def down_expr(ctx: Context, src: str, *by: str, anchor: str = "") -> str:
     """`sum by (cluster, by...) (up) == 0`, or the component's targets vanished."""
-    return f"(sum {ctx.by(*by)} (up{ctx.sel(src)}) == 0) or {vanished(ctx, src)}"
+    return f"(sum {ctx.by(*by)} (up{ctx.sel(src)}) == 0) or {vanished(ctx, src, anchor)}"
 
 
 def absent_labels(ctx: Context, src: str) -> dict[str, str]:
@@ -42,9 +46,23 @@ def absent_labels(ctx: Context, src: str) -> dict[str, str]:
     return {label: value for label, op, value in promql.parse_selector(ctx.config.selectors[src]) if op == "="}
 
 
-def other_up(ctx: Context, cluster: str = TEST_CLUSTER) -> str:
+def other_up(ctx: Context, cluster: str = TEST_CLUSTER, metric: str = "up") -> str:
+    """A series of another job (or, with `metric`, the anchor series) in `cluster`."""
     body = f'{ctx.cluster}="{promql.escape(cluster)}",instance="10.9.9.9:9100",job="{OTHER_JOB}"'
-    return f"up{{{body}}}"
+    return f"{metric}{{{body}}}"
+
+
+def anchored_cases(ctx: Context, anchor: dict[str, float | str], present: dict[str, float | str],
+                   other_cluster_anchor: dict[str, float | str]) -> tuple[Case, ...]:
+    """Vanished cases for an anchored branch: the anchor is there and the job is not, in this cluster or
+    another; quiet without the anchor (a cluster that should not have the job)."""
+    return (
+        Case(anchor, fires=True, note="nodes exist, their kubelets left discovery"),
+        Case({**present, **anchor, **other_cluster_anchor}, fires=True, labels={ctx.cluster: OTHER_CLUSTER},
+             note="another cluster lost the job: only that cluster fires"),
+        Case({}, fires=False, note="no nodes: no kubelet is missing"),
+        Case({**present, **anchor}, fires=False, note="the job is there"),
+    )
 
 
 def vanished_cases(ctx: Context, src: str, present: dict[str, float | str],

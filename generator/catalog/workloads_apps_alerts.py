@@ -95,9 +95,10 @@ def _statefulsets(ctx: Context) -> tuple[Alert, ...]:
     where = "StatefulSet {{ $labels.namespace }}/{{ $labels.statefulset }} in cluster {{ $labels." + c + " }}"
     sts = ctx.by("namespace", "statefulset")
     on_sts = on(ctx, "namespace", "statefulset")
-    reps = lambda ready: {s("kube_statefulset_status_replicas"): 3,  # noqa: E731
-                          s("kube_statefulset_status_replicas_ready"): ready,
-                          s("kube_statefulset_status_replicas_updated"): 3}
+    reps = lambda ready, created=3: {s("kube_statefulset_replicas"): 3,  # noqa: E731
+                                     s("kube_statefulset_status_replicas"): created,
+                                     s("kube_statefulset_status_replicas_ready"): ready,
+                                     s("kube_statefulset_status_replicas_updated"): created}
     gen = lambda observed: {s("kube_statefulset_status_observed_generation"): observed,  # noqa: E731
                             s("kube_statefulset_metadata_generation"): 2}
     rollout = lambda updated: {  # noqa: E731
@@ -113,14 +114,17 @@ def _statefulsets(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeStatefulSetReplicasMismatch",
-            expr=(f"(kube_statefulset_status_replicas_ready{k()} != kube_statefulset_status_replicas{k()})"
+            expr=(f"(kube_statefulset_status_replicas_ready{k()} != kube_statefulset_replicas{k()})"
                   f" and (changes(kube_statefulset_status_replicas_updated{k()}[10m]) == 0)"),
             for_="15m",
             severity="warning",
-            summary="A StatefulSet has fewer ready replicas than it runs.",
+            summary="A StatefulSet has fewer ready replicas than it asks for.",
             description=where + " has only {{ $value }} ready replicas for 15 minutes.",
-            cases=(Case(reps(1), fires=True, labels=labels, value=1), Case(reps(3), fires=False)),
-            meaning="Some of the StatefulSet's pods are not ready and no update is progressing.",
+            cases=(Case(reps(1), fires=True, labels=labels, value=1), Case(reps(3), fires=False),
+                   Case(reps(0, created=0), fires=True, labels=labels, value=0,
+                        note="no pod created at all (quota, a missing ServiceAccount)")),
+            meaning="Fewer of the StatefulSet's pods are ready than its spec asks for (pods not ready, or never "
+                    "created) and no update is progressing.",
             impact="StatefulSets start pods in order: one not ready blocks the next ones and updates.",
             diagnosis=(f"kube_statefulset_status_replicas{k()} - kube_statefulset_status_replicas_ready{k()}",),
             mitigation=("Check the StatefulSet's pods and their PersistentVolumeClaims.",),
