@@ -115,6 +115,7 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     on_pod, on_ctr = on(ctx, "namespace", "pod"), on(ctx, "namespace", "pod", "container")
     # container!="" drops the pod-level cgroup, image!="" the cgroup hierarchy without a container
     ctr = a('container!=""', 'image!=""')
+    cfs = a('container!=""', 'container!="POD"')
     cpu_mem = 'resource=~"cpu|memory"'
     holding = 'phase=~"Pending|Running"'
     active = f"max {by_pod} (kube_pod_status_phase{k(holding)} == 1)"
@@ -132,8 +133,10 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     return (
         RecordingRule(CPU_USAGE, f"sum {by_ctr} (rate(container_cpu_usage_seconds_total{ctr}[5m]))"),
         RecordingRule(MEM_WS, f"max {by_ctr} (container_memory_working_set_bytes{ctr})"),
-        RecordingRule(THROTTLE, f"sum {by_ctr} (rate(container_cpu_cfs_throttled_periods_total{ctr}[5m]))"
-                                f" / sum {by_ctr} (rate(container_cpu_cfs_periods_total{ctr}[5m]))"),
+        # max, not sum: one container's counters scraped twice (extra target labels) must not halve the ratio;
+        # the CFS counters exist only for containers with a CPU limit, so the image filter is not needed
+        RecordingRule(THROTTLE, f"max {by_ctr} (rate(container_cpu_cfs_throttled_periods_total{cfs}[5m]))"
+                                f" / max {by_ctr} (rate(container_cpu_cfs_periods_total{cfs}[5m]))"),
         RecordingRule(REQ, held("kube_pod_container_resource_requests")),
         RecordingRule(LIM, held("kube_pod_container_resource_limits")),
         RecordingRule(CPU_REQ_RATIO, f'{CPU_USAGE} / {on_ctr} ({REQ}{{resource="cpu"}} > 0)'),
