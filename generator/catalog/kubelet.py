@@ -398,7 +398,10 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
             cases=(Case(start_hist(start_obs), fires=True, labels=q99, value=start_q),
                    Case(start_hist(quiet_obs(POD_START_BUCKETS, start)), fires=False)),
             meaning="The 99th percentile time from the kubelet seeing a pod to its containers running is above the "
-                    "threshold. Image pulls are included.",
+                    "threshold. Image pulls are included. Stereo reads kubelet_pod_start_duration_seconds (buckets "
+                    "up to 1 h) on purpose, not kubernetes-mixin's kubelet_pod_worker_duration_seconds: that "
+                    "histogram has the default buckets ending at 10 s, so its p99 can never pass a 60 s threshold "
+                    "on a real kubelet.",
             impact="Rollouts and scale-ups are slow on this node.",
             diagnosis=(f'{START_Q}{{quantile="0.99"}}', f'{OPS_Q}{{operation_type=~"pull_image|run_podsandbox"}}'),
             mitigation=("Large images: pre-pull or slim them; slow sandbox creation: check the CNI plugin.",),
