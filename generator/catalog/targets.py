@@ -33,17 +33,15 @@ def vanished(ctx: Context, src: str, anchor: str = "") -> str:
     c = ctx.cluster
     sel = ctx.sel(src)
     lost = f"(group by ({c}) ({anchor or 'up'}) unless on ({c}) group by ({c}) (up{sel}))"
-    return lost if anchor else f"{lost} or (absent(up{sel}) unless on () group (up))"
+    # absent() keeps the selector's labels; grouped by the cluster label (which it never has) it carries the same
+    # empty label set as `sum by (cluster) (up) == 0` of a single cluster without a cluster label, so an alert
+    # pending on "every target down" stays pending when the down targets then leave discovery
+    return lost if anchor else f"{lost} or group by ({c}) (absent(up{sel}) unless on () group (up))"
 
 
 def down_expr(ctx: Context, src: str, *by: str, anchor: str = "") -> str:
     """`sum by (cluster, by...) (up) == 0`, or the component's targets vanished."""
     return f"(sum {ctx.by(*by)} (up{ctx.sel(src)}) == 0) or {vanished(ctx, src, anchor)}"
-
-
-def absent_labels(ctx: Context, src: str) -> dict[str, str]:
-    """What absent(up{selector}) carries: the selector's equality matchers."""
-    return {label: value for label, op, value in promql.parse_selector(ctx.config.selectors[src]) if op == "="}
 
 
 def other_up(ctx: Context, cluster: str = TEST_CLUSTER, metric: str = "up") -> str:
@@ -74,8 +72,7 @@ def vanished_cases(ctx: Context, src: str, present: dict[str, float | str],
              note="its targets left discovery; the cluster still reports other targets"),
         Case({**present, other_up(ctx, OTHER_CLUSTER): 1}, fires=True, labels={ctx.cluster: OTHER_CLUSTER},
              value=value, note="another cluster lost the job: only that cluster fires"),
-        Case({}, fires=True, labels={ctx.cluster: "", **absent_labels(ctx, src)}, value=value,
-             note="no target at all is scraped: absent()"),
+        Case({}, fires=True, labels={ctx.cluster: ""}, value=value, note="no target at all is scraped: absent()"),
         Case({**present, other_up(ctx): 1}, fires=False, note="the job is there beside other targets"),
     )
 
@@ -106,7 +103,9 @@ def instance_down(ctx: Context, src: str, name: str, who: str, port: str, impact
                     note="one of three replicas"),
                Case(up(1, 1, 1), fires=False),
                Case(up(0, 0, 0), fires=False, note="all down is the Down alert's, not three instance alerts")),
-        meaning=f"One {who} target fails its scrape while at least one other answers.",
+        meaning=f"One {who} target fails its scrape while at least one other answers. Unlike kubernetes-mixin's "
+                "*InstanceUnreachable, a lone instance (or all of them) down is left to the component's Down alert, "
+                "so one outage pages once.",
         impact=impact,
         diagnosis=(f"up{s} == 0", f"scrape_duration_seconds{s}"),
         mitigation=(f"Check the {who} process on that node (static pod, `crictl ps`, its logs) and that the node "
