@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from generator.catalog import kubelet_health as health
 from generator.catalog import kubelet_volumes as vol
-from generator.catalog.helpers import counter, gauge_ramp, histogram
+from generator.catalog.helpers import counter, fire_obs, gauge_ramp, histogram, quiet_obs
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -267,24 +267,6 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs=kubelet(ctx, "process_cpu_seconds_total", counter(0.25)), expr=CPU, expected=((nd, 0.25),),
                  note="kubelet CPU per node"),
     )
-
-def fire_obs(bounds: Sequence[float], threshold: float) -> tuple[float, float]:
-    """An observation whose p99 lies above `threshold`, and that p99: the first bucket wholly above it.
-
-    Past the last finite bucket histogram_quantile answers that bucket's bound, which is why kubernetes-mixin
-    compares the PLEG p99 with `>= 10` (DefBuckets end at 10 s).
-    """
-    for lower, upper in zip((0.0, *bounds), bounds, strict=False):
-        if lower >= threshold:
-            return upper, lower + (upper - lower) * 0.99
-    return bounds[-1] * 2, float(bounds[-1])
-
-
-def quiet_obs(bounds: Sequence[float], threshold: float) -> float:
-    """An observation whose p99 stays below `threshold`: the largest bound under it ends its bucket."""
-    below = [b for b in bounds if b < threshold]
-    return below[-1] if below else bounds[0] / 2
-
 
 def _alerts(ctx: Context) -> tuple[Alert, ...]:
     c = ctx.cluster

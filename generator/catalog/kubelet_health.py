@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from generator.catalog import kubelet as k
 from generator.catalog import targets
-from generator.catalog.helpers import counter
+from generator.catalog.helpers import counter, fire_obs, quiet_obs
 from generator.context import TEST_CLUSTER, Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number, format_duration
@@ -89,7 +89,7 @@ def runtime_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Aler
         **k.kubelet(ctx, "kubelet_runtime_operations_total", counter(10), operation_type=op),
         **k.kubelet(ctx, "kubelet_runtime_operations_errors_total", counter(10 * errors), operation_type=op),
     }
-    lat_obs, lat_q = k.fire_obs(k.RUNTIME_BUCKETS, latency)
+    lat_obs, lat_q = fire_obs(k.RUNTIME_BUCKETS, latency)
     lat_hist = lambda o, op="container_status": k.kubelet_histogram(  # noqa: E731
         ctx, "kubelet_runtime_operations_duration_seconds", k.RUNTIME_BUCKETS, o, operation_type=op)
     return (
@@ -124,7 +124,7 @@ def runtime_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Aler
                         + " }} take {{ $value | humanizeDuration }} (p99).",
             cases=(Case(lat_hist(lat_obs), fires=True, labels={"operation_type": "container_status",
                                                                "quantile": "0.99"}, value=lat_q),
-                   Case(lat_hist(k.quiet_obs(k.RUNTIME_BUCKETS, latency)), fires=False),
+                   Case(lat_hist(quiet_obs(k.RUNTIME_BUCKETS, latency)), fires=False),
                    Case(lat_hist(lat_obs, "pull_image"), fires=False, note="image pulls may be slow")),
             meaning="The 99th percentile duration of one kind of CRI call across the cluster is above the threshold.",
             impact="PLEG relists, pod starts and status updates slow down; nodes may turn NotReady.",
