@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator import promql
-from generator.config import Config, ConfigError
+from generator.config import CONTROL_PLANE_JOBS, FILTER_SELECTORS, JOB_OWNER, Config, ConfigError
 from generator.promql import example_of
 
 __all__ = ["TEST_CLUSTER", "Context", "example_of", "selects"]
@@ -60,6 +60,13 @@ class Context:
             return self.config.selectors[source]
         except KeyError:
             raise UnknownJob(source) from None
+
+    def watched_jobs(self) -> tuple[str, ...]:
+        """The scrape jobs whose own component alerts on their targets on this site (profile, exclude.components)."""
+        cfg = self.config
+        dropped = set(cfg.exclude_components) | (set(CONTROL_PLANE_JOBS) if cfg.profile == "managed" else set())
+        return tuple(sorted(job for job in cfg.selectors
+                            if job not in FILTER_SELECTORS and JOB_OWNER.get(job, job) not in dropped))
 
     def containers(self, *matchers: str) -> str:
         """`{<cadvisor job selector>, <real containers' selector>, matchers...}` (site settings, '' = any series)."""

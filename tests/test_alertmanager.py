@@ -112,7 +112,7 @@ def test_route_settings_follow_the_config(site) -> None:
     by_severity = {r["matchers"][0]: r for r in route["routes"]}
     assert by_severity['severity="critical"']["repeat_interval"] == "30m"
     assert by_severity['severity="warning"']["repeat_interval"] == "4h"
-    assert sorted(r["name"] for r in doc["receivers"]) == ["oncall", "team-mail"]
+    assert sorted(r["name"] for r in doc["receivers"]) == ["info-inhibitor", "oncall", "team-mail", "watchdog"]
 
 
 def test_only_current_matcher_syntax(default) -> None:
@@ -178,8 +178,9 @@ def test_watchdog_route_and_per_instance_down(default, tmp_path: Path) -> None:
     assert _amtool("check-config", str(path)).returncode == 0
     assert _route(path, alertname="Watchdog", severity="info", cluster="c") == "watchdog"
     # without a Watchdog-style alert there is no such route
-    plain = _document(components, config)
+    plain = _document([c for c in components if c.key != "general"], config)
     assert all('alertname="Watchdog"' not in r["matchers"] for r in plain["route"]["routes"])
+    assert "watchdog" not in {r["name"] for r in plain["receivers"]}
 
 
 def test_receiver_integrations_pass_through(default, tmp_path: Path) -> None:
@@ -352,3 +353,72 @@ def test_a_dashboard_over_one_mib_is_rejected() -> None:
         manifests(files, load(None))
     fits = {"dashboards/big.json": _dashboard("Big", CONFIGMAP_LIMIT - 1000)}
     assert "manifests/dashboards/big.yaml" in manifests(fits, load(None))
+
+
+def _states_by(url: str, *keys: str) -> dict[tuple[str, ...], str]:
+    with urllib.request.urlopen(f"{url}/api/v2/alerts", timeout=5) as resp:
+        alerts = json.load(resp)
+    return {tuple(a["labels"].get(k, "") for k in keys): a["status"]["state"] for a in alerts}
+
+
+def _settle(url: str, expected: dict[tuple[str, ...], str], *keys: str) -> dict[tuple[str, ...], str]:
+    deadline = time.monotonic() + 15
+    while (states := _states_by(url, *keys)) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return states
+
+
+@pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager is not installed")
+def test_one_oom_kill_reaches_a_receiver_once(default, tmp_path: Path) -> None:
+    """An OOM-killed container also restarts, shows a cAdvisor OOM event and a kernel oom_kill on its node: only
+    KubeContainerOOMKilled stays active; a crash loop silences frequent restarts of the same container only."""
+    path = _write(tmp_path, *default)
+    box = lambda name, pod, component="workloads", **extra: {  # noqa: E731
+        "alertname": name, "cluster": "c1", "severity": "warning", "component": component, **extra,
+        **({"namespace": "shop", "pod": pod, "container": "app"} if pod else {})}
+    with _running(path, tmp_path / "data") as url:
+        _post(url, [
+            box("KubeContainerOOMKilled", "web-1"), box("ContainerOOMEvents", "web-1"),
+            box("KubeContainerRestartsFrequent", "web-1"),
+            box("NodeOOMKillDetected", "", component="nodes", instance="10.0.0.1:9100"),
+            box("KubePodCrashLooping", "api-1"), box("KubeContainerRestartsFrequent", "api-1"),
+            box("KubeContainerRestartsFrequent", "db-1"),
+        ])
+        expected = {
+            ("KubeContainerOOMKilled", "web-1"): "active",
+            ("ContainerOOMEvents", "web-1"): "suppressed",
+            ("KubeContainerRestartsFrequent", "web-1"): "suppressed",
+            ("NodeOOMKillDetected", ""): "suppressed",
+            ("KubePodCrashLooping", "api-1"): "active",
+            ("KubeContainerRestartsFrequent", "api-1"): "suppressed",
+            ("KubeContainerRestartsFrequent", "db-1"): "active",  # another container: nothing explains it
+        }
+        assert _settle(url, expected, "alertname", "pod") == expected
+
+
+@pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager is not installed")
+def test_info_inhibitor_and_the_heartbeat(default, tmp_path: Path) -> None:
+    """InfoInhibitor holds back info alerts of its namespace only; nothing ever silences the Watchdog, not even a
+    vanished-target Down alert without a cluster label (absent()) or an InfoInhibitor without a namespace."""
+    path = _write(tmp_path, *default)
+    assert _route(path, alertname="Watchdog", severity="info") == "watchdog"
+    assert _route(path, alertname="InfoInhibitor", severity="info", cluster="c1", namespace="a") == "info-inhibitor"
+    labels = lambda name, severity, ns="", cluster="c1", component="general": {  # noqa: E731
+        "alertname": name, "severity": severity, "component": component,
+        **({"cluster": cluster} if cluster else {}), **({"namespace": ns} if ns else {})}
+    with _running(path, tmp_path / "data") as url:
+        _post(url, [
+            labels("InfoInhibitor", "info", "a"), labels("KubeQuotaAlmostFull", "info", "a", component="workloads"),
+            labels("KubeQuotaAlmostFull", "info", "b", component="workloads"),
+            labels("Watchdog", "info", cluster=""), labels("InfoInhibitor", "info", cluster=""),
+            labels("KubeStateMetricsDown", "critical", cluster=""),
+        ])
+        expected = {
+            ("InfoInhibitor", "a"): "active",
+            ("KubeQuotaAlmostFull", "a"): "suppressed",
+            ("KubeQuotaAlmostFull", "b"): "active",
+            ("Watchdog", ""): "active",
+            ("InfoInhibitor", ""): "active",
+            ("KubeStateMetricsDown", ""): "active",
+        }
+        assert _settle(url, expected, "alertname", "namespace") == expected

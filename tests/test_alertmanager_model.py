@@ -164,10 +164,14 @@ def test_subscriptions_by_level(labels: dict[str, str], receivers: set[str], tmp
 def test_subscription_receivers_are_declared_with_their_integrations(tmp_path: Path) -> None:
     doc = yaml.safe_load(_write(tmp_path, LEVELS).read_text())
     receivers = {r["name"]: r for r in doc["receivers"]}
-    assert sorted(receivers) == ["dba-phone", "oncall", "team-im", "tickets"]
+    # the heartbeat's and the info inhibitor's own receivers come from the general alerts
+    assert sorted(receivers) == ["dba-phone", "info-inhibitor", "oncall", "team-im", "tickets", "watchdog"]
     assert receivers["team-im"]["webhook_configs"] == [{"url": "https://im.example.com/hook"}]
     assert receivers["dba-phone"] == {"name": "dba-phone"}
-    first = doc["route"]["routes"][0]
+    # subscriptions come after the heartbeat's and the inhibitor's routes (those must not reach a subscriber)
+    names = [r["receiver"] for r in doc["route"]["routes"]]
+    assert names[:2] == ["watchdog", "info-inhibitor"]
+    first = doc["route"]["routes"][2]
     assert first == {"receiver": "dba-phone", "matchers": ['level="P0"'], "continue": True, "repeat_interval": "1h"}
 
 
@@ -281,5 +285,7 @@ def test_stereo_generate_writes_every_feature_the_same_twice(tmp_path: Path) -> 
     assert outputs[0] == outputs[1]
     doc = yaml.safe_load(outputs[0])
     assert [t["name"] for t in doc["time_intervals"]] == ["stereo-info-mute", "stereo-warning-active"]
-    assert [r["receiver"] for r in doc["route"]["routes"][:4]] == ["dba-phone", "dba-phone", "team-im", "team-im"]
-    assert doc["route"]["routes"][0]["repeat_interval"] == "5m"  # P0 -> critical -> the escalation's step
+    routes = doc["route"]["routes"]
+    assert [r["receiver"] for r in routes[:6]] == ["watchdog", "info-inhibitor", "dba-phone", "dba-phone", "team-im",
+                                                   "team-im"]
+    assert routes[2]["repeat_interval"] == "5m"  # P0 -> critical -> the escalation's step

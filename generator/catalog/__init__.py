@@ -48,6 +48,7 @@ MODULES: tuple[str, ...] = (
     "nodes",
     "workloads",
     "services",
+    "general",
 )
 
 

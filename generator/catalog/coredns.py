@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.catalog import targets
 from generator.catalog.helpers import counter, histogram, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
@@ -141,6 +142,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     fwd_hist = lambda seconds: histogram(  # noqa: E731
         lambda suffix, **lb: ctx.series(SRC, f"coredns_forward_request_duration_seconds{suffix}", **lb),
         DNS_BUCKETS, seconds, 5, rcode="NOERROR", to="10.0.0.2:53")
+    check = lambda kind, v: {  # noqa: E731
+        ctx.series(SRC, f"coredns_forward_healthcheck_{kind}_total",
+                   **({"to": "10.0.0.2:53"} if kind == "failures" else {})): v}
     servfail = ctx.threshold("CoreDNSServfailRatioHigh", 0.03)
     latency = ctx.threshold("CoreDNSLatencyHigh", 1.0)
     fwd_err = ctx.threshold("CoreDNSForwardErrorsHigh", 0.05)
@@ -151,17 +155,19 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="CoreDNSDown",
-            expr=f"sum {ctx.by()} (up{ctx.sel(SRC)}) == 0",
+            expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
-            summary="CoreDNS has disappeared from Prometheus target discovery or is down.",
-            description="No CoreDNS target is up in cluster {{ $labels." + c + " }}: pods cannot resolve names.",
-            cases=(Case(up(0), fires=True), Case(up(1), fires=False)),
-            meaning="Prometheus scrapes no CoreDNS instance that answers.",
+            summary="No CoreDNS target is up, or CoreDNS has disappeared from Prometheus target discovery.",
+            description="No CoreDNS target is up or discovered in cluster {{ $labels." + c + " }}: pods may not "
+                        "resolve names.",
+            cases=(Case(up(0), fires=True), Case(up(1), fires=False), *targets.vanished_cases(ctx, SRC, up(1))),
+            meaning="Prometheus scrapes no CoreDNS instance that answers." + targets.VANISHED_MEANING,
             impact="Service discovery by DNS fails for every pod; most applications fail soon after.",
             diagnosis=(f"up{ctx.sel(SRC)}", "kube_pod_status_ready{namespace=\"kube-system\",pod=~\"coredns.*\"}"),
             mitigation=("Check the coredns Deployment in kube-system (`kubectl -n kube-system get pods -l "
-                        "k8s-app=kube-dns`) and its logs.", "Check the ServiceMonitor / scrape job selects port 9153."),
+                        "k8s-app=kube-dns`) and its logs.", "Check the ServiceMonitor / scrape job selects port 9153.",
+                        targets.VANISHED_MITIGATION),
         ),
         Alert(
             name="CoreDNSServfailRatioHigh",
@@ -228,6 +234,41 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             impact="Lookups of external names are slow; CoreDNS holds more concurrent queries.",
             diagnosis=(f'{FWD_LATENCY_Q}{{quantile="0.99"}}',),
             mitigation=("Check network paths to the upstream resolvers; consider node-local DNS cache.",),
+        ),
+        Alert(
+            name="CoreDNSForwardHealthcheckFailing",
+            expr=f"sum {ctx.by('to')} (rate(coredns_forward_healthcheck_failures_total{ctx.sel(SRC)}[5m])) > 0",
+            for_="5m",
+            severity="warning",
+            summary="CoreDNS health checks of an upstream resolver fail.",
+            description="CoreDNS' health checks of upstream {{ $labels.to }} in cluster {{ $labels." + c
+                        + " }} fail ({{ $value | humanize }}/s).",
+            cases=(Case(check("failures", counter(0.5)), fires=True, labels={"to": "10.0.0.2:53"}, value=0.5),
+                   Case(check("failures", 7), fires=False, note="old failures, none now")),
+            meaning="The forward plugin's periodic health check of one upstream fails; CoreDNS marks it down and "
+                    "sends its queries to the other upstreams.",
+            impact="Less upstream capacity; if it is the only upstream, external names stop resolving.",
+            diagnosis=(f"sum by (to) (rate(coredns_forward_healthcheck_failures_total{ctx.sel(SRC)}[5m]))",
+                       f"{FWD_ERR_RATIO}"),
+            mitigation=("Check the upstream's reachability from the CoreDNS pods (network policy, firewall, the "
+                        "resolver itself).",),
+        ),
+        Alert(
+            name="CoreDNSForwardUpstreamsDown",
+            expr=f"sum {ctx.by()} (rate(coredns_forward_healthcheck_broken_total{ctx.sel(SRC)}[5m])) > 0",
+            for_="2m",
+            severity="critical",
+            summary="Every upstream resolver of CoreDNS is down.",
+            description="All upstream resolvers CoreDNS forwards to in cluster {{ $labels." + c + " }} fail their "
+                        "health checks.",
+            cases=(Case(check("broken", counter(0.2)), fires=True), Case(check("broken", 2), fires=False)),
+            meaning="coredns_forward_healthcheck_broken_total grows: the forward plugin found no healthy upstream "
+                    "and falls back to picking one at random.",
+            impact="Names outside the cluster do not resolve (or very slowly) for every pod.",
+            diagnosis=(f"rate(coredns_forward_healthcheck_broken_total{ctx.sel(SRC)}[5m])",
+                       f"sum by (to) (rate(coredns_forward_healthcheck_failures_total{ctx.sel(SRC)}[5m]))"),
+            mitigation=("Check the nodes' upstream DNS servers and the network path to them; the Corefile "
+                        "`forward` block lists them.",),
         ),
         Alert(
             name="CoreDNSPanic",

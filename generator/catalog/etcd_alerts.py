@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from generator.catalog import etcd_rules as r
-from generator.catalog.helpers import counter, gauge_ramp, over, under
+from generator.catalog import targets
+from generator.catalog.helpers import counter, gauge_ramp, histogram, over, under
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
@@ -12,6 +13,8 @@ GIB = 1024**3
 MIB = 1024**2
 QUOTA = 2 * GIB  # etcd's default --quota-backend-bytes
 FRAGMENTATION_FLOOR = 100 * MIB  # below this, a fragmented database is not worth a defrag (mixin)
+# grpc_server_handling_seconds: go-grpc-prometheus uses prometheus.DefBuckets
+GRPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
 def alerts(ctx: Context) -> tuple[Alert, ...]:
@@ -28,22 +31,35 @@ def _availability(ctx: Context) -> tuple[Alert, ...]:
                           for i, v in enumerate(values)}
     leader = lambda v: {_m(ctx, "etcd_server_has_leader"): v}  # noqa: E731
     changes = ctx.threshold("EtcdHighNumberOfLeaderChanges", 4)
+    peer_fail = ctx.threshold("EtcdMembersDown", 0.01)  # failed peer sends per second
+    peers = lambda rate: {_m(ctx, "etcd_network_peer_sent_failures_total", To=r.PEER): counter(rate)}  # noqa: E731
     elections = lambda per_15m: {_m(ctx, "etcd_server_leader_changes_seen_total"): counter(per_15m / 900)}  # noqa: E731
     return (
         Alert(
             name="EtcdMembersDown",
-            expr=f"{r.MEMBERS} - {r.UP_SUM} > 0",
+            expr=f"({r.MEMBERS} - {r.UP_SUM} > 0) or (count {ctx.by()} (sum {ctx.by('instance')} "
+                 f"(rate(etcd_network_peer_sent_failures_total{ctx.sel(r.SRC)}[5m])) > {fmt_number(peer_fail)}))"
+                 f" or {targets.vanished(ctx, r.SRC)}",
             for_="10m",
             severity="critical",
-            summary="etcd cluster members are down.",
-            description="{{ $value }} etcd member(s) of cluster {{ $labels." + c + " }} are down or unreachable.",
-            cases=(Case(up(1, 0, 1), fires=True, value=1), Case(up(1, 1, 1), fires=False)),
-            meaning="Prometheus cannot scrape at least one etcd member.",
+            summary="etcd cluster members are down, cut off from their peers, or gone from discovery.",
+            description="{{ $value }} etcd member(s) of cluster {{ $labels." + c + " }} are down, unreachable or "
+                        "failing to reach their peers.",
+            cases=(Case(up(1, 0, 1), fires=True, value=1), Case(up(1, 1, 1), fires=False),
+                   Case({**up(1, 1, 1), **peers(1)}, fires=True, value=1,
+                        note="all scraped, one member fails to send to a peer"),
+                   Case({**up(1, 1, 1), **peers(peer_fail / 10)}, fires=False, note="a rare failed send"),
+                   *targets.vanished_cases(ctx, r.SRC, up(1, 1, 1), value=1)),
+            meaning="Prometheus cannot scrape at least one etcd member, or a member fails to send raft messages to "
+                    "a peer (a partition Prometheus itself may not see)." + targets.VANISHED_MEANING,
             impact="The cluster still has quorum but less (or no) tolerance for another failure.",
-            diagnosis=(f"up{ctx.sel(r.SRC)} == 0", r.HAS_LEADER),
+            diagnosis=(f"up{ctx.sel(r.SRC)} == 0", r.HAS_LEADER,
+                       f"sum by (instance, To) (rate(etcd_network_peer_sent_failures_total{ctx.sel(r.SRC)}[5m]))"),
             mitigation=("Check the etcd static pod on the member's control-plane node (`crictl ps -a | grep etcd`, "
                         "its logs) and the node itself.",
-                        "If only the scrape fails, check the client certificates and the metrics port (2379/2381)."),
+                        "If only the scrape fails, check the client certificates and the metrics port (2379/2381).",
+                        "Peer send failures: check the peer port (2380) between control-plane nodes.",
+                        targets.VANISHED_MITIGATION),
         ),
         Alert(
             name="EtcdInsufficientMembers",
@@ -295,7 +311,35 @@ def _latency(ctx: Context) -> tuple[Alert, ...]:
 def _grpc(ctx: Context) -> tuple[Alert, ...]:
     c = ctx.cluster
     unary = ctx.sel(r.SRC, 'grpc_type="unary"')
-    out = []
+    slow_t = ctx.threshold("EtcdGRPCRequestsSlow", 0.15)
+    slow_obs, slow_q = over(GRPC_BUCKETS, slow_t)
+    handling = lambda seconds, method="Range": histogram(  # noqa: E731
+        lambda suffix, **lb: _m(ctx, f"grpc_server_handling_seconds{suffix}", **lb), GRPC_BUCKETS, seconds, 10,
+        grpc_method=method, grpc_service="etcdserverpb.KV", grpc_type="unary")
+    by = ctx.by("instance", "grpc_service", "grpc_method", "le")
+    slow_sel = ctx.sel(r.SRC, 'grpc_type="unary"', 'grpc_method!="Defragment"')
+    out = [Alert(
+        name="EtcdGRPCRequestsSlow",
+        expr=f"histogram_quantile(0.99, sum {by} (rate(grpc_server_handling_seconds_bucket{slow_sel}[5m]))) > "
+             f"{fmt_number(slow_t)}",
+        for_="10m",
+        severity="critical",
+        threshold=slow_t,
+        summary="etcd answers gRPC requests slowly.",
+        description="99th percentile of {{ $labels.grpc_method }} requests to etcd member {{ $labels.instance }} "
+                    "in cluster {{ $labels." + c + " }} takes {{ $value | humanizeDuration }}.",
+        cases=(Case(handling(slow_obs), fires=True, labels={"instance": r.MEMBER, "grpc_method": "Range",
+                                                            "grpc_service": "etcdserverpb.KV"}, value=slow_q),
+               Case(handling(under(GRPC_BUCKETS, slow_t)), fires=False),
+               Case(handling(slow_obs, "Defragment"), fires=False, note="defragmentation is slow by nature")),
+        meaning="The member's server-side handling time of unary requests (Range, Txn, Put...) is high. Needs "
+                "etcd's --metrics=extensive (grpc_server_handling_seconds); without it the alert has no series.",
+        impact="Every API server request that reads or writes etcd waits that long.",
+        diagnosis=(f"histogram_quantile(0.99, sum by (instance, grpc_method, le) "
+                   f"(rate(grpc_server_handling_seconds_bucket{slow_sel}[5m])))", f'{r.FSYNC_Q}{{quantile="0.99"}}'),
+        mitigation=("Slow disk (fsync) or a large database are the usual causes: see the fsync and commit "
+                    "durations; defragment a fragmented database.",),
+    )]
     for name, default, severity, for_ in (("EtcdHighGRPCErrorRatio", 0.01, "warning", "10m"),
                                           ("EtcdGRPCErrorRatioCritical", 0.05, "critical", "5m")):
         t = ctx.threshold(name, default)

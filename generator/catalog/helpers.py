@@ -72,3 +72,21 @@ def under(bounds: Sequence[float], threshold: float) -> float:
     """An observation whose quantile stays at or below half the threshold (the smallest bucket if none is that low)."""
     low = [b for b in bounds if b <= threshold / 2]
     return low[-1] if low else bounds[0]
+
+
+def fire_obs(bounds: Sequence[float], threshold: float) -> tuple[float, float]:
+    """An observation whose p99 lies above `threshold`, and that p99: the first bucket wholly above it.
+
+    Past the last finite bucket histogram_quantile answers that bucket's bound, which is why kubernetes-mixin
+    compares the PLEG p99 with `>= 10` (DefBuckets end at 10 s).
+    """
+    for lower, upper in zip((0.0, *bounds), bounds, strict=False):
+        if lower >= threshold:
+            return upper, lower + (upper - lower) * 0.99
+    return bounds[-1] * 2, float(bounds[-1])
+
+
+def quiet_obs(bounds: Sequence[float], threshold: float) -> float:
+    """An observation whose p99 stays below `threshold`: the largest bound under it ends its bucket."""
+    below = [b for b in bounds if b < threshold]
+    return below[-1] if below else bounds[0] / 2

@@ -6,7 +6,7 @@ The SLO rules and burn-rate alerts live in kube_apiserver_slo.py, the other aler
 
 from __future__ import annotations
 
-from generator.catalog import kube_apiserver_alerts, kube_apiserver_slo
+from generator.catalog import kube_apiserver_alerts, kube_apiserver_availability, kube_apiserver_slo
 from generator.catalog.helpers import counter, histogram
 from generator.catalog.kube_apiserver_names import (
     AGG_UNAVAILABLE,
@@ -59,7 +59,8 @@ def build(ctx: Context) -> Component:
         rules=(*_rules(ctx), *slo_rules),
         slow_rules=slo_slow,
         rule_tests=(*_rule_tests(ctx), *kube_apiserver_slo.rule_tests(ctx, windows)),
-        alerts=(*kube_apiserver_alerts.alerts(ctx), *kube_apiserver_slo.alerts(ctx, windows)),
+        alerts=(*kube_apiserver_availability.alerts(ctx), *kube_apiserver_alerts.alerts(ctx),
+                *kube_apiserver_slo.alerts(ctx, windows)),
         panels=_panels(),
         control_plane=False,
     )

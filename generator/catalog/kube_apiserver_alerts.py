@@ -1,5 +1,6 @@
 """kube-apiserver alerts besides the SLO burn rates: down, errors, throttling, latency, API Priority and Fairness,
-terminated requests, admission webhooks, client certificates, aggregated APIs, etcd as the apiserver sees it."""
+terminated requests, admission webhooks, client certificates, etcd as the apiserver sees it (availability and
+aggregated APIs: kube_apiserver_availability.py)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,6 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
 
 def _availability(ctx: Context) -> tuple[Alert, ...]:
     c = ctx.cluster
-    up = lambda v: {ctx.series(SRC, "up", instance="10.0.0.1:6443"): v}  # noqa: E731
     req = lambda code, rate: {ctx.series(SRC, "apiserver_request_total", code=code, resource="pods",  # noqa: E731
                                          scope="resource", verb="GET"): counter(rate)}
     errors = ctx.threshold("KubeAPIServerResourceErrorsHigh", 0.1)
@@ -54,23 +54,6 @@ def _availability(ctx: Context) -> tuple[Alert, ...]:
         n.REQUEST_BUCKETS, seconds, 20, resource="pods", scope="resource", verb="GET")
     slow = _beyond(n.REQUEST_BUCKETS, latency)
     return (
-        Alert(
-            name="KubeAPIServerDown",
-            expr=f"sum {ctx.by()} (up{ctx.sel(SRC)}) == 0",
-            for_="15m",
-            severity="critical",
-            summary="No kube-apiserver target is up.",
-            description="Prometheus reaches no kube-apiserver in cluster {{ $labels." + c + " }}.",
-            cases=(Case(up(0), fires=True), Case(up(1), fires=False)),
-            meaning="Every kube-apiserver target of the scrape job fails its scrape.",
-            impact="Nothing can read or change cluster state: no scheduling, no scaling, no deployments; "
-                   "running pods keep running.",
-            diagnosis=(f"up{ctx.sel(SRC)}", f"{n.UP}"),
-            mitigation=("Check the apiserver static pods or the managed control plane's status page.",
-                        "Check etcd: an apiserver that cannot reach etcd fails its health checks.",
-                        "If only scraping fails, check the ServiceMonitor, the `kubernetes` Service endpoints "
-                        "and Prometheus' RBAC for /metrics."),
-        ),
         Alert(
             name="KubeAPIServerResourceErrorsHigh",
             expr=f"{n.RESOURCE_ERR_RATIO} > {fmt_number(errors)}",
@@ -257,7 +240,6 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
     hook_latency = ctx.threshold("KubeAPIServerWebhookLatencyHigh", 1.0)
     hook_errors = ctx.threshold("KubeAPIServerWebhookErrors", 0)
     etcd_latency = ctx.threshold("KubeAPIServerEtcdLatencyHigh", 1.0)
-    aggregated = ctx.threshold("KubeAPIServerAggregatedAPIDown", 0.85)
     cert = lambda seconds: histogram(  # noqa: E731
         lambda suffix, **lb: ctx.series(SRC, f"apiserver_client_certificate_expiration_seconds{suffix}", **lb),
         n.CERT_BUCKETS, seconds, 1)
@@ -271,8 +253,6 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
     etcd = lambda seconds: histogram(  # noqa: E731
         lambda suffix, **lb: ctx.series(SRC, f"etcd_request_duration_seconds{suffix}", **lb),
         n.REQUEST_BUCKETS, seconds, 20, operation="get", resource="pods")
-    agg = lambda v: {ctx.series(SRC, "aggregator_unavailable_apiservice", instance="10.0.0.1:6443",  # noqa: E731
-                                name="v1beta1.metrics.k8s.io"): v}
     deprecated = lambda v: {ctx.series(SRC, "apiserver_requested_deprecated_apis", group="batch",  # noqa: E731
                                        removed_release="1.25", resource="cronjobs", version="v1beta1"): v}
     hook_slow = _beyond(n.WEBHOOK_BUCKETS, hook_latency)
@@ -357,23 +337,6 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
             diagnosis=(f'{n.ETCD_Q}{{quantile="0.99"}}', f"{n.OBJECTS}"),
             mitigation=("Check etcd disk latency (fsync), database size and defragmentation, and network between "
                         "apiserver and etcd.",),
-        ),
-        Alert(
-            name="KubeAPIServerAggregatedAPIDown",
-            expr=f"1 - avg_over_time({n.AGG_UNAVAILABLE}[10m]) < {fmt_number(aggregated)}",
-            for_="5m",
-            severity="warning",
-            threshold=aggregated,
-            summary="An aggregated API is unavailable.",
-            description="Aggregated API {{ $labels.name }} in cluster {{ $labels." + c + " }} has been available "
-                        "{{ $value | humanizePercentage }} of the last 10 minutes.",
-            cases=(Case(agg(1), fires=True, labels={"name": "v1beta1.metrics.k8s.io"}, value=0.0),
-                   Case(agg(0), fires=False)),
-            meaning="The kube-aggregator marks an APIService unavailable (its backing Service does not answer).",
-            impact="Requests to that API group fail; for metrics.k8s.io, HPAs stop scaling and `kubectl top` fails; "
-                   "namespace deletion can hang.",
-            diagnosis=(f"{n.AGG_UNAVAILABLE}", "kubectl get apiservices | grep False"),
-            mitigation=("Fix the Service behind the APIService (e.g. metrics-server) or delete a stale APIService.",),
         ),
         Alert(
             name="KubeAPIServerDeprecatedAPIRequested",

@@ -7,6 +7,7 @@ signals show. Recorded series names come from workqueue.Names, shared with kube-
 
 from __future__ import annotations
 
+from generator.catalog import targets
 from generator.catalog import workqueue as wq
 from generator.catalog.helpers import bucket_quantile, counter, histogram
 from generator.context import Context
@@ -154,6 +155,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
                         "(`crictl ps`, `/etc/kubernetes/manifests`) and its logs.",
                         "Check the scrape job reaches the secure port 10257 and is authorised to read /metrics."),
         ),
+        targets.instance_down(
+            ctx, SRC, "KubeControllerManagerInstanceDown", "kube-controller-manager", "10257",
+            impact="Little while another replica leads; one replica fewer to take over if the leader fails."),
         Alert(
             name=DEPTH,
             expr=f"{N.wq_depth} > {fmt_number(depth)}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from generator.catalog import targets
 from generator.catalog.helpers import counter, gauge_ramp, histogram, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
@@ -181,18 +182,18 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeProxyDown",
-            expr=f"{UP_SUM} == 0",
+            expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
             summary="kube-proxy has disappeared from Prometheus target discovery or is down.",
-            description="No kube-proxy target is up in cluster {{ $labels." + c + " }}.",
-            cases=(Case(up(0), fires=True), Case(up(1), fires=False)),
-            meaning="Prometheus scrapes no kube-proxy instance that answers.",
+            description="No kube-proxy target is up or discovered in cluster {{ $labels." + c + " }}.",
+            cases=(Case(up(0), fires=True), Case(up(1), fires=False), *targets.vanished_cases(ctx, SRC, up(1))),
+            meaning="Prometheus scrapes no kube-proxy instance that answers." + targets.VANISHED_MEANING,
             impact="Service rules are no longer updated on any node: new endpoints and Services are unreachable.",
             diagnosis=(f"up{s}", 'kube_daemonset_status_number_ready{daemonset="kube-proxy"}'),
             mitigation=("Check the kube-proxy DaemonSet in kube-system and its logs.",
                         "Check that the metrics bind address (--metrics-bind-address, default 127.0.0.1:10249) "
-                        "is reachable by Prometheus."),
+                        "is reachable by Prometheus.", targets.VANISHED_MITIGATION),
         ),
         Alert(
             name="KubeProxyInstanceDown",

@@ -10,6 +10,7 @@ rules here.
 
 from __future__ import annotations
 
+from generator.catalog import targets
 from generator.catalog import workqueue as wq
 from generator.catalog.helpers import bucket_quantile, counter, histogram
 from generator.context import Context
@@ -201,6 +202,10 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
                         "(`crictl ps`, `/etc/kubernetes/manifests`) and its logs.",
                         "Check the scrape job reaches the secure port 10259 and is authorised to read /metrics."),
         ),
+        targets.instance_down(
+            ctx, SRC, "KubeSchedulerInstanceDown", "kube-scheduler", "10259",
+            impact="Little while another replica leads; if the unreachable one is the leader and hangs, "
+                   "scheduling waits for the lease to expire."),
         Alert(
             name=PENDING_HIGH,
             expr=f'sum {ctx.by()} ({PENDING}{{queue=~"active|backoff"}}) > {fmt_number(pending)}',

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from generator.catalog import kubelet_health as health
 from generator.catalog import kubelet_volumes as vol
-from generator.catalog.helpers import counter, gauge_ramp, histogram
+from generator.catalog.helpers import counter, fire_obs, gauge_ramp, histogram, quiet_obs
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -74,9 +75,12 @@ class PerNode:
         on = "on " + ctx.by("instance").removeprefix("by ")
         self.join = f"* {on} group_left (node) max {ctx.by('instance', 'node')} (kubelet_node_name{ctx.sel(SRC)})"
 
-    def __call__(self, expr: str, *labels: str, agg: str = "sum") -> str:
+    def __call__(self, expr: str, *labels: str, agg: str = "sum", direct: str = "") -> str:
+        """`direct`: the same expression over series that carry a `node` target label themselves, for when
+        `kubelet_node_name` is not scraped (a scrape config that labels targets by node and drops the rest)."""
         inner = f"{agg} {self.ctx.by('instance', *labels)} ({expr})"
-        return f"{agg} {self.ctx.by('node', *labels)} ({inner} {self.join})"
+        joined = f"{agg} {self.ctx.by('node', *labels)} ({inner} {self.join})"
+        return f"{joined} or {agg} {self.ctx.by('node', *labels)} ({direct})" if direct else joined
 
 
 def build(ctx: Context) -> Component:
@@ -100,6 +104,7 @@ def _rules(ctx: Context, per_node: PerNode) -> tuple[RecordingRule, ...]:
     pods_capacity = ctx.sel(KSM, 'resource="pods"')
     on_node = "on " + ctx.by("node").removeprefix("by ")
     rate = lambda metric: f"rate({metric}{s()}[5m])"  # noqa: E731
+    named = s('node!=""')
     return (
         RecordingRule(UP, f"avg {ctx.by()} (up{s()})"),
         RecordingRule(PODS, per_node(f"kubelet_running_pods{s()}", agg="max")),
@@ -122,10 +127,16 @@ def _rules(ctx: Context, per_node: PerNode) -> tuple[RecordingRule, ...]:
         RecordingRule(OPS_Q, f"histogram_quantile(0.99, {OPS_BUCKETS})", {"quantile": "0.99"}),
         RecordingRule(EVICTIONS, per_node(rate("kubelet_evictions"), "eviction_signal")),
         # present only when client certificate rotation is on (the default with TLS bootstrapping)
-        RecordingRule(CLIENT_TTL, per_node(f"kubelet_certificate_manager_client_ttl_seconds{s()}", agg="min")),
-        RecordingRule(SERVER_TTL, per_node(f"kubelet_certificate_manager_server_ttl_seconds{s()}", agg="min")),
-        RecordingRule(CLIENT_RENEW_ERR, per_node(rate("kubelet_certificate_manager_client_expiration_renew_errors"))),
-        RecordingRule(SERVER_RENEW_ERR, per_node(rate("kubelet_server_expiration_renew_errors"))),
+        # few series: worth a second reading for scrape configs without kubelet_node_name
+        RecordingRule(CLIENT_TTL, per_node(f"kubelet_certificate_manager_client_ttl_seconds{s()}", agg="min",
+                                           direct=f"kubelet_certificate_manager_client_ttl_seconds{named}")),
+        RecordingRule(SERVER_TTL, per_node(f"kubelet_certificate_manager_server_ttl_seconds{s()}", agg="min",
+                                           direct=f"kubelet_certificate_manager_server_ttl_seconds{named}")),
+        RecordingRule(CLIENT_RENEW_ERR, per_node(
+            rate("kubelet_certificate_manager_client_expiration_renew_errors"),
+            direct=f"rate(kubelet_certificate_manager_client_expiration_renew_errors{named}[5m])")),
+        RecordingRule(SERVER_RENEW_ERR, per_node(rate("kubelet_server_expiration_renew_errors"),
+                                                 direct=f"rate(kubelet_server_expiration_renew_errors{named}[5m])")),
         RecordingRule(CPU, per_node(rate("process_cpu_seconds_total"))),
         RecordingRule(MEMORY, per_node(f"process_resident_memory_bytes{s()}", agg="max")),
     )
@@ -250,40 +261,27 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
                  note="p99 inside the (0.25, 0.5] bucket"),
         RuleTest(inputs=kubelet(ctx, "kubelet_certificate_manager_client_ttl_seconds", 86400), expr=CLIENT_TTL,
                  expected=((nd, 86400),), note="client certificate TTL per node"),
+        RuleTest(inputs={ctx.series(SRC, "kubelet_certificate_manager_client_ttl_seconds", node="node-9"): 3600},
+                 expr=CLIENT_TTL, expected=(({"node": "node-9"}, 3600),),
+                 note="a node target label stands in for a missing kubelet_node_name"),
         RuleTest(inputs=kubelet(ctx, "process_cpu_seconds_total", counter(0.25)), expr=CPU, expected=((nd, 0.25),),
                  note="kubelet CPU per node"),
     )
-
-def _fire_obs(bounds: Sequence[float], threshold: float) -> tuple[float, float]:
-    """An observation whose p99 lies above `threshold`, and that p99: the first bucket wholly above it.
-
-    Past the last finite bucket histogram_quantile answers that bucket's bound, which is why kubernetes-mixin
-    compares the PLEG p99 with `>= 10` (DefBuckets end at 10 s).
-    """
-    for lower, upper in zip((0.0, *bounds), bounds, strict=False):
-        if lower >= threshold:
-            return upper, lower + (upper - lower) * 0.99
-    return bounds[-1] * 2, float(bounds[-1])
-
-
-def _quiet_obs(bounds: Sequence[float], threshold: float) -> float:
-    """An observation whose p99 stays below `threshold`: the largest bound under it ends its bucket."""
-    below = [b for b in bounds if b < threshold]
-    return below[-1] if below else bounds[0] / 2
-
 
 def _alerts(ctx: Context) -> tuple[Alert, ...]:
     c = ctx.cluster
     on_node = " on node {{ $labels.node }} (cluster {{ $labels." + c + " }})"
     nd = {"node": NODE}
     return (
-        *_scrape_alerts(ctx),
+        *health.scrape_alerts(ctx),
         *_pod_alerts(ctx, on_node, nd),
-        *_runtime_alerts(ctx, on_node, nd),
-        *_cert_alerts(ctx, "client", CLIENT_TTL, CLIENT_RENEW_ERR, "kubelet_certificate_manager_client_ttl_seconds",
-                      "kubelet_certificate_manager_client_expiration_renew_errors", on_node),
-        *_cert_alerts(ctx, "server", SERVER_TTL, SERVER_RENEW_ERR, "kubelet_certificate_manager_server_ttl_seconds",
-                      "kubelet_server_expiration_renew_errors", on_node),
+        *health.runtime_alerts(ctx, on_node, nd),
+        *health.cert_alerts(ctx, "client", CLIENT_TTL, CLIENT_RENEW_ERR,
+                            "kubelet_certificate_manager_client_ttl_seconds",
+                            "kubelet_certificate_manager_client_expiration_renew_errors", on_node),
+        *health.cert_alerts(ctx, "server", SERVER_TTL, SERVER_RENEW_ERR,
+                            "kubelet_certificate_manager_server_ttl_seconds",
+                            "kubelet_server_expiration_renew_errors", on_node),
         Alert(
             name="KubeletEvictions",
             expr=f"{EVICTIONS} > 0",
@@ -303,53 +301,6 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     )
 
 
-def _scrape_alerts(ctx: Context) -> tuple[Alert, ...]:
-    c = ctx.cluster
-    up = lambda i, v: {ctx.series(SRC, "up", instance=f"10.0.0.{i}:10250", node=f"node-{i}"): v}  # noqa: E731
-    many = ctx.threshold("KubeletManyDown", 0.1)
-    targets = 20
-    fire_down, quiet_down = int(targets * many) + 1, int(targets * many / 2)
-    fleet = lambda down: {k: v for i in range(1, targets + 1) for k, v in up(i, 0 if i <= down else 1).items()}  # noqa: E731
-    return (
-        Alert(
-            name="KubeletDown",
-            # the `node` target label is there with prometheus-operator; `instance` identifies the target otherwise
-            expr=f"max {ctx.by('instance', 'node')} (up{ctx.sel(SRC)}) == 0",
-            for_="15m",
-            severity="warning",
-            summary="Kubelet cannot be scraped.",
-            description="Prometheus cannot scrape the kubelet {{ $labels.instance }} (node {{ $labels.node }}) in "
-                        "cluster {{ $labels." + c + " }}.",
-            cases=(Case(up(1, 0), fires=True, labels={"instance": "10.0.0.1:10250", "node": "node-1"}),
-                   Case(up(1, 1), fires=False)),
-            meaning="The kubelet's /metrics endpoint does not answer Prometheus.",
-            impact="The node's kubelet, cAdvisor and volume metrics are missing; if the kubelet itself is down the "
-                   "node turns NotReady and its pods are evicted after the toleration timeout.",
-            diagnosis=(f"up{ctx.sel(SRC)} == 0", 'kube_node_status_condition{condition="Ready",status="true"} == 0'),
-            mitigation=("On the node: `systemctl status kubelet`, `journalctl -u kubelet`.",
-                        "If the node is Ready, check the scrape path: firewall to port 10250, the Prometheus "
-                        "ServiceAccount's RBAC for nodes/metrics, the kubelet serving certificate."),
-        ),
-        Alert(
-            name="KubeletManyDown",
-            expr=f"1 - {UP} > {fmt_number(many)}",
-            for_="15m",
-            severity="critical",
-            threshold=many,
-            summary="Many kubelets cannot be scraped.",
-            description="{{ $value | humanizePercentage }} of the kubelet targets in cluster {{ $labels." + c
-                        + " }} are down.",
-            cases=(Case(fleet(fire_down), fires=True, value=1 - (targets - fire_down) / targets),
-                   Case(fleet(quiet_down), fires=False)),
-            meaning="A share of kubelet scrape targets above the threshold is down at once.",
-            impact="Usually a cluster-wide cause: network, certificates, RBAC of the scraper, or many failed nodes.",
-            diagnosis=(f"{UP}", f"up{ctx.sel(SRC)} == 0"),
-            mitigation=("Check whether the nodes are NotReady too (node problem) or only unscrapeable "
-                        "(monitoring path problem) and follow KubeletDown's runbook.",),
-        ),
-    )
-
-
 def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, ...]:
     pods = ctx.threshold("KubeletTooManyPods", 0.95)
     pleg = ctx.threshold("KubeletPlegDurationHigh", 10)
@@ -360,8 +311,8 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
     pods_in = lambda n: {**kubelet(ctx, "kubelet_running_pods", n),  # noqa: E731
                          ctx.series(KSM, "kube_node_status_capacity", node=NODE, resource="pods",
                                     unit="integer"): capacity}
-    pleg_obs, pleg_q = _fire_obs(DEF_BUCKETS, pleg)
-    start_obs, start_q = _fire_obs(POD_START_BUCKETS, start)
+    pleg_obs, pleg_q = fire_obs(DEF_BUCKETS, pleg)
+    start_obs, start_q = fire_obs(POD_START_BUCKETS, start)
     pleg_hist = lambda o: kubelet_histogram(ctx, "kubelet_pleg_relist_duration_seconds", DEF_BUCKETS, o)  # noqa: E731
     start_hist = lambda o: kubelet_histogram(ctx, "kubelet_pod_start_duration_seconds", POD_START_BUCKETS, o)  # noqa: E731
     q99 = {**nd, "quantile": "0.99"}
@@ -390,7 +341,7 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
             summary="Kubelet Pod Lifecycle Event Generator is taking too long to relist.",
             description="The kubelet" + on_node + " takes {{ $value | humanizeDuration }} (p99) to relist pods.",
             cases=(Case(pleg_hist(pleg_obs), fires=True, labels=q99, value=pleg_q),
-                   Case(pleg_hist(_quiet_obs(DEF_BUCKETS, pleg)), fires=False)),
+                   Case(pleg_hist(quiet_obs(DEF_BUCKETS, pleg)), fires=False)),
             meaning="Listing pods and containers from the container runtime is slow.",
             impact="Pod state changes reach the API late; past 3 minutes without a relist the node turns NotReady.",
             diagnosis=(f'{PLEG_Q}{{quantile="0.99"}}', f'{OPS_Q}{{quantile="0.99"}}', f"{CONTAINERS}"),
@@ -427,111 +378,14 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
             summary="Kubelet pod startup latency is too high.",
             description="Pods" + on_node + " take {{ $value | humanizeDuration }} (p99) to start.",
             cases=(Case(start_hist(start_obs), fires=True, labels=q99, value=start_q),
-                   Case(start_hist(_quiet_obs(POD_START_BUCKETS, start)), fires=False)),
+                   Case(start_hist(quiet_obs(POD_START_BUCKETS, start)), fires=False)),
             meaning="The 99th percentile time from the kubelet seeing a pod to its containers running is above the "
-                    "threshold. Image pulls are included.",
+                    "threshold. Image pulls are included. Stereo reads kubelet_pod_start_duration_seconds (buckets "
+                    "up to 1 h) on purpose, not kubernetes-mixin's kubelet_pod_worker_duration_seconds: that "
+                    "histogram has the default buckets ending at 10 s, so its p99 can never pass a 60 s threshold "
+                    "on a real kubelet.",
             impact="Rollouts and scale-ups are slow on this node.",
             diagnosis=(f'{START_Q}{{quantile="0.99"}}', f'{OPS_Q}{{operation_type=~"pull_image|run_podsandbox"}}'),
             mitigation=("Large images: pre-pull or slim them; slow sandbox creation: check the CNI plugin.",),
         ),
     )
-
-
-def _runtime_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, ...]:
-    c = ctx.cluster
-    err = ctx.threshold("KubeletRuntimeErrorsHigh", 0.05)
-    latency = ctx.threshold("KubeletRuntimeLatencyHigh", 10)
-    ops = lambda op, errors: {  # noqa: E731
-        **kubelet(ctx, "kubelet_runtime_operations_total", counter(10), operation_type=op),
-        **kubelet(ctx, "kubelet_runtime_operations_errors_total", counter(10 * errors), operation_type=op),
-    }
-    lat_obs, lat_q = _fire_obs(RUNTIME_BUCKETS, latency)
-    lat_hist = lambda o, op="container_status": kubelet_histogram(  # noqa: E731
-        ctx, "kubelet_runtime_operations_duration_seconds", RUNTIME_BUCKETS, o, operation_type=op)
-    return (
-        Alert(
-            name="KubeletRuntimeErrorsHigh",
-            expr=f'{OPS_ERR_RATIO}{{operation_type!~"{WORKLOAD_OPS}"}} > {fmt_number(err)}',
-            for_="15m",
-            severity="warning",
-            threshold=err,
-            summary="Container runtime calls from the kubelet fail.",
-            description="{{ $value | humanizePercentage }} of {{ $labels.operation_type }} calls to the container "
-                        "runtime" + on_node + " fail.",
-            cases=(Case(ops("create_container", err * 2), fires=True,
-                        labels={**nd, "operation_type": "create_container"}, value=err * 2),
-                   Case(ops("create_container", err / 2), fires=False),
-                   Case(ops("pull_image", 1), fires=False, note="image pull failures belong to the workload")),
-            meaning="A share of CRI calls of one kind above the threshold fails (image pulls, exec and graceful "
-                    "stops are left out: their failures are the workload's).",
-            impact="Pods fail to start, stop or report status on this node.",
-            diagnosis=(f"{OPS_ERR_RATIO} > 0", f'{OPS_Q}{{quantile="0.99"}}'),
-            mitigation=("Read the kubelet and runtime logs on the node (`journalctl -u kubelet -u containerd`).",
-                        "Check the runtime's disk (image and snapshot filesystem) and restart the runtime if stuck."),
-        ),
-        Alert(
-            name="KubeletRuntimeLatencyHigh",
-            expr=f'{OPS_Q}{{quantile="0.99",operation_type!~"{WORKLOAD_OPS}"}} > {fmt_number(latency)}',
-            for_="15m",
-            severity="warning",
-            threshold=latency,
-            summary="Container runtime calls from the kubelets are slow.",
-            description="{{ $labels.operation_type }} calls to the container runtime in cluster {{ $labels." + c
-                        + " }} take {{ $value | humanizeDuration }} (p99).",
-            cases=(Case(lat_hist(lat_obs), fires=True, labels={"operation_type": "container_status",
-                                                               "quantile": "0.99"}, value=lat_q),
-                   Case(lat_hist(_quiet_obs(RUNTIME_BUCKETS, latency)), fires=False),
-                   Case(lat_hist(lat_obs, "pull_image"), fires=False, note="image pulls may be slow")),
-            meaning="The 99th percentile duration of one kind of CRI call across the cluster is above the threshold.",
-            impact="PLEG relists, pod starts and status updates slow down; nodes may turn NotReady.",
-            diagnosis=(f'{OPS_Q}{{quantile="0.99"}}',
-                       f"histogram_quantile(0.99, sum by (instance, le) "
-                       f"(rate(kubelet_runtime_operations_duration_seconds_bucket{ctx.sel(SRC)}[5m])))"),
-            mitigation=("Find the slow nodes with the per-instance query and check their disk I/O and runtime load.",),
-        ),
-    )
-
-
-def _cert_alerts(ctx: Context, kind: str, ttl: str, renew: str, ttl_metric: str, renew_metric: str,
-                 on_node: str) -> tuple[Alert, ...]:
-    title = kind.capitalize()
-    which = "client certificate (used to talk to the API server)" if kind == "client" else \
-        "serving certificate (presented on port 10250)"
-    nd = {"node": NODE}
-    out = []
-    for suffix, severity, default in (("", "warning", 7 * 86400), ("Critical", "critical", 86400)):
-        name = f"Kubelet{title}CertExpiring{suffix}"
-        t = ctx.threshold(name, default)
-        out.append(Alert(
-            name=name,
-            expr=f"{ttl} < {fmt_number(t)}",
-            for_="0m",
-            severity=severity,
-            threshold=t,
-            summary=f"Kubelet {kind} certificate is about to expire.",
-            description=f"The kubelet {kind} certificate" + on_node + " expires in {{ $value | humanizeDuration }}.",
-            cases=(Case(kubelet(ctx, ttl_metric, t / 2), fires=True, labels=nd, value=t / 2),
-                   Case(kubelet(ctx, ttl_metric, t * 2), fires=False)),
-            meaning=f"The kubelet's {which} expires within {format_duration(t)}.",
-            impact="An expired client certificate cuts the node off the API server (NotReady); an expired serving "
-                   "certificate breaks logs, exec and metrics scraping.",
-            diagnosis=(f"{ttl}", f"{renew} > 0"),
-            mitigation=("Check certificate rotation (`rotateCertificates` / `serverTLSBootstrap`) and pending CSRs: "
-                        "`kubectl get csr`; approve kubelet-serving CSRs if no approver runs.",),
-        ))
-    out.append(Alert(
-        name=f"Kubelet{title}CertRenewalErrors",
-        expr=f"{renew} > 0",
-        for_="15m",
-        severity="warning",
-        summary=f"Kubelet has failed to renew its {kind} certificate.",
-        description="The kubelet" + on_node + f" keeps failing to renew its {kind} certificate.",
-        cases=(Case(kubelet(ctx, renew_metric, counter(1 / 60)), fires=True, labels=nd),
-               Case(kubelet(ctx, renew_metric, 3), fires=False)),
-        meaning=f"The kubelet's certificate manager fails to renew the {which}.",
-        impact="Nothing yet; the certificate expires if renewal keeps failing.",
-        diagnosis=(f"{renew}", f"{ttl}"),
-        mitigation=("Read the kubelet log for certificate_manager errors; check `kubectl get csr` and the CSR "
-                    "approver/signer.",),
-    ))
-    return tuple(out)

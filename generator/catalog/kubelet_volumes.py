@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from generator.catalog.helpers import gauge_ramp
-from generator.context import Context
+from generator.context import TEST_CLUSTER, Context
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, parse_duration, record_name
 
 SRC = "kubelet"
 KSM = "kube-state-metrics"
+ROX, OPT_OUT = 'access_mode="ReadOnlyMany"', 'label_excluded_from_alerts="true"'
 PVC = ("namespace", "persistentvolumeclaim")
 LEVEL = "cluster_namespace_persistentvolumeclaim"
 
@@ -105,8 +106,9 @@ def _filling(ctx: Context, ratio: str, used: str, raw_free: str, threshold: floa
     if predict:
         parts.append(f"and {on} max {ctx.by(*PVC)} (predict_linear({raw_free}{ctx.sel(SRC)}[{PREDICT_RANGE}], "
                      f"{PREDICT_AHEAD})) < 0")
-    rox = ctx.sel(KSM, 'access_mode="ReadOnlyMany"')
-    parts.append(f"unless {on} max {ctx.by(*PVC)} (kube_persistentvolumeclaim_access_mode{rox}) == 1")
+    # no job matcher: only kube-state-metrics exposes these, and an exclusion must not depend on its job name
+    parts.append(f"unless {on} max {ctx.by(*PVC)} (kube_persistentvolumeclaim_access_mode{{{ROX}}}) == 1")
+    parts.append(f"unless {on} max {ctx.by(*PVC)} (kube_persistentvolumeclaim_labels{{{OPT_OUT}}}) == 1")
     return "\n".join(parts)
 
 
@@ -165,8 +167,10 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
             threshold=full,
             summary="PersistentVolume is almost full.",
             description="The " + claim + " has only {{ $value | humanizePercentage }} free space left.",
-            cases=_full_cases(bytes_, CAPACITY, full),
-            meaning="A mounted PersistentVolume has less free space than the threshold.",
+            cases=_full_cases(ctx, bytes_, CAPACITY, full),
+            meaning="A mounted PersistentVolume has less free space than the threshold. Claims mounted "
+                    "ReadOnlyMany, and claims labelled `excluded_from_alerts: \"true\"` (exported by "
+                    "kube-state-metrics with --metric-labels-allowlist), are left out.",
             impact="Writes fail with ENOSPC as soon as it is full: databases stop, applications crash.",
             diagnosis=diag_bytes,
             mitigation=grow,
@@ -196,7 +200,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
             threshold=ifull,
             summary="PersistentVolume is almost out of inodes.",
             description="The " + claim + " has only {{ $value | humanizePercentage }} free inodes left.",
-            cases=_full_cases(inodes, INODES, ifull),
+            cases=_full_cases(ctx, inodes, INODES, ifull),
             meaning="A mounted PersistentVolume has fewer free inodes than the threshold.",
             impact="No new file can be created once inodes run out, even with free space left.",
             diagnosis=diag_inodes,
@@ -238,11 +242,21 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
     )
 
 
-def _full_cases(vol: Volume, size: float, threshold: float) -> tuple[Case, ...]:
+def _full_cases(ctx: Context, vol: Volume, size: float, threshold: float) -> tuple[Case, ...]:
     free = round(size * threshold / 2)  # whole bytes/inodes; the value is what Prometheus divides
     quiet = threshold * 2 if threshold < 0.5 else (1 + threshold) / 2
+    claim = lambda metric, **lb: {_claim(ctx, metric, job="ksm", **lb): 1}  # noqa: E731 - any job name
     return (Case(vol(free), fires=True, labels=TEST_PVC, value=free / size),
-            Case(vol(round(size * quiet)), fires=False))
+            Case(vol(round(size * quiet)), fires=False),
+            Case({**vol(free), **claim("kube_persistentvolumeclaim_access_mode", access_mode="ReadOnlyMany")},
+                 fires=False, note="mounted read-only: it cannot fill up"),
+            Case({**vol(free), **claim("kube_persistentvolumeclaim_labels", label_excluded_from_alerts="true")},
+                 fires=False, note="the claim opts out with the label excluded_from_alerts=true"))
+
+
+def _claim(ctx: Context, metric: str, **labels: str) -> str:
+    merged = {ctx.cluster: TEST_CLUSTER, **TEST_PVC, **labels}
+    return metric + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(merged.items())) + "}"
 
 
 def _predict_cases(vol: Volume, size: float, threshold: float, for_: str) -> tuple[Case, ...]:

@@ -1,5 +1,6 @@
 """Alerts of the nodes component: node-exporter resources (node-mixin semantics, vendor-seed thresholds) and the
-Kubernetes node conditions kube-state-metrics reports (kubernetes-mixin semantics).
+Kubernetes node conditions kube-state-metrics reports (kubernetes-mixin semantics; those, the exporter's own
+health and the hardware alerts live in nodes_health.py).
 
 Every node-exporter alert aggregates `by (cluster, instance[, device, mountpoint])`, so alerts carry the same
 clean label set whatever extra target labels the scrape adds (job, pod, namespace...).
@@ -11,7 +12,7 @@ from generator.catalog import nodes as n
 from generator.catalog.helpers import counter, gauge_ramp
 from generator.context import Context
 from generator.model import Alert, Case
-from generator.promql import escape_regex, fmt_number, parse_duration
+from generator.promql import fmt_number, parse_duration
 
 # taints that mark a node as going away on purpose, not as unreachable (kubernetes-mixin's ignore list)
 UNREACHABLE_IGNORE = ("ToBeDeletedByClusterAutoscaler", "cloud.google.com/impending-node-termination",
@@ -38,8 +39,10 @@ def pct(t: float) -> str:
 
 
 def alerts(ctx: Context) -> tuple[Alert, ...]:
-    return (*_resource_alerts(ctx), *_filesystem_alerts(ctx), *_network_and_system_alerts(ctx),
-            *_kube_node_alerts(ctx))
+    from generator.catalog import nodes_health
+
+    return (*nodes_health.exporter_alerts(ctx), *_resource_alerts(ctx), *_filesystem_alerts(ctx),
+            *_network_and_system_alerts(ctx), *nodes_health.hardware_alerts(ctx), *nodes_health.kube_node_alerts(ctx))
 
 
 def _resource_alerts(ctx: Context) -> tuple[Alert, ...]:
@@ -57,21 +60,6 @@ def _resource_alerts(ctx: Context) -> tuple[Alert, ...]:
     mem = lambda util: {ne("node_memory_MemAvailable_bytes"): 16e9 * (1 - util),  # noqa: E731
                         ne("node_memory_MemTotal_bytes"): 16e9}
     return (
-        Alert(
-            name="NodeExporterDown",
-            expr=f"max {ctx.by('instance')} (up{ctx.sel(n.SRC)}) == 0",
-            for_="15m",
-            severity="warning",
-            summary="node-exporter is down.",
-            description="node-exporter on " + at + " cannot be scraped: this node's metrics are missing.",
-            cases=(Case({ne("up"): 0}, fires=True, labels=INST), Case({ne("up"): 1}, fires=False)),
-            meaning="Prometheus fails to scrape the node-exporter on this host.",
-            impact="Every node alert for this host is blind; resource exhaustion there goes unnoticed.",
-            diagnosis=(f"up{ctx.sel(n.SRC)} == 0", f"scrape_duration_seconds{ctx.sel(n.SRC)}"),
-            mitigation=("Check the node-exporter DaemonSet pod on that node (`kubectl -n monitoring get pods -o wide "
-                        "-l app.kubernetes.io/name=node-exporter`) and whether the node itself is up.",
-                        "Check that port 9100 is reachable from Prometheus (host firewall, NetworkPolicy)."),
-        ),
         Alert(
             name="NodeCPUHighUsage",
             expr=f"{n.CPU_UTIL} > {fmt_number(cpu_t)}",
@@ -395,105 +383,5 @@ def _network_and_system_alerts(ctx: Context) -> tuple[Alert, ...]:
             impact="Metrics written by cron jobs or scripts through the textfile collector are missing.",
             diagnosis=(f"node_textfile_scrape_error{s()}", f"node_textfile_mtime_seconds{s()}"),
             mitigation=("Read node-exporter's log on that node; fix or remove the broken file.",),
-        ),
-    )
-
-
-def _kube_node_alerts(ctx: Context) -> tuple[Alert, ...]:
-    c = ctx.cluster
-    k = lambda *m: ctx.sel(n.KSM, *m)  # noqa: E731
-    ks = lambda metric, **lb: ctx.series(n.KSM, metric, node=n.NODE, **lb)  # noqa: E731
-    node, on = ctx.by("node"), f"on ({c}, node)"
-    where = "{{ $labels.node }} in cluster {{ $labels." + c + " }}"
-    schedulable = f"max {node} (kube_node_spec_unschedulable{k()}) == 0"
-    sched = lambda v=0.0: {ks("kube_node_spec_unschedulable"): v}  # noqa: E731
-    ready = lambda status: {ks("kube_node_status_condition", condition="Ready", status=s): float(s == status)  # noqa: E731
-                            for s in ("true", "false", "unknown")}
-    taint = lambda key, effect="NoSchedule", v=1.0: {ks("kube_node_spec_taint", key=key, effect=effect): v}  # noqa: E731
-    unreachable = "node.kubernetes.io/unreachable"
-    unreachable_sel = k(f'key="{unreachable}"', 'effect="NoSchedule"')
-    ignore_sel = k('key=~"' + "|".join(escape_regex(key) for key in UNREACHABLE_IGNORE) + '"')
-    # alternating readiness for four hours, then steady: enough for any sensible `for`
-    flap = " ".join("1" if i % 2 == 0 else "0" for i in range(240)) + " 1+0x{n}"
-    flap_in = lambda values: {ks("kube_node_status_condition", condition="Ready", status="true"): values}  # noqa: E731
-    pressure = lambda v: {ks("kube_node_status_condition", condition="MemoryPressure", status="true"): v}  # noqa: E731
-    return (
-        Alert(
-            name="KubeNodeNotReady",
-            expr=f"max {node} (kube_node_status_condition{k(n.READY, n.TRUE)}) == 0 and {on} {schedulable}",
-            for_="15m",
-            severity="warning",
-            summary="Node is not ready.",
-            description="Node " + where + " has not been Ready for 15 minutes.",
-            cases=(Case({**ready("unknown"), **sched()}, fires=True, labels={"node": n.NODE}),
-                   Case({**ready("true"), **sched()}, fires=False),
-                   Case({**ready("false"), **sched(1)}, fires=False, note="cordoned on purpose")),
-            meaning="The node's Ready condition is False (kubelet reports a problem) or Unknown (no heartbeat).",
-            impact="No new pods land there; after the eviction timeout its pods are deleted and rescheduled.",
-            diagnosis=(f"kube_node_status_condition{k(n.READY)}", f"{n.NOT_READY}", f"{n.PRESSURE_SUM}"),
-            mitigation=("`kubectl describe node <node>` (conditions, events); on the node check kubelet and the "
-                        "container runtime (`journalctl -u kubelet`).",),
-        ),
-        Alert(
-            name="KubeNodeUnreachable",
-            expr=(f"(max {node} (kube_node_spec_taint{unreachable_sel}) unless {on}"
-                  f" max {node} (kube_node_spec_taint{ignore_sel})) == 1"),
-            for_="15m",
-            severity="warning",
-            summary="Node is unreachable.",
-            description="Node " + where + " is unreachable and some workloads may be rescheduled.",
-            cases=(Case(taint(unreachable), fires=True, labels={"node": n.NODE}),
-                   Case(taint(unreachable, v=0), fires=False),
-                   Case({**taint(unreachable), **taint(UNREACHABLE_IGNORE[0])}, fires=False,
-                        note="being removed by the cluster autoscaler")),
-            meaning="The node controller tainted the node node.kubernetes.io/unreachable: it lost contact with "
-                    "the kubelet.",
-            impact="Pods without a toleration are evicted after tolerationSeconds (300s by default).",
-            diagnosis=(f"kube_node_spec_taint{k()}", f"kube_node_status_condition{k(n.READY)}"),
-            mitigation=("Check the machine (cloud console), its network path to the API server and the kubelet.",),
-        ),
-        Alert(
-            name="KubeNodeReadinessFlapping",
-            expr=(f"sum {node} (changes(kube_node_status_condition{k(n.TRUE, n.READY)}[15m])) > 2"
-                  f" and {on} {schedulable}"),
-            for_="15m",
-            severity="warning",
-            summary="Node readiness status is flapping.",
-            description="The readiness of node " + where + " changed more than twice in 15 minutes.",
-            cases=(Case({**flap_in(flap), **sched()}, fires=True, labels={"node": n.NODE}),
-                   Case({**flap_in("1+0x{n}"), **sched()}, fires=False)),
-            meaning="The node goes Ready / NotReady repeatedly.",
-            impact="Pods are scheduled onto the node and evicted again; workloads restart.",
-            diagnosis=(f"changes(kube_node_status_condition{k(n.TRUE, n.READY)}[1h])",),
-            mitigation=("Look for a kubelet restarting, PLEG errors or a saturated node (CPU, memory, disk IO).",),
-        ),
-        Alert(
-            name="KubeNodePressure",
-            expr=(f"max {ctx.by('node', 'condition')} (kube_node_status_condition{k(n.PRESSURE, n.TRUE)}) == 1"
-                  f" and {on} {schedulable}"),
-            for_="10m",
-            severity="info",
-            summary="Node has an active pressure condition.",
-            description="Node " + where + " has {{ $labels.condition }}: resource usage exceeds the kubelet's "
-                        "eviction thresholds.",
-            cases=(Case({**pressure(1), **sched()}, fires=True, labels={"node": n.NODE, "condition": "MemoryPressure"}),
-                   Case({**pressure(0), **sched()}, fires=False)),
-            meaning="The kubelet reports MemoryPressure, DiskPressure or PIDPressure.",
-            impact="The kubelet evicts pods to reclaim the resource; the scheduler avoids the node.",
-            diagnosis=(f"{n.PRESSURE_SUM}", f"{n.MEM_UTIL}", f"1 - {n.FS_AVAIL}"),
-            mitigation=("Free the resource (see the node's memory, filesystem and process counts) or move pods.",),
-        ),
-        Alert(
-            name="KubeNodeUnschedulable",
-            expr=f"max {node} (kube_node_spec_unschedulable{k()}) == 1",
-            for_="1h",
-            severity="info",
-            summary="Node has been cordoned for an hour.",
-            description="Node " + where + " has been unschedulable for more than an hour.",
-            cases=(Case(sched(1), fires=True, labels={"node": n.NODE}), Case(sched(0), fires=False)),
-            meaning="spec.unschedulable is set (kubectl cordon / drain) and has stayed so.",
-            impact="The cluster runs with less capacity than it has; a forgotten cordon after maintenance.",
-            diagnosis=(f"kube_node_spec_unschedulable{k()} == 1", f"{n.UNSCHEDULABLE}"),
-            mitigation=("`kubectl uncordon <node>` when maintenance is over, or remove the node.",),
         ),
     )

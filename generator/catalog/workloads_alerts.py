@@ -47,6 +47,8 @@ def _overcommit(ctx: Context, res: str) -> tuple[Alert, ...]:
         **allocatable(ctx, res, size),
         **{ksm(ctx, "kube_resourcequota", namespace=ns, resourcequota="compute", resource=f"requests.{res}",
                type="hard"): size * ratio for ns in (NS, "batch")}}
+    both = lambda huge: {ksm(ctx, "kube_resourcequota", namespace=NS, resourcequota="compute", resource=res,  # noqa: E731
+                             type="hard"): huge}
     return (
         Alert(
             name=f"Kube{name}Overcommit",
@@ -67,8 +69,9 @@ def _overcommit(ctx: Context, res: str) -> tuple[Alert, ...]:
         ),
         Alert(
             name=f"Kube{name}QuotaOvercommit",
-            expr=f'sum {ctx.by()} (kube_resourcequota{k(hard)}) / {on_c} {ALLOC_SUM}{{resource="{res}"}}'
-                 f" > {fmt_number(quota_ratio)}",
+            # a quota with both `cpu` and `requests.cpu` (the same limit, two spellings) counts once, the lower
+            expr=f"sum {ctx.by()} (min {ctx.by('namespace', 'resourcequota')} (kube_resourcequota{k(hard)})) / "
+                 f'{on_c} {ALLOC_SUM}{{resource="{res}"}} > {fmt_number(quota_ratio)}',
             for_="5m",
             severity="warning",
             threshold=quota_ratio,
@@ -76,9 +79,12 @@ def _overcommit(ctx: Context, res: str) -> tuple[Alert, ...]:
             description=f"{what} quotas in cluster {{{{ $labels.{c} }}}} add up to {{{{ $value | humanizePercentage"
                         f" }}}} of allocatable {what}.",
             cases=(Case(quotas(2 * quota_ratio), fires=True, value=2 * quota_ratio),
-                   Case(quotas(quota_ratio / 2), fires=False)),
+                   Case(quotas(quota_ratio / 2), fires=False),
+                   Case({**quotas(quota_ratio / 2), **both(20 * size)}, fires=False,
+                        note=f"{res} and requests.{res} of one quota: the lower one counts")),
             meaning=f"The hard {what} quotas of all namespaces, summed, exceed the allocatable {what} by more than "
-                    "the overcommit factor.",
+                    f"the overcommit factor. A quota giving both `{res}` and `requests.{res}` counts once, with the "
+                    "lower value (they limit the same requests).",
             impact="Namespaces may all be within quota yet unable to schedule pods.",
             diagnosis=(f"kube_resourcequota{k(hard)}", f'{ALLOC_SUM}{{resource="{res}"}}'),
             mitigation=("Lower the quotas or add capacity.",),

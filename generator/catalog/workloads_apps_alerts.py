@@ -95,9 +95,10 @@ def _statefulsets(ctx: Context) -> tuple[Alert, ...]:
     where = "StatefulSet {{ $labels.namespace }}/{{ $labels.statefulset }} in cluster {{ $labels." + c + " }}"
     sts = ctx.by("namespace", "statefulset")
     on_sts = on(ctx, "namespace", "statefulset")
-    reps = lambda ready: {s("kube_statefulset_status_replicas"): 3,  # noqa: E731
-                          s("kube_statefulset_status_replicas_ready"): ready,
-                          s("kube_statefulset_status_replicas_updated"): 3}
+    reps = lambda ready, created=3: {s("kube_statefulset_replicas"): 3,  # noqa: E731
+                                     s("kube_statefulset_status_replicas"): created,
+                                     s("kube_statefulset_status_replicas_ready"): ready,
+                                     s("kube_statefulset_status_replicas_updated"): created}
     gen = lambda observed: {s("kube_statefulset_status_observed_generation"): observed,  # noqa: E731
                             s("kube_statefulset_metadata_generation"): 2}
     rollout = lambda updated: {  # noqa: E731
@@ -113,14 +114,17 @@ def _statefulsets(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeStatefulSetReplicasMismatch",
-            expr=(f"(kube_statefulset_status_replicas_ready{k()} != kube_statefulset_status_replicas{k()})"
+            expr=(f"(kube_statefulset_status_replicas_ready{k()} != kube_statefulset_replicas{k()})"
                   f" and (changes(kube_statefulset_status_replicas_updated{k()}[10m]) == 0)"),
             for_="15m",
             severity="warning",
-            summary="A StatefulSet has fewer ready replicas than it runs.",
+            summary="A StatefulSet has fewer ready replicas than it asks for.",
             description=where + " has only {{ $value }} ready replicas for 15 minutes.",
-            cases=(Case(reps(1), fires=True, labels=labels, value=1), Case(reps(3), fires=False)),
-            meaning="Some of the StatefulSet's pods are not ready and no update is progressing.",
+            cases=(Case(reps(1), fires=True, labels=labels, value=1), Case(reps(3), fires=False),
+                   Case(reps(0, created=0), fires=True, labels=labels, value=0,
+                        note="no pod created at all (quota, a missing ServiceAccount)")),
+            meaning="Fewer of the StatefulSet's pods are ready than its spec asks for (pods not ready, or never "
+                    "created) and no update is progressing.",
             impact="StatefulSets start pods in order: one not ready blocks the next ones and updates.",
             diagnosis=(f"kube_statefulset_status_replicas{k()} - kube_statefulset_status_replicas_ready{k()}",),
             mitigation=("Check the StatefulSet's pods and their PersistentVolumeClaims.",),
@@ -227,11 +231,18 @@ def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
     job, _ = _obj(ctx, "job_name", "nightly-report-29707814")
     hpa, hpa_labels = _obj(ctx, "horizontalpodautoscaler", "checkout")
     claim, _ = _obj(ctx, "persistentvolumeclaim", "data-redis-0")
+    pdb, _ = _obj(ctx, "poddisruptionbudget", "checkout")
+    by_pdb = ctx.by("namespace", "poddisruptionbudget")
+    pdb_m = lambda m: f"kube_poddisruptionbudget_{m}{k()}"  # noqa: E731
+    budget = lambda desired, current: {pdb("kube_poddisruptionbudget_status_desired_healthy"): desired,  # noqa: E731
+                                       pdb("kube_poddisruptionbudget_status_current_healthy"): current,
+                                       pdb("kube_poddisruptionbudget_status_expected_pods"): 3}
     by_job = ctx.by("namespace", "job_name")
     on_job = on(ctx, "namespace", "job_name")
     long_job = ctx.threshold("KubeJobNotCompleted", 43200)
     failed, pending = 'condition="true"', 'phase="Pending"'
     h = lambda m: f"kube_horizontalpodautoscaler_{m}{k()}"  # noqa: E731
+    on_hpa = on(ctx, "namespace", "horizontalpodautoscaler")
     hpa_state = lambda desired, current, lo=2, hi=10: {  # noqa: E731
         hpa("kube_horizontalpodautoscaler_status_desired_replicas"): desired,
         hpa("kube_horizontalpodautoscaler_status_current_replicas"): current,
@@ -301,18 +312,40 @@ def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubeHpaMaxedOut",
-            expr=f"{h('status_current_replicas')} == {h('spec_max_replicas')}",
+            expr=f"({h('status_current_replicas')} == {h('spec_max_replicas')}) and {on_hpa} "
+                 f"({h('spec_max_replicas')} != {h('spec_min_replicas')})",
             for_="15m",
             severity="warning",
             summary="An HPA runs at its maximum replicas.",
             description="HPA {{ $labels.namespace }}/{{ $labels.horizontalpodautoscaler }}" + in_cluster
                         + " has run at its maximum of {{ $value }} replicas for 15 minutes.",
             cases=(Case(hpa_state(10, 10), fires=True, labels=hpa_labels, value=10),
-                   Case(hpa_state(9, 9), fires=False)),
-            meaning="The autoscaler cannot add replicas: it is at maxReplicas.",
+                   Case(hpa_state(9, 9), fires=False),
+                   Case(hpa_state(5, 5, 5, 5), fires=False, note="pinned on purpose: minReplicas == maxReplicas")),
+            meaning="The autoscaler cannot add replicas: it is at maxReplicas (HPAs pinned with minReplicas == "
+                    "maxReplicas are left out: they cannot scale by design).",
             impact="Further load is not absorbed: latency and errors rise.",
             diagnosis=(f"{h('status_current_replicas')}", f"{h('spec_target_metric')}"),
             mitigation=("Raise maxReplicas if the cluster has room, or make each replica handle more.",),
+        ),
+        Alert(
+            name="KubePdbNotEnoughHealthyPods",
+            expr=f"max {by_pdb} ({pdb_m('status_desired_healthy')} - {pdb_m('status_current_healthy')}) > 0",
+            for_="15m",
+            severity="warning",
+            summary="A PodDisruptionBudget has fewer healthy pods than it requires.",
+            description="PodDisruptionBudget {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }}" + in_cluster
+                        + " needs {{ $value }} more healthy pod(s).",
+            cases=(Case(budget(3, 2), fires=True, labels={"namespace": NS, "poddisruptionbudget": "checkout"},
+                        value=1),
+                   Case(budget(3, 3), fires=False), Case(budget(2, 3), fires=False, note="more than enough")),
+            meaning="kube_poddisruptionbudget_status_current_healthy is below desired_healthy: the budget already "
+                    "allows no voluntary disruption.",
+            impact="Node drains and cluster upgrades block on these pods; one more failure takes the workload below "
+                   "what its owners declared it needs.",
+            diagnosis=(f"{pdb_m('status_current_healthy')}", f"{pdb_m('status_desired_healthy')}",
+                       f"{pdb_m('status_expected_pods')}"),
+            mitigation=("Find why the selected pods are not ready (`kubectl get pdb`, then the pods' events).",),
         ),
         Alert(
             name="KubePersistentVolumeClaimPending",

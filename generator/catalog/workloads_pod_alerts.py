@@ -36,6 +36,8 @@ from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
 
+GATED = 'reason="SchedulingGated"'
+
 
 def above(t: float) -> float:
     """A ratio past threshold `t` that stays below 1 (twice the threshold when that fits)."""
@@ -61,15 +63,19 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     often = ctx.threshold("KubeContainerRestartsFrequent", 5)
     crash, pull = 'reason="CrashLoopBackOff"', 'reason=~"ImagePullBackOff|ErrImagePull"'
     other = 'reason!~"CrashLoopBackOff|ImagePullBackOff|ErrImagePull"'
-    bad_phase, ready_false, phase_running = 'phase=~"Pending|Unknown|Failed"', 'condition="false"', 'phase="Running"'
+    bad_phase, ready_false, phase_running = 'phase=~"Pending|Unknown"', 'condition="false"', 'phase="Running"'
     not_job, oom = 'owner_kind!="Job"', 'reason="OOMKilled"'
-    # Pending/Unknown/Failed, or Running without passing readiness
+    # Pending/Unknown, or Running without passing readiness. Failed pods (evicted, or exited for good) are left
+    # out: they never become ready again, their controller replaces them, and the mismatch alerts say so
     not_ready = (f"(kube_pod_status_phase{k(bad_phase)} == 1) or {on_pod} (kube_pod_status_ready{k(ready_false)} == 1"
                  f" and {on_pod} kube_pod_status_phase{k(phase_running)} == 1)")
+    # pods held back on purpose by scheduling gates (spec.schedulingGates) wait for whoever removes the gate
+    gated = f'unless {on_pod} (kube_pod_status_reason{k(GATED)} == 1)'
+    gate = {pod_ksm(ctx, "kube_pod_status_reason", reason="SchedulingGated"): 1}
     owner = (f"topk {by_pod} (1, max {ctx.by('namespace', 'pod', 'owner_kind')}"
              f" (kube_pod_owner{k(not_job)}))")
     pod_state = lambda phase, ready, kind="ReplicaSet": {  # noqa: E731
-        **{pod_ksm(ctx, "kube_pod_status_phase", phase=p): float(p == phase) for p in ("Pending", "Running")},
+        **{pod_ksm(ctx, "kube_pod_status_phase", phase=p): float(p == phase) for p in ("Pending", "Running", "Failed")},
         **{pod_ksm(ctx, "kube_pod_status_ready", condition=cond): float(cond == str(ready).lower())
            for cond in ("true", "false")},
         pod_ksm(ctx, "kube_pod_owner", owner_kind=kind, owner_name="checkout-7d9f8b6c5d",
@@ -177,7 +183,7 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubePodNotReady",
-            expr=f"sum {by_pod} (max {by_pod} ({not_ready}) * {on_pod} group_left (owner_kind) {owner}) > 0",
+            expr=f"sum {by_pod} (max {by_pod} ({not_ready}) * {on_pod} group_left (owner_kind) {owner}) > 0 {gated}",
             for_="15m",
             severity="warning",
             summary="A pod has not been ready for more than 15 minutes.",
@@ -187,8 +193,13 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
                    Case(pod_state("Running", False), fires=True, labels={"namespace": NS, "pod": POD},
                         note="running but failing its readiness probe"),
                    Case(pod_state("Running", True), fires=False),
-                   Case(pod_state("Pending", False, "Job"), fires=False, note="Job pods are the Job alerts' concern")),
-            meaning="The pod is Pending, Unknown or Failed, or Running without passing its readiness probe.",
+                   Case(pod_state("Pending", False, "Job"), fires=False, note="Job pods are the Job alerts' concern"),
+                   Case(pod_state("Failed", False), fires=False, note="an evicted pod: its ReplicaSet replaces it"),
+                   Case({**pod_state("Pending", False), **gate}, fires=False, note="held by a scheduling gate")),
+            meaning="The pod is Pending or Unknown, or Running without passing its readiness probe. Failed pods "
+                    "(evicted, or exited for good) are left out on purpose: they never turn ready, their controller "
+                    "replaces them and KubeDeploymentReplicasMismatch / KubeStatefulSetReplicasMismatch report the "
+                    "gap. Pods held by scheduling gates are left out: something removes the gate when it is time.",
             impact="The pod receives no Service traffic; its workload runs below its desired capacity.",
             diagnosis=(f"kube_pod_status_phase{k()} == 1", f"kube_pod_status_ready{k(ready_false)} == 1",
                        f"kube_pod_status_unschedulable{k()}"),
@@ -235,7 +246,11 @@ def _resources(ctx: Context) -> tuple[Alert, ...]:
             summary="A container is throttled by its CPU limit.",
             description="{{ $value | humanizePercentage }} of the CPU periods of the " + where + " are throttled.",
             cases=(Case(periods(above(throttle)), fires=True, labels=ctr, value=above(throttle)),
-                   Case(periods(throttle / 2), fires=False)),
+                   Case(periods(throttle / 2), fires=False),
+                   Case({**periods(above(throttle)),
+                         ctr_cadv(ctx, "container_cpu_cfs_periods_total", endpoint="https-metrics-2"): counter(10)},
+                        fires=True, labels=ctr, value=above(throttle),
+                        note="the same counters scraped twice do not halve the ratio")),
             meaning="In a share of CFS periods above the threshold the container used up its CPU quota and waited.",
             impact="Latency rises even when the node has idle CPU: requests wait for the next period.",
             diagnosis=(f"{THROTTLE}", f"{CPU_LIM_RATIO}", f"{CPU_USAGE}"),

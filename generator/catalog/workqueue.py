@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from generator.catalog import targets
 from generator.catalog.helpers import counter
 from generator.context import Context
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
@@ -140,18 +141,19 @@ def down_alert(ctx: Context, src: str, name: str, who: str, port: str, impact: s
                       for i, v in enumerate(vs)}
     return Alert(
         name=name,
-        expr=f"sum {ctx.by()} (up{ctx.sel(src)}) == 0",
+        expr=targets.down_expr(ctx, src),
         for_="15m",
         severity="critical",
         summary=f"{who} has disappeared from Prometheus target discovery or is down.",
-        description=f"No {who} target is up in cluster {{{{ $labels.{ctx.cluster} }}}}.",
+        description=f"No {who} target is up or discovered in cluster {{{{ $labels.{ctx.cluster} }}}}.",
         cases=(Case(up(0, 0), fires=True, note="every replica down"),
-               Case(up(0, 1), fires=False, note="one replica is enough")),
-        meaning=f"Prometheus scrapes no {who} instance that answers.",
+               Case(up(0, 1), fires=False, note="one replica is enough"),
+               *targets.vanished_cases(ctx, src, up(1, 1))),
+        meaning=f"Prometheus scrapes no {who} instance that answers." + targets.VANISHED_MEANING,
         impact=impact,
         diagnosis=(f"up{ctx.sel(src)}",
                    f'kube_pod_status_ready{{namespace="kube-system",pod=~"{src}.*"}}'),
-        mitigation=mitigation,
+        mitigation=(*mitigation, targets.VANISHED_MITIGATION),
     )
 
 

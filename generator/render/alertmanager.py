@@ -17,6 +17,19 @@ from generator.yamlio import dump
 
 PATH = "alertmanager/alertmanager.yml"
 WATCHDOG_RECEIVER = "watchdog"
+INFO_INHIBITOR = "InfoInhibitor"
+INHIBITOR_RECEIVER = "info-inhibitor"
+CONTAINER = ("namespace", "pod", "container")
+# one event, several alerts: (sources, targets, labels besides the cluster that must be equal). The source says
+# the most; the targets are silenced while it fires. A container OOM kill is also a restart, a cAdvisor OOM event
+# and a kernel oom_kill on its node; a crash loop is also frequent restarts. The node-level OOM alert carries no
+# pod, so any container OOM alert of the cluster silences it (a node short of memory also fires
+# NodeMemoryHighUtilization, which nothing silences).
+SAME_EVENT: tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], ...] = (
+    (("KubeContainerOOMKilled",), ("ContainerOOMEvents", "KubeContainerRestartsFrequent"), CONTAINER),
+    (("KubePodCrashLooping",), ("KubeContainerRestartsFrequent",), CONTAINER),
+    (("KubeContainerOOMKilled", "ContainerOOMEvents"), ("NodeOOMKillDetected",), ()),
+)
 # labels a Down alert's firing case may carry that say nothing about *where* the outage is
 _NOT_SCOPE = {"severity", "component", "alertname"}
 
@@ -89,6 +102,31 @@ def _watchdog_route(alerts: list[Alert]) -> dict[str, Any]:
     }
 
 
+def _inhibitor_route() -> dict[str, Any]:
+    return {"receiver": INHIBITOR_RECEIVER, "matchers": [f"alertname={_q(INFO_INHIBITOR)}"]}
+
+
+def _info_inhibition(cluster: str, watchdogs: list[str]) -> dict[str, Any]:
+    """Info alerts of a namespace reach a receiver only beside a warning or critical alert there (see the
+    InfoInhibitor alert, which fires where none does)."""
+    return {
+        "source_matchers": [f"alertname={_q(INFO_INHIBITOR)}"],
+        "target_matchers": ['severity="info"', _match("alertname", [INFO_INHIBITOR, *watchdogs], negate=True)],
+        "equal": [cluster, "namespace"],
+    }
+
+
+def _same_event_inhibitions(names: set[str], cluster: str) -> list[dict[str, Any]]:
+    rules = []
+    for sources, targets, equal in SAME_EVENT:
+        src = [a for a in sources if a in names]
+        dst = [a for a in targets if a in names]
+        if src and dst:
+            rules.append({"source_matchers": [_match("alertname", src)], "target_matchers": [_match("alertname", dst)],
+                          "equal": [cluster, *equal]})
+    return rules
+
+
 def _severity_inhibitions(cluster: str) -> list[dict[str, Any]]:
     """The same alert at a higher severity silences its lower-severity copies (SEVERITIES runs high to low)."""
     return [
@@ -108,7 +146,8 @@ def _down_inhibitions(components: list[Component], cluster: str) -> list[dict[st
         for alert in comp.alerts:
             if is_down(alert) and not is_watchdog(alert):
                 by_scope.setdefault(_scope(alert, cluster), []).append(alert.name)
-        downs = [a.name for a in comp.alerts if is_down(a)]
+        # nor the heartbeat: a silenced Watchdog pages the dead man's switch
+        downs = [a.name for a in comp.alerts if is_down(a) or is_watchdog(a) or a.name == INFO_INHIBITOR]
         for scope, names in sorted(by_scope.items()):
             rules.append({
                 "source_matchers": [_match("alertname", names), f"component={_q(comp.key)}"],
@@ -119,9 +158,10 @@ def _down_inhibitions(components: list[Component], cluster: str) -> list[dict[st
     return rules
 
 
-def _receivers(config: Config, watchdog: bool) -> list[dict[str, Any]]:
+def _receivers(config: Config, watchdog: bool, inhibitor: bool = False) -> list[dict[str, Any]]:
     am = config.alertmanager
     names = set(am["receivers"].values()) | ({WATCHDOG_RECEIVER} if watchdog else set())
+    names |= {INHIBITOR_RECEIVER} if inhibitor else set()
     integrations: dict[str, dict[str, Any]] = am.get("integrations") or {}
     out = []
     for name in sorted(names):
@@ -137,7 +177,10 @@ def config_document(components: list[Component], config: Config) -> dict[str, An
     group = [cluster, "namespace", "alertname"]
     alerts = [a for c in components for a in c.alerts]
     watchdogs = [a for a in alerts if is_watchdog(a)]
-    routes = ([_watchdog_route(watchdogs)] if watchdogs else []) + _severity_routes(config)
+    names = {a.name for a in alerts}
+    inhibitor = INFO_INHIBITOR in names
+    routes = ([_watchdog_route(watchdogs)] if watchdogs else []) + ([_inhibitor_route()] if inhibitor else [])
+    routes += _severity_routes(config)
     doc = {
         "route": {
             # an alert without a known severity still reaches someone: the warning receiver
@@ -148,8 +191,10 @@ def config_document(components: list[Component], config: Config) -> dict[str, An
             "repeat_interval": am["repeat_interval"]["warning"],
             "routes": routes,
         },
-        "inhibit_rules": _severity_inhibitions(cluster) + _down_inhibitions(components, cluster),
-        "receivers": _receivers(config, bool(watchdogs)),
+        "inhibit_rules": (_severity_inhibitions(cluster) + _down_inhibitions(components, cluster)
+                          + _same_event_inhibitions(names, cluster)
+                          + ([_info_inhibition(cluster, [a.name for a in watchdogs])] if inhibitor else [])),
+        "receivers": _receivers(config, bool(watchdogs), inhibitor),
     }
     # the seeds' alert model (escalation, active hours, levels, subscriptions): opt-in, see that module
     return alertmanager_schedule.apply(doc, am, config.raw.get("alertmanager") or {})

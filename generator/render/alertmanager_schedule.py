@@ -128,7 +128,10 @@ def apply(doc: dict[str, Any], am: dict[str, Any], given: dict[str, Any]) -> dic
             if window:
                 intervals.append(_time_interval(kind, severity, window))
                 child[field] = [_interval_name(kind, severity)]
-    route["routes"] = _subscription_routes(am, given) + route["routes"]
+    # after the routes of named alerts (the heartbeat, the info inhibitor), which must reach no subscriber
+    named = [r for r in route["routes"] if any(m.startswith("alertname") for m in r.get("matchers", []))]
+    rest = [r for r in route["routes"] if r not in named]
+    route["routes"] = named + _subscription_routes(am, given) + rest
     known = {r["name"] for r in doc["receivers"]}
     added = [{"name": n, **dict(sorted(((am.get("integrations") or {}).get(n) or {}).items()))}
              for n in extra_receivers(am)

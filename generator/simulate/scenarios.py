@@ -22,7 +22,9 @@ class Scenario:
     minutes: int = 8  # how long it must have played for all of `expect` to fire
 
 
-_POD_KNOCK_ON = ("KubePodNotReady", "KubeDeploymentReplicasMismatch")
+# a pod that is not running is also an application target that is down
+# and a Deployment's budget may run short of healthy pods
+_POD_KNOCK_ON = ("KubePodNotReady", "KubeDeploymentReplicasMismatch", "TargetDown", "KubePdbNotEnoughHealthyPods")
 _APISERVER_WRITES = ("KubeAPIServerLatencyHigh", "KubeAPIServerWriteLatencyBudgetBurnFast",
                      "KubeAPIServerWriteLatencyBudgetBurnSlow")
 
@@ -43,9 +45,11 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "and apiserver writes slow down with them.", {"etcd.disk_slow": 1},
              ("EtcdHighFsyncDurations", "EtcdHighFsyncDurationsCritical", "EtcdHighCommitDurations",
               "EtcdProposalsPendingHigh", "EtcdCommitApplyGapHigh", "KubeAPIServerEtcdLatencyHigh",
+              "EtcdGRPCRequestsSlow",
               *_APISERVER_WRITES), ("KubeAPIServerReadLatencyBudgetBurnSlow",)),
     Scenario("etcd-network", "The network between etcd members is slow and lossy; clients see Unavailable.",
-             {"etcd.network": 1}, ("EtcdPeerRoundTripSlow", "EtcdHighGRPCErrorRatio", "EtcdGRPCErrorRatioCritical")),
+             {"etcd.network": 1}, ("EtcdPeerRoundTripSlow", "EtcdHighGRPCErrorRatio", "EtcdGRPCErrorRatioCritical",
+                                   "EtcdMembersDown")),
     # kube-apiserver
     Scenario("apiserver-5xx-burst", "The apiserver answers a fifth of all requests with 500/503.",
              {"apiserver.error_ratio": 0.2}, ("KubeAPIServerResourceErrorsHigh", "KubeAPIServerErrorBudgetBurnFast",
@@ -64,7 +68,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              ("KubeAPIServerLatencyHigh", "KubeAPIServerReadLatencyBudgetBurnFast",
               "KubeAPIServerReadLatencyBudgetBurnSlow")),
     Scenario("aggregated-api-down", "metrics-server is gone: v1beta1.metrics.k8s.io is unavailable.",
-             {"apiserver.aggregated_down": 1}, ("KubeAPIServerAggregatedAPIDown",)),
+             {"apiserver.aggregated_down": 1}, ("KubeAPIServerAggregatedAPIDown", "KubeAPIServerAggregatedAPIErrors"),
+             minutes=12),
     Scenario("deprecated-api-use", "A client still calls an API version removed in a later release.",
              {"apiserver.deprecated": 1}, ("KubeAPIServerDeprecatedAPIRequested",)),
     Scenario("cert-near-expiry", "Certificate rotation fails on a node: its kubelet client and serving certificates "
@@ -76,8 +81,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     # nodes and kubelets
     Scenario("node-not-ready", "A node's kubelet stops: the node goes NotReady/unreachable, its pods lose "
              "readiness, and the node lifecycle controller evicts them.", {"node.not_ready": 1},
-             ("KubeNodeNotReady", "KubeNodeUnreachable", "KubeletDown", "KubeControllerManagerNodeEvictions"),
-             (*_POD_KNOCK_ON, "KubeStatefulSetReplicasMismatch", "KubeDaemonSetRolloutStuck", "KubeletManyDown")),
+             ("KubeNodeNotReady", "KubeNodeUnreachable", "KubeletInstanceDown", "KubeControllerManagerNodeEvictions"),
+             (*_POD_KNOCK_ON, "KubeStatefulSetReplicasMismatch", "KubeDaemonSetRolloutStuck", "KubeletManyDown",
+              "TargetDown")),
     Scenario("node-readiness-flapping", "A node's Ready condition flips every few minutes.", {"node.flapping": 1},
              ("KubeNodeReadinessFlapping",)),
     Scenario("node-cordoned", "A node has been cordoned and left so.", {"node.cordoned": 1},
@@ -103,7 +109,7 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "fails.", {"node.clock": 1}, ("NodeClockSkewDetected", "NodeClockNotSynchronising",
                                            "NodeTextFileCollectorScrapeError")),
     Scenario("node-exporter-down", "node-exporter on a node cannot be scraped.", {"node.exporter_down": 1},
-             ("NodeExporterDown",)),
+             ("NodeExporterInstanceDown",)),
     Scenario("kubelet-pleg-unhealthy", "The container runtime hangs: PLEG relists take seconds, runtime calls "
              "time out and fail, pods start slowly.", {"kubelet.pleg": 1},
              ("KubeletPlegDurationHigh", "KubeletPlegNotHealthy", "KubeletRuntimeLatencyHigh",
@@ -147,6 +153,19 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("scheduler-backlog", "A burst of pods that do not fit: the scheduler's queues fill and it slows down.",
              {"scheduler.backlog": 1}, ("KubeSchedulerPendingPodsHigh", "KubeSchedulerUnschedulablePods",
                                         "KubeSchedulerLatencyHigh", "KubeSchedulerErrors")),
+    Scenario("pdb-unsatisfiable", "A PodDisruptionBudget asks for more healthy pods than its Deployment runs: "
+             "every drain blocks.", {"pdb.strict": 1}, ("KubePdbNotEnoughHealthyPods",)),
+    Scenario("ksm-list-errors", "kube-state-metrics fails a tenth of its list and watch calls.",
+             {"ksm.list_errors": 1}, ("KubeStateMetricsListErrors", "KubeStateMetricsWatchErrors")),
+    Scenario("version-skew", "A node was left behind by an upgrade: its kubelet and kube-proxy run the previous "
+             "minor version.", {"version.skew": 1}, ("KubeVersionMismatch",)),
+    Scenario("link-flapping", "A node's NIC goes down and up every minute.", {"node.link_flapping": 1},
+             ("NodeNetworkInterfaceFlapping",), minutes=12),
+    Scenario("coredns-upstream-down", "CoreDNS' upstream resolvers fail their health checks.",
+             {"coredns.upstream_down": 1}, ("CoreDNSForwardHealthcheckFailing", "CoreDNSForwardUpstreamsDown")),
+    Scenario("node-hardware", "On one node a RAID member disk fails, a bond loses a link and containerd's unit "
+             "fails.", {"node.hardware": 1}, ("NodeRAIDDegraded", "NodeRAIDDiskFailure", "NodeBondingDegraded",
+                                              "NodeSystemdServiceFailed")),
     Scenario("scheduler-down", "The scheduler target cannot be scraped.", {"scheduler.down": 1},
              ("KubeSchedulerDown",)),
     Scenario("controller-manager-down", "The controller manager is down: object generations move on unobserved.",

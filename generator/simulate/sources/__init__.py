@@ -10,6 +10,7 @@ from generator.simulate.sources.kubelet import Kubelet
 from generator.simulate.sources.network import CoreDNS, KubeProxy
 from generator.simulate.sources.node_exporter import NodeExporter
 from generator.simulate.sources.services import HTTPServices
+from generator.simulate.sources.telemetry import Telemetry
 
 SOURCES = (APIServer, Etcd, Scheduler, ControllerManager, Kubelet, KubeStateMetrics, NodeExporter, CoreDNS, KubeProxy,
-           HTTPServices)
+           HTTPServices, Telemetry)

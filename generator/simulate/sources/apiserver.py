@@ -12,6 +12,7 @@ import math
 from typing import TYPE_CHECKING
 
 from generator.simulate import buckets
+from generator.simulate.series import CounterHandle
 from generator.simulate.sources.base import Latency, Process, Target, rate
 from generator.simulate.sources.etcd import commit_median
 
@@ -86,6 +87,10 @@ class APIServer:
         self.denied = t.counter("apiserver_admission_webhook_rejection_count", error_type="no_error",
                                 rejection_code="403", **hook)
         self.apiservices = {n: t.gauge("aggregator_unavailable_apiservice", name=n) for n in APISERVICES}
+        # typed unknown: OpenMetrics cannot hold the gauge and a counter family of the same base name
+        self.apiservice_flaps = {n: CounterHandle(w.reg.series(
+            "unknown", "aggregator_unavailable_apiservice_total", t.labels(name=n, reason="FailedDiscoveryCheck")))
+            for n in APISERVICES}
         self.deprecated = t.gauge("apiserver_requested_deprecated_apis", group="", removed_release="",
                                   resource="componentstatuses", subresource="", version="v1")
         self.certs = Latency(t.histogram("apiserver_client_certificate_expiration_seconds", buckets.CERT_EXPIRATION),
@@ -134,7 +139,10 @@ class APIServer:
         self.terminations.add_int(total * 0.5 if throttled else 0.0)
         self._webhooks(w, t)
         for name, gauge in self.apiservices.items():
-            gauge.set(1 if w.knob("apiserver.aggregated_down") and name.startswith("v1beta1.metrics") else 0)
+            down = w.knob("apiserver.aggregated_down") and name.startswith("v1beta1.metrics")
+            gauge.set(1 if down else 0)
+            # a failing APIService is re-checked and marked unavailable again and again
+            self.apiservice_flaps[name].add(dt / 60 if down else 0.0)
         self.deprecated.set(1)
         if w.knob("apiserver.deprecated"):
             t.lazy("deprecated", lambda: t.gauge(

@@ -1,7 +1,8 @@
 """etcd (job kube-etcd): an external 3-member cluster. Backend commit latency follows the storage shock that
 kube-apiserver's request latency follows too (a planted relation).
 
-Knobs: etcd.leaderless, etcd.members_down (count), etcd.db_fill, etcd.disk_slow, etcd.network.
+Knobs: etcd.leaderless, etcd.members_down (count), etcd.db_fill, etcd.disk_slow (also slow gRPC handling),
+etcd.network (also failed peer sends).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from generator.simulate.world import World
 
 QUOTA = 2 * 1024**3  # etcd's default --quota-backend-bytes
+GRPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # prometheus.DefBuckets
 UNARY = (("etcdserverpb.KV", "Range", 30.0), ("etcdserverpb.KV", "Txn", 8.0), ("etcdserverpb.Lease", "LeaseGrant", 0.2))
 STREAM = (("etcdserverpb.Watch", "Watch"), ("etcdserverpb.Lease", "LeaseKeepAlive"))
 ERROR_CODES = ("Unavailable", "DeadlineExceeded")
@@ -52,6 +54,12 @@ class Etcd:
                 "fsync": Latency(t.histogram("etcd_disk_wal_fsync_duration_seconds", buckets.ETCD_DISK), rng),
                 "rtt": [Latency(t.histogram("etcd_network_peer_round_trip_time_seconds", buckets.ETCD_PEER_RTT,
                                             To=peer), rng) for j, peer in enumerate(ids) if j != i],
+                "sent_failures": [t.counter("etcd_network_peer_sent_failures_total", To=peer)
+                                  for j, peer in enumerate(ids) if j != i],
+                # server-side handling time of unary calls (etcd --metrics=extensive), DefBuckets
+                "handling": {(svc, meth): Latency(t.histogram("grpc_server_handling_seconds", GRPC_BUCKETS,
+                                                              grpc_method=meth, grpc_service=svc, grpc_type="unary"),
+                                                  rng) for svc, meth, _ in UNARY},
                 "started": {(svc, meth): t.counter("grpc_server_started_total", grpc_method=meth, grpc_service=svc,
                                                    grpc_type="unary") for svc, meth, _ in UNARY},
                 "handled": {(svc, meth, code): t.counter("grpc_server_handled_total", grpc_code=code, grpc_method=meth,
@@ -92,6 +100,11 @@ class Etcd:
             rtt = 0.1 if w.knob("etcd.network") else 0.002
             for peer in m["rtt"]:
                 peer.observe(dt, 0.5, rtt, 0.4)
+            for failures in m["sent_failures"]:  # raft messages to a peer that could not be sent
+                failures.add(rate(rng, 0.2, dt) if w.knob("etcd.network") else 0.0)
+            handling = 0.4 if w.knob("etcd.disk_slow") else 0.002 * math.exp(0.2 * w.storage.z)
+            for (svc, meth, base) in UNARY:
+                m["handling"][(svc, meth)].observe(dt, base * w.load / len(self.members), handling, 0.5)
             error_share = 0.08 if w.knob("etcd.network") else 0.0
             for (svc, meth, base) in UNARY:
                 n = rate(rng, base * w.load / len(self.members), dt)

@@ -62,6 +62,7 @@ class _Node:
         self.condition = {(c, s): t.gauge("kube_node_status_condition", condition=c, node=n, status=s)
                           for c in CONDITIONS for s in STATUSES}
         self.unschedulable = t.gauge("kube_node_spec_unschedulable", node=n)
+        self.info = t.gauge("kube_node_info", node=n, internal_ip=node.ip)
         resources = (("cpu", "core", node.cpus, node.alloc_cpu), ("memory", "byte", node.memory, node.alloc_memory),
                      ("pods", "integer", 110, 110), ("ephemeral_storage", "byte", 100 * 1024**3, 92 * 1024**3))
         self.resources = [(t.gauge("kube_node_status_capacity", node=n, resource=r, unit=u),
@@ -69,6 +70,7 @@ class _Node:
                           for r, u, cap, alloc in resources]
 
     def tick(self, w: World) -> None:
+        self.info.set(1)
         victim = self.node is w.topo.victim_node()
         state = {c: "false" for c in CONDITIONS}
         state["Ready"] = "true"

@@ -1,8 +1,9 @@
 """kube-state-metrics, the controller side: Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, HPAs,
 PersistentVolumeClaims and PersistentVolumes, ResourceQuotas.
 
-Knobs: controller_manager.down (generations move on, observed ones do not), pod.image_pull (rollout stuck),
-statefulset.update_stuck, daemonset.stuck, job.failed, hpa.maxed, quota.exhausted, overcommit, storage.failing,
+Knobs: pdb.strict (the web Deployment's budget asks for one pod more than it runs), controller_manager.down
+(generations move on, observed ones do not), pod.image_pull (rollout stuck), statefulset.update_stuck,
+daemonset.stuck, job.failed, hpa.maxed, quota.exhausted, overcommit, storage.failing,
 node.not_ready (DaemonSet pods on the lost node unavailable).
 """
 
@@ -64,6 +65,13 @@ class Apps:
         self._g("kube_deployment_spec_replicas", **ident).set(replicas)
         self._g("kube_deployment_status_replicas_available", **ident).set(self._ready(w, d))
         self._g("kube_deployment_status_replicas_updated", **ident).set(replicas)
+        # a PodDisruptionBudget per Deployment allowing one pod down; pdb.strict: minAvailable above the replicas
+        budget = {"namespace": d.namespace, "poddisruptionbudget": d.name}
+        strict = w.knob("pdb.strict") and _owns(d, w.topo.victim("web"))
+        self._g("kube_poddisruptionbudget_status_expected_pods", **budget).set(replicas)
+        self._g("kube_poddisruptionbudget_status_desired_healthy", **budget).set(
+            replicas + 1 if strict else max(0, replicas - 1))
+        self._g("kube_poddisruptionbudget_status_current_healthy", **budget).set(self._ready(w, d))
         self._g("kube_deployment_metadata_generation", **ident).set(generation)
         self._g("kube_deployment_status_observed_generation", **ident).set(3)
         conditions = (("Available", "true", "MinimumReplicasAvailable"),

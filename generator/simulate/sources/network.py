@@ -44,6 +44,8 @@ class CoreDNS:
                 "forward_duration": Latency(t.histogram("coredns_forward_request_duration_seconds", buckets.COREDNS,
                                                         rcode="NOERROR", to=UPSTREAM), w.rng),
                 "panics": t.counter("coredns_panics_total"),
+                "health_failures": t.counter("coredns_forward_healthcheck_failures_total", to=UPSTREAM),
+                "health_broken": t.counter("coredns_forward_healthcheck_broken_total"),
             })
 
     def tick(self, w: World) -> None:
@@ -70,6 +72,9 @@ class CoreDNS:
             cached = 0.0015 * math.exp(0.3 * shock)
             p["duration"].mixture(dt, qps, ((1 - miss, cached, 0.5), (miss, upstream, 0.5)), cv=0.02)
             p["forward_requests"].add_int(n * miss)
+            upstream_down = w.knob("coredns.upstream_down")  # health checks every 0.5 s fail, all upstreams down
+            p["health_failures"].add(rate(rng, 2.0, dt) if upstream_down else 0.0)
+            p["health_broken"].add(rate(rng, 0.5, dt) if upstream_down else 0.0)
             forward_fail = 0.25 if servfail else 0.0
             p["forward_responses"]["NOERROR"].add_int(n * miss * (0.8 - forward_fail))
             p["forward_responses"]["NXDOMAIN"].add_int(n * miss * 0.2)
