@@ -33,6 +33,7 @@ EXTRAS: dict[str, dict[str, tuple[str, ...]]] = {
     "simulate": {},
     "preview": {},
     "doctor": {},
+    "backfill": {"correlate": ("numpy", "requests", "prometheus_api_client")},
 }
 HEATMAP: dict[str, tuple[str, ...]] = {"heatmap": ("matplotlib",)}
 
