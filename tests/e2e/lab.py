@@ -3,8 +3,10 @@
 `simulated_prometheus(workdir, [cluster("etcd-slow-disk", size=(3, 3, 12))], seed=7)` generates the rule and
 alert files for a test site (rules every 5s, every alert's `for` patched to 0s: a test cannot wait out
 `for: 15m`), simulates the clusters up to now, backfills them with promtool, starts Prometheus over the blocks
-and waits until every rule group has run a few times. One cluster label value per cluster, so one Prometheus
-can hold a healthy cluster and one per scenario.
+and waits until every rule group has run a few times, snapshots the firing alerts and recorded series, then
+stops the rule evaluation (the server stays for queries). One cluster label value per cluster, so one
+Prometheus can hold several clusters; `snapshots_in_batches` holds many, PER_SERVER to a server, one server
+after the other, so that each server's rounds keep pace with its evaluation interval on two busy cores.
 
 The long-window groups (`*.rules.long`, 5m in the generated files) run every 5s here like the others:
 Prometheus places a group's first evaluation at a hash-based offset inside its interval, so a 5m group could stay
