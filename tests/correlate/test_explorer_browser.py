@@ -46,7 +46,7 @@ class Serve:
                  f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "20s", *extra],
                 cwd=workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": str(ROOT)})
-        limit = time.monotonic() + 60
+        limit = time.monotonic() + 180  # generous: a busy machine
         while True:
             try:
                 if requests.get(f"{self.url}/healthz", timeout=2).ok:
