@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import math
 import sys
@@ -88,8 +87,10 @@ def _number(cell: str, where: str) -> float:
 
 
 def load_csv(text: str) -> Table:
-    rows = [(n, r) for n, r in enumerate(csv.reader(io.StringIO(text)), start=1) if any(c.strip() for c in r)]
-    line, header = rows[0]
+    # rows are read one at a time and kept as float arrays: a wide file never holds all its cells as strings
+    # (lines, not io.StringIO: its buffer holds four bytes a character)
+    rows = ((n, r) for n, r in enumerate(csv.reader(text.splitlines()), start=1) if any(c.strip() for c in r))
+    line, header = next(rows)
     if len(header) < 2:
         raise InputError(f"line {line}: expected a header row: a time column, then one column per series")
     names = [h.strip() for h in header[1:]]
@@ -98,13 +99,14 @@ def load_csv(text: str) -> Table:
     for k, name in enumerate(names, start=2):
         if not name:
             raise InputError(f"line {line}: column {k} has no name")
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
+    if len(set(names)) < len(names):
+        seen: set[str] = set()
+        dup = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
         raise InputError(f'line {line}: duplicate column "{dup[0]}"')
     times: list[str] = []
-    values: list[list[float]] = []
+    values: list[np.ndarray] = []
     previous = -math.inf
-    for line, row in rows[1:]:
+    for line, row in rows:
         if len(row) != len(header):
             raise InputError(f"line {line}: expected {len(header)} fields, got {len(row)}")
         stamp = row[0].strip()
@@ -113,8 +115,9 @@ def load_csv(text: str) -> Table:
                 raise InputError(f'line {line}: time "{stamp}" is not after the previous row (need time order)')
             previous = float(stamp)
         times.append(stamp)
-        values.append([_number(c, f'line {line} column "{n}"') for n, c in zip(names, row[1:], strict=True)])
-    data = np.array(values, dtype=np.float64).T if values else np.empty((len(names), 0))
+        values.append(np.array([_number(c, f'line {line} column "{n}"') for n, c in zip(names, row[1:], strict=True)],
+                               dtype=np.float64))
+    data = np.vstack(values).T if values else np.empty((len(names), 0))
     return Table(names, times, data)
 
 

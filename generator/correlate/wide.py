@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 from generator.correlate import stats
 
 WIDE = 2000  # more series than this: `stereo correlate` takes this path and prints no matrix
-BLOCK = 256
+BLOCK = 64  # rows per block: each block holds a few (64 × n_series) float arrays at once
 
 
 @dataclass
