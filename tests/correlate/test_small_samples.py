@@ -72,4 +72,4 @@ def test_wide_input_takes_the_blockwise_path_and_agrees(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "more than 2000 series: pairs only, no matrix" in run.stdout
     assert "s3  ~  s7" in run.stdout and "rho:" not in run.stdout
-    assert "[9/9] rows 2048-2099 of 2100" in run.stderr
+    assert "[33/33] rows 2048-2099 of 2100" in run.stderr
