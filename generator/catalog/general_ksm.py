@@ -48,38 +48,25 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
             mitigation=("Check the kube-state-metrics Deployment (`kubectl -n monitoring get pods -l "
                         "app.kubernetes.io/name=kube-state-metrics`) and its logs.", targets.VANISHED_MITIGATION),
         ),
-        Alert(
-            name="KubeStateMetricsListErrors",
-            expr=f"{ratio('kube_state_metrics_list_total')} > {errors:g}",
+        *(Alert(
+            name=f"KubeStateMetrics{verb.title()}Errors",
+            expr=f"{ratio(metric)} > {limit:g}",
             for_="15m",
             severity="critical",
-            threshold=errors,
-            summary="kube-state-metrics fails to list objects.",
-            description="{{ $value | humanizePercentage }} of kube-state-metrics' list calls in cluster "
+            threshold=limit,
+            summary=f"kube-state-metrics fails to {verb} objects.",
+            description="{{ $value | humanizePercentage }} of kube-state-metrics' " + verb + " calls in cluster "
                         "{{ $labels." + c + " }} fail.",
-            cases=(Case(calls("kube_state_metrics_list_total", 0.9, 0.1), fires=True, value=0.1),
-                   Case(calls("kube_state_metrics_list_total", 1, 0), fires=False)),
-            meaning="kube-state-metrics' reflectors get errors listing resources from the apiserver.",
-            impact="The metrics of those resources are stale or missing; alerts on them see old state.",
-            diagnosis=(f"sum by (resource, result) (rate(kube_state_metrics_list_total{s()}[5m]))",),
+            cases=(Case(calls(metric, 0.9, 0.1), fires=True, value=0.1), Case(calls(metric, 1, 0), fires=False)),
+            meaning=f"kube-state-metrics' reflectors get errors {verb}ing resources {where} the apiserver.",
+            impact=impact,
+            diagnosis=(f"sum by (resource, result) (rate({metric}{s()}[5m]))",),
             mitigation=runbook_errors,
-        ),
-        Alert(
-            name="KubeStateMetricsWatchErrors",
-            expr=f"{ratio('kube_state_metrics_watch_total')} > {watch_errors:g}",
-            for_="15m",
-            severity="critical",
-            threshold=watch_errors,
-            summary="kube-state-metrics fails to watch objects.",
-            description="{{ $value | humanizePercentage }} of kube-state-metrics' watch calls in cluster "
-                        "{{ $labels." + c + " }} fail.",
-            cases=(Case(calls("kube_state_metrics_watch_total", 0.9, 0.1), fires=True, value=0.1),
-                   Case(calls("kube_state_metrics_watch_total", 1, 0), fires=False)),
-            meaning="kube-state-metrics' reflectors get errors watching resources on the apiserver.",
-            impact="Changes reach the metrics late or not at all.",
-            diagnosis=(f"sum by (resource, result) (rate(kube_state_metrics_watch_total{s()}[5m]))",),
-            mitigation=runbook_errors,
-        ),
+        ) for verb, limit, where, impact in (
+            ("list", errors, "from", "The metrics of those resources are stale or missing; alerts on them see old "
+                                     "state."),
+            ("watch", watch_errors, "on", "Changes reach the metrics late or not at all."))
+          for metric in (f"kube_state_metrics_{verb}_total",)),
         Alert(
             name="KubeStateMetricsShardingMismatch",
             expr=f"stdvar {ctx.by()} (kube_state_metrics_total_shards{s()}) != 0",
