@@ -50,7 +50,7 @@ from generator.correlate.candidates import Candidate
 from generator.correlate.httpparts import JSON, Guard, Metrics, encoded, error
 from generator.correlate.params import ApiError, When, int_param, matchers_param, num, when_param
 from generator.correlate.singleflight import Answers
-from generator.correlate.source import Auth, RangeCache, Scoped, Source, SourceError, background
+from generator.correlate.source import Auth, RangeCache, Scoped, Source, SourceError
 from generator.correlate.upstream import (
     Matcher,
     Parser,
@@ -102,8 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
                     max_concurrency=settings.max_concurrency, max_series=settings.max_series,
                     cache=RangeCache(settings.cache_size),
                     hooks=metrics.hooks(), verify_tls=settings.verify_tls)
-    pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve",
-                              initializer=background)
+    pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve")
     answers = Answers(settings.cache_size, settings.stale_for,
                       lambda result: metrics.cache.labels("response", result).inc())
     cluster_label = settings.config.cluster_label

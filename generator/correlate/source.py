@@ -15,8 +15,6 @@ Query, Mimir, VictoriaMetrics). What this module adds around the client:
 
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -259,13 +257,6 @@ class Source:
         raise exc
 
 
-def background() -> None:
-    """Lower the calling worker thread's CPU priority (Linux schedules threads apart): on a busy machine the
-    thread that answers requests (/healthz) is scheduled first, and it can then take the GIL promptly."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10))
-
-
 def fetch_all(range_fn: Callable[..., RangeResult], concurrency: int, queries: Iterable[str], start: float,
               end: float, step: int, deadline: float | None = None,
               on_done: Callable[[str, RangeResult | SourceError], None] | None = None
@@ -276,8 +267,7 @@ def fetch_all(range_fn: Callable[..., RangeResult], concurrency: int, queries: I
     down or misbehaving: pending queries are cancelled and it is raised at once."""
     unique = list(dict.fromkeys(queries))
     out: dict[str, RangeResult | SourceError] = {}
-    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(unique))), thread_name_prefix="stereo-fetch",
-                              initializer=background)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(unique))), thread_name_prefix="stereo-fetch")
     try:
         futures: dict[Future, str] = {pool.submit(range_fn, q, start, end, step, deadline): q for q in unique}
         pending = set(futures)
