@@ -262,7 +262,12 @@ class Doctor:
             note = f"; waiting for their metrics' first series: {_names(waiting)}" if waiting else ""
             out.append(Finding(part.key, "alerts can fire", "ok",
                                f"{len(part.alerts) - len(waiting)} of {len(part.alerts)} alerts have inputs{note}"))
-        now = {a: n for a, n in firing.items() if a in part.alerts}
+        # a heartbeat (Watchdog) fires all the time: it is news when it does not
+        beats = sorted(a for a in part.alerts if a.endswith("Watchdog"))
+        for beat in beats:
+            out.append(Finding(part.key, "heartbeat", "ok", f"{beat} is firing") if beat in firing else
+                       Finding(part.key, "heartbeat", "warn", f"{beat} is not firing: are the alert rules loaded?"))
+        now = {a: n for a, n in firing.items() if a in part.alerts and a not in beats}
         if now:
             out.append(Finding(part.key, "alerts firing", "warn",
                                f"firing now: {_names(f'{a} ({n})' for a, n in now.items())}"))
