@@ -35,7 +35,8 @@ def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -
     out["dashboards/overview.json"] = views.overview(lk)
     out["dashboards/namespace.json"] = views.namespace(lk)
     out["dashboards/workload.json"] = views.workload(lk)
-    out["dashboards/pair.json"] = pair.pair_view(lk)
+    if sum(len(c.signals) for c in components) >= 2:  # a site of general alerts only has no pair to show
+        out["dashboards/pair.json"] = pair.pair_view(lk)
     out.update({f"dashboards/{key}.json": dash for key, dash in kube.boards(lk).items()})
     uids = [d["uid"] for d in out.values()]
     if len(set(uids)) != len(uids):
