@@ -82,7 +82,7 @@ class _Node:
             counters["idle"].add((1 - share) * dt)
             for mode, part in MODES:
                 counters[mode].add(share * part * dt)
-        saturation = 2.5 if victim and w.knob("node.cpu_busy") else 1.0
+        saturation = 3.0 if victim and w.knob("node.cpu_busy") else 1.0  # ~3 per core: noise never dips under 2
         for key, smooth in (("1", 0.1), ("5", 0.05), ("15", 0.02)):
             self.load[key].set(round(busy * saturation * (1 + smooth * rng.gauss(0, 1)), 2))
         used = 1.5 * GIB + sum(s.mem for s in states)
