@@ -15,7 +15,7 @@ from generator.config import Config
 from generator.correlations import Pair
 from generator.model import Component
 from generator.pairsource import Document, prior
-from generator.render import alertmanager, dashboards, promtool_tests, provisioning, rulefiles, runbooks
+from generator.render import alertmanager, dashboards, promtool_tests, provisioning, related, rulefiles, runbooks
 from generator.render.manifests import manifests as kubernetes_objects
 from generator.render.migration import migration
 
@@ -24,21 +24,26 @@ Extra = Callable[[list[Component], Config], dict[str, str]]
 EXTRA_STAGES: list[Extra] = [alertmanager.alertmanager, provisioning.provisioning, migration]
 
 
-def annotations(components: list[Component], config: Config) -> dict[str, dict[str, str]]:
+def annotations(components: list[Component], config: Config,
+                partners: dict[str, tuple[related.Partner, ...]] | None = None) -> dict[str, dict[str, str]]:
+    """Every alert's annotations: its own, what moved with it (`partners`, see render.related), the site's patch."""
     notes = {}
+    homes = related.homes(components)
     for comp in components:
         dash = naming.dashboard_url(config.grafana_url, comp.key)
         for alert in comp.alerts:
             runbook = naming.runbook_url(config.runbook_url, alert.name, comp.key)
             patched = config.patch.get(alert.name, {}).get("annotations", {})
-            notes[alert.name] = {**rulefiles.annotations(alert, runbook, dash), **patched}
+            moved = related.annotations(alert, (partners or {}).get(alert.name, ()), config, homes)
+            notes[alert.name] = {**rulefiles.annotations(alert, runbook, dash), **moved, **patched}
     return notes
 
 
 def render(components: list[Component], config: Config, pairs: Sequence[Pair], *, manifests: bool = False
            ) -> dict[str, str]:
     """Every file for the site's components, the dashboards laid out from `pairs`."""
-    notes = annotations(components, config)
+    partners = related.by_alert(components, pairs)
+    notes = annotations(components, config, partners)
     interval = config.evaluation_interval
     files: dict[str, str | None] = {}
     for comp in components:
@@ -46,7 +51,7 @@ def render(components: list[Component], config: Config, pairs: Sequence[Pair], *
         files[naming.alert_file(comp.key)] = rulefiles.alerts_file(comp, interval, notes)
         files[naming.rule_test_file(comp.key)] = promtool_tests.test_file(comp, interval, config.cluster_label, notes)
     dash_urls = {c.key: naming.dashboard_url(config.grafana_url, c.key) for c in components}
-    files.update(runbooks.runbooks(components, dash_urls, config.cluster_label))
+    files.update(runbooks.runbooks(components, dash_urls, config.cluster_label, partners))
     files["docs/alerts.md"] = runbooks.catalogue(components)
     files.update(dashboards.stage(components, config, pairs))
     for stage in EXTRA_STAGES:

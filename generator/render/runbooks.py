@@ -10,8 +10,9 @@ import re
 
 import jinja2
 
-from generator.model import Component
+from generator.model import Component, Signal
 from generator.promql import fmt_number
+from generator.render.related import Partner, diagnosis_query
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("generator", "templates"),
@@ -76,15 +77,35 @@ def _blocks(queries: tuple[str, ...], cluster: str) -> list[tuple[str, str]]:
     return [("sh", q) if SHELL.match(q) else ("promql", scope(q, cluster)) for q in queries]
 
 
-def runbooks(components: list[Component], dashboard_urls: dict[str, str], cluster: str = "cluster") -> dict[str, str]:
+def _related(found: tuple[Partner, ...], signals: dict[str, tuple[Signal, Component]], cluster: str,
+             dashboard_urls: dict[str, str]) -> list[dict[str, str]]:
+    """What the runbook says of each partner: its title, home, evidence and PromQL for one cluster."""
+    out = []
+    for partner in found:
+        sig, home = signals[partner.signal]
+        out.append({"name": sig.name, "title": sig.title, "own": partner.own, "home": home.title,
+                    "home_url": dashboard_urls[home.key], "evidence": partner.pair.evidence(),
+                    "query": scope(diagnosis_query(sig, cluster), cluster)})
+    return out
+
+
+def runbooks(components: list[Component], dashboard_urls: dict[str, str], cluster: str = "cluster",
+             partners: dict[str, tuple[Partner, ...]] | None = None) -> dict[str, str]:
+    """`partners`: what moved with each alert (render.related), listed in its diagnosis."""
     template = _ENV.get_template("runbook.md.j2")
+    signals: dict[str, tuple[Signal, Component]] = {}
+    for component in components:
+        for sig in component.signals:
+            signals.setdefault(sig.name, (sig, component))
     out = {}
     for component in components:
         for alert in component.alerts:
+            moved = _related((partners or {}).get(alert.name, ()), signals, cluster, dashboard_urls)
             threshold = fmt_number(alert.threshold) if alert.threshold is not None else ""
             out[f"docs/runbooks/{alert.name}.md"] = template.render(
                 alert=alert, component=component, threshold=threshold, dashboard_url=dashboard_urls[component.key],
                 expr=scope(alert.expr, cluster), diagnosis=_blocks(alert.diagnosis, cluster), cluster=cluster,
+                related=moved,
             )
     return out
 
