@@ -158,7 +158,7 @@ SCHEMA: dict[str, Check] = {
     "slo": record({"objective": ratio, "read_latency": duration_upto("1h"), "write_latency": duration_upto("1h")}),
     "services": list_of(record({"preset": one_of("http", "ingress-nginx"), "selector": selector})),
     "prometheus_url": url,
-    "correlation_url": url,
+    "correlation_url": annotation_url,  # explorer_url annotations start with it
     "alertmanager": record({
         "receivers": map_of(string, keys=SEVERITY_KEYS),
         "repeat_interval": map_of(duration, keys=SEVERITY_KEYS),

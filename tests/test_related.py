@@ -1,0 +1,199 @@
+"""Alerts carry what moved with them: the related / related_url / explorer_url annotations and the runbooks'
+partner lists follow correlations.yaml (or the prior), and their promtool cases pass on a real promtool."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from promtool_run import check_and_test
+
+from generator import gotemplate, pipeline, writer
+from generator.build import build, site
+from generator.config import build as build_config
+from generator.config import load
+from generator.correlations import Pair
+from generator.pairsource import Document
+from generator.render import related
+from generator.render.related import Partner, Watched
+
+ANNOTATIONS = ("related", "related_url", "explorer_url")
+
+
+def _doc(*rows: str) -> Document:
+    return Document("version: 1\npairs:\n" + "".join(f"  - {r}\n" for r in rows), "correlations.yaml")
+
+
+MEASURED_A = _doc("{a: container_cpu_usage, b: pod_network_receive_bytes, rho: 0.82, n: 240, source: measured}",
+                  "{a: pod_restarts, b: container_memory_working_set, rho: -0.41, n: 240, source: measured}")
+MEASURED_B = _doc("{a: pod_network_transmit_bytes, b: container_cpu_usage, rho: -0.91, n: 300, source: measured}",
+                  "{a: container_cpu_usage, b: node_cpu_utilisation, rho: 0.5, n: 300, source: measured}",
+                  "{a: container_cpu_usage, b: coredns_cpu, rho: 0.3, n: 300, source: measured}",
+                  "{a: container_cpu_usage, b: node_load_per_core, rho: 0.2, n: 300, source: measured}")
+
+
+def _alerts(files: dict[str, str]) -> dict[str, dict]:
+    out = {}
+    for path, text in files.items():
+        if path.startswith("alerts/"):
+            for group in yaml.safe_load(text)["groups"]:
+                out.update({r["alert"]: r for r in group["rules"]})
+    return out
+
+
+def _expected(files: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """(alert, exp_labels, exp_annotations) of every firing promtool case."""
+    out = []
+    for path, text in files.items():
+        if path.startswith("tests/rules/"):
+            for test in yaml.safe_load(text)["tests"]:
+                for check in test.get("alert_rule_test", []):
+                    out += [(check["alertname"], e["exp_labels"], e["exp_annotations"]) for e in check["exp_alerts"]]
+    return out
+
+
+@pytest.fixture(scope="module")
+def files_a() -> dict[str, str]:
+    return pipeline.generate(load(None), MEASURED_A)
+
+
+@pytest.fixture(scope="module")
+def files_b() -> dict[str, str]:
+    return pipeline.generate(load(None), MEASURED_B)
+
+
+def test_metrics_are_the_series_an_expression_reads() -> None:
+    expr = ('sum by (cluster, pod) (rate(a_total{job="x",le="0.5"}[5m])) / on (cluster) group_left (node) '
+            'b:c:rate5m offset 1h > 1e3 and time() - max_over_time(d[10m]) > 0.9 unless {__name__="e"}')
+    assert related.metrics(expr) == {"a_total", "b:c:rate5m", "d"}
+
+
+def test_an_alert_watches_the_signal_drawing_its_threshold_and_those_it_reads() -> None:
+    config = load(None)
+    watched = related.alert_signals(site(config, build(config)))
+    assert watched["CoreDNSLatencyHigh"] == Watched(("coredns_latency_p99",), ("coredns_latency_p99",))
+    cpu = watched["ContainerCPUNearLimit"]
+    assert cpu.own == ("container_cpu_limits_ratio",)
+    assert "container_cpu_usage" in cpu.signals and "pod_network_receive_bytes" not in cpu.signals
+    assert "Watchdog" not in watched and "TargetDown" not in watched
+
+
+def _pair(a: str, b: str, rho: float | None, source: str = "measured", derived: bool | None = None) -> Pair:
+    return Pair(a, b, rho=rho, n=100 if rho is not None else 0, source=source, derived=derived)
+
+
+def test_partners_strongest_first_capped_one_entry_each_never_own_or_derived() -> None:
+    watched = Watched(("x", "y"), ("x",))
+    pairs = [_pair("x", "p1", 0.3), _pair("p2", "x", -0.9), _pair("y", "p1", 0.6), _pair("x", "p3", None, "prior"),
+             _pair("x", "p4", 0.95, derived=True), _pair("y", "x", 0.99), _pair("p5", "y", 0.5), _pair("q", "r", 1.0)]
+    found = related.partners(watched, pairs)
+    # y is watched but not the alert's own signal: it moved with x (NodeSystemSaturation: load ↔ CPU)
+    assert [(p.own, p.signal) for p in found] == [("x", "y"), ("x", "p2"), ("y", "p1")]
+    assert related.partners(watched, list(reversed(pairs))) == found
+    assert [p.signal for p in related.partners(watched, pairs, limit=10)] == ["y", "p2", "p1", "p5", "p3"]
+    # a tie on |ρ|: measured before the prior, then by name
+    tie = [_pair("x", "b", None, "prior"), _pair("x", "a", None, "prior"), _pair("x", "c", 0.0)]
+    assert [p.signal for p in related.partners(watched, tie)] == ["c", "a", "b"]
+    assert found[1].text() == "p2 (ρ -0.90, n 100)" and Partner("x", "p3", pairs[3]).text() == "p3 (prior)"
+
+
+def test_two_correlation_files_give_two_sets_of_annotations(files_a: dict[str, str], files_b: dict[str, str]) -> None:
+    a, b = _alerts(files_a)["ContainerCPUNearLimit"], _alerts(files_b)["ContainerCPUNearLimit"]
+    assert a["annotations"]["related"] == "pod_network_receive_bytes (ρ +0.82, n 240)"
+    assert b["annotations"]["related"] == ("pod_network_transmit_bytes (ρ -0.91, n 300), node_cpu_utilisation "
+                                           "(ρ +0.50, n 300), coredns_cpu (ρ +0.30, n 300)")
+    assert "var-b=pod_network_receive_bytes&" in a["annotations"]["related_url"]
+    assert "var-b=pod_network_transmit_bytes&" in b["annotations"]["related_url"]
+    # the measured file replaces the prior: restarts move with memory now, not with latency
+    restarts = _alerts(files_a)["KubeContainerRestartsFrequent"]["annotations"]
+    assert restarts["related"] == "container_memory_working_set (ρ -0.41, n 240)"
+    assert "KubeContainerRestartsFrequent" not in {n for n, r in _alerts(files_b).items() if "related" in r["annotations"]}
+    assert "node_cpu_utilisation" in files_b["docs/runbooks/ContainerCPUNearLimit.md"]
+    assert "node_cpu_utilisation" not in files_a["docs/runbooks/ContainerCPUNearLimit.md"]
+    assert files_a == pipeline.generate(load(None), MEASURED_A)  # deterministic
+
+
+def test_the_promtool_cases_expect_the_annotations_and_pass(files_b: dict[str, str], tmp_path: Path) -> None:
+    firing = [(n, ann) for n, _, ann in _expected(files_b) if n == "ContainerCPUNearLimit"]
+    assert firing and all(ann["related"].startswith("pod_network_transmit_bytes (ρ -0.91") for _, ann in firing)
+    writer.write(files_b, tmp_path)
+    check_and_test(tmp_path, only=("workloads", "nodes", "coredns")).assert_passed()
+
+
+def test_without_pairs_no_alert_carries_them_and_no_annotation_is_empty() -> None:
+    files = pipeline.generate(load(None), [])
+    alerts = _alerts(files)
+    assert not [n for n, r in alerts.items() if set(ANNOTATIONS) & set(r["annotations"])]
+    assert not [(n, k) for n, r in alerts.items() for k, v in r["annotations"].items() if not v.strip()]
+    assert not any("What moved with it" in t for p, t in files.items() if p.startswith("docs/runbooks/"))
+
+
+def test_the_prior_gives_partners_to_the_alerts_on_its_signals(default_files: dict[str, str]) -> None:
+    carrying = {n for n, r in _alerts(default_files).items() if "related" in r["annotations"]}
+    assert {"CoreDNSLatencyHigh", "EtcdHighCommitDurations", "KubeAPIServerLatencyHigh", "NodeCPUHighUsage",
+            "NodeSystemSaturation", "KubeSchedulerPendingPodsHigh", "ContainerCPUNearLimit"} <= carrying
+    assert _alerts(default_files)["CoreDNSLatencyHigh"]["annotations"]["related"] == "coredns_cpu (prior)"
+    for name, r in _alerts(default_files).items():
+        ann = r["annotations"]
+        assert ("related" in ann) == ("related_url" in ann) == ("explorer_url" in ann), name
+        assert all(v.strip() for v in ann.values()), name
+
+
+def test_links_use_the_alerts_own_labels_and_the_site_urls() -> None:
+    config = build_config({"cluster_label": "k8s_cluster", "grafana_url": "https://grafana.example.com/g",
+                           "correlation_url": "https://stereo.example.com"}, "stereo.yaml", {})
+    files = pipeline.generate(config, MEASURED_A)
+    ann = _alerts(files)["ContainerCPUNearLimit"]["annotations"]
+    assert ann["related_url"] == (
+        "https://grafana.example.com/g/d/stereo-pair/pair?var-a=container_cpu_usage&var-b=pod_network_receive_bytes"
+        "&var-a_home=stereo-workloads&var-b_home=stereo-workloads&var-cluster={{ $labels.k8s_cluster }}"
+        "&var-namespace={{ $labels.namespace }}&var-pod={{ $labels.pod }}")
+    assert ann["explorer_url"] == ("https://stereo.example.com/?target=container_cpu_usage&cluster="
+                                   "{{ $labels.k8s_cluster }}&namespace={{ $labels.namespace }}&pod={{ $labels.pod }}")
+    for name, labels, expected in _expected(files):
+        for key in ("related_url", "explorer_url"):
+            if key in expected:
+                # every label a link reads is one the alert carries: no empty value, no "<no value>"
+                assert not re.search(r"=(&|$)", expected[key]) and "<no value>" not in expected[key], (name, key)
+                assert f"={labels['k8s_cluster']}" in expected[key]
+    node = _alerts(pipeline.generate(config, MEASURED_B))["NodeCPUHighUsage"]["annotations"]["related_url"]
+    assert node.endswith("&var-cluster={{ $labels.k8s_cluster }}")  # the node alerts carry no namespace or pod
+    for r in _alerts(files).values():
+        for key in ANNOTATIONS:
+            if key in r["annotations"]:
+                gotemplate.check(r["annotations"][key])
+
+
+def test_a_partner_the_site_leaves_out_is_not_listed() -> None:
+    config = build_config({"exclude": {"components": ["services"]}}, "stereo.yaml", {})
+    alerts = _alerts(pipeline.generate(config))
+    assert "related" not in alerts["KubeContainerRestartsFrequent"]["annotations"]  # its prior partner: a service
+    assert alerts["CoreDNSLatencyHigh"]["annotations"]["related"] == "coredns_cpu (prior)"
+
+
+def test_a_patch_overrides_what_moved(tmp_path: Path) -> None:
+    config = build_config({"patch": {"CoreDNSLatencyHigh": {"annotations": {"related": "see the DNS board"}}}},
+                          "stereo.yaml", {})
+    assert _alerts(pipeline.generate(config))["CoreDNSLatencyHigh"]["annotations"]["related"] == "see the DNS board"
+
+
+def test_the_runbook_lists_the_same_partners_with_their_promql(files_b: dict[str, str]) -> None:
+    text = files_b["docs/runbooks/ContainerCPUNearLimit.md"]
+    part = text[text.index("What moved with it"):text.index("## Mitigation")]
+    named = re.findall(r"^- \*\*.*?\*\* \(`(\w+)`", part, re.M)
+    assert named == ["pod_network_transmit_bytes", "node_cpu_utilisation", "coredns_cpu"]
+    assert "ρ = -0.91, n = 300" in part
+    assert ('```promql\n  cluster_namespace_pod:container_network_transmit_bytes:rate5m{cluster="$cluster"}\n'
+            in part)
+    assert "$namespace" not in part and "$pod" not in part  # the dashboards' scope variables are not PromQL
+
+
+def test_diagnosis_query_keeps_the_cluster_and_drops_the_other_dashboard_variables() -> None:
+    from generator.model import Signal
+    sig = Signal("s", 'sum by (pod) (m{namespace="$namespace", k8s="$cluster",pod=~"${pod:pipe}",job="x"})',
+                 "short", ("pod",), "S", "")
+    assert related.diagnosis_query(sig, "k8s") == 'sum by (pod) (m{k8s="$cluster",job="x"})'
+    only = Signal("t", 'm{pod=~"$pod"} / n{namespace="$namespace"}', "short", (), "T", "")
+    assert related.diagnosis_query(only, "cluster") == "m / n"
