@@ -3,6 +3,7 @@ partner lists follow correlations.yaml (or the prior), and their promtool cases 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -197,3 +198,30 @@ def test_diagnosis_query_keeps_the_cluster_and_drops_the_other_dashboard_variabl
     assert related.diagnosis_query(sig, "k8s") == 'sum by (pod) (m{k8s="$cluster",job="x"})'
     only = Signal("t", 'm{pod=~"$pod"} / n{namespace="$namespace"}', "short", (), "T", "")
     assert related.diagnosis_query(only, "cluster") == "m / n"
+
+
+def test_the_links_name_what_the_pair_view_and_the_explorer_read(default_files: dict[str, str]) -> None:
+    """related_url's variables are the pair view's (a and b among its options), explorer_url's parameters are
+    the levels the explorer page presets from its URL."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    board = json.loads(default_files["dashboards/pair.json"])
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    page = (Path(related.__file__).parents[1] / "correlate" / "static" / "explorer.js").read_text()
+    found = re.search(r"const LEVELS = (\[.*?\]);", page)
+    assert found, "explorer.js names its levels in LEVELS"
+    levels = set(json.loads(found.group(1)))
+    seen = 0
+    for name, r in _alerts(default_files).items():
+        if "related" not in r["annotations"]:
+            continue
+        seen += 1
+        url = urlsplit(r["annotations"]["related_url"])
+        assert url.path == f"/d/{board['uid']}/pair", name
+        query = dict(parse_qsl(url.query))
+        assert {k.removeprefix("var-") for k in query} <= set(variables), name
+        for var in ("a", "b"):
+            assert query[f"var-{var}"] in {o["text"] for o in variables[var]["options"]}, name
+        explorer = dict(parse_qsl(urlsplit(r["annotations"]["explorer_url"]).query))
+        assert set(explorer) - {"target"} <= levels and explorer["target"] == query["var-a"], name
+    assert seen >= 10
