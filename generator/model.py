@@ -73,6 +73,9 @@ class Alert:
     impact: str = ""
     diagnosis: tuple[str, ...] = ()  # PromQL to run while diagnosing
     mitigation: tuple[str, ...] = ()
+    # always firing while alerting works (a dead man's switch): Alertmanager routes it to the watchdog receiver
+    # and nothing silences it; doctor warns when it is not firing
+    heartbeat: bool = False
 
 
 @dataclass(frozen=True)

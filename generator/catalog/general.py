@@ -41,6 +41,7 @@ def _meta(ctx: Context) -> tuple[Alert, ...]:
             expr="group (up)",
             for_="0m",
             severity="info",
+            heartbeat=True,
             summary="The alerting pipeline works: this alert always fires.",
             description="Watchdog heartbeat: Prometheus evaluates rules, scrapes targets and reaches Alertmanager.",
             cases=(Case({targets.other_up(ctx): 1}, fires=True, labels={c: ""}),

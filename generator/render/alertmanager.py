@@ -62,11 +62,6 @@ def _match(label: str, values: list[str], negate: bool = False) -> str:
     return f"{label}{'!~' if negate else '=~'}{_q('|'.join(unique))}"
 
 
-def is_watchdog(alert: Alert) -> bool:
-    """An always-firing heartbeat ("dead man's switch") that tells the outside world alerting works."""
-    return alert.name.endswith("Watchdog") or alert.expr.replace(" ", "") == "vector(1)"
-
-
 def is_down(alert: Alert) -> bool:
     return alert.name.endswith("Down")
 
@@ -144,10 +139,10 @@ def _down_inhibitions(components: list[Component], cluster: str) -> list[dict[st
     for comp in components:
         by_scope: dict[tuple[str, ...], list[str]] = {}
         for alert in comp.alerts:
-            if is_down(alert) and not is_watchdog(alert):
+            if is_down(alert) and not alert.heartbeat:
                 by_scope.setdefault(_scope(alert, cluster), []).append(alert.name)
         # nor the heartbeat: a silenced Watchdog pages the dead man's switch
-        downs = [a.name for a in comp.alerts if is_down(a) or is_watchdog(a) or a.name == INFO_INHIBITOR]
+        downs = [a.name for a in comp.alerts if is_down(a) or a.heartbeat or a.name == INFO_INHIBITOR]
         for scope, names in sorted(by_scope.items()):
             rules.append({
                 "source_matchers": [_match("alertname", names), f"component={_q(comp.key)}"],
@@ -176,7 +171,7 @@ def config_document(components: list[Component], config: Config) -> dict[str, An
     cluster = config.cluster_label
     group = [cluster, "namespace", "alertname"]
     alerts = [a for c in components for a in c.alerts]
-    watchdogs = [a for a in alerts if is_watchdog(a)]
+    watchdogs = [a for a in alerts if a.heartbeat]
     names = {a.name for a in alerts}
     inhibitor = INFO_INHIBITOR in names
     routes = ([_watchdog_route(watchdogs)] if watchdogs else []) + ([_inhibitor_route()] if inhibitor else [])
