@@ -105,6 +105,8 @@ class Component:
     panels: tuple[Panel, ...] = ()
     # control-plane parts a managed cluster (ACK, TKE, EKS, GKE) does not let you scrape
     control_plane: bool = False
+    # the scrape jobs (selector names) whose targets it alerts on itself: general's TargetDown leaves them to it
+    jobs: tuple[str, ...] = ()
     # recording rules evaluated in their own group (long windows built from short ones)
     slow_rules: tuple[RecordingRule, ...] = ()
 

@@ -105,10 +105,12 @@ def source_matchers(selector_text: str) -> set[tuple[str, str, str]]:
 
 
 def load_site(config: Config) -> Site:
-    components = site(config, build(config))
+    built = build(config)
+    components = site(config, built)
     noted: dict[str, list[str]] = {}
     for module in catalog.MODULES:
         ctx = _Noting(config)
+        ctx.peers = tuple(built.components)  # general reads the others' jobs
         comp = catalog.build_all(ctx, (module,))[0]
         noted.setdefault(comp.key, [])
         noted[comp.key] += [s for s in ctx.sources if s not in noted[comp.key]]
