@@ -35,14 +35,8 @@ class NeedsPeers(LookupError):
 
 def selects(text: str, labels: dict[str, str]) -> bool:
     """Whether a series with `labels` passes the matchers `text` ('' passes everything; a missing label is "")."""
-    for label, op, value in promql.parse_selector(text) if text else ():
-        have = labels.get(label, "")
-        ok = {"=": have == value, "!=": have != value}.get(op)
-        if ok is None:
-            ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
-        if not ok:
-            return False
-    return True
+    matchers = promql.parse_selector(text) if text else []
+    return all(promql.matches(op, labels.get(label, ""), value) for label, op, value in matchers)
 
 
 @dataclass

@@ -43,15 +43,6 @@ def rules_from(groups: list[dict]) -> dict[str, list[Rule]]:
     return out
 
 
-def _matches(op: str, have: str, value: str) -> bool:
-    if op == "=":
-        return have == value
-    if op == "!=":
-        return have != value
-    found = promql.compile_regex(value).fullmatch(have) is not None  # RE2: a site's regex, never Python's re
-    return found if op == "=~" else not found
-
-
 def _selector(text: str | None) -> list[Matcher]:
     return promql.parse_selector(text) if text and text.strip(" {}") else []
 
@@ -77,7 +68,7 @@ def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None =
         for x in _selector(sel) + pushed:
             (own if x[0] in static else rest).append(x)
         chosen = [r for r in rules[name]
-                  if all(lab in r.labels and _matches(op, r.labels[lab], v) for lab, op, v in own)]
+                  if all(lab in r.labels and promql.matches(op, r.labels[lab], v) for lab, op, v in own)]
         if not chosen:
             raise ValueError(f"no rule for {name} matches {own}")
         parts = [f"({expand(r.expr, rules, rest, depth + 1)})" for r in chosen]
