@@ -146,9 +146,19 @@ def _down_inhibitions(components: list[Component], cluster: str) -> list[dict[st
         for scope, names in sorted(by_scope.items()):
             rules.append({
                 "source_matchers": [_match("alertname", names), f"component={_q(comp.key)}"],
-                # a Down alert never silences another Down alert of its component: both are worth reading
+                # a Down alert does not silence the component's other Down alerts here: only a component-wide one
+                # silences the per-instance ones (below)
                 "target_matchers": [f"component={_q(comp.key)}", _match("alertname", downs, negate=True)],
                 "equal": list(scope),
+            })
+        # the component is down as a whole: its per-instance Down alerts say the same, instance by instance
+        whole = sorted(n for scope, names in by_scope.items() if scope == (cluster,) for n in names)
+        parts = sorted(n for scope, names in by_scope.items() if "instance" in scope for n in names)
+        if whole and parts:
+            rules.append({
+                "source_matchers": [_match("alertname", whole), f"component={_q(comp.key)}"],
+                "target_matchers": [f"component={_q(comp.key)}", _match("alertname", parts)],
+                "equal": [cluster],
             })
     return rules
 
