@@ -13,7 +13,7 @@ from generator.config import Config, ConfigError
 from generator.model import Component
 from generator.promql import example_of
 
-__all__ = ["TEST_CLUSTER", "Context", "NeedsPeers", "example_of", "selects"]
+__all__ = ["TEST_CLUSTER", "Context", "example_of", "selects"]
 
 # the cluster label value test series carry, so promtool checks that every rule keeps the label
 TEST_CLUSTER = "test-cluster"
@@ -35,8 +35,14 @@ class NeedsPeers(LookupError):
 
 def selects(text: str, labels: dict[str, str]) -> bool:
     """Whether a series with `labels` passes the matchers `text` ('' passes everything; a missing label is "")."""
-    matchers = promql.parse_selector(text) if text else []
-    return all(promql.matches(op, labels.get(label, ""), value) for label, op, value in matchers)
+    for label, op, value in promql.parse_selector(text) if text else ():
+        have = labels.get(label, "")
+        ok = {"=": have == value, "!=": have != value}.get(op)
+        if ok is None:
+            ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
+        if not ok:
+            return False
+    return True
 
 
 @dataclass
