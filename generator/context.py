@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator import promql
-from generator.config import CONTROL_PLANE_JOBS, FILTER_SELECTORS, JOB_OWNER, Config, ConfigError
+from generator.config import Config, ConfigError
+from generator.model import Component
 from generator.promql import example_of
 
 __all__ = ["TEST_CLUSTER", "Context", "example_of", "selects"]
@@ -24,6 +25,12 @@ class UnknownJob(LookupError):
     def __init__(self, job: str) -> None:
         super().__init__(job)
         self.job = job
+        self.module = ""  # the catalog module that asked (set by catalog.build_all)
+
+
+class NeedsPeers(LookupError):
+    """A catalog module asked about the other components while they are unknown: it needs `AFTER_PEERS = True`
+    (catalog.build_all then builds it after them)."""
 
 
 def selects(text: str, labels: dict[str, str]) -> bool:
@@ -42,6 +49,8 @@ def selects(text: str, labels: dict[str, str]) -> bool:
 class Context:
     config: Config = field(default_factory=Config)
     asked_thresholds: set[str] = field(default_factory=set)
+    # the other components, built (whole catalog, before the site's exclusions); None until they are
+    peers: tuple[Component, ...] | None = None
 
     @property
     def cluster(self) -> str:
@@ -61,12 +70,16 @@ class Context:
         except KeyError:
             raise UnknownJob(source) from None
 
-    def watched_jobs(self) -> tuple[str, ...]:
-        """The scrape jobs whose own component alerts on their targets on this site (profile, exclude.components)."""
+    def watched_jobs(self, *own: str) -> tuple[str, ...]:
+        """The scrape jobs whose own component alerts on their targets on this site: each peer's `jobs`, less
+        the components this site leaves out (exclude.components, the managed profile's control plane), and
+        `own`, the asking component's. Raises NeedsPeers before the peers are built."""
+        if self.peers is None:
+            raise NeedsPeers("watched_jobs() needs the other components: set AFTER_PEERS = True in the module")
         cfg = self.config
-        dropped = set(cfg.exclude_components) | (set(CONTROL_PLANE_JOBS) if cfg.profile == "managed" else set())
-        return tuple(sorted(job for job in cfg.selectors
-                            if job not in FILTER_SELECTORS and JOB_OWNER.get(job, job) not in dropped))
+        kept = [c for c in self.peers if c.key not in cfg.exclude_components
+                and not (cfg.profile == "managed" and c.control_plane)]
+        return tuple(sorted({*own, *(job for c in kept for job in c.jobs)}))
 
     def containers(self, *matchers: str) -> str:
         """`{<cadvisor job selector>, <real containers' selector>, matchers...}` (site settings, '' = any series)."""
@@ -123,18 +136,25 @@ class Context:
     # ---- promtool inputs -----------------------------------------------------------------------------
     def source_labels(self, source: str) -> dict[str, str]:
         """Label values a series from `source` carries so that it matches the configured selector."""
-        out: dict[str, str] = {}
-        if not self._selector(source):
-            return out
-        for label, op, value in promql.parse_selector(self._selector(source)):
-            if op == "=":
-                out[label] = value
-            elif op == "=~":
-                out[label] = example_of(value)
-        return out
+        return passing_labels(self._selector(source))
 
     def series(self, source: str, metric: str, **labels: str) -> str:
         """A promtool input series: `metric{cluster="test-cluster",job="...",labels...}`."""
-        merged = {self.cluster: TEST_CLUSTER, **self.source_labels(source), **labels}
+        return self.series_passing(self._selector(source), metric, **labels)
+
+    def series_passing(self, matchers: str, metric: str, **labels: str) -> str:
+        """A promtool input series that passes `matchers` (a selector of the site settings, e.g. a service's)."""
+        merged = {self.cluster: TEST_CLUSTER, **passing_labels(matchers), **labels}
         body = ",".join(f'{k}="{promql.escape(v)}"' for k, v in sorted(merged.items()))
         return f"{metric}{{{body}}}"
+
+
+def passing_labels(matchers: str) -> dict[str, str]:
+    """Label values a series carries to pass `matchers`: the value of each =, an example of each =~ regex."""
+    out: dict[str, str] = {}
+    for label, op, value in promql.parse_selector(matchers) if matchers else ():
+        if op == "=":
+            out[label] = value
+        elif op == "=~":
+            out[label] = example_of(value)
+    return out
