@@ -25,17 +25,12 @@ from generator import naming
 from generator.config import Config
 from generator.correlations import Pair
 from generator.model import Alert, Component, Signal
+from generator.promql_tokens import find_selectors
 from generator.render.dashboards.links import PAIR_KEY
 
 MAX_PARTNERS = 3
 # the labels the pair view and the explorer are scoped by (besides the cluster label), in URL order
 SCOPE_LABELS = ("namespace", "pod")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
-_BRACES = re.compile(r"\{[^{}]*\}|\[[^\]]*\]")
-_LABEL_LIST = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)")
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan", "by", "without", "on", "ignoring",
-             "group_left", "group_right"}
 _VARIABLE = re.compile(r'\s*,?\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*"\$\{?(\w+)(:\w+)?\}?"')
 
 
@@ -52,21 +47,9 @@ class Partner:
 
 
 def metrics(expr: str) -> set[str]:
-    """The series names an expression reads (functions, keywords and label names left out)."""
-    text = _STRING.sub('""', expr)
-    while True:
-        stripped = _LABEL_LIST.sub(" ", _BRACES.sub(" ", text))
-        if stripped == text:
-            break
-        text = stripped
-    out = set()
-    for m in _NAME.finditer(text):
-        if m.group(0) in _KEYWORDS or text[m.end():].lstrip().startswith("("):
-            continue
-        if m.start() and (text[m.start() - 1].isdigit() or text[m.start() - 1] == "."):
-            continue  # the exponent or unit of a number
-        out.add(m.group(0))
-    return out
+    """The series names an expression reads (the project's PromQL scanner: functions, keywords, label lists
+    and strings left out; a selector written `{...}` only names none)."""
+    return {found.metric for found in find_selectors(expr) if found.metric}
 
 
 def _raw(expr: str, records: dict[str, str], seen: frozenset[str] = frozenset()) -> set[str]:
