@@ -1,4 +1,4 @@
-"""Small builders shared by catalog modules: counter inputs, histogram inputs, common expressions.
+"""Small builders shared by catalog modules: quantile records, counter inputs, histogram inputs, common expressions.
 
 promtool input values use expanding notation; `{n}` is filled in by the test renderer with the number
 of one-minute samples the case needs, so a patched `for` never outruns the test data.
@@ -7,11 +7,60 @@ of one-minute samples the case needs, so a patched `for` never outruns the test 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from generator.promql import fmt_number
+from generator.model import RecordingRule
+from generator.promql import fmt_number, record_name
+
+if TYPE_CHECKING:
+    from generator.context import Context
 
 Series = Callable[..., str]
+
+
+@dataclass(frozen=True)
+class Quantiles:
+    """A histogram recorded as kubernetes-mixin records its latencies: the bucket rates summed by `by` and `le`
+    (`<level>_le:<recorded>_bucket:rate5m`), then histogram_quantile over them, one rule per quantile, each
+    labelled `quantile` (`<level>_quantile:<recorded>:histogram_quantile`).
+
+    `level` defaults to `cluster_<by...>`; `recorded` (the metric part of both names) defaults to `metric`, and
+    differs when a component prefix keeps two components' copies of one raw name apart.
+    """
+
+    metric: str
+    by: tuple[str, ...] = ()
+    quantiles: tuple[float, ...] = (0.99,)
+    level: str = ""
+    recorded: str = ""
+
+    @property
+    def buckets(self) -> str:
+        """The recorded bucket rates."""
+        return record_name(f"{self._level}_le", f"{self.recorded or self.metric}_bucket", "rate5m")
+
+    @property
+    def name(self) -> str:
+        """The recorded quantiles."""
+        return record_name(f"{self._level}_quantile", self.recorded or self.metric, "histogram_quantile")
+
+    @property
+    def _level(self) -> str:
+        return self.level or "_".join(("cluster", *self.by))
+
+    def rules(self, ctx: Context, selector: str = "", expr: str = "") -> tuple[RecordingRule, ...]:
+        """The bucket rule (`expr`, or the rate of `metric`_bucket{`selector`} summed by cluster, `by` and le),
+        then the quantile rules."""
+        expr = expr or f"sum {ctx.by(*self.by, 'le')} (rate({self.metric}_bucket{selector}[5m]))"
+        return RecordingRule(self.buckets, expr), *quantile_rules(self.name, self.buckets, self.quantiles)
+
+
+def quantile_rules(name: str, buckets: str, quantiles: Sequence[float] = (0.99,)) -> tuple[RecordingRule, ...]:
+    """`name` = histogram_quantile(q, `buckets`) labelled quantile="q", for each q."""
+    return tuple(RecordingRule(name, f"histogram_quantile({fmt_number(q)}, {buckets})", {"quantile": fmt_number(q)})
+                 for q in quantiles)
 
 
 def counter(per_second: float, start: float = 0) -> str:

@@ -1,0 +1,59 @@
+"""catalog.helpers.Quantiles: the bucket-rate + histogram_quantile record pair every latency histogram gets."""
+
+from __future__ import annotations
+
+import pytest
+
+from generator.catalog.helpers import Quantiles, quantile_rules
+from generator.config import Config
+from generator.context import Context
+from generator.model import RecordingRule
+from generator.promql import PromQLError
+
+
+def test_names_follow_level_and_by() -> None:
+    q = Quantiles("etcd_disk_wal_fsync_duration_seconds", by=("instance",))
+    assert q.buckets == "cluster_instance_le:etcd_disk_wal_fsync_duration_seconds_bucket:rate5m"
+    assert q.name == "cluster_instance_quantile:etcd_disk_wal_fsync_duration_seconds:histogram_quantile"
+    bare = Quantiles("coredns_dns_request_duration_seconds")
+    assert bare.buckets == "cluster_le:coredns_dns_request_duration_seconds_bucket:rate5m"
+    assert bare.name == "cluster_quantile:coredns_dns_request_duration_seconds:histogram_quantile"
+
+
+def test_level_and_recorded_overrides() -> None:
+    q = Quantiles("workqueue_queue_duration_seconds", by=("name",), recorded="kcm_workqueue_queue_duration_seconds")
+    assert q.buckets == "cluster_name_le:kcm_workqueue_queue_duration_seconds_bucket:rate5m"
+    assert q.name == "cluster_name_quantile:kcm_workqueue_queue_duration_seconds:histogram_quantile"
+    svc = Quantiles("http_request_duration_seconds", by=("namespace", "pod"), level="namespace_pod")
+    assert svc.buckets == "namespace_pod_le:http_request_duration_seconds_bucket:rate5m"
+
+
+def test_rules_keep_the_sites_cluster_label_and_every_quantile() -> None:
+    ctx = Context(Config(cluster_label="k8s_cluster"))
+    q = Quantiles("scheduler_scheduling_attempt_duration_seconds", by=("profile",), quantiles=(0.99, 0.5))
+    rules = q.rules(ctx, '{job="kube-scheduler"}')
+    assert rules == (
+        RecordingRule(q.buckets, "sum by (k8s_cluster, profile, le) "
+                                 '(rate(scheduler_scheduling_attempt_duration_seconds_bucket{job="kube-scheduler"}[5m]))'),
+        RecordingRule(q.name, f"histogram_quantile(0.99, {q.buckets})", {"quantile": "0.99"}),
+        RecordingRule(q.name, f"histogram_quantile(0.5, {q.buckets})", {"quantile": "0.5"}),
+    )
+    # the names do not follow the site's label: dashboards and alerts refer to them as written
+    assert q.name.startswith("cluster_profile_quantile:")
+
+
+def test_rules_take_a_bucket_expression_of_their_own() -> None:
+    q = Quantiles("kubelet_pleg_relist_duration_seconds", by=("node",))
+    rules = q.rules(Context(), expr="EXPR")
+    assert rules[0] == RecordingRule(q.buckets, "EXPR")
+    assert [r.expr for r in rules[1:]] == [f"histogram_quantile(0.99, {q.buckets})"]
+
+
+def test_quantile_rules_over_any_source() -> None:
+    assert quantile_rules("a:b:histogram_quantile", "sum by (le) (x)", (0.01,)) == (
+        RecordingRule("a:b:histogram_quantile", "histogram_quantile(0.01, sum by (le) (x))", {"quantile": "0.01"}),)
+
+
+def test_a_name_prometheus_would_refuse_is_refused() -> None:
+    with pytest.raises(PromQLError):
+        _ = Quantiles("bad metric").name
