@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from generator.catalog import targets
-from generator.catalog.helpers import counter, gauge_ramp, histogram, over, under
+from generator.catalog.helpers import Quantiles, counter, gauge_ramp, histogram, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -26,10 +26,10 @@ API_ERRORS = 'code=~"5..|<error>"'
 
 UP_SUM = record_name("cluster", "kube_proxy_up", "sum")
 TARGETS = record_name("cluster", "kube_proxy_targets", "count")
-SYNC_BUCKETS_RATE = record_name("cluster_instance_le", "kubeproxy_sync_proxy_rules_duration_seconds_bucket", "rate5m")
-SYNC_Q = record_name("cluster_instance_quantile", "kubeproxy_sync_proxy_rules_duration_seconds", "histogram_quantile")
-NETPROG_BUCKETS_RATE = record_name("cluster_le", "kubeproxy_network_programming_duration_seconds_bucket", "rate5m")
-NETPROG_Q = record_name("cluster_quantile", "kubeproxy_network_programming_duration_seconds", "histogram_quantile")
+SYNC = Quantiles("kubeproxy_sync_proxy_rules_duration_seconds", by=("instance",))
+SYNC_Q = SYNC.name
+NETPROG = Quantiles("kubeproxy_network_programming_duration_seconds")
+NETPROG_Q = NETPROG.name
 SYNC_AGE = record_name("cluster_instance", "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "age")
 RESTORE_FAILURES = record_name("cluster_instance", "kubeproxy_sync_proxy_rules_iptables_restore_failures", "rate5m")
 IPTABLES_RULES = record_name("cluster_table", "kubeproxy_sync_proxy_rules_iptables_total", "max")
@@ -61,12 +61,8 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
     return (
         RecordingRule(UP_SUM, f"sum {ctx.by()} (up{s()})"),
         RecordingRule(TARGETS, f"count {ctx.by()} (up{s()})"),
-        RecordingRule(SYNC_BUCKETS_RATE, f"sum {ctx.by('instance', 'le')} "
-                                         f"(rate(kubeproxy_sync_proxy_rules_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(SYNC_Q, f"histogram_quantile(0.99, {SYNC_BUCKETS_RATE})", P99),
-        RecordingRule(NETPROG_BUCKETS_RATE, f"sum {ctx.by('le')} "
-                                            f"(rate(kubeproxy_network_programming_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(NETPROG_Q, f"histogram_quantile(0.99, {NETPROG_BUCKETS_RATE})", P99),
+        *SYNC.rules(ctx, s()),
+        *NETPROG.rules(ctx, s()),
         RecordingRule(SYNC_AGE, f"time() - max {inst} (kubeproxy_sync_proxy_rules_last_timestamp_seconds{s()})"),
         # iptables and ipvs modes only; the nftables mode has no restore step
         RecordingRule(RESTORE_FAILURES, f"sum {inst} "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from generator.catalog import targets
 from generator.catalog import workqueue as wq
-from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter, histogram
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -29,14 +29,12 @@ UNSCHEDULABLE = record_name("cluster_plugin", "scheduler_unschedulable_pods", "s
 INCOMING = record_name("cluster_queue", "scheduler_queue_incoming_pods", "rate5m")
 ATTEMPTS = record_name("cluster_result", "scheduler_schedule_attempts", "rate5m")
 ERROR_RATIO = record_name("cluster", "scheduler_schedule_attempts_error", "ratio_rate5m")
-ATTEMPT_LE = record_name("cluster_le", "scheduler_scheduling_attempt_duration_seconds_bucket", "rate5m")
-ATTEMPT_Q = record_name("cluster_quantile", "scheduler_scheduling_attempt_duration_seconds", "histogram_quantile")
-SLI_LE = record_name("cluster_le", "scheduler_pod_scheduling_sli_duration_seconds_bucket", "rate5m")
-SLI_Q = record_name("cluster_quantile", "scheduler_pod_scheduling_sli_duration_seconds", "histogram_quantile")
-EXT_LE = record_name("cluster_extension_point_le", "scheduler_framework_extension_point_duration_seconds_bucket",
-                     "rate5m")
-EXT_Q = record_name("cluster_extension_point_quantile", "scheduler_framework_extension_point_duration_seconds",
-                    "histogram_quantile")
+ATTEMPT = Quantiles("scheduler_scheduling_attempt_duration_seconds", quantiles=(0.99, 0.5))
+ATTEMPT_Q = ATTEMPT.name
+SLI = Quantiles("scheduler_pod_scheduling_sli_duration_seconds")
+SLI_Q = SLI.name
+EXT = Quantiles("scheduler_framework_extension_point_duration_seconds", by=("extension_point",))
+EXT_Q = EXT.name
 PREEMPTIONS = record_name("cluster", "scheduler_preemption_attempts", "rate5m")
 VICTIMS = record_name("cluster", "scheduler_preemption_victims", "rate5m")
 
@@ -57,16 +55,9 @@ def build(ctx: Context) -> Component:
         RecordingRule(ATTEMPTS, f"sum {ctx.by('result')} (rate(scheduler_schedule_attempts_total{s}[5m]))"),
         RecordingRule(ERROR_RATIO, wq.ratio(ctx, "scheduler_schedule_attempts_total",
                                             ctx.sel(SRC, 'result="error"'), s)),
-        RecordingRule(ATTEMPT_LE,
-                      f"sum {ctx.by('le')} (rate(scheduler_scheduling_attempt_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(ATTEMPT_Q, f"histogram_quantile(0.99, {ATTEMPT_LE})", {"quantile": "0.99"}),
-        RecordingRule(ATTEMPT_Q, f"histogram_quantile(0.5, {ATTEMPT_LE})", {"quantile": "0.5"}),
-        RecordingRule(SLI_LE,
-                      f"sum {ctx.by('le')} (rate(scheduler_pod_scheduling_sli_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(SLI_Q, f"histogram_quantile(0.99, {SLI_LE})", {"quantile": "0.99"}),
-        RecordingRule(EXT_LE, f"sum {ctx.by('extension_point', 'le')} "
-                              f"(rate(scheduler_framework_extension_point_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(EXT_Q, f"histogram_quantile(0.99, {EXT_LE})", {"quantile": "0.99"}),
+        *ATTEMPT.rules(ctx, s),
+        *SLI.rules(ctx, s),
+        *EXT.rules(ctx, s),
         RecordingRule(PREEMPTIONS, f"sum {ctx.by()} (rate(scheduler_preemption_attempts_total{s}[5m]))"),
         # the victims histogram observes victims per preemption; its _sum rate is victims per second
         RecordingRule(VICTIMS, f"sum {ctx.by()} (rate(scheduler_preemption_victims_sum{s}[5m]))"),
