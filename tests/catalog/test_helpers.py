@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
-from generator.catalog.helpers import Quantiles, quantile_rules
+import pytest
+from promtool_run import promtool
+
+from generator.catalog.helpers import Quantiles, bucket_quantile, histogram, quantile_rules
 from generator.config import Config
 from generator.context import Context
 from generator.model import RecordingRule
-from generator.promql import PromQLError
+from generator.promql import PromQLError, fmt_number
+
+
+def promql_series(metric: str, **labels: str) -> str:
+    return metric + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
 def test_names_follow_level_and_by() -> None:
@@ -57,3 +65,34 @@ def test_quantile_rules_over_any_source() -> None:
 def test_a_name_prometheus_would_refuse_is_refused() -> None:
     with pytest.raises(PromQLError):
         _ = Quantiles("bad metric").name
+
+
+def test_promtool_evaluates_the_rules_to_the_quantiles_the_buckets_hold(tmp_path: Path) -> None:
+    """The rules as Prometheus runs them: two instances' histograms, a site cluster label, p99 and p50."""
+    ctx = Context(Config(cluster_label="k8s_cluster"))
+    q = Quantiles("demo_duration_seconds", by=("instance",), quantiles=(0.99, 0.5))
+    rules = q.rules(ctx, '{job="demo"}')
+    groups = {"groups": [{"name": "demo", "rules": [
+        {"record": r.record, "expr": r.expr, **({"labels": r.labels} if r.labels else {})} for r in rules]}]}
+    (tmp_path / "rules.yaml").write_text(json.dumps(groups))
+    bounds = (0.1, 0.5, 1, 5)
+    inputs: dict[str, str] = {}
+    for instance, observed in (("a:1", 0.3), ("b:1", 3)):
+        series = lambda suffix, i=instance, **lb: promql_series(  # noqa: E731
+            f"demo_duration_seconds{suffix}", k8s_cluster="c1", job="demo", instance=i, **lb)
+        inputs |= histogram(series, bounds, observed, 2)
+    expected = [{"labels": promql_series(q.name, k8s_cluster="c1", instance=inst, quantile=fmt_number(p)),
+                 "value": bucket_quantile(bounds, observed, p)}
+                for inst, observed in (("a:1", 0.3), ("b:1", 3)) for p in (0.99, 0.5)]
+    tests = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m",
+        "input_series": [{"series": s, "values": v.format(n=20)} for s, v in inputs.items()],
+        "promql_expr_test": [{"expr": q.name, "eval_time": "10m", "exp_samples": expected}]}]}
+    (tmp_path / "tests.yaml").write_text(json.dumps(tests))
+    assert [e["value"] for e in expected] == pytest.approx([0.496, 0.3, 4.96, 3])
+    ran = promtool("test", "rules", "tests.yaml", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    # and it can fail: a wrong expectation is caught
+    expected[0]["value"] += 0.05
+    (tmp_path / "tests.yaml").write_text(json.dumps(tests))
+    assert promtool("test", "rules", "tests.yaml", cwd=tmp_path).returncode != 0
