@@ -291,9 +291,10 @@ def _latency(ctx: Context) -> tuple[Alert, ...]:
             summary=f"etcd {what} latency is high.",
             description=f"99th percentile {what} latency of etcd member {{{{ $labels.instance }}}} in cluster "
                         f"{{{{ $labels.{c} }}}} is {{{{ $value | humanizeDuration }}}}.",
-            cases=(Case(r.hist(ctx, metric, bounds, observed, **extra), fires=True,
+            cases=(Case(ctx.histogram(r.SRC, metric, bounds, observed, 20, instance=r.MEMBER, **extra), fires=True,
                         labels={"instance": r.MEMBER, **r.P99}, value=value),
-                   Case(r.hist(ctx, metric, bounds, under(bounds, t), **extra), fires=False)),
+                   Case(ctx.histogram(r.SRC, metric, bounds, under(bounds, t), 20, instance=r.MEMBER, **extra),
+                        fires=False)),
             meaning=(f"The member's 99th percentile {what} time is above {fmt_number(t)}s"
                      + (": its disk is slow." if disk else ": the network between members is slow.")),
             impact="Raft commits wait for it: API writes slow down, and heartbeats late enough cause elections.",

@@ -6,9 +6,7 @@ member count and leader-change rules are per cluster. Names checked against etcd
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from generator.catalog.helpers import Quantiles, bucket_quantile, counter, histogram
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter
 from generator.context import Context
 from generator.model import RecordingRule, RuleTest
 from generator.promql import record_name
@@ -100,12 +98,6 @@ def slow_rules(ctx: Context) -> tuple[RecordingRule, ...]:
     return (RecordingRule(LEADER_CHANGES_1H, f"max {ctx.by()} (avg_over_time({LEADER_CHANGES}[1h])) * 3600"),)
 
 
-def hist(ctx: Context, metric: str, bounds: Sequence[float], observed: float, **labels: str) -> dict[str, str]:
-    """Inputs for a histogram of one member whose observations all fall in the bucket holding `observed`."""
-    return histogram(lambda suffix, **lb: ctx.series(SRC, f"{metric}{suffix}", **lb), bounds, observed, 20,
-                     **{"instance": MEMBER, **labels})
-
-
 def grpc(ctx: Context, ok: float, failed: float, canceled: float = 0) -> dict[str, str]:
     """Unary Range calls per second: `ok` succeed, `failed` end Unavailable, `canceled` are given up by the client."""
     call = {"grpc_method": "Range", "grpc_service": "etcdserverpb.KV", "grpc_type": "unary", "instance": MEMBER}
@@ -147,11 +139,12 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs={m("etcd_mvcc_db_total_size_in_bytes"): 1073741824,
                          m("etcd_mvcc_db_total_size_in_use_in_bytes"): 268435456},
                  expr=DB_IN_USE_RATIO, expected=((inst, 0.25),)),
-        RuleTest(inputs=hist(ctx, "etcd_disk_backend_commit_duration_seconds", DISK_BUCKETS, 0.1),
+        RuleTest(inputs=ctx.histogram(SRC, "etcd_disk_backend_commit_duration_seconds", DISK_BUCKETS, 0.1, 20, **inst),
                  expr=COMMIT_Q, expected=(({**inst, **P99}, bucket_quantile(DISK_BUCKETS, 0.1, 0.99)),)),
-        RuleTest(inputs=hist(ctx, "etcd_disk_wal_fsync_duration_seconds", DISK_BUCKETS, 0.003),
+        RuleTest(inputs=ctx.histogram(SRC, "etcd_disk_wal_fsync_duration_seconds", DISK_BUCKETS, 0.003, 20, **inst),
                  expr=FSYNC_Q, expected=(({**inst, **P99}, bucket_quantile(DISK_BUCKETS, 0.003, 0.99)),)),
-        RuleTest(inputs=hist(ctx, "etcd_network_peer_round_trip_time_seconds", RTT_BUCKETS, 0.01, To=PEER),
+        RuleTest(inputs=ctx.histogram(SRC, "etcd_network_peer_round_trip_time_seconds", RTT_BUCKETS, 0.01, 20, To=PEER,
+                                       **inst),
                  expr=RTT_Q, expected=(({**inst, **P99}, bucket_quantile(RTT_BUCKETS, 0.01, 0.99)),)),
         RuleTest(inputs={**grpc(ctx, 97, 2, canceled=1), **streams}, expr=GRPC_ERR_RATIO, expected=((inst, 0.02),),
                  note="unary server errors over unary calls; Canceled and streams left out"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from generator.catalog import targets
 from generator.catalog import workqueue as wq
-from generator.catalog.helpers import Quantiles, bucket_quantile, counter, histogram
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -20,6 +20,7 @@ from generator.promql import fmt_number, record_name
 SRC = "kube-scheduler"
 N = wq.Names("kube_scheduler")
 PROFILE = "default-scheduler"
+SCHEDULED = {"profile": PROFILE, "result": "scheduled"}  # the labels of test attempts
 # scheduler_scheduling_attempt_duration_seconds buckets: 1ms doubling 15 times
 ATTEMPT_BUCKETS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096,
                    8.192, 16.384)
@@ -147,12 +148,6 @@ def _attempts(ctx: Context, scheduled: float, error: float) -> dict[str, float |
     return {series("scheduled"): counter(scheduled), series("error"): counter(error)}
 
 
-def _attempt_hist(ctx: Context, observed: float) -> dict[str, str]:
-    return histogram(lambda suffix, **lb: ctx.series(SRC, f"scheduler_scheduling_attempt_duration_seconds{suffix}",
-                                                     **lb),
-                     ATTEMPT_BUCKETS, observed, 5, profile=PROFILE, result="scheduled")
-
-
 def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     unschedulable = lambda plugin, profile, v: {  # noqa: E731
         ctx.series(SRC, "scheduler_unschedulable_pods", plugin=plugin, profile=profile): v}
@@ -168,7 +163,7 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs={ctx.series(SRC, "scheduler_schedule_attempts_total", profile=PROFILE,
                                     result="scheduled"): counter(2)},
                  expr=ERROR_RATIO, expected=(({}, 0),), note="0, not empty, before the first error"),
-        RuleTest(inputs=_attempt_hist(ctx, 0.004), expr=ATTEMPT_Q,
+        RuleTest(inputs=ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, 0.004, 5, **SCHEDULED), expr=ATTEMPT_Q,
                  expected=(({"quantile": "0.5"}, bucket_quantile(ATTEMPT_BUCKETS, 0.004, 0.5)),
                            ({"quantile": "0.99"}, bucket_quantile(ATTEMPT_BUCKETS, 0.004, 0.99))),
                  note="all attempts in the (2ms, 4ms] bucket"),
@@ -249,9 +244,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="The scheduler takes long to schedule pods.",
             description="99th percentile scheduling attempt latency " + in_cluster
                         + " is {{ $value | humanizeDuration }}.",
-            cases=(Case(_attempt_hist(ctx, slow), fires=True, labels={"quantile": "0.99"},
-                        value=bucket_quantile(ATTEMPT_BUCKETS, slow, 0.99)),
-                   Case(_attempt_hist(ctx, fast), fires=False)),
+            cases=(Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow, 5, **SCHEDULED), fires=True,
+                        labels={"quantile": "0.99"}, value=bucket_quantile(ATTEMPT_BUCKETS, slow, 0.99)),
+                   Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, fast, 5, **SCHEDULED), fires=False)),
             meaning="One scheduling attempt (filtering, scoring, binding) takes longer than the threshold at p99.",
             impact="Pods queue up behind slow attempts; start-up of every new pod is delayed.",
             diagnosis=(f'{ATTEMPT_Q}{{quantile="0.99"}}', f'{EXT_Q}{{quantile="0.99"}}',

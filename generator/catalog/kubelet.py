@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from generator.catalog import kubelet_health as health
 from generator.catalog import kubelet_volumes as vol
-from generator.catalog.helpers import Quantiles, counter, fire_obs, gauge_ramp, histogram, quiet_obs
+from generator.catalog.helpers import Quantiles, counter, fire_obs, gauge_ramp, quiet_obs
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -232,8 +232,8 @@ def kubelet(ctx: Context, metric: str, value: float | str, **labels: str) -> dic
 
 def kubelet_histogram(ctx: Context, metric: str, bounds: Sequence[float], observed: float,
                       **labels: str) -> dict[str, float | str]:
-    series = lambda suffix, **lb: ctx.series(SRC, f"{metric}{suffix}", instance=INSTANCE, **lb)  # noqa: E731
-    return {**histogram(series, bounds, observed, 2, **labels), **node_name(ctx)}
+    """A kubelet histogram on the test node, with the node-name series it is joined to."""
+    return {**ctx.histogram(SRC, metric, bounds, observed, 2, instance=INSTANCE, **labels), **node_name(ctx)}
 
 
 def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:

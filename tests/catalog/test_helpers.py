@@ -96,3 +96,16 @@ def test_promtool_evaluates_the_rules_to_the_quantiles_the_buckets_hold(tmp_path
     expected[0]["value"] += 0.05
     (tmp_path / "tests.yaml").write_text(json.dumps(tests))
     assert promtool("test", "rules", "tests.yaml", cwd=tmp_path).returncode != 0
+
+
+def test_context_histogram_writes_the_sources_series_with_every_bucket() -> None:
+    ctx = Context(Config(cluster_label="k8s_cluster"))
+    inputs = ctx.histogram("etcd", "demo_seconds", (0.1, 1), 0.5, 2, instance="m1")
+    job = 'instance="m1",job="kube-etcd",k8s_cluster="test-cluster"'
+    assert inputs == {
+        f'demo_seconds_bucket{{{job},le="0.1"}}': "0+0x{n}",
+        f'demo_seconds_bucket{{{job},le="1"}}': "0+120x{n}",
+        f'demo_seconds_bucket{{{job},le="+Inf"}}': "0+120x{n}",
+        f"demo_seconds_count{{{job}}}": "0+120x{n}",
+        f"demo_seconds_sum{{{job}}}": "0+60x{n}",
+    }
