@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.catalog import targets
-from generator.catalog.helpers import Quantiles, counter, histogram, over, under
+from generator.catalog.helpers import Quantiles, counter, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -132,12 +132,10 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
         ctx.series(SRC, "coredns_forward_responses_total", rcode="NOERROR", to="10.0.0.2:53"): counter(ok),
         ctx.series(SRC, "coredns_forward_responses_total", rcode="SERVFAIL", to="10.0.0.2:53"): counter(fail),
     }
-    dns_hist = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"coredns_dns_request_duration_seconds{suffix}", **lb),
-        DNS_BUCKETS, seconds, 20, server="dns://:53", zone=".")
-    fwd_hist = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"coredns_forward_request_duration_seconds{suffix}", **lb),
-        DNS_BUCKETS, seconds, 5, rcode="NOERROR", to="10.0.0.2:53")
+    dns_hist = lambda seconds: ctx.histogram(  # noqa: E731
+        SRC, LATENCY.metric, DNS_BUCKETS, seconds, 20, server="dns://:53", zone=".")
+    fwd_hist = lambda seconds: ctx.histogram(  # noqa: E731
+        SRC, FWD_LATENCY.metric, DNS_BUCKETS, seconds, 5, rcode="NOERROR", to="10.0.0.2:53")
     check = lambda kind, v: {  # noqa: E731
         ctx.series(SRC, f"coredns_forward_healthcheck_{kind}_total",
                    **({"to": "10.0.0.2:53"} if kind == "failures" else {})): v}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from generator.catalog import etcd_rules as r
 from generator.catalog import targets
-from generator.catalog.helpers import counter, gauge_ramp, histogram, over, under
+from generator.catalog.helpers import counter, gauge_ramp, over, under
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
@@ -314,9 +314,9 @@ def _grpc(ctx: Context) -> tuple[Alert, ...]:
     unary = ctx.sel(r.SRC, 'grpc_type="unary"')
     slow_t = ctx.threshold("EtcdGRPCRequestsSlow", 0.15)
     slow_obs, slow_q = over(GRPC_BUCKETS, slow_t)
-    handling = lambda seconds, method="Range": histogram(  # noqa: E731
-        lambda suffix, **lb: _m(ctx, f"grpc_server_handling_seconds{suffix}", **lb), GRPC_BUCKETS, seconds, 10,
-        grpc_method=method, grpc_service="etcdserverpb.KV", grpc_type="unary")
+    handling = lambda seconds, method="Range": ctx.histogram(  # noqa: E731
+        r.SRC, "grpc_server_handling_seconds", GRPC_BUCKETS, seconds, 10, instance=r.MEMBER, grpc_method=method,
+        grpc_service="etcdserverpb.KV", grpc_type="unary")
     by = ctx.by("instance", "grpc_service", "grpc_method", "le")
     slow_sel = ctx.sel(r.SRC, 'grpc_type="unary"', 'grpc_method!="Defragment"')
     out = [Alert(

@@ -7,7 +7,7 @@ The SLO rules and burn-rate alerts live in kube_apiserver_slo.py, the other aler
 from __future__ import annotations
 
 from generator.catalog import kube_apiserver_alerts, kube_apiserver_availability, kube_apiserver_slo
-from generator.catalog.helpers import counter, histogram, quantile_rules
+from generator.catalog.helpers import counter, quantile_rules
 from generator.catalog.kube_apiserver_names import (
     AGG_UNAVAILABLE,
     APF_INQUEUE,
@@ -235,8 +235,7 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     objects_new = {ctx.series(SRC, "apiserver_resource_objects", group="apps", resource="deployments"): 5,
                    ctx.series(SRC, "apiserver_storage_objects", resource="deployments.apps"): 5}
     objects_old = {ctx.series(SRC, "apiserver_storage_objects", resource="pods"): 7}
-    cert = histogram(lambda suffix, **lb: ctx.series(SRC, f"apiserver_client_certificate_expiration_seconds{suffix}",
-                                                     **lb), CERT_BUCKETS, 3600, 1)
+    cert = ctx.histogram(SRC, CERT.metric, CERT_BUCKETS, 3600, 1)
     terminated = {**req("GET", "200", 3),
                   ctx.series(SRC, "apiserver_request_terminations_total", code="504", resource="pods",
                              scope="resource", verb="GET"): counter(1)}
