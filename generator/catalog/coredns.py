@@ -149,6 +149,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="CoreDNSDown",
+            down=True,
             expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
@@ -249,6 +250,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="CoreDNSForwardUpstreamsDown",
+            down=True,
             expr=f"sum {ctx.by()} (rate(coredns_forward_healthcheck_broken_total{ctx.sel(SRC)}[5m])) > 0",
             for_="2m",
             severity="critical",

@@ -37,6 +37,7 @@ def _availability(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="EtcdMembersDown",
+            down=True,
             expr=f"({r.MEMBERS} - {r.UP_SUM} > 0) or (count {ctx.by()} (sum {ctx.by('instance')} "
                  f"(rate(etcd_network_peer_sent_failures_total{ctx.sel(r.SRC)}[5m])) > {fmt_number(peer_fail)}))"
                  f" or {targets.vanished(ctx, r.SRC)}",

@@ -172,6 +172,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeProxyDown",
+            down=True,
             expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
@@ -187,6 +188,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubeProxyInstanceDown",
+            down=True,
             expr=f"sum {ctx.by('instance')} (up{s}) == 0",
             for_="15m",
             severity="warning",

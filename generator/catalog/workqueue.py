@@ -134,6 +134,7 @@ def down_alert(ctx: Context, src: str, name: str, who: str, port: str, impact: s
                       for i, v in enumerate(vs)}
     return Alert(
         name=name,
+        down=True,
         expr=targets.down_expr(ctx, src),
         for_="15m",
         severity="critical",
