@@ -6,12 +6,14 @@ serves every site, and the Context records which thresholds were asked for (to r
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from generator import promql
 from generator.config import Config, ConfigError
 from generator.model import Component
 from generator.promql import example_of
+from generator.series_inputs import histogram
 
 __all__ = ["TEST_CLUSTER", "Context", "example_of", "selects"]
 
@@ -147,6 +149,13 @@ class Context:
         merged = {self.cluster: TEST_CLUSTER, **passing_labels(matchers), **labels}
         body = ",".join(f'{k}="{promql.escape(v)}"' for k, v in sorted(merged.items()))
         return f"{metric}{{{body}}}"
+
+    def histogram(self, source: str, metric: str, bounds: Sequence[float], observed: float, per_second: float,
+                  **labels: str) -> dict[str, str]:
+        """promtool inputs (`metric`_bucket, _count, _sum from `source`, with `labels`) of a histogram observing
+        `per_second` times a second, every observation in the bucket holding `observed`."""
+        series = lambda suffix, **lb: self.series(source, f"{metric}{suffix}", **lb)  # noqa: E731
+        return histogram(series, bounds, observed, per_second, **labels)
 
 
 def passing_labels(matchers: str) -> dict[str, str]:

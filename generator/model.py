@@ -76,6 +76,9 @@ class Alert:
     # always firing while alerting works (a dead man's switch): Alertmanager routes it to the watchdog receiver
     # and nothing silences it; doctor warns when it is not firing
     heartbeat: bool = False
+    # the component, or one of its instances, is unreachable or gone: Alertmanager lets it silence the component's
+    # other alerts that share its scope (cluster and the labels its firing case carries, e.g. instance)
+    down: bool = False
 
 
 @dataclass(frozen=True)

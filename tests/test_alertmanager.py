@@ -120,10 +120,10 @@ def test_severity_inhibitions(default) -> None:
 def test_down_alerts_inhibit_their_component(default) -> None:
     components, config = default
     rules = _document(components, config)["inhibit_rules"]
-    with_down = [c for c in components if any(a.name.endswith("Down") for a in c.alerts)]
+    with_down = [c for c in components if any(a.down for a in c.alerts)]
     assert with_down, "the catalog has *Down alerts (CoreDNSDown at least)"
     for comp in with_down:
-        downs = sorted(a.name for a in comp.alerts if a.name.endswith("Down"))
+        downs = sorted(a.name for a in comp.alerts if a.down)
         # (the component-wide Down alert silencing its per-instance ones: tests/test_alertmanager_instances.py)
         mine = [r for r in rules if f'component="{comp.key}"' in r["target_matchers"]
                 and not any(m.startswith("alertname=") for m in r["target_matchers"])]
@@ -143,7 +143,7 @@ def _meta_component() -> Component:
     alerts = (
         Alert("Watchdog", "vector(1)", "0s", "info", "Alerting works.", "Always firing.", cases, heartbeat=True),
         Alert("MetaNodeDown", 'up{job="node"} == 0', "5m", "critical", "A node is down.", "{{ $labels.instance }}",
-              (Case({}, fires=True, labels={"instance": "n1", "job": "node"}), Case({}, fires=False))),
+              (Case({}, fires=True, labels={"instance": "n1", "job": "node"}), Case({}, fires=False)), down=True),
         Alert("MetaNodeSlow", "vector(0)", "5m", "warning", "Slow.", "Slow.", cases),
     )
     return Component(key="meta", title="Meta", description="", alerts=alerts)
@@ -175,11 +175,34 @@ def test_the_heartbeat_is_the_alert_model_flag_not_a_name(default) -> None:
     meta = Component(key="meta", title="Meta", description="", alerts=(
         Alert("DeadMansSwitch", "vector(1)", "0s", "info", "Alerting works.", "Always.", cases, heartbeat=True),
         Alert("NodeWatchdog", "vector(1)", "0s", "info", "A node watchdog.", "Not a heartbeat.", cases),
-        Alert("MetaDown", "vector(0)", "5m", "critical", "Down.", "Down.", cases)))
+        Alert("MetaDown", "vector(0)", "5m", "critical", "Down.", "Down.", cases, down=True)))
     doc = _document([*components, meta], config)
     assert doc["route"]["routes"][0]["matchers"] == ['alertname=~"DeadMansSwitch|Watchdog"']
     down = next(r for r in doc["inhibit_rules"] if r["source_matchers"][0] == 'alertname="MetaDown"')
     assert down["target_matchers"] == ['component="meta"', 'alertname!~"DeadMansSwitch|MetaDown"']
+
+
+def test_down_is_the_alert_model_flag_not_a_name(default) -> None:
+    """`Alert.down` alone makes an alert silence its component: a flagged alert of any name does, an alert whose
+    name merely ends in Down does not (and is silenced like any other)."""
+    components, config = default
+    cases = (Case({"vector(1)": 1}, fires=True), Case({}, fires=False))
+    meta = Component(key="meta", title="Meta", description="", alerts=(
+        Alert("MetaUnreachable", "vector(0)", "5m", "critical", "Gone.", "Gone.", cases, down=True),
+        Alert("MetaSlowDown", "vector(0)", "5m", "warning", "Not a Down alert.", "A slow-down.", cases)))
+    rules = [r for r in _document([*components, meta], config)["inhibit_rules"]
+             if 'component="meta"' in r["source_matchers"]]
+    assert rules == [{"source_matchers": ['alertname="MetaUnreachable"', 'component="meta"'],
+                      "target_matchers": ['component="meta"', 'alertname!="MetaUnreachable"'],
+                      "equal": ["cluster"]}]
+
+
+def test_every_catalog_alert_named_down_is_flagged_down(default) -> None:
+    """The catalog's naming convention and the flag agree, so a new *Down alert that forgets `down=True` (and
+    would silence nothing) is caught here."""
+    components, _ = default
+    assert {a.name for c in components for a in c.alerts if a.down} == {
+        a.name for c in components for a in c.alerts if a.name.endswith("Down")}
 
 
 def test_receiver_integrations_pass_through(default, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.catalog import targets
-from generator.catalog.helpers import counter, histogram, over, under
+from generator.catalog.helpers import Quantiles, counter, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -16,12 +16,12 @@ DNS_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064,
 REQ_RATE = record_name("cluster_type", "coredns_dns_requests", "rate5m")
 RCODE_RATE = record_name("cluster_rcode", "coredns_dns_responses", "rate5m")
 SERVFAIL_RATIO = record_name("cluster", "coredns_dns_servfail", "ratio_rate5m")
-LATENCY_BUCKETS = record_name("cluster_le", "coredns_dns_request_duration_seconds_bucket", "rate5m")
-LATENCY_Q = record_name("cluster_quantile", "coredns_dns_request_duration_seconds", "histogram_quantile")
+LATENCY = Quantiles("coredns_dns_request_duration_seconds", quantiles=(0.99, 0.5))
+LATENCY_Q = LATENCY.name
 FWD_RATE = record_name("cluster_to", "coredns_forward_requests", "rate5m")
 FWD_ERR_RATIO = record_name("cluster", "coredns_forward_errors", "ratio_rate5m")
-FWD_BUCKETS = record_name("cluster_le", "coredns_forward_request_duration_seconds_bucket", "rate5m")
-FWD_LATENCY_Q = record_name("cluster_quantile", "coredns_forward_request_duration_seconds", "histogram_quantile")
+FWD_LATENCY = Quantiles("coredns_forward_request_duration_seconds")
+FWD_LATENCY_Q = FWD_LATENCY.name
 CACHE_HIT = record_name("cluster", "coredns_cache_hit", "ratio_rate5m")
 CPU = record_name("cluster_pod", "coredns_process_cpu_seconds", "rate5m")
 
@@ -38,19 +38,14 @@ def build(ctx: Context) -> Component:
             f'sum {ctx.by()} (rate(coredns_dns_responses_total{servfail}[5m]))'
             f" / sum {ctx.by()} (rate(coredns_dns_responses_total{s()}[5m]))",
         ),
-        RecordingRule(LATENCY_BUCKETS,
-                      f"sum {ctx.by('le')} (rate(coredns_dns_request_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(LATENCY_Q, f"histogram_quantile(0.99, {LATENCY_BUCKETS})", {"quantile": "0.99"}),
-        RecordingRule(LATENCY_Q, f"histogram_quantile(0.5, {LATENCY_BUCKETS})", {"quantile": "0.5"}),
+        *LATENCY.rules(ctx, s()),
         RecordingRule(FWD_RATE, f"sum {ctx.by('to')} (rate(coredns_forward_requests_total{s()}[5m]))"),
         RecordingRule(
             FWD_ERR_RATIO,
             f'sum {ctx.by()} (rate(coredns_forward_responses_total{servfail}[5m]))'
             f" / sum {ctx.by()} (rate(coredns_forward_responses_total{s()}[5m]))",
         ),
-        RecordingRule(FWD_BUCKETS,
-                      f"sum {ctx.by('le')} (rate(coredns_forward_request_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(FWD_LATENCY_Q, f"histogram_quantile(0.99, {FWD_BUCKETS})", {"quantile": "0.99"}),
+        *FWD_LATENCY.rules(ctx, s()),
         RecordingRule(
             CACHE_HIT,
             f"1 - sum {ctx.by()} (rate(coredns_cache_misses_total{s()}[5m]))"
@@ -137,12 +132,10 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
         ctx.series(SRC, "coredns_forward_responses_total", rcode="NOERROR", to="10.0.0.2:53"): counter(ok),
         ctx.series(SRC, "coredns_forward_responses_total", rcode="SERVFAIL", to="10.0.0.2:53"): counter(fail),
     }
-    dns_hist = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"coredns_dns_request_duration_seconds{suffix}", **lb),
-        DNS_BUCKETS, seconds, 20, server="dns://:53", zone=".")
-    fwd_hist = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"coredns_forward_request_duration_seconds{suffix}", **lb),
-        DNS_BUCKETS, seconds, 5, rcode="NOERROR", to="10.0.0.2:53")
+    dns_hist = lambda seconds: ctx.histogram(  # noqa: E731
+        SRC, LATENCY.metric, DNS_BUCKETS, seconds, 20, server="dns://:53", zone=".")
+    fwd_hist = lambda seconds: ctx.histogram(  # noqa: E731
+        SRC, FWD_LATENCY.metric, DNS_BUCKETS, seconds, 5, rcode="NOERROR", to="10.0.0.2:53")
     check = lambda kind, v: {  # noqa: E731
         ctx.series(SRC, f"coredns_forward_healthcheck_{kind}_total",
                    **({"to": "10.0.0.2:53"} if kind == "failures" else {})): v}
@@ -156,6 +149,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="CoreDNSDown",
+            down=True,
             expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
@@ -256,6 +250,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="CoreDNSForwardUpstreamsDown",
+            down=True,
             expr=f"sum {ctx.by()} (rate(coredns_forward_healthcheck_broken_total{ctx.sel(SRC)}[5m])) > 0",
             for_="2m",
             severity="critical",

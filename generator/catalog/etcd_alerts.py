@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from generator.catalog import etcd_rules as r
 from generator.catalog import targets
-from generator.catalog.helpers import counter, gauge_ramp, histogram, over, under
+from generator.catalog.helpers import counter, gauge_ramp, over, under
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
@@ -37,6 +37,7 @@ def _availability(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="EtcdMembersDown",
+            down=True,
             expr=f"({r.MEMBERS} - {r.UP_SUM} > 0) or (count {ctx.by()} (sum {ctx.by('instance')} "
                  f"(rate(etcd_network_peer_sent_failures_total{ctx.sel(r.SRC)}[5m])) > {fmt_number(peer_fail)}))"
                  f" or {targets.vanished(ctx, r.SRC)}",
@@ -291,9 +292,10 @@ def _latency(ctx: Context) -> tuple[Alert, ...]:
             summary=f"etcd {what} latency is high.",
             description=f"99th percentile {what} latency of etcd member {{{{ $labels.instance }}}} in cluster "
                         f"{{{{ $labels.{c} }}}} is {{{{ $value | humanizeDuration }}}}.",
-            cases=(Case(r.hist(ctx, metric, bounds, observed, **extra), fires=True,
+            cases=(Case(ctx.histogram(r.SRC, metric, bounds, observed, 20, instance=r.MEMBER, **extra), fires=True,
                         labels={"instance": r.MEMBER, **r.P99}, value=value),
-                   Case(r.hist(ctx, metric, bounds, under(bounds, t), **extra), fires=False)),
+                   Case(ctx.histogram(r.SRC, metric, bounds, under(bounds, t), 20, instance=r.MEMBER, **extra),
+                        fires=False)),
             meaning=(f"The member's 99th percentile {what} time is above {fmt_number(t)}s"
                      + (": its disk is slow." if disk else ": the network between members is slow.")),
             impact="Raft commits wait for it: API writes slow down, and heartbeats late enough cause elections.",
@@ -313,9 +315,9 @@ def _grpc(ctx: Context) -> tuple[Alert, ...]:
     unary = ctx.sel(r.SRC, 'grpc_type="unary"')
     slow_t = ctx.threshold("EtcdGRPCRequestsSlow", 0.15)
     slow_obs, slow_q = over(GRPC_BUCKETS, slow_t)
-    handling = lambda seconds, method="Range": histogram(  # noqa: E731
-        lambda suffix, **lb: _m(ctx, f"grpc_server_handling_seconds{suffix}", **lb), GRPC_BUCKETS, seconds, 10,
-        grpc_method=method, grpc_service="etcdserverpb.KV", grpc_type="unary")
+    handling = lambda seconds, method="Range": ctx.histogram(  # noqa: E731
+        r.SRC, "grpc_server_handling_seconds", GRPC_BUCKETS, seconds, 10, instance=r.MEMBER, grpc_method=method,
+        grpc_service="etcdserverpb.KV", grpc_type="unary")
     by = ctx.by("instance", "grpc_service", "grpc_method", "le")
     slow_sel = ctx.sel(r.SRC, 'grpc_type="unary"', 'grpc_method!="Defragment"')
     out = [Alert(

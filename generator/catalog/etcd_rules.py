@@ -6,9 +6,7 @@ member count and leader-change rules are per cluster. Names checked against etcd
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter
 from generator.context import Context
 from generator.model import RecordingRule, RuleTest
 from generator.promql import record_name
@@ -39,12 +37,12 @@ DB_IN_USE = record_name("cluster_instance", "etcd_mvcc_db_total_size_in_use_in_b
 QUOTA = record_name("cluster_instance", "etcd_server_quota_backend_bytes", "max")
 DB_QUOTA_RATIO = record_name("cluster_instance", "etcd_mvcc_db_total_size_quota", "ratio")
 DB_IN_USE_RATIO = record_name("cluster_instance", "etcd_mvcc_db_total_size_in_use", "ratio")
-COMMIT_BUCKETS = record_name("cluster_instance_le", "etcd_disk_backend_commit_duration_seconds_bucket", "rate5m")
-COMMIT_Q = record_name("cluster_instance_quantile", "etcd_disk_backend_commit_duration_seconds", "histogram_quantile")
-FSYNC_BUCKETS = record_name("cluster_instance_le", "etcd_disk_wal_fsync_duration_seconds_bucket", "rate5m")
-FSYNC_Q = record_name("cluster_instance_quantile", "etcd_disk_wal_fsync_duration_seconds", "histogram_quantile")
-RTT_BUCKETS_RATE = record_name("cluster_instance_le", "etcd_network_peer_round_trip_time_seconds_bucket", "rate5m")
-RTT_Q = record_name("cluster_instance_quantile", "etcd_network_peer_round_trip_time_seconds", "histogram_quantile")
+COMMIT = Quantiles("etcd_disk_backend_commit_duration_seconds", by=("instance",))
+COMMIT_Q = COMMIT.name
+FSYNC = Quantiles("etcd_disk_wal_fsync_duration_seconds", by=("instance",))
+FSYNC_Q = FSYNC.name
+RTT = Quantiles("etcd_network_peer_round_trip_time_seconds", by=("instance",))
+RTT_Q = RTT.name
 GRPC_RATE = record_name("cluster_instance_grpc_code", "grpc_server_handled", "rate5m")
 GRPC_ERR_RATIO = record_name("cluster_instance", "grpc_server_handled_errors", "ratio_rate5m")
 CPU = record_name("cluster_instance", "etcd_process_cpu_seconds", "rate5m")
@@ -79,16 +77,10 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
         RecordingRule(QUOTA, latest("etcd_server_quota_backend_bytes")),
         RecordingRule(DB_QUOTA_RATIO, f"{DB_SIZE} / {QUOTA}"),
         RecordingRule(DB_IN_USE_RATIO, f"{DB_IN_USE} / {DB_SIZE}"),
-        RecordingRule(COMMIT_BUCKETS, f"sum {ctx.by('instance', 'le')} "
-                                      f"(rate(etcd_disk_backend_commit_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(COMMIT_Q, f"histogram_quantile(0.99, {COMMIT_BUCKETS})", P99),
-        RecordingRule(FSYNC_BUCKETS, f"sum {ctx.by('instance', 'le')} "
-                                     f"(rate(etcd_disk_wal_fsync_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(FSYNC_Q, f"histogram_quantile(0.99, {FSYNC_BUCKETS})", P99),
+        *COMMIT.rules(ctx, s()),
+        *FSYNC.rules(ctx, s()),
         # summed over the peers (`To`): the raw series tell which link is slow when this one is high
-        RecordingRule(RTT_BUCKETS_RATE, f"sum {ctx.by('instance', 'le')} "
-                                        f"(rate(etcd_network_peer_round_trip_time_seconds_bucket{s()}[5m]))"),
-        RecordingRule(RTT_Q, f"histogram_quantile(0.99, {RTT_BUCKETS_RATE})", P99),
+        *RTT.rules(ctx, s()),
         # unary calls only: watch and lease-keepalive streams end with Unavailable whenever a client goes away
         RecordingRule(GRPC_RATE, f"sum {ctx.by('instance', 'grpc_code')} (rate(grpc_server_handled_total{unary}[5m]))"),
         RecordingRule(
@@ -104,12 +96,6 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
 def slow_rules(ctx: Context) -> tuple[RecordingRule, ...]:
     # an hour of elections from the recorded 5m rate, not from an hour of raw samples
     return (RecordingRule(LEADER_CHANGES_1H, f"max {ctx.by()} (avg_over_time({LEADER_CHANGES}[1h])) * 3600"),)
-
-
-def hist(ctx: Context, metric: str, bounds: Sequence[float], observed: float, **labels: str) -> dict[str, str]:
-    """Inputs for a histogram of one member whose observations all fall in the bucket holding `observed`."""
-    return histogram(lambda suffix, **lb: ctx.series(SRC, f"{metric}{suffix}", **lb), bounds, observed, 20,
-                     **{"instance": MEMBER, **labels})
 
 
 def grpc(ctx: Context, ok: float, failed: float, canceled: float = 0) -> dict[str, str]:
@@ -153,11 +139,12 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs={m("etcd_mvcc_db_total_size_in_bytes"): 1073741824,
                          m("etcd_mvcc_db_total_size_in_use_in_bytes"): 268435456},
                  expr=DB_IN_USE_RATIO, expected=((inst, 0.25),)),
-        RuleTest(inputs=hist(ctx, "etcd_disk_backend_commit_duration_seconds", DISK_BUCKETS, 0.1),
+        RuleTest(inputs=ctx.histogram(SRC, "etcd_disk_backend_commit_duration_seconds", DISK_BUCKETS, 0.1, 20, **inst),
                  expr=COMMIT_Q, expected=(({**inst, **P99}, bucket_quantile(DISK_BUCKETS, 0.1, 0.99)),)),
-        RuleTest(inputs=hist(ctx, "etcd_disk_wal_fsync_duration_seconds", DISK_BUCKETS, 0.003),
+        RuleTest(inputs=ctx.histogram(SRC, "etcd_disk_wal_fsync_duration_seconds", DISK_BUCKETS, 0.003, 20, **inst),
                  expr=FSYNC_Q, expected=(({**inst, **P99}, bucket_quantile(DISK_BUCKETS, 0.003, 0.99)),)),
-        RuleTest(inputs=hist(ctx, "etcd_network_peer_round_trip_time_seconds", RTT_BUCKETS, 0.01, To=PEER),
+        RuleTest(inputs=ctx.histogram(SRC, "etcd_network_peer_round_trip_time_seconds", RTT_BUCKETS, 0.01, 20, To=PEER,
+                                       **inst),
                  expr=RTT_Q, expected=(({**inst, **P99}, bucket_quantile(RTT_BUCKETS, 0.01, 0.99)),)),
         RuleTest(inputs={**grpc(ctx, 97, 2, canceled=1), **streams}, expr=GRPC_ERR_RATIO, expected=((inst, 0.02),),
                  note="unary server errors over unary calls; Canceled and streams left out"),

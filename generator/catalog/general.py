@@ -105,6 +105,7 @@ def _cluster(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="TargetDown",
+            down=True,
             expr=f"(count by ({c}, job) (up == 0) / count by ({c}, job) (up)) > {down:g}" + unless(watched),
             for_="10m",
             severity="warning",

@@ -35,6 +35,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeStateMetricsDown",
+            down=True,
             expr=targets.down_expr(ctx, KSM),
             for_="15m",
             severity="critical",

@@ -1,51 +1,72 @@
-"""Small builders shared by catalog modules: counter inputs, histogram inputs, common expressions.
+"""Small builders shared by catalog modules: quantile records, counter inputs, histogram inputs, common expressions.
 
-promtool input values use expanding notation; `{n}` is filled in by the test renderer with the number
-of one-minute samples the case needs, so a patched `for` never outruns the test data.
+promtool input values use expanding notation (see generator.series_inputs, where `counter` and `histogram` live so
+that Context can build histogram inputs too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from generator.promql import fmt_number
+from generator.model import RecordingRule
+from generator.promql import fmt_number, record_name
+from generator.series_inputs import counter as counter  # re-exported: catalog modules import them from here
+from generator.series_inputs import histogram as histogram
 
-Series = Callable[..., str]
+if TYPE_CHECKING:
+    from generator.context import Context
 
 
-def counter(per_second: float, start: float = 0) -> str:
-    """A counter growing at `per_second` for the whole case (1-minute samples)."""
-    step = per_second * 60
-    return f"{fmt_number(start)}+{fmt_number(step)}x{{n}}"
+@dataclass(frozen=True)
+class Quantiles:
+    """A histogram recorded as kubernetes-mixin records its latencies: the bucket rates summed by `by` and `le`
+    (`<level>_le:<recorded>_bucket:rate5m`), then histogram_quantile over them, one rule per quantile, each
+    labelled `quantile` (`<level>_quantile:<recorded>:histogram_quantile`).
+
+    `level` defaults to `cluster_<by...>`; `recorded` (the metric part of both names) defaults to `metric`, and
+    differs when a component prefix keeps two components' copies of one raw name apart.
+    """
+
+    metric: str
+    by: tuple[str, ...] = ()
+    quantiles: tuple[float, ...] = (0.99,)
+    level: str = ""
+    recorded: str = ""
+
+    @property
+    def buckets(self) -> str:
+        """The recorded bucket rates."""
+        return record_name(f"{self._level}_le", f"{self.recorded or self.metric}_bucket", "rate5m")
+
+    @property
+    def name(self) -> str:
+        """The recorded quantiles."""
+        return record_name(f"{self._level}_quantile", self.recorded or self.metric, "histogram_quantile")
+
+    @property
+    def _level(self) -> str:
+        return self.level or "_".join(("cluster", *self.by))
+
+    def rules(self, ctx: Context, selector: str = "", expr: str = "") -> tuple[RecordingRule, ...]:
+        """The bucket rule (`expr`, or the rate of `metric`_bucket{`selector`} summed by cluster, `by` and le),
+        then the quantile rules."""
+        expr = expr or f"sum {ctx.by(*self.by, 'le')} (rate({self.metric}_bucket{selector}[5m]))"
+        return RecordingRule(self.buckets, expr), *quantile_rules(self.name, self.buckets, self.quantiles)
+
+
+def quantile_rules(name: str, buckets: str, quantiles: Sequence[float] = (0.99,)) -> tuple[RecordingRule, ...]:
+    """`name` = histogram_quantile(q, `buckets`) labelled quantile="q", for each q."""
+    return tuple(RecordingRule(name, f"histogram_quantile({fmt_number(q)}, {buckets})", {"quantile": fmt_number(q)})
+                 for q in quantiles)
 
 
 def gauge_ramp(start: float, per_minute: float) -> str:
     """A gauge moving linearly by `per_minute` each sample (negative values allowed)."""
     sign = "+" if per_minute >= 0 else "-"
     return f"{fmt_number(start)}{sign}{fmt_number(abs(per_minute))}x{{n}}"
-
-
-def histogram(
-    series: Series,
-    bounds: Sequence[float],
-    observed: float,
-    per_second: float,
-    **labels: str,
-) -> dict[str, str]:
-    """Bucket, _count and _sum inputs for a histogram whose observations all fall in the bucket holding `observed`.
-
-    `series(suffix, **labels)` must return the series text for metric+suffix. With every observation in
-    (lower, upper], histogram_quantile(q) is lower + (upper - lower) * q, which a case can state exactly.
-    """
-    out: dict[str, str] = {}
-    for le in [*bounds, float("inf")]:
-        le_text = "+Inf" if le == float("inf") else fmt_number(le)
-        inside = observed <= le
-        out[series("_bucket", le=le_text, **labels)] = counter(per_second if inside else 0)
-    out[series("_count", **labels)] = counter(per_second)
-    out[series("_sum", **labels)] = counter(per_second * observed)
-    return out
 
 
 def bucket_quantile(bounds: Sequence[float], observed: float, q: float) -> float:

@@ -7,21 +7,21 @@ The SLO rules and burn-rate alerts live in kube_apiserver_slo.py, the other aler
 from __future__ import annotations
 
 from generator.catalog import kube_apiserver_alerts, kube_apiserver_availability, kube_apiserver_slo
-from generator.catalog.helpers import counter, histogram
+from generator.catalog.helpers import counter, quantile_rules
 from generator.catalog.kube_apiserver_names import (
     AGG_UNAVAILABLE,
     APF_INQUEUE,
     APF_REJECTED,
     APF_SEATS,
+    CERT,
     CERT_BUCKETS,
-    CERT_BUCKETS_RATE,
     CERT_Q,
     CPU,
     ERR_RATIO,
-    ETCD_BUCKETS_RATE,
+    ETCD,
     ETCD_Q,
     INFLIGHT,
-    LAT_BUCKETS,
+    LAT,
     LAT_Q,
     LAT_VERB_Q,
     LONGRUNNING,
@@ -34,7 +34,7 @@ from generator.catalog.kube_apiserver_names import (
     TERMINATIONS,
     THROTTLED_RATIO,
     UP,
-    WEBHOOK_BUCKETS_RATE,
+    WEBHOOK,
     WEBHOOK_Q,
     WEBHOOK_REJECTIONS,
 )
@@ -80,11 +80,8 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
         RecordingRule(THROTTLED_RATIO, ratio("429")),
         RecordingRule(RESOURCE_ERR_RATIO, f'sum {by("verb", "resource")} ({REQ_RATE}{{code=~"5.."}})'
                                           f' / sum {by("verb", "resource")} ({REQ_RATE})'),
-        RecordingRule(LAT_BUCKETS, f"sum {by('verb', 'le')} "
-                                   f"(rate(apiserver_request_duration_seconds_bucket{s(*NOT_LATENCY)}[5m]))"),
-        RecordingRule(LAT_VERB_Q, f"histogram_quantile(0.99, {LAT_BUCKETS})", {"quantile": "0.99"}),
-        RecordingRule(LAT_Q, f"histogram_quantile(0.99, sum {by('le')} ({LAT_BUCKETS}))", {"quantile": "0.99"}),
-        RecordingRule(LAT_Q, f"histogram_quantile(0.5, sum {by('le')} ({LAT_BUCKETS}))", {"quantile": "0.5"}),
+        *LAT.rules(ctx, s(*NOT_LATENCY)),
+        *quantile_rules(LAT_Q, f"sum {by('le')} ({LAT.buckets})", (0.99, 0.5)),
         RecordingRule(TERMINATIONS, f"sum {by()} (rate(apiserver_request_terminations_total{s()}[5m]))"),
         # as kubernetes-mixin: terminated / (answered + terminated)
         RecordingRule(TERMINATION_RATIO, f"{TERMINATIONS} / ({TERMINATIONS} + sum {by()} ({REQ_RATE}))"),
@@ -96,20 +93,12 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
         # per instance (each apiserver has its own seats), then the busiest; exempt requests have no limit
         RecordingRule(APF_SEATS, f"max {by('priority_level')} ({seats('apiserver_flowcontrol_current_executing_seats')}"
                                  f" / {seats('apiserver_flowcontrol_current_limit_seats')})"),
-        RecordingRule(WEBHOOK_BUCKETS_RATE, f"sum {by('name', 'le')} "
-                                            f"(rate(apiserver_admission_webhook_admission_duration_seconds_bucket"
-                                            f"{s()}[5m]))"),
-        RecordingRule(WEBHOOK_Q, f"histogram_quantile(0.99, {WEBHOOK_BUCKETS_RATE})", {"quantile": "0.99"}),
+        *WEBHOOK.rules(ctx, s()),
         RecordingRule(WEBHOOK_REJECTIONS, f"sum {by('name', 'error_type')} "
                                           f"(rate(apiserver_admission_webhook_rejection_count{s()}[5m]))"),
-        RecordingRule(ETCD_BUCKETS_RATE, f"sum {by('operation', 'le')} "
-                                         f"(rate(etcd_request_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(ETCD_Q, f"histogram_quantile(0.99, {ETCD_BUCKETS_RATE})", {"quantile": "0.99"}),
+        *ETCD.rules(ctx, s()),
         RecordingRule(AGG_UNAVAILABLE, f"max {by('name')} (aggregator_unavailable_apiservice{s()})"),
-        RecordingRule(CERT_BUCKETS_RATE, f"sum {by('le')} "
-                                         f"(rate(apiserver_client_certificate_expiration_seconds_bucket{s()}[5m]))"),
-        # the shortest-lived certificates seen, as kubernetes-mixin's KubeClientCertificateExpiration
-        RecordingRule(CERT_Q, f"histogram_quantile(0.01, {CERT_BUCKETS_RATE})", {"quantile": "0.01"}),
+        *CERT.rules(ctx, s()),
         # apiserver_storage_objects is deprecated since 1.34 for apiserver_resource_objects (which adds `group`);
         # older apiservers only have the former, so fall back to it per cluster
         RecordingRule(OBJECTS, f"max {by('group', 'resource')} (apiserver_resource_objects{s()})"
@@ -246,8 +235,7 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     objects_new = {ctx.series(SRC, "apiserver_resource_objects", group="apps", resource="deployments"): 5,
                    ctx.series(SRC, "apiserver_storage_objects", resource="deployments.apps"): 5}
     objects_old = {ctx.series(SRC, "apiserver_storage_objects", resource="pods"): 7}
-    cert = histogram(lambda suffix, **lb: ctx.series(SRC, f"apiserver_client_certificate_expiration_seconds{suffix}",
-                                                     **lb), CERT_BUCKETS, 3600, 1)
+    cert = ctx.histogram(SRC, CERT.metric, CERT_BUCKETS, 3600, 1)
     terminated = {**req("GET", "200", 3),
                   ctx.series(SRC, "apiserver_request_terminations_total", code="504", resource="pods",
                              scope="resource", verb="GET"): counter(1)}

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from itertools import pairwise
 
 from generator.catalog import kube_apiserver_names as n
-from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.catalog.helpers import bucket_quantile, counter
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
@@ -49,9 +49,8 @@ def _availability(ctx: Context) -> tuple[Alert, ...]:
     errors = ctx.threshold("KubeAPIServerResourceErrorsHigh", 0.1)
     throttled = ctx.threshold("KubeAPIServerThrottlingHigh", 0.05)
     latency = ctx.threshold("KubeAPIServerLatencyHigh", 1.0)
-    duration = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"apiserver_request_duration_seconds{suffix}", **lb),
-        n.REQUEST_BUCKETS, seconds, 20, resource="pods", scope="resource", verb="GET")
+    duration = lambda seconds: ctx.histogram(  # noqa: E731
+        SRC, n.LAT.metric, n.REQUEST_BUCKETS, seconds, 20, resource="pods", scope="resource", verb="GET")
     slow = _beyond(n.REQUEST_BUCKETS, latency)
     return (
         Alert(
@@ -240,19 +239,15 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
     hook_latency = ctx.threshold("KubeAPIServerWebhookLatencyHigh", 1.0)
     hook_errors = ctx.threshold("KubeAPIServerWebhookErrors", 0)
     etcd_latency = ctx.threshold("KubeAPIServerEtcdLatencyHigh", 1.0)
-    cert = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"apiserver_client_certificate_expiration_seconds{suffix}", **lb),
-        n.CERT_BUCKETS, seconds, 1)
-    hook = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"apiserver_admission_webhook_admission_duration_seconds{suffix}", **lb),
-        n.WEBHOOK_BUCKETS, seconds, 5, name="policy.example.com", operation="CREATE", rejected="false",
-        type="validating")
+    cert = lambda seconds: ctx.histogram(SRC, n.CERT.metric, n.CERT_BUCKETS, seconds, 1)  # noqa: E731
+    hook = lambda seconds: ctx.histogram(  # noqa: E731
+        SRC, n.WEBHOOK.metric, n.WEBHOOK_BUCKETS, seconds, 5, name="policy.example.com", operation="CREATE",
+        rejected="false", type="validating")
     hook_reject = lambda rate: {ctx.series(  # noqa: E731
         SRC, "apiserver_admission_webhook_rejection_count", error_type="calling_webhook_error",
         name="policy.example.com", operation="CREATE", rejection_code="0", type="validating"): counter(rate)}
-    etcd = lambda seconds: histogram(  # noqa: E731
-        lambda suffix, **lb: ctx.series(SRC, f"etcd_request_duration_seconds{suffix}", **lb),
-        n.REQUEST_BUCKETS, seconds, 20, operation="get", resource="pods")
+    etcd = lambda seconds: ctx.histogram(  # noqa: E731
+        SRC, n.ETCD.metric, n.REQUEST_BUCKETS, seconds, 20, operation="get", resource="pods")
     deprecated = lambda v: {ctx.series(SRC, "apiserver_requested_deprecated_apis", group="batch",  # noqa: E731
                                        removed_release="1.25", resource="cronjobs", version="v1beta1"): v}
     hook_slow = _beyond(n.WEBHOOK_BUCKETS, hook_latency)

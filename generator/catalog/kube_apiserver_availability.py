@@ -29,6 +29,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeAPIServerDown",
+            down=True,
             expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
@@ -51,6 +52,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
                    "over or fail; the remaining instances carry its load."),
         Alert(
             name="KubeAPIServerAggregatedAPIDown",
+            down=True,
             expr=f"1 - avg_over_time({n.AGG_UNAVAILABLE}[10m]) < {fmt_number(aggregated)}",
             for_="5m",
             severity="warning",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator.catalog.helpers import Quantiles
 from generator.promql import record_name
 
 SRC = "kube-apiserver"
@@ -21,8 +22,8 @@ REQ_RATE = record_name("cluster_verb_code_resource", "apiserver_request", "rate5
 ERR_RATIO = record_name("cluster", "apiserver_request_5xx", "ratio_rate5m")
 THROTTLED_RATIO = record_name("cluster", "apiserver_request_429", "ratio_rate5m")
 RESOURCE_ERR_RATIO = record_name("cluster_verb_resource", "apiserver_request_5xx", "ratio_rate5m")
-LAT_BUCKETS = record_name("cluster_verb_le", "apiserver_request_duration_seconds_bucket", "rate5m")
-LAT_VERB_Q = record_name("cluster_verb_quantile", "apiserver_request_duration_seconds", "histogram_quantile")
+LAT = Quantiles("apiserver_request_duration_seconds", by=("verb",))
+LAT_VERB_Q = LAT.name
 LAT_Q = record_name("cluster_quantile", "apiserver_request_duration_seconds", "histogram_quantile")
 TERMINATIONS = record_name("cluster", "apiserver_request_terminations", "rate5m")
 TERMINATION_RATIO = record_name("cluster", "apiserver_request_terminations", "ratio_rate5m")
@@ -33,17 +34,16 @@ APF_INQUEUE = record_name("cluster_priority_level", "apiserver_flowcontrol_curre
 APF_REJECTED = record_name("cluster_priority_level_reason", "apiserver_flowcontrol_rejected_requests", "rate5m")
 APF_SEATS = record_name("cluster_priority_level", "apiserver_flowcontrol_seat_utilization", "max")
 # dependencies: admission webhooks, etcd, aggregated APIs, client certificates
-WEBHOOK_BUCKETS_RATE = record_name("cluster_name_le", "apiserver_admission_webhook_admission_duration_seconds_bucket",
-                                   "rate5m")
-WEBHOOK_Q = record_name("cluster_name_quantile", "apiserver_admission_webhook_admission_duration_seconds",
-                        "histogram_quantile")
+WEBHOOK = Quantiles("apiserver_admission_webhook_admission_duration_seconds", by=("name",))
+WEBHOOK_Q = WEBHOOK.name
 WEBHOOK_REJECTIONS = record_name("cluster_name_error_type", "apiserver_admission_webhook_rejection", "rate5m")
 # etcd_request_duration_seconds is exported by the apiserver (the etcd client side); prefixed to keep it apart
-ETCD_BUCKETS_RATE = record_name("cluster_operation_le", "apiserver_etcd_request_duration_seconds_bucket", "rate5m")
-ETCD_Q = record_name("cluster_operation_quantile", "apiserver_etcd_request_duration_seconds", "histogram_quantile")
+ETCD = Quantiles("etcd_request_duration_seconds", by=("operation",), recorded="apiserver_etcd_request_duration_seconds")
+ETCD_Q = ETCD.name
 AGG_UNAVAILABLE = record_name("cluster_name", "aggregator_unavailable_apiservice", "max")
-CERT_BUCKETS_RATE = record_name("cluster_le", "apiserver_client_certificate_expiration_seconds_bucket", "rate5m")
-CERT_Q = record_name("cluster_quantile", "apiserver_client_certificate_expiration_seconds", "histogram_quantile")
+# the shortest-lived certificates seen, as kubernetes-mixin's KubeClientCertificateExpiration
+CERT = Quantiles("apiserver_client_certificate_expiration_seconds", quantiles=(0.01,))
+CERT_Q = CERT.name
 # state and resources
 OBJECTS = record_name("cluster_group_resource", "apiserver_resource_objects", "max")
 UP = record_name("cluster", "apiserver_up", "sum")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from generator.catalog import targets
 from generator.catalog import workqueue as wq
-from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.catalog.helpers import bucket_quantile, counter
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -107,11 +107,6 @@ def _panels() -> tuple[Panel, ...]:
     )
 
 
-def _wait_hist(ctx: Context, observed: float, queue: str = QUEUE) -> dict[str, str]:
-    return histogram(lambda suffix, **lb: ctx.series(SRC, f"workqueue_queue_duration_seconds{suffix}", **lb),
-                     wq.WORKQUEUE_BUCKETS, observed, 10, name=queue)
-
-
 def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     series = lambda metric, **lb: ctx.series(SRC, metric, **lb)  # noqa: E731
     two_replicas = {  # a stale replica and the leader: depth adds up, unfinished work takes the worst
@@ -127,7 +122,7 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs={series("workqueue_retries_total", name=QUEUE): counter(2),
                          series("workqueue_retries_total", name="job"): counter(0.5)},
                  expr=N.wq_retries, expected=(({"name": QUEUE}, 2), ({"name": "job"}, 0.5)), note="per queue"),
-        RuleTest(inputs=_wait_hist(ctx, 1), expr=N.wq_wait,
+        RuleTest(inputs=ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, 1, 10, name=QUEUE), expr=N.wq_wait,
                  expected=(({"name": QUEUE, "quantile": "0.99"}, bucket_quantile(wq.WORKQUEUE_BUCKETS, 1, 0.99)),),
                  note="p99 inside the (0.1, 1] bucket"),
         RuleTest(inputs={series("garbagecollector_controller_resources_sync_error_total"): counter(0.5)},
@@ -186,9 +181,11 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             threshold=wait,
             summary="Items wait long in a kube-controller-manager workqueue.",
             description="99th percentile wait in " + on_queue + " is {{ $value | humanizeDuration }}.",
-            cases=(Case(_wait_hist(ctx, wait_hi), fires=True, labels={"name": QUEUE, "quantile": "0.99"},
+            cases=(Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, wait_hi, 10, name=QUEUE),
+                        fires=True, labels={"name": QUEUE, "quantile": "0.99"},
                         value=bucket_quantile(wq.WORKQUEUE_BUCKETS, wait_hi, 0.99)),
-                   Case(_wait_hist(ctx, wait_lo), fires=False)),
+                   Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, wait_lo, 10, name=QUEUE),
+                        fires=False)),
             meaning="Queued items wait longer than the threshold before a worker picks them up: every worker of "
                     "that controller is busy.",
             impact="Reactions to changes (a pod dying, a Service changing) are delayed by that long.",

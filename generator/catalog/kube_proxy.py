@@ -7,10 +7,8 @@ network programming latency, a cluster-wide SLI, is recorded per cluster. Names 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from generator.catalog import targets
-from generator.catalog.helpers import counter, gauge_ramp, histogram, over, under
+from generator.catalog.helpers import Quantiles, counter, gauge_ramp, over, under
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -26,10 +24,10 @@ API_ERRORS = 'code=~"5..|<error>"'
 
 UP_SUM = record_name("cluster", "kube_proxy_up", "sum")
 TARGETS = record_name("cluster", "kube_proxy_targets", "count")
-SYNC_BUCKETS_RATE = record_name("cluster_instance_le", "kubeproxy_sync_proxy_rules_duration_seconds_bucket", "rate5m")
-SYNC_Q = record_name("cluster_instance_quantile", "kubeproxy_sync_proxy_rules_duration_seconds", "histogram_quantile")
-NETPROG_BUCKETS_RATE = record_name("cluster_le", "kubeproxy_network_programming_duration_seconds_bucket", "rate5m")
-NETPROG_Q = record_name("cluster_quantile", "kubeproxy_network_programming_duration_seconds", "histogram_quantile")
+SYNC = Quantiles("kubeproxy_sync_proxy_rules_duration_seconds", by=("instance",))
+SYNC_Q = SYNC.name
+NETPROG = Quantiles("kubeproxy_network_programming_duration_seconds")
+NETPROG_Q = NETPROG.name
 SYNC_AGE = record_name("cluster_instance", "kubeproxy_sync_proxy_rules_last_timestamp_seconds", "age")
 RESTORE_FAILURES = record_name("cluster_instance", "kubeproxy_sync_proxy_rules_iptables_restore_failures", "rate5m")
 IPTABLES_RULES = record_name("cluster_table", "kubeproxy_sync_proxy_rules_iptables_total", "max")
@@ -61,12 +59,8 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
     return (
         RecordingRule(UP_SUM, f"sum {ctx.by()} (up{s()})"),
         RecordingRule(TARGETS, f"count {ctx.by()} (up{s()})"),
-        RecordingRule(SYNC_BUCKETS_RATE, f"sum {ctx.by('instance', 'le')} "
-                                         f"(rate(kubeproxy_sync_proxy_rules_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(SYNC_Q, f"histogram_quantile(0.99, {SYNC_BUCKETS_RATE})", P99),
-        RecordingRule(NETPROG_BUCKETS_RATE, f"sum {ctx.by('le')} "
-                                            f"(rate(kubeproxy_network_programming_duration_seconds_bucket{s()}[5m]))"),
-        RecordingRule(NETPROG_Q, f"histogram_quantile(0.99, {NETPROG_BUCKETS_RATE})", P99),
+        *SYNC.rules(ctx, s()),
+        *NETPROG.rules(ctx, s()),
         RecordingRule(SYNC_AGE, f"time() - max {inst} (kubeproxy_sync_proxy_rules_last_timestamp_seconds{s()})"),
         # iptables and ipvs modes only; the nftables mode has no restore step
         RecordingRule(RESTORE_FAILURES, f"sum {inst} "
@@ -130,11 +124,6 @@ def _panels() -> tuple[Panel, ...]:
     )
 
 
-def _hist(ctx: Context, metric: str, bounds: Sequence[float], observed: float) -> dict[str, str]:
-    return histogram(lambda suffix, **lb: ctx.series(SRC, f"{metric}{suffix}", **lb), bounds, observed, 2,
-                     instance=NODE)
-
-
 def _api(ctx: Context, ok: float, failed: float) -> dict[str, str]:
     """GETs per second to the API server: `ok` answered 200, `failed` answered 503."""
     req = lambda code: ctx.series(SRC, "rest_client_requests_total", code=code, host="10.96.0.1:443",  # noqa: E731
@@ -145,9 +134,9 @@ def _api(ctx: Context, ok: float, failed: float) -> dict[str, str]:
 def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     inst = {"instance": NODE}
     return (
-        RuleTest(inputs=_hist(ctx, "kubeproxy_sync_proxy_rules_duration_seconds", SYNC_BUCKETS, 0.1),
+        RuleTest(inputs=ctx.histogram(SRC, SYNC.metric, SYNC_BUCKETS, 0.1, 2, **inst),
                  expr=SYNC_Q, expected=(({**inst, **P99}, 0.064 + 0.064 * 0.99),)),
-        RuleTest(inputs=_hist(ctx, "kubeproxy_network_programming_duration_seconds", NETPROG_BUCKETS, 1.5),
+        RuleTest(inputs=ctx.histogram(SRC, NETPROG.metric, NETPROG_BUCKETS, 1.5, 2, **inst),
                  expr=NETPROG_Q, expected=((P99, 1 + 0.99),)),
         RuleTest(inputs={ctx.series(SRC, "kubeproxy_sync_proxy_rules_last_timestamp_seconds", instance=NODE): 300},
                  expr=SYNC_AGE, expected=((inst, 300),), note="synced at 5m, evaluated at 10m"),
@@ -183,6 +172,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeProxyDown",
+            down=True,
             expr=targets.down_expr(ctx, SRC),
             for_="15m",
             severity="critical",
@@ -198,6 +188,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubeProxyInstanceDown",
+            down=True,
             expr=f"sum {ctx.by('instance')} (up{s}) == 0",
             for_="15m",
             severity="warning",
@@ -219,10 +210,10 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="kube-proxy syncs its proxy rules slowly.",
             description="99th percentile rule sync time of kube-proxy {{ $labels.instance }} in cluster {{ $labels."
                         + c + " }} is {{ $value | humanizeDuration }}.",
-            cases=(Case(_hist(ctx, "kubeproxy_sync_proxy_rules_duration_seconds", SYNC_BUCKETS, sync_over),
+            cases=(Case(ctx.histogram(SRC, SYNC.metric, SYNC_BUCKETS, sync_over, 2, **inst),
                         fires=True, labels={**inst, **P99}, value=sync_value),
-                   Case(_hist(ctx, "kubeproxy_sync_proxy_rules_duration_seconds", SYNC_BUCKETS,
-                              under(SYNC_BUCKETS, sync)), fires=False)),
+                   Case(ctx.histogram(SRC, SYNC.metric, SYNC_BUCKETS, under(SYNC_BUCKETS, sync), 2, **inst),
+                        fires=False)),
             meaning="Writing the Service rules (iptables-restore, ipvs, nftables) takes long on this node.",
             impact="Service and endpoint changes reach the node late; the node's CPU is busy with rule writing.",
             diagnosis=(f'{SYNC_Q}{{quantile="0.99"}}', IPTABLES_RULES, CPU),
@@ -238,10 +229,10 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="Service changes take long to reach the nodes.",
             description="99th percentile network programming latency in cluster {{ $labels." + c
                         + " }} is {{ $value | humanizeDuration }}.",
-            cases=(Case(_hist(ctx, "kubeproxy_network_programming_duration_seconds", NETPROG_BUCKETS, net_over),
+            cases=(Case(ctx.histogram(SRC, NETPROG.metric, NETPROG_BUCKETS, net_over, 2, **inst),
                         fires=True, labels=P99, value=net_value),
-                   Case(_hist(ctx, "kubeproxy_network_programming_duration_seconds", NETPROG_BUCKETS,
-                              under(NETPROG_BUCKETS, netprog)), fires=False)),
+                   Case(ctx.histogram(SRC, NETPROG.metric, NETPROG_BUCKETS, under(NETPROG_BUCKETS, netprog), 2, **inst),
+                        fires=False)),
             meaning="From a Service or EndpointSlice change to its rules being in place on the nodes takes longer "
                     "than the threshold (the Kubernetes scalability SLO is 30s at the 99th percentile).",
             impact="Rolling updates and scaling send traffic to gone pods, or miss new ones, for longer.",

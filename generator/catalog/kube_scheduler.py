@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from generator.catalog import targets
 from generator.catalog import workqueue as wq
-from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -20,6 +20,7 @@ from generator.promql import fmt_number, record_name
 SRC = "kube-scheduler"
 N = wq.Names("kube_scheduler")
 PROFILE = "default-scheduler"
+SCHEDULED = {"profile": PROFILE, "result": "scheduled"}  # the labels of test attempts
 # scheduler_scheduling_attempt_duration_seconds buckets: 1ms doubling 15 times
 ATTEMPT_BUCKETS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096,
                    8.192, 16.384)
@@ -29,14 +30,12 @@ UNSCHEDULABLE = record_name("cluster_plugin", "scheduler_unschedulable_pods", "s
 INCOMING = record_name("cluster_queue", "scheduler_queue_incoming_pods", "rate5m")
 ATTEMPTS = record_name("cluster_result", "scheduler_schedule_attempts", "rate5m")
 ERROR_RATIO = record_name("cluster", "scheduler_schedule_attempts_error", "ratio_rate5m")
-ATTEMPT_LE = record_name("cluster_le", "scheduler_scheduling_attempt_duration_seconds_bucket", "rate5m")
-ATTEMPT_Q = record_name("cluster_quantile", "scheduler_scheduling_attempt_duration_seconds", "histogram_quantile")
-SLI_LE = record_name("cluster_le", "scheduler_pod_scheduling_sli_duration_seconds_bucket", "rate5m")
-SLI_Q = record_name("cluster_quantile", "scheduler_pod_scheduling_sli_duration_seconds", "histogram_quantile")
-EXT_LE = record_name("cluster_extension_point_le", "scheduler_framework_extension_point_duration_seconds_bucket",
-                     "rate5m")
-EXT_Q = record_name("cluster_extension_point_quantile", "scheduler_framework_extension_point_duration_seconds",
-                    "histogram_quantile")
+ATTEMPT = Quantiles("scheduler_scheduling_attempt_duration_seconds", quantiles=(0.99, 0.5))
+ATTEMPT_Q = ATTEMPT.name
+SLI = Quantiles("scheduler_pod_scheduling_sli_duration_seconds")
+SLI_Q = SLI.name
+EXT = Quantiles("scheduler_framework_extension_point_duration_seconds", by=("extension_point",))
+EXT_Q = EXT.name
 PREEMPTIONS = record_name("cluster", "scheduler_preemption_attempts", "rate5m")
 VICTIMS = record_name("cluster", "scheduler_preemption_victims", "rate5m")
 
@@ -57,16 +56,9 @@ def build(ctx: Context) -> Component:
         RecordingRule(ATTEMPTS, f"sum {ctx.by('result')} (rate(scheduler_schedule_attempts_total{s}[5m]))"),
         RecordingRule(ERROR_RATIO, wq.ratio(ctx, "scheduler_schedule_attempts_total",
                                             ctx.sel(SRC, 'result="error"'), s)),
-        RecordingRule(ATTEMPT_LE,
-                      f"sum {ctx.by('le')} (rate(scheduler_scheduling_attempt_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(ATTEMPT_Q, f"histogram_quantile(0.99, {ATTEMPT_LE})", {"quantile": "0.99"}),
-        RecordingRule(ATTEMPT_Q, f"histogram_quantile(0.5, {ATTEMPT_LE})", {"quantile": "0.5"}),
-        RecordingRule(SLI_LE,
-                      f"sum {ctx.by('le')} (rate(scheduler_pod_scheduling_sli_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(SLI_Q, f"histogram_quantile(0.99, {SLI_LE})", {"quantile": "0.99"}),
-        RecordingRule(EXT_LE, f"sum {ctx.by('extension_point', 'le')} "
-                              f"(rate(scheduler_framework_extension_point_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(EXT_Q, f"histogram_quantile(0.99, {EXT_LE})", {"quantile": "0.99"}),
+        *ATTEMPT.rules(ctx, s),
+        *SLI.rules(ctx, s),
+        *EXT.rules(ctx, s),
         RecordingRule(PREEMPTIONS, f"sum {ctx.by()} (rate(scheduler_preemption_attempts_total{s}[5m]))"),
         # the victims histogram observes victims per preemption; its _sum rate is victims per second
         RecordingRule(VICTIMS, f"sum {ctx.by()} (rate(scheduler_preemption_victims_sum{s}[5m]))"),
@@ -156,12 +148,6 @@ def _attempts(ctx: Context, scheduled: float, error: float) -> dict[str, float |
     return {series("scheduled"): counter(scheduled), series("error"): counter(error)}
 
 
-def _attempt_hist(ctx: Context, observed: float) -> dict[str, str]:
-    return histogram(lambda suffix, **lb: ctx.series(SRC, f"scheduler_scheduling_attempt_duration_seconds{suffix}",
-                                                     **lb),
-                     ATTEMPT_BUCKETS, observed, 5, profile=PROFILE, result="scheduled")
-
-
 def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     unschedulable = lambda plugin, profile, v: {  # noqa: E731
         ctx.series(SRC, "scheduler_unschedulable_pods", plugin=plugin, profile=profile): v}
@@ -177,7 +163,7 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs={ctx.series(SRC, "scheduler_schedule_attempts_total", profile=PROFILE,
                                     result="scheduled"): counter(2)},
                  expr=ERROR_RATIO, expected=(({}, 0),), note="0, not empty, before the first error"),
-        RuleTest(inputs=_attempt_hist(ctx, 0.004), expr=ATTEMPT_Q,
+        RuleTest(inputs=ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, 0.004, 5, **SCHEDULED), expr=ATTEMPT_Q,
                  expected=(({"quantile": "0.5"}, bucket_quantile(ATTEMPT_BUCKETS, 0.004, 0.5)),
                            ({"quantile": "0.99"}, bucket_quantile(ATTEMPT_BUCKETS, 0.004, 0.99))),
                  note="all attempts in the (2ms, 4ms] bucket"),
@@ -258,9 +244,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="The scheduler takes long to schedule pods.",
             description="99th percentile scheduling attempt latency " + in_cluster
                         + " is {{ $value | humanizeDuration }}.",
-            cases=(Case(_attempt_hist(ctx, slow), fires=True, labels={"quantile": "0.99"},
-                        value=bucket_quantile(ATTEMPT_BUCKETS, slow, 0.99)),
-                   Case(_attempt_hist(ctx, fast), fires=False)),
+            cases=(Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow, 5, **SCHEDULED), fires=True,
+                        labels={"quantile": "0.99"}, value=bucket_quantile(ATTEMPT_BUCKETS, slow, 0.99)),
+                   Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, fast, 5, **SCHEDULED), fires=False)),
             meaning="One scheduling attempt (filtering, scoring, binding) takes longer than the threshold at p99.",
             impact="Pods queue up behind slow attempts; start-up of every new pod is delayed.",
             diagnosis=(f'{ATTEMPT_Q}{{quantile="0.99"}}', f'{EXT_Q}{{quantile="0.99"}}',

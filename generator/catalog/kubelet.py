@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from generator.catalog import kubelet_health as health
 from generator.catalog import kubelet_volumes as vol
-from generator.catalog.helpers import counter, fire_obs, gauge_ramp, histogram, quiet_obs
+from generator.catalog.helpers import Quantiles, counter, fire_obs, gauge_ramp, quiet_obs
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -40,20 +40,19 @@ UP = record_name("cluster", "kubelet_up", "avg")
 PODS = record_name("cluster_node", "kubelet_running_pods", "max")
 PODS_RATIO = record_name("cluster_node", "kubelet_running_pods", "ratio_capacity")
 CONTAINERS = record_name("cluster_node_container_state", "kubelet_running_containers", "max")
-PLEG_BUCKETS = record_name("cluster_node_le", "kubelet_pleg_relist_duration_seconds_bucket", "rate5m")
-PLEG_Q = record_name("cluster_node_quantile", "kubelet_pleg_relist_duration_seconds", "histogram_quantile")
-PLEG_INT_BUCKETS = record_name("cluster_node_le", "kubelet_pleg_relist_interval_seconds_bucket", "rate5m")
-PLEG_INT_Q = record_name("cluster_node_quantile", "kubelet_pleg_relist_interval_seconds", "histogram_quantile")
+PLEG = Quantiles("kubelet_pleg_relist_duration_seconds", by=("node",))
+PLEG_Q = PLEG.name
+PLEG_INT = Quantiles("kubelet_pleg_relist_interval_seconds", by=("node",))
+PLEG_INT_Q = PLEG_INT.name
 PLEG_LAST_SEEN = record_name("cluster_node", "kubelet_pleg_last_seen_seconds", "max")
-START_BUCKETS = record_name("cluster_node_le", "kubelet_pod_start_duration_seconds_bucket", "rate5m")
-START_Q = record_name("cluster_node_quantile", "kubelet_pod_start_duration_seconds", "histogram_quantile")
+START = Quantiles("kubelet_pod_start_duration_seconds", by=("node",), quantiles=(0.99, 0.5))
+START_Q = START.name
 OPS = record_name("cluster_node_operation_type", "kubelet_runtime_operations", "rate5m")
 OPS_ERRORS = record_name("cluster_node_operation_type", "kubelet_runtime_operations_errors", "rate5m")
 OPS_ERR_RATIO = record_name("cluster_node_operation_type", "kubelet_runtime_operations_errors", "ratio_rate5m")
 # duration by operation for the whole cluster: per node × operation × 15 buckets would be too many series
-OPS_BUCKETS = record_name("cluster_operation_type_le", "kubelet_runtime_operations_duration_seconds_bucket", "rate5m")
-OPS_Q = record_name("cluster_operation_type_quantile", "kubelet_runtime_operations_duration_seconds",
-                    "histogram_quantile")
+OPS_DURATION = Quantiles("kubelet_runtime_operations_duration_seconds", by=("operation_type",))
+OPS_Q = OPS_DURATION.name
 EVICTIONS = record_name("cluster_node_eviction_signal", "kubelet_evictions", "rate5m")
 CLIENT_TTL = record_name("cluster_node", "kubelet_certificate_manager_client_ttl_seconds", "min")
 SERVER_TTL = record_name("cluster_node", "kubelet_certificate_manager_server_ttl_seconds", "min")
@@ -112,20 +111,14 @@ def _rules(ctx: Context, per_node: PerNode) -> tuple[RecordingRule, ...]:
         RecordingRule(PODS_RATIO,
                       f"{PODS} / {on_node} max {ctx.by('node')} (kube_node_status_capacity{pods_capacity})"),
         RecordingRule(CONTAINERS, per_node(f"kubelet_running_containers{s()}", "container_state", agg="max")),
-        RecordingRule(PLEG_BUCKETS, per_node(rate("kubelet_pleg_relist_duration_seconds_bucket"), "le")),
-        RecordingRule(PLEG_Q, f"histogram_quantile(0.99, {PLEG_BUCKETS})", {"quantile": "0.99"}),
-        RecordingRule(PLEG_INT_BUCKETS, per_node(rate("kubelet_pleg_relist_interval_seconds_bucket"), "le")),
-        RecordingRule(PLEG_INT_Q, f"histogram_quantile(0.99, {PLEG_INT_BUCKETS})", {"quantile": "0.99"}),
+        *PLEG.rules(ctx, expr=per_node(rate("kubelet_pleg_relist_duration_seconds_bucket"), "le")),
+        *PLEG_INT.rules(ctx, expr=per_node(rate("kubelet_pleg_relist_interval_seconds_bucket"), "le")),
         RecordingRule(PLEG_LAST_SEEN, per_node(f"kubelet_pleg_last_seen_seconds{s()}", agg="max")),
-        RecordingRule(START_BUCKETS, per_node(rate("kubelet_pod_start_duration_seconds_bucket"), "le")),
-        RecordingRule(START_Q, f"histogram_quantile(0.99, {START_BUCKETS})", {"quantile": "0.99"}),
-        RecordingRule(START_Q, f"histogram_quantile(0.5, {START_BUCKETS})", {"quantile": "0.5"}),
+        *START.rules(ctx, expr=per_node(rate("kubelet_pod_start_duration_seconds_bucket"), "le")),
         RecordingRule(OPS, per_node(rate("kubelet_runtime_operations_total"), "operation_type")),
         RecordingRule(OPS_ERRORS, per_node(rate("kubelet_runtime_operations_errors_total"), "operation_type")),
         RecordingRule(OPS_ERR_RATIO, f"{OPS_ERRORS} / {OPS}"),
-        RecordingRule(OPS_BUCKETS, f"sum {ctx.by('operation_type', 'le')} "
-                                   f"({rate('kubelet_runtime_operations_duration_seconds_bucket')})"),
-        RecordingRule(OPS_Q, f"histogram_quantile(0.99, {OPS_BUCKETS})", {"quantile": "0.99"}),
+        *OPS_DURATION.rules(ctx, s()),
         RecordingRule(EVICTIONS, per_node(rate("kubelet_evictions"), "eviction_signal")),
         # present only when client certificate rotation is on (the default with TLS bootstrapping)
         # few series: worth a second reading for scrape configs without kubelet_node_name
@@ -239,8 +232,8 @@ def kubelet(ctx: Context, metric: str, value: float | str, **labels: str) -> dic
 
 def kubelet_histogram(ctx: Context, metric: str, bounds: Sequence[float], observed: float,
                       **labels: str) -> dict[str, float | str]:
-    series = lambda suffix, **lb: ctx.series(SRC, f"{metric}{suffix}", instance=INSTANCE, **lb)  # noqa: E731
-    return {**histogram(series, bounds, observed, 2, **labels), **node_name(ctx)}
+    """A kubelet histogram on the test node, with the node-name series it is joined to."""
+    return {**ctx.histogram(SRC, metric, bounds, observed, 2, instance=INSTANCE, **labels), **node_name(ctx)}
 
 
 def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:

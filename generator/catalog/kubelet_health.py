@@ -25,6 +25,7 @@ def scrape_alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubeletDown",
+            down=True,
             expr=targets.down_expr(ctx, k.SRC, anchor=f"kube_node_info{ctx.sel(k.KSM)}"),
             for_="15m",
             severity="critical",
@@ -44,6 +45,7 @@ def scrape_alerts(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubeletInstanceDown",
+            down=True,
             # the `node` target label is there with prometheus-operator; `instance` identifies the target otherwise
             expr=f"max {ctx.by('instance', 'node')} (up{s}) == 0",
             for_="15m",
@@ -63,6 +65,7 @@ def scrape_alerts(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubeletManyDown",
+            down=True,
             expr=f"1 - {k.UP} > {fmt_number(many)}",
             for_="15m",
             severity="critical",

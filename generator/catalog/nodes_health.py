@@ -26,6 +26,7 @@ def exporter_alerts(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="NodeExporterDown",
+            down=True,
             expr=targets.down_expr(ctx, n.SRC),
             for_="15m",
             severity="critical",
@@ -42,6 +43,7 @@ def exporter_alerts(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="NodeExporterInstanceDown",
+            down=True,
             expr=f"max {ctx.by('instance')} (up{s}) == 0",
             for_="15m",
             severity="warning",

@@ -9,7 +9,7 @@ by the pod it was scraped from) and `ingress-nginx` (the controller's per-ingres
 from __future__ import annotations
 
 from generator import promql
-from generator.catalog.helpers import bucket_quantile, counter, histogram
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter, histogram
 from generator.context import Context
 from generator.model import Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import record_name
@@ -17,16 +17,15 @@ from generator.promql import record_name
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # the client libraries' defaults
 
 HTTP_RATE = record_name("namespace_pod", "http_requests", "rate5m")
-HTTP_BUCKETS = record_name("namespace_pod_le", "http_request_duration_seconds_bucket", "rate5m")
-HTTP_Q = record_name("namespace_pod_quantile", "http_request_duration_seconds", "histogram_quantile")
+HTTP_DURATION = Quantiles("http_request_duration_seconds", by=("namespace", "pod"), level="namespace_pod")
+HTTP_Q = HTTP_DURATION.name
 # ingress-nginx's own `namespace` label becomes `exported_namespace` when Prometheus attaches the target's
 # namespace (the kube-prometheus default, honor_labels false); its dashboards use the same label.
 INGRESS_RATE = record_name("namespace_ingress", "nginx_ingress_controller_requests", "rate5m")
 INGRESS_ERRORS = record_name("namespace_ingress", "nginx_ingress_controller_requests_5xx", "ratio_rate5m")
-INGRESS_BUCKETS = record_name("namespace_ingress_le", "nginx_ingress_controller_request_duration_seconds_bucket",
-                              "rate5m")
-INGRESS_Q = record_name("namespace_ingress_quantile", "nginx_ingress_controller_request_duration_seconds",
-                        "histogram_quantile")
+INGRESS_DURATION = Quantiles("nginx_ingress_controller_request_duration_seconds", by=("exported_namespace", "ingress"),
+                             level="namespace_ingress")
+INGRESS_Q = INGRESS_DURATION.name
 
 
 def _selector(entry: dict[str, str], *matchers: str) -> str:
@@ -43,9 +42,7 @@ def _http(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, list]:
     rules = [
         RecordingRule(HTTP_RATE,
                       f"sum {ctx.by('namespace', 'pod')} (rate(http_request_duration_seconds_count{sel}[5m]))"),
-        RecordingRule(HTTP_BUCKETS,
-                      f"sum {ctx.by('namespace', 'pod', 'le')} (rate(http_request_duration_seconds_bucket{sel}[5m]))"),
-        RecordingRule(HTTP_Q, f"histogram_quantile(0.99, {HTTP_BUCKETS})", {"quantile": "0.99"}),
+        *HTTP_DURATION.rules(ctx, sel),
     ]
     scope = f'{c}="$cluster",namespace=~"$namespace",pod=~"$pod"'
     signals = [
@@ -76,9 +73,7 @@ def _ingress(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, lis
         RecordingRule(INGRESS_RATE, f"sum {ctx.by(*keep)} (rate(nginx_ingress_controller_requests{sel}[5m]))"),
         RecordingRule(INGRESS_ERRORS, f"sum {ctx.by(*keep)} (rate(nginx_ingress_controller_requests{fivexx}[5m]))"
                                       f" / sum {ctx.by(*keep)} (rate(nginx_ingress_controller_requests{sel}[5m]))"),
-        RecordingRule(INGRESS_BUCKETS, f"sum {ctx.by(*keep, 'le')} "
-                                       f"(rate(nginx_ingress_controller_request_duration_seconds_bucket{sel}[5m]))"),
-        RecordingRule(INGRESS_Q, f"histogram_quantile(0.99, {INGRESS_BUCKETS})", {"quantile": "0.99"}),
+        *INGRESS_DURATION.rules(ctx, sel),
     ]
     scope = f'{c}="$cluster",exported_namespace=~"$namespace"'
     labels = (c, "exported_namespace", "ingress")

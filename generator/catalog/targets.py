@@ -94,6 +94,7 @@ def instance_down(ctx: Context, src: str, name: str, who: str, port: str, impact
     first = {**ctx.source_labels(src), "instance": f"10.0.0.1:{port}"}
     return Alert(
         name=name,
+        down=True,
         expr=f"up{s} == 0",
         for_="15m",
         severity="warning",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from generator.catalog import targets
-from generator.catalog.helpers import counter
+from generator.catalog.helpers import Quantiles, counter
 from generator.context import Context
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, matcher, record_name
@@ -35,20 +35,19 @@ class Names:
         self.memory = record_name("cluster_instance", f"{p}_process_resident_memory_bytes", "sum")
         self.wq_adds = record_name("cluster_name", f"{p}_workqueue_adds", "rate5m")
         self.wq_depth = record_name("cluster_name", f"{p}_workqueue_depth", "sum")
-        self.wq_wait_buckets = record_name("cluster_name_le", f"{p}_workqueue_queue_duration_seconds_bucket", "rate5m")
-        self.wq_wait = record_name("cluster_name_quantile", f"{p}_workqueue_queue_duration_seconds",
-                                   "histogram_quantile")
-        self.wq_work_buckets = record_name("cluster_name_le", f"{p}_workqueue_work_duration_seconds_bucket", "rate5m")
-        self.wq_work = record_name("cluster_name_quantile", f"{p}_workqueue_work_duration_seconds",
-                                   "histogram_quantile")
+        self.wq_wait_q = Quantiles("workqueue_queue_duration_seconds", by=("name",),
+                                   recorded=f"{p}_workqueue_queue_duration_seconds")
+        self.wq_wait = self.wq_wait_q.name
+        self.wq_work_q = Quantiles("workqueue_work_duration_seconds", by=("name",),
+                                   recorded=f"{p}_workqueue_work_duration_seconds")
+        self.wq_work = self.wq_work_q.name
         self.wq_retries = record_name("cluster_name", f"{p}_workqueue_retries", "rate5m")
         self.wq_unfinished = record_name("cluster_name", f"{p}_workqueue_unfinished_work_seconds", "max")
         self.rest_requests = record_name("cluster_code", f"{p}_rest_client_requests", "rate5m")
         self.rest_errors = record_name("cluster", f"{p}_rest_client_errors", "ratio_rate5m")
-        self.rest_buckets = record_name("cluster_verb_le", f"{p}_rest_client_request_duration_seconds_bucket",
-                                        "rate5m")
-        self.rest_latency = record_name("cluster_verb_quantile", f"{p}_rest_client_request_duration_seconds",
-                                        "histogram_quantile")
+        self.rest_latency_q = Quantiles("rest_client_request_duration_seconds", by=("verb",),
+                                        recorded=f"{p}_rest_client_request_duration_seconds")
+        self.rest_latency = self.rest_latency_q.name
 
 
 # ---- histogram cases ---------------------------------------------------------------------------------------
@@ -90,12 +89,8 @@ def workqueue_rules(ctx: Context, src: str, n: Names) -> tuple[RecordingRule, ..
     return (
         RecordingRule(n.wq_adds, f"sum {ctx.by('name')} (rate(workqueue_adds_total{s}[5m]))"),
         RecordingRule(n.wq_depth, f"sum {ctx.by('name')} (workqueue_depth{s})"),
-        RecordingRule(n.wq_wait_buckets,
-                      f"sum {ctx.by('name', 'le')} (rate(workqueue_queue_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(n.wq_wait, f"histogram_quantile(0.99, {n.wq_wait_buckets})", {"quantile": "0.99"}),
-        RecordingRule(n.wq_work_buckets,
-                      f"sum {ctx.by('name', 'le')} (rate(workqueue_work_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(n.wq_work, f"histogram_quantile(0.99, {n.wq_work_buckets})", {"quantile": "0.99"}),
+        *n.wq_wait_q.rules(ctx, s),
+        *n.wq_work_q.rules(ctx, s),
         RecordingRule(n.wq_retries, f"sum {ctx.by('name')} (rate(workqueue_retries_total{s}[5m]))"),
         # the leader alone runs the controllers; max keeps one stuck worker visible whatever the replicas say
         RecordingRule(n.wq_unfinished, f"max {ctx.by('name')} (workqueue_unfinished_work_seconds{s})"),
@@ -108,9 +103,7 @@ def rest_client_rules(ctx: Context, src: str, n: Names) -> tuple[RecordingRule, 
     return (
         RecordingRule(n.rest_requests, f"sum {ctx.by('code')} (rate(rest_client_requests_total{s}[5m]))"),
         RecordingRule(n.rest_errors, ratio(ctx, "rest_client_requests_total", ctx.sel(src, REST_ERRORS), s)),
-        RecordingRule(n.rest_buckets,
-                      f"sum {ctx.by('verb', 'le')} (rate(rest_client_request_duration_seconds_bucket{s}[5m]))"),
-        RecordingRule(n.rest_latency, f"histogram_quantile(0.99, {n.rest_buckets})", {"quantile": "0.99"}),
+        *n.rest_latency_q.rules(ctx, s),
     )
 
 
@@ -141,6 +134,7 @@ def down_alert(ctx: Context, src: str, name: str, who: str, port: str, impact: s
                       for i, v in enumerate(vs)}
     return Alert(
         name=name,
+        down=True,
         expr=targets.down_expr(ctx, src),
         for_="15m",
         severity="critical",

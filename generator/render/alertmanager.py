@@ -62,10 +62,6 @@ def _match(label: str, values: list[str], negate: bool = False) -> str:
     return f"{label}{'!~' if negate else '=~'}{_q('|'.join(unique))}"
 
 
-def is_down(alert: Alert) -> bool:
-    return alert.name.endswith("Down")
-
-
 def _scope(alert: Alert, cluster: str) -> tuple[str, ...]:
     """Labels a Down alert must share with the alerts it silences: the cluster, and whatever the Down alert
     is split by (an instance, a node), so one dead node does not silence its healthy peers."""
@@ -139,10 +135,10 @@ def _down_inhibitions(components: list[Component], cluster: str) -> list[dict[st
     for comp in components:
         by_scope: dict[tuple[str, ...], list[str]] = {}
         for alert in comp.alerts:
-            if is_down(alert) and not alert.heartbeat:
+            if alert.down and not alert.heartbeat:
                 by_scope.setdefault(_scope(alert, cluster), []).append(alert.name)
         # nor the heartbeat: a silenced Watchdog pages the dead man's switch
-        downs = [a.name for a in comp.alerts if is_down(a) or a.heartbeat or a.name == INFO_INHIBITOR]
+        downs = [a.name for a in comp.alerts if a.down or a.heartbeat or a.name == INFO_INHIBITOR]
         for scope, names in sorted(by_scope.items()):
             rules.append({
                 "source_matchers": [_match("alertname", names), f"component={_q(comp.key)}"],

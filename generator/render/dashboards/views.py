@@ -51,7 +51,7 @@ def _sum(lk: Lookup, record: str, resource: str = "") -> str:
 # ------------------------------------------------------------------------------------------------ overview
 def _health(lk: Lookup, key: str) -> Spec:
     comp = next(c for c in lk.components if c.key == key)
-    down = sorted(a.name for a in comp.alerts if a.name.endswith("Down"))
+    down = sorted(a.name for a in comp.alerts if a.down)
     expr = (f'count(ALERTS{{{lk.cluster}="$cluster",alertstate="firing",component="{key}",'
             f'severity=~"critical|warning"}}) or vector(0)')
     text = f"Critical and warning alerts firing for {comp.title} (0: healthy)."
