@@ -7,11 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alertmanager_run import ALERTMANAGER, post, running, settle
 
 from generator.config import Config, load
 from generator.model import Component
 from generator.render import alertmanager as am
-from tests.test_alertmanager import ALERTMANAGER, _components, _document, _post, _running, _settle, _write
+from tests.test_alertmanager import _components, _document, _write
 
 # component -> (its component-wide Down alerts, its per-instance Down alert)
 EXPECTED = {
@@ -59,8 +60,8 @@ def test_a_whole_outage_pages_once_in_a_real_alertmanager(default, tmp_path: Pat
     alert = lambda name, cluster, instance="", severity="warning": {  # noqa: E731
         "alertname": name, "cluster": cluster, "severity": severity, "component": "kube-scheduler",
         **({"instance": instance, "job": "kube-scheduler"} if instance else {})}
-    with _running(path, tmp_path / "data") as url:
-        _post(url, [
+    with running(path, tmp_path / "data") as url:
+        post(url, [
             # c1: the only scheduler is down: Down and InstanceDown both fire
             alert("KubeSchedulerDown", "c1", severity="critical"), alert("KubeSchedulerInstanceDown", "c1", "a:10259"),
             # c2: one of three is down, the component is not
@@ -76,4 +77,4 @@ def test_a_whole_outage_pages_once_in_a_real_alertmanager(default, tmp_path: Pat
             ("KubeAPIServerDown", "c3", ""): "active",
             ("KubeSchedulerInstanceDown", "c3", "c:10259"): "active",
         }
-        assert _settle(url, expected, "alertname", "cluster", "instance") == expected
+        assert settle(url, expected, "alertname", "cluster", "instance") == expected
