@@ -80,12 +80,15 @@ MANIFESTS_DEFAULTS: dict[str, Any] = {
         "allow_from": [{"app.kubernetes.io/name": "grafana"}, {"app.kubernetes.io/name": "prometheus"}],
     },
 }
-# label matchers the catalog adds to node-exporter series ('' = none); the catalog reads them through Context
+# label matchers the catalog adds to the series it reads ('' = none); the catalog reads them through Context
 FILTER_DEFAULTS: dict[str, str] = {
     # filesystems that are disks (not memory, container overlays, images, namespaces, FUSE views of /proc)
     "fstype": 'fstype!="",fstype!~"tmpfs|ramfs|overlay|squashfs|erofs|iso9660|nsfs|fuse.lxcfs",mountpoint!=""',
     # block devices that are disks, as kube-prometheus selects them (not loop devices, ram disks, CD drives)
     "disk_device": 'device=~"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"',
+    # PVCs left out of the volume alerts, on kube_persistentvolumeclaim_labels ('' = none), as the mixin's
+    # pvExcludedSelector: by default the claims labelled excluded_from_alerts="true"
+    "pv_exclude": 'label_excluded_from_alerts="true"',
 }
 # file keys nested one level that land in flat Config fields: (section, key) -> field
 NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",

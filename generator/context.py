@@ -103,6 +103,11 @@ class Context:
         """Block devices that are disks (node_disk_*): matchers on device."""
         return self.config.filters["disk_device"]
 
+    @property
+    def pv_exclude(self) -> str:
+        """PersistentVolumeClaims the volume alerts leave out: matchers on kube_persistentvolumeclaim_labels."""
+        return self.config.filters["pv_exclude"]
+
     def threshold(self, alert: str, default: float) -> float:
         self.asked_thresholds.add(alert)
         return float(self.config.thresholds.get(alert, default))

@@ -43,3 +43,27 @@ def test_fired_alerts_reads_real_promtool_output(tmp_path: Path) -> None:
     assert proc.returncode == 1, proc.stdout + proc.stderr
     fired = mixin_replay.fired_alerts(proc.stdout + proc.stderr)
     assert fired == {("case#1", "Always", 0), ("case#1", "Always", 3660)}
+
+
+@pytest.mark.parametrize(("expr", "out"), [
+    ("max_over_time(x[5m]) >= 1", "max_over_time(x[299999ms]) >= 1"),
+    ("changes(x[5m]) == 0 and rate(y[1h30m]) > 0", "changes(x[299999ms]) == 0 and rate(y[5399999ms]) > 0"),
+    ("max_over_time(rate(x[5m])[1h:5m])", "max_over_time(rate(x[299999ms])[1h:5m])"),  # a subquery stays
+    ('x{le="5m"} offset 5m', 'x{le="5m"} offset 5m'),
+])
+def test_left_open_shortens_range_selectors_only(expr: str, out: str) -> None:
+    assert mixin_replay.left_open(expr) == out
+
+
+def test_left_open_ranges_leave_out_the_sample_at_the_window_start(tmp_path: Path) -> None:
+    """On the installed promtool, `[5m]` at 5m still holds the sample at 0m (Prometheus 2's closed window);
+    the rewritten range does not, as Prometheus 3's (t-5m, t] would not. (On a 3.x promtool the first check fails:
+    then the replay's second, emulated run is no longer needed.)"""
+    tests = [{"interval": "1m", "input_series": [{"series": 'x{job="a"}', "values": "1 0 0 0 0 0 0"}],
+              "promql_expr_test": [{"expr": expr, "eval_time": "5m",
+                                    "exp_samples": [{"labels": '{job="a"}', "value": value}]}]}
+             for expr, value in (("max_over_time(x[5m])", 1),
+                                 (mixin_replay.left_open("max_over_time(x[5m])"), 0))]
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump({"rule_files": [], "evaluation_interval": "1m", "tests": tests}))
+    proc = promtool("test", "rules", "t.yaml", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -10,6 +10,12 @@ then says whether it fired. Rule groups are evaluated recording-first (`group_ev
 series are the mixin's own recorded series (names with a colon) are left out: Stereo records different series.
 
 Prints `caught F/N firing, noisy Q/M quiet` and writes a per-case table.
+
+The mixin's master needs Prometheus 3 and its tests are written for it: a range selector `[5m]` there holds the
+samples in (t-5m, t], where Prometheus 2 holds [t-5m, t] — one sample more on the tests' minute-aligned series,
+so an alert on `changes(...[5m])` or `max_over_time(...[5m])` fires or resolves one interval later on a 2.x
+promtool (the mixin's own rules too). Unless `--ranges as-is`, the replay runs a second time with every range
+selector 1 ms shorter, which on minute-aligned samples is exactly the left-open window, and reports both.
 """
 
 from __future__ import annotations
@@ -50,12 +56,20 @@ class Case:
     stereo: list[str]
     none: str = ""
     fired: tuple[str, ...] = ()
+    fired_left_open: tuple[str, ...] | None = None  # with Prometheus 3's range windows emulated
 
     @property
     def outcome(self) -> str:
+        return self._outcome(self.fired)
+
+    @property
+    def outcome_left_open(self) -> str:
+        return "" if self.fired_left_open is None else self._outcome(self.fired_left_open)
+
+    def _outcome(self, fired: tuple[str, ...]) -> str:
         if self.fires:
-            return "caught" if self.fired else "missed"
-        return "noisy" if self.fired else "quiet"
+            return "caught" if fired else "missed"
+        return "noisy" if fired else "quiet"
 
 
 def load_mapping(path: Path) -> dict[str, dict[str, Any]]:
@@ -90,6 +104,30 @@ def rule_groups(out: Path) -> tuple[list[str], list[str], dict[str, str]]:
                     if "alert" in rule:
                         fors[rule["alert"]] = rule.get("for", "0s")
     return files, recording + alerting, fors
+
+
+# a range selector (not a subquery `[1h:5m]`): `[5m]`, `[1h30m]`
+_RANGE = re.compile(r"\[((?:\d+(?:ms|[smhdwy]))+)\]")
+
+
+def left_open(expr: str) -> str:
+    """Every range selector 1 ms shorter: Prometheus 3's left-open window on minute-aligned samples."""
+    return _RANGE.sub(lambda m: f"[{round(seconds(m.group(1)) * 1000) - 1}ms]", expr)
+
+
+def left_open_copy(files: list[str], out: Path) -> list[str]:
+    """The rule files with left_open() applied to every expression, written under `out`."""
+    out.mkdir()
+    copies = []
+    for path in map(Path, files):
+        doc = yaml.safe_load(path.read_text())
+        for group in doc["groups"]:
+            for rule in group["rules"]:
+                rule["expr"] = left_open(rule["expr"])
+        copy = out / f"{path.parent.name}-{path.name}"
+        copy.write_text(yaml.safe_dump(doc, sort_keys=False))
+        copies.append(str(copy))
+    return copies
 
 
 def feeds_recorded(test: dict[str, Any]) -> bool:
@@ -149,7 +187,18 @@ def fired_alerts(output: str) -> set[tuple[str, str, float]]:
     return fired
 
 
-def run(mixin: Path, repo: Path, mapping_path: Path) -> tuple[list[Case], dict[str, str]]:
+def replay(files: list[str], order: list[str], groups: list[dict[str, Any]], test: Path) -> set[tuple[str, str, float]]:
+    test.write_text(yaml.safe_dump({"rule_files": files, "evaluation_interval": "1m",
+                                    "group_eval_order": order, "tests": groups}, sort_keys=False))
+    proc = subprocess.run(["promtool", "test", "rules", str(test)], capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    if proc.returncode not in (0, 1) or ("FAILED" not in output and proc.returncode):
+        raise SystemExit(f"promtool failed:\n{output}")
+    return fired_alerts(output)
+
+
+def run(mixin: Path, repo: Path, mapping_path: Path,
+        ranges: str = "both") -> tuple[list[Case], dict[str, str]]:
     mapping = load_mapping(mapping_path)
     with tempfile.TemporaryDirectory(prefix="mixin-replay-") as tmp:
         out = Path(tmp)
@@ -159,17 +208,15 @@ def run(mixin: Path, repo: Path, mapping_path: Path) -> tuple[list[Case], dict[s
         if unknown:
             print(f"warning: mapped Stereo alerts not generated: {', '.join(unknown)}", file=sys.stderr)
         cases, groups = build_cases(mixin, mapping)
-        test = out / "replay.yaml"
-        test.write_text(yaml.safe_dump({"rule_files": files, "evaluation_interval": "1m",
-                                        "group_eval_order": order, "tests": groups}, sort_keys=False))
-        proc = subprocess.run(["promtool", "test", "rules", str(test)], capture_output=True, text=True)
-        output = proc.stdout + proc.stderr
-        if proc.returncode not in (0, 1) or ("FAILED" not in output and proc.returncode):
-            raise SystemExit(f"promtool failed:\n{output}")
-        fired = fired_alerts(output)
+        fired = replay(files, order, groups, out / "replay.yaml")
+        opened = None
+        if ranges == "both":
+            opened = replay(left_open_copy(files, out / "left-open"), order, groups, out / "replay-left-open.yaml")
         for case in cases:
             group, _, at = case.key.rpartition("@")
             case.fired = tuple(s for s in case.stereo if (group, s, seconds(at)) in fired)
+            if opened is not None:
+                case.fired_left_open = tuple(s for s in case.stereo if (group, s, seconds(at)) in opened)
     return cases, fors
 
 
@@ -182,18 +229,26 @@ def why(case: Case, fors: dict[str, str]) -> str:
 
 
 def table(cases: list[Case], fors: dict[str, str]) -> str:
-    rows = [("case", "mixin alert", "expected", "stereo", "why")]
-    rows += [(c.key, c.mixin_alert, "firing" if c.fires else "none", c.outcome, why(c, fors)) for c in cases]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows) + "\n"
+    rows = [("case", "mixin alert", "expected", "stereo", "left-open", "why")]
+    rows += [(c.key, c.mixin_alert, "firing" if c.fires else "none", c.outcome, c.outcome_left_open, why(c, fors))
+             for c in cases]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5] for r in rows) + "\n"
 
 
-def summary(cases: list[Case]) -> str:
+def summary(cases: list[Case], left_open_ranges: bool = False) -> str:
     firing = [c for c in cases if c.fires]
     quiet = [c for c in cases if not c.fires]
-    caught = sum(1 for c in firing if c.fired)
-    noisy = sum(1 for c in quiet if c.fired)
+    hit = (lambda c: c.fired_left_open) if left_open_ranges else (lambda c: c.fired)
+    caught = sum(1 for c in firing if hit(c))
+    noisy = sum(1 for c in quiet if hit(c))
     return f"caught {caught}/{len(firing)} firing, noisy {noisy}/{len(quiet)} quiet"
+
+
+def promtool_version() -> str:
+    proc = subprocess.run(["promtool", "--version"], capture_output=True, text=True)
+    words = (proc.stdout + proc.stderr).split()
+    return words[2] if len(words) > 2 and words[1] == "version" else "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,12 +257,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", type=Path, default=HERE, help="Stereo clone to generate from (default: this one)")
     parser.add_argument("--mapping", type=Path, default=MAPPING, help="mixin alert -> Stereo alerts")
     parser.add_argument("--table", type=Path, help="write the per-case table here")
+    parser.add_argument("--ranges", choices=("both", "as-is"), default="both",
+                        help="also replay with Prometheus 3's left-open range windows emulated (default: both)")
     args = parser.parse_args(argv)
     if not (args.mixin / "tests").is_dir():
         print(f"{args.mixin}: expected a kubernetes-mixin checkout with tests/*.yaml", file=sys.stderr)
         return 2
-    cases, fors = run(args.mixin, args.repo.resolve(), args.mapping)
-    line = summary(cases)
+    cases, fors = run(args.mixin, args.repo.resolve(), args.mapping, args.ranges)
+    line = f"{summary(cases)} (promtool {promtool_version()} as installed)"
+    if args.ranges == "both":
+        line += f"\n{summary(cases, left_open_ranges=True)} (Prometheus 3 range windows, left-open, emulated)"
     if args.table:
         args.table.write_text(f"{line}\nrepo: {args.repo.resolve()}\n\n{table(cases, fors)}")
     print(line)

@@ -195,7 +195,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="A kube-proxy instance is down.",
             description="kube-proxy {{ $labels.instance }} in cluster {{ $labels." + c + " }} is down.",
             cases=(Case(up(0), fires=True, labels=inst), Case(up(1), fires=False)),
-            meaning="Prometheus cannot scrape the kube-proxy of one node.",
+            meaning="Prometheus cannot scrape the kube-proxy of one node." + targets.INHIBITED_MEANING,
             impact="That node's Service rules go stale: its pods may reach endpoints that no longer exist.",
             diagnosis=(f"up{s} == 0",),
             mitigation=("Check the kube-proxy pod on that node (`kubectl -n kube-system get pods -o wide "

@@ -55,7 +55,7 @@ def scrape_alerts(ctx: Context) -> tuple[Alert, ...]:
                         "cluster {{ $labels." + c + " }}.",
             cases=(Case(up(1, 0), fires=True, labels={"instance": "10.0.0.1:10250", "node": "node-1"}),
                    Case(up(1, 1), fires=False)),
-            meaning="The kubelet's /metrics endpoint does not answer Prometheus.",
+            meaning="The kubelet's /metrics endpoint does not answer Prometheus." + targets.INHIBITED_MEANING,
             impact="The node's kubelet, cAdvisor and volume metrics are missing; if the kubelet itself is down the "
                    "node turns NotReady and its pods are evicted after the toleration timeout.",
             diagnosis=(f"up{s} == 0", 'kube_node_status_condition{condition="Ready",status="true"} == 0'),

@@ -51,7 +51,7 @@ def exporter_alerts(ctx: Context) -> tuple[Alert, ...]:
             description="node-exporter on {{ $labels.instance }} in cluster {{ $labels." + c + " }} cannot be "
                         "scraped: this node's metrics are missing.",
             cases=(Case(up(1, 0), fires=True, labels={"instance": "10.0.0.1:9100"}), Case(up(1, 1), fires=False)),
-            meaning="Prometheus fails to scrape the node-exporter on this host.",
+            meaning="Prometheus fails to scrape the node-exporter on this host." + targets.INHIBITED_MEANING,
             impact="Every node alert for this host is blind; resource exhaustion there goes unnoticed.",
             diagnosis=(f"up{s} == 0", f"scrape_duration_seconds{s}"),
             mitigation=("Check the node-exporter DaemonSet pod on that node (`kubectl -n monitoring get pods -o wide "

@@ -79,6 +79,8 @@ def vanished_cases(ctx: Context, src: str, present: dict[str, float | str],
 
 VANISHED_MEANING = (" Also fires when the job's targets are gone from service discovery: a cluster that still "
                     "reports other targets but none of this job, or no target at all (absent).")
+INHIBITED_MEANING = (" While the component-wide Down alert of its cluster fires, Alertmanager holds this alert back "
+                     "(alertmanager/alertmanager.yml): one outage, one page.")
 VANISHED_MITIGATION = ("If `up` has no series for the job at all, the targets left discovery: check the "
                        "ServiceMonitor/scrape job, its relabelling and the selector in stereo.yaml "
                        "(`selectors:`), and that the pods/endpoints it selects exist.")
