@@ -158,9 +158,9 @@ def healthz_under_regex_load(polls: int = 300, clients: int = 4, workers: int | 
     try:
         with _serve(fake_url, *options) as base, _serve(fake_url, *options) as twin_base, \
                 ThreadPoolExecutor(clients) as pool, requests.Session() as s:
-            load = [pool.submit(heavy) for _ in range(clients)]
+            running = [pool.submit(heavy) for _ in range(clients)]
             while served[0] < clients:  # every client has had an answer: the load is running
-                for f in load:
+                for f in running:
                     if f.done():
                         f.result()  # a client failed: its error, not an endless wait
                 time.sleep(0.05)
@@ -171,7 +171,7 @@ def healthz_under_regex_load(polls: int = 300, clients: int = 4, workers: int | 
                     out.append((time.perf_counter() - t0) * 1000)
                 time.sleep(0.01)
             stop[0] = True
-            for f in load:
+            for f in running:
                 f.result()
     finally:
         stop[0] = True
