@@ -132,6 +132,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         async def compute() -> bytes:
             deadline = time.monotonic() + settings.timeout
+            analysts.start()  # on the event loop's thread: forks the analysis workers on the first request only
             return await asyncio.get_running_loop().run_in_executor(pool, encoded, fn, deadline)
 
         try:
@@ -356,8 +357,7 @@ def _parser() -> Parser:
     p.add_argument("--max-series", type=int, default=200, help="series one signal may return (default 200)")
     p.add_argument("--window", default="6h", help="default window of a request (default 6h)")
     p.add_argument("--step", default="60s", help="default (smallest) step (default 60s)")
-    p.add_argument("--analysis-workers", type=int, default=2, help="worker processes analysing (default 2; 0: in "
-                                                                    "the request's thread)")
+    p.add_argument("--analysis-workers", type=int, default=2, help="analysis processes (default 2; 0: none)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     return p
 

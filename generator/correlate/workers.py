@@ -14,13 +14,17 @@ a small pool of processes instead (each with its own interpreter and lock):
   is cancelled, one that has keeps its worker until it ends and its result is dropped (the request has had its
   504 from the service's own deadline);
 * a worker that dies (killed, out of memory) fails the requests it had with a 500 and the next analysis gets
-  a new pool;
+  a new pool; a worker whose service dies (even by SIGKILL) is ended by the kernel (Linux's parent-death
+  signal), so no worker outlives its service;
 * `workers=0` analyses in the calling thread (the behaviour before the pool; for comparison and debugging).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -39,13 +43,23 @@ Job = Callable[..., Analysis]
 _derived: Derived | None = None  # the catalog's test, in a worker process (set by _start)
 
 
-def _start(derived: Derived) -> None:
+def _start(derived: Derived, parent: int) -> None:
     """A worker's first act: the parent's signal handlers (uvicorn's) are not the worker's; Ctrl-C on the
     terminal reaches the whole process group and is the service's to handle."""
     global _derived
     _derived = derived
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _end_with_parent(parent)
+
+
+def _end_with_parent(parent: int) -> None:
+    """SIGTERM this process when the thread that forked it ends (prctl PR_SET_PDEATHSIG; Linux only, a no-op
+    elsewhere), and end at once if the service already died between the fork and here."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def analyse_job(*args: Any) -> Analysis:
@@ -84,13 +98,21 @@ class Analysts:
             self._drop(pool)
             raise RuntimeError("an analysis worker process died; the next request starts a new one") from None
 
+    def start(self) -> None:
+        """Fork the workers now, from the calling thread (the service calls this on its event loop's thread,
+        which lives as long as the service: the workers' parent-death signal is tied to the forking thread)."""
+        if self.workers >= 1:
+            self._get()
+
     def _get(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the service is shutting down")
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
-                                                 initializer=_start, initargs=(self.derived,))
+                pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                           initializer=_start, initargs=(self.derived, os.getpid()))
+                pool.submit(int)  # forks every worker now, in this thread (a fork pool starts all on its first job)
+                self._pool = pool
             return self._pool
 
     def _drop(self, pool: ProcessPoolExecutor) -> None:

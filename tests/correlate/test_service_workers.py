@@ -1,22 +1,30 @@
 """The service's analysis runs in worker processes (issue 11: slow work never blocks /healthz): while an analysis
 is held in a worker, /healthz answers and the request is still in flight; a request whose deadline passes gets
-its 504 and the worker's late result is dropped; the workers stop with the app. Checked by state and order
+its 504 and the worker's late result is dropped; the workers stop with the app, and die with a killed service.
+Checked by state and order
 (events between the processes), never by a clock."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
-from promlab import NAMESPACE, PLANTED, Prometheus
-from test_service import client, json_error
+import requests
+from promlab import NAMESPACE, PLANTED, Prometheus, free_port
+from test_service import client, json_error, wait_for
+from test_service_faults import _up
 
 from generator.correlate import workers
 from generator.correlate.analysis import Analysis
+from generator.process import stop
 
 CPU, NET = PLANTED
 SHOP = f'namespace="{NAMESPACE}"'
@@ -51,6 +59,15 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def _running(pid: int) -> bool:
+    """Neither gone nor a zombie (dead, waiting for whoever adopted it to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def test_healthz_answers_while_an_analysis_runs_in_a_worker_process(prometheus: Prometheus, held: None) -> None:
@@ -89,3 +106,33 @@ def test_without_workers_the_analysis_runs_in_the_request_thread(prometheus: Pro
         r = c.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP})
         assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
         assert c.app.state.analysts.pids() == []  # type: ignore[attr-defined]
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of `pid` (Linux /proc: every thread's children)."""
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+def test_no_worker_outlives_a_killed_service(prometheus: Prometheus, tmp_path: Path) -> None:
+    """The real `stereo serve`, killed with SIGKILL (no shutdown of its own) after its workers started: the
+    kernel ends them (parent-death signal)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", prometheus.url,
+                             "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(base), "stereo serve up")
+        r = requests.get(f"{base}/api/v1/suggestions", params={"target": CPU, "selector": SHOP}, timeout=120)
+        assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
+        kids = _children(proc.pid)
+        assert len(kids) == 2  # --analysis-workers' default
+        proc.kill()
+        proc.wait(timeout=30)
+        wait_for(lambda: not any(_running(k) for k in kids), "the workers of a killed service end")
+    finally:
+        stop(proc)
