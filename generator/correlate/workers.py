@@ -5,8 +5,8 @@ ranks, findings, regimes, much of it Python between numpy calls — holds the lo
 thread it makes /healthz and every other request wait for the switch interval again and again. Here it runs in
 a small pool of processes instead (each with its own interpreter and lock):
 
-* bounded: at most `workers` processes, started on the first analysis (not at import or app creation), stopped
-  when the app shuts down;
+* bounded: `workers` processes, forked on the service's first computing request (not at import or app
+  creation) from its event loop's thread, stopped when the app shuts down;
 * forked from the service (Linux): a worker starts in milliseconds with the catalog already built, and the
   site's `derived` test (a bound method, not picklable) is inherited rather than sent; the inputs (time grid,
   fetched arrays, candidates, options) and the result are pickled;
