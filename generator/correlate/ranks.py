@@ -130,4 +130,8 @@ def _two_d(x: ArrayLike) -> Array:
 
 
 def _workers(size: int) -> int:
-    return max(1, min(os.cpu_count() or 1, 8, size))
+    """Threads worth splitting `size` rows over: the cores not already busy (1-minute load average; on a loaded
+    machine extra threads only queue for the same cores, and the chunking costs more than it saves)."""
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    idle = usable - os.getloadavg()[0]
+    return max(1, min(usable, 8, size, int(idle + 0.5) + 1))
