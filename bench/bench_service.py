@@ -7,12 +7,14 @@
 * healthz_ms_p50/p99/max under regex-heavy load: `stereo serve` in its own process in front of a fake upstream
   (named so: it answers 50 series with 3,000-character pod values), 4 clients sending `pod=~".*.*...="`
   suggestions uncached while /healthz is polled (issue 11: ≤ 100 ms), beside an idle twin process polled
-  alternately (healthz_idle_twin_ms_*: what the loaded machine alone costs);
+  alternately (healthz_idle_twin_ms_*: what the loaded machine alone costs); healthz_wide_ms_* the same under
+  an analysis-heavy load (suggestions over 200 random walks per signal, 6 h; the fake's mode "wide");
 * decode_6k_seconds: CPU seconds to put a range query's 6,000 series × 361 points (as the client hands them
   over, parsed JSON) on the grid, numpy per column; decode_6k_seconds_float_loop: the same with a Python float()
   per point, as before.
 
-Usage: python bench/bench_service.py [--prometheus URL] [--json] [--only healthz,decode] [--analysis-workers N]
+Usage: python bench/bench_service.py [--prometheus URL] [--json] [--only healthz,healthz_wide,decode]
+                                     [--analysis-workers N]
 Without --prometheus a throwaway Prometheus 2.42 holding the test suite's planted data is started on 127.0.0.1
 (needs `prometheus` and `promtool`) and stopped by pid afterwards.
 """
@@ -224,7 +226,7 @@ def run(prometheus_url: str, repeats: int = REPEATS, total: int = REQUESTS, clie
     """Measure against `prometheus_url` (which must hold the planted series for TARGET, or any data)."""
     lat = np.array(_suggest_latency(prometheus_url, repeats))
     rps = _rps_cached(prometheus_url, total, clients)
-    return {**healthz_under_regex_load(), **decode_6k(),
+    return {**healthz_under_regex_load(), **healthz_under_regex_load(load="wide"), **decode_6k(),
         "suggest_p50_ms": round(float(np.percentile(lat, 50)), 2),
         "suggest_p95_ms": round(float(np.percentile(lat, 95)), 2),
         "service_rps_cached": round(rps, 1),
