@@ -7,12 +7,14 @@
 * healthz_ms_p50/p99/max under regex-heavy load: `stereo serve` in its own process in front of a fake upstream
   (named so: it answers 50 series with 3,000-character pod values), 4 clients sending `pod=~".*.*...="`
   suggestions uncached while /healthz is polled (issue 11: ≤ 100 ms), beside an idle twin process polled
-  alternately (healthz_idle_twin_ms_*: what the loaded machine alone costs);
+  alternately (healthz_idle_twin_ms_*: what the loaded machine alone costs); healthz_wide_ms_* the same under
+  an analysis-heavy load (suggestions over 200 random walks per signal, 6 h; the fake's mode "wide");
 * decode_6k_seconds: CPU seconds to put a range query's 6,000 series × 361 points (as the client hands them
   over, parsed JSON) on the grid, numpy per column; decode_6k_seconds_float_loop: the same with a Python float()
   per point, as before.
 
-Usage: python bench/bench_service.py [--prometheus URL] [--json] [--only healthz,decode]
+Usage: python bench/bench_service.py [--prometheus URL] [--json] [--only healthz,healthz_wide,decode]
+                                     [--analysis-workers N]
 Without --prometheus a throwaway Prometheus 2.42 holding the test suite's planted data is started on 127.0.0.1
 (needs `prometheus` and `promtool`) and stopped by pid afterwards.
 """
@@ -20,12 +22,14 @@ Without --prometheus a throwaway Prometheus 2.42 holding the test suite's plante
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -68,51 +72,51 @@ def _suggest_latency(prometheus_url: str, repeats: int) -> list[float]:
     return times
 
 
-def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
-    """`stereo serve` in its own process (so the clients do not share its interpreter), stopped by pid."""
+@contextlib.contextmanager
+def _serve(upstream: str, *options: str) -> Iterator[str]:
+    """`stereo serve` in its own process (so the clients do not share its interpreter) in front of `upstream`,
+    in an empty directory (no ./stereo.yaml), up when this yields its base URL, stopped by pid afterwards."""
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="stereo-serve-") as cwd:  # no ./stereo.yaml, nothing on sys.path
-        proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", prometheus_url,
-                                 "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
+    with tempfile.TemporaryDirectory(prefix="stereo-serve-") as cwd:
+        proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", upstream, "--listen",
+                                 f"127.0.0.1:{port}", "--log-level", "warning", *options],
                                 cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)},
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
         try:
-            base = f"http://127.0.0.1:{port}"
-            limit = time.monotonic() + 30
-            while True:
-                try:
-                    if requests.get(f"{base}/healthz", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    pass
+            limit = time.monotonic() + 60
+            while not _up(base):
                 if proc.poll() is not None or time.monotonic() > limit:
                     raise RuntimeError("stereo serve did not start")
                 time.sleep(0.1)
-            url, params = f"{base}/api/v1/suggestions", {"target": TARGET, "selector": SELECTOR}
-            requests.get(url, params=params, timeout=30).raise_for_status()  # fills the cache
-
-            def loop(n: int) -> int:
-                with requests.Session() as s:
-                    for _ in range(n):
-                        s.get(url, params=params, timeout=30).raise_for_status()
-                return n
-
-            share = [total // clients + (i < total % clients) for i in range(clients)]
-            t0 = time.perf_counter()
-            with ThreadPoolExecutor(clients) as pool:
-                done = sum(pool.map(loop, share))
-            return done / (time.perf_counter() - t0)
+            yield base
         finally:
             stop_process(proc)
 
 
-def _serve(upstream: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", upstream, "--listen",
-                             f"127.0.0.1:{port}", "--log-level", "warning", "--cache-size", "0"],
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    return proc, f"http://127.0.0.1:{port}"
+def _up(base: str) -> bool:
+    try:
+        return requests.get(f"{base}/healthz", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def _rps_cached(prometheus_url: str, total: int, clients: int) -> float:
+    with _serve(prometheus_url) as base:
+        url, params = f"{base}/api/v1/suggestions", {"target": TARGET, "selector": SELECTOR}
+        requests.get(url, params=params, timeout=30).raise_for_status()  # fills the cache
+
+        def loop(n: int) -> int:
+            with requests.Session() as s:
+                for _ in range(n):
+                    s.get(url, params=params, timeout=30).raise_for_status()
+            return n
+
+        share = [total // clients + (i < total % clients) for i in range(clients)]
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            done = sum(pool.map(loop, share))
+        return done / (time.perf_counter() - t0)
 
 
 def _ms(values: list[float]) -> dict[str, float]:
@@ -121,37 +125,46 @@ def _ms(values: list[float]) -> dict[str, float]:
             "max": round(float(a.max()), 2)}
 
 
-def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, float]:
+def healthz_under_regex_load(polls: int = 300, clients: int = 4, workers: int | None = None,
+                             load: str = "regex") -> dict[str, float]:
     """/healthz latency of a `stereo serve` process while regex-heavy requests keep it busy (bounded counts),
     polled alternately with an idle twin process on the same machine at the same time: the twin's latency is
-    the machine's own share (scheduling on a loaded host), the difference is the service's."""
+    the machine's own share (scheduling on a loaded host), the difference is the service's. `workers`: the
+    service's --analysis-workers (None: its default; 0: analysis in the request threads, as before issue 11).
+    `load` "wide": instead, suggestions over a fake upstream answering 200 random walks per signal over 6 h
+    (an analysis-heavy load; figures named healthz_wide_*)."""
     # the fake upstream in a process of its own, so that its JSON work does not slow this process's polls
     code = ("import sys, time; sys.path.insert(0, sys.argv[1]); import promlab; "
-            "f = promlab.FakePrometheus('http://127.0.0.1:1', mode='long_labels'); print(f.url, flush=True); "
+            "f = promlab.FakePrometheus('http://127.0.0.1:1', mode=sys.argv[2]); print(f.url, flush=True); "
             "sys.stdin.read()")
-    fake = subprocess.Popen([sys.executable, "-c", code, str(ROOT / "tests" / "correlate")], stdin=subprocess.PIPE,
+    mode, params = {"regex": ("long_labels", {"target": TARGET, "selector": HEAVY, "window": "1h"}),
+                    "wide": ("wide", {"target": TARGET, "window": "6h"})}[load]
+    fake = subprocess.Popen([sys.executable, "-c", code, str(ROOT / "tests" / "correlate"), mode],
+                            stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, text=True)
     assert fake.stdout is not None and fake.stdin is not None
     fake_url = fake.stdout.readline().strip()
-    (proc, base), (twin, twin_base) = _serve(fake_url), _serve(fake_url)
+    options = ("--cache-size", "0", "--timeout", "120s",
+               *(("--analysis-workers", str(workers)) if workers is not None else ()))
     stop = [False]
     served = [0]
 
     def heavy() -> None:
         with requests.Session() as s:
             while not stop[0]:
-                s.get(f"{base}/api/v1/suggestions", params={"target": TARGET, "selector": HEAVY, "window": "1h"},
-                      timeout=60).raise_for_status()
+                s.get(f"{base}/api/v1/suggestions", params=params, timeout=120).raise_for_status()
                 served[0] += 1
 
     busy_ms: list[float] = []
     twin_ms: list[float] = []
     try:
-        _wait_up(base, proc)
-        _wait_up(twin_base, twin)
-        with ThreadPoolExecutor(clients) as pool, requests.Session() as s:
-            load = [pool.submit(heavy) for _ in range(clients)]
+        with _serve(fake_url, *options) as base, _serve(fake_url, *options) as twin_base, \
+                ThreadPoolExecutor(clients) as pool, requests.Session() as s:
+            running = [pool.submit(heavy) for _ in range(clients)]
             while served[0] < clients:  # every client has had an answer: the load is running
+                for f in running:
+                    if f.done():
+                        f.result()  # a client failed: its error, not an endless wait
                 time.sleep(0.05)
             for _ in range(polls):
                 for url, out in ((base, busy_ms), (twin_base, twin_ms)):
@@ -160,19 +173,18 @@ def healthz_under_regex_load(polls: int = 300, clients: int = 4) -> dict[str, fl
                     out.append((time.perf_counter() - t0) * 1000)
                 time.sleep(0.01)
             stop[0] = True
-            for f in load:
+            for f in running:
                 f.result()
     finally:
         stop[0] = True
-        for p in (proc, twin):
-            p.terminate()
-            p.wait(timeout=10)
         fake.stdin.close()  # the fake exits at the end of its input
         fake.wait(timeout=10)
     busy, idle = _ms(busy_ms), _ms(twin_ms)
-    return {**{f"healthz_ms_{k}": v for k, v in busy.items()}, **{f"healthz_idle_twin_ms_{k}": v for k, v in
-                                                                   idle.items()},
-            "healthz_regex_requests_served": served[0], "load_average_1m": round(os.getloadavg()[0], 1)}
+    name = "healthz" if load == "regex" else f"healthz_{load}"
+    return {**{f"{name}_ms_{k}": v for k, v in busy.items()}, **{f"{name}_idle_twin_ms_{k}": v for k, v in
+                                                                  idle.items()},
+            f"healthz_{load}_requests_served": served[0], "load_average_1m": round(os.getloadavg()[0], 1),
+            "healthz_analysis_workers": "default" if workers is None else workers}
 
 
 def decode_6k(series: int = 6000, points: int = 361) -> dict[str, float]:
@@ -210,24 +222,11 @@ def decode_6k(series: int = 6000, points: int = 361) -> dict[str, float]:
     return out
 
 
-def _wait_up(base: str, proc: subprocess.Popen[bytes]) -> None:
-    limit = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).ok:
-                return
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > limit:
-            raise RuntimeError("stereo serve did not start")
-        time.sleep(0.1)
-
-
 def run(prometheus_url: str, repeats: int = REPEATS, total: int = REQUESTS, clients: int = CLIENTS) -> dict[str, Any]:
     """Measure against `prometheus_url` (which must hold the planted series for TARGET, or any data)."""
     lat = np.array(_suggest_latency(prometheus_url, repeats))
     rps = _rps_cached(prometheus_url, total, clients)
-    return {**healthz_under_regex_load(), **decode_6k(),
+    return {**healthz_under_regex_load(), **healthz_under_regex_load(load="wide"), **decode_6k(),
         "suggest_p50_ms": round(float(np.percentile(lat, 50)), 2),
         "suggest_p95_ms": round(float(np.percentile(lat, 95)), 2),
         "service_rps_cached": round(rps, 1),
@@ -258,13 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=REQUESTS)
     p.add_argument("--clients", type=int, default=CLIENTS)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--only", help="healthz and/or decode: those measurements only (no Prometheus needed)")
+    p.add_argument("--only", help="comma-separated healthz, healthz_wide, decode: those measurements only (no "
+                                  "Prometheus needed)")
+    p.add_argument("--analysis-workers", type=int, help="healthz: the service's --analysis-workers (0: analysis in "
+                                                        "the request threads, as before issue 11)")
     args = p.parse_args(argv)
     if args.only:
         out = {}
-        if "healthz" in args.only:
-            out.update(healthz_under_regex_load())
-        if "decode" in args.only:
+        only = set(args.only.split(","))
+        if "healthz" in only:
+            out.update(healthz_under_regex_load(workers=args.analysis_workers))
+        if "healthz_wide" in only:
+            out.update(healthz_under_regex_load(workers=args.analysis_workers, load="wide"))
+        if "decode" in only:
             out.update(decode_6k())
         print(json.dumps(out, sort_keys=True))
         return 0

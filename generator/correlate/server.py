@@ -16,7 +16,8 @@ Endpoints (JSON unless said otherwise; every error is JSON `{"error": "..."}`):
 Every measuring endpoint takes `window` (default 6h) ending now, or `start` and/or `end` (unix seconds or
 RFC 3339) for a past window.
 
-Robustness: the event loop only routes requests; measuring runs in a thread pool under a total deadline (504
+Robustness: the event loop only routes requests; fetching runs in a thread pool and the analysis in a few
+worker processes (workers.py: it cannot hold the event loop's interpreter lock), all under a total deadline (504
 when it passes, the upstream call included, however slowly the upstream dribbles). Each question is computed
 once at a time and, while a new step's answer is computed, the previous one is served (singleflight.py).
 Regex matchers of a selector are matched with RE2 (re2match.py), never Python's backtracking `re`. Upstream
@@ -45,7 +46,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from generator import correlations, naming, promql
 from generator.config import Config
-from generator.correlate import explorer, re2match, stats, suggest
+from generator.correlate import explorer, re2match, stats, suggest, workers
 from generator.correlate.candidates import Candidate
 from generator.correlate.httpparts import JSON, Guard, Metrics, encoded, error
 from generator.correlate.params import ApiError, When, int_param, matchers_param, num, when_param
@@ -88,6 +89,7 @@ class Settings:
     retries: int = 2
     verify_tls: bool = True
     stale_for: float = 300.0  # serve the previous answer of a question this long while its next one is computed
+    analysis_workers: int = 2  # worker processes for the analysis (workers.py); 0: in the request's thread
 
 
 # ---------------------------------------------------------------- the app
@@ -103,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
                     cache=RangeCache(settings.cache_size),
                     hooks=metrics.hooks(), verify_tls=settings.verify_tls)
     pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve")
+    analysts = workers.Analysts(catalog.derived, settings.analysis_workers)  # processes start on first use
     answers = Answers(settings.cache_size, settings.stale_for,
                       lambda result: metrics.cache.labels("response", result).inc())
     cluster_label = settings.config.cluster_label
@@ -112,11 +115,13 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         pool.shutdown(wait=False, cancel_futures=True)
+        analysts.close()
         source.close()
 
     app = FastAPI(title="Stereo correlation service", version="1", lifespan=lifespan,
                   description="Which signals move together now: Spearman ρ with a significance test, measured on "
                               "a live Prometheus. Every error is JSON {\"error\": \"...\"}.")
+    app.state.analysts = analysts
 
     async def run(key: tuple[Any, ...], when: When, fn: Callable[[float], Any], media_type: str = JSON) -> Response:
         """`fn(deadline)` in the pool under a total deadline, computed once per (key, step of the window's end);
@@ -127,6 +132,7 @@ def create_app(settings: Settings) -> FastAPI:
 
         async def compute() -> bytes:
             deadline = time.monotonic() + settings.timeout
+            analysts.start()  # on the event loop's thread: forks the analysis workers on the first request only
             return await asyncio.get_running_loop().run_in_executor(pool, encoded, fn, deadline)
 
         try:
@@ -147,7 +153,9 @@ def create_app(settings: Settings) -> FastAPI:
         exact, regex = re2match.split(matchers)
         scoped = Scoped(source, re2match.keeper(regex))
         m = suggest.measure(scoped, catalog, todo, exact, cluster_label, when.options,  # type: ignore[arg-type]
-                            when.end, deadline)
+                            when.end, deadline,
+                            analyser=lambda times, fetched, targets, options, _derived:
+                            analysts.analyse(times, fetched, targets, options, deadline))
         asked = {suggest.query_for(catalog.signals[n], exact, cluster_label)
                  for n in {*todo, *(c.signal.name for cs in todo.values() for c in cs)}}
         refused = [exc for query, exc in scoped.rejected if query in asked]  # not the raw-expression fallbacks
@@ -349,6 +357,7 @@ def _parser() -> Parser:
     p.add_argument("--max-series", type=int, default=200, help="series one signal may return (default 200)")
     p.add_argument("--window", default="6h", help="default window of a request (default 6h)")
     p.add_argument("--step", default="60s", help="default (smallest) step (default 60s)")
+    p.add_argument("--analysis-workers", type=int, default=2, help="analysis processes (default 2; 0: none)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     return p
 
@@ -357,13 +366,13 @@ def settings_from(argv: list[str]) -> tuple[Settings, str, int, str]:
     args = _parser().parse_args(argv)
     config, url, auth, matchers = upstream(args)
     host, port = _listen(args.listen)
-    if args.max_concurrency < 1 or args.cache_size < 0 or args.max_series < 1:
-        raise UsageError("--max-concurrency and --max-series must be ≥ 1, --cache-size ≥ 0")
+    if args.max_concurrency < 1 or args.cache_size < 0 or args.max_series < 1 or not 0 <= args.analysis_workers <= 64:
+        raise UsageError("--max-concurrency and --max-series must be ≥ 1, --cache-size ≥ 0, --analysis-workers 0..64")
     token = read_secret(args.token_file, "--token-file") if args.token_file else None
     settings = Settings(url, config, token, auth, tuple(matchers), timeout=seconds(args.timeout, "--timeout"),
                         max_concurrency=args.max_concurrency, cache_size=args.cache_size, max_series=args.max_series,
                         window=seconds(args.window, "--window"), step=seconds(args.step, "--step"),
-                        verify_tls=not args.insecure_skip_verify)
+                        verify_tls=not args.insecure_skip_verify, analysis_workers=args.analysis_workers)
     return settings, host, port, args.log_level
 
 
@@ -376,8 +385,9 @@ def main(argv: list[str]) -> int:
         return 2
     import uvicorn
 
-    # The event loop answers /healthz between the worker threads' Python work: a thread that wants the GIL waits
-    # up to the switch interval each time (5 ms by default, several times per request); 1 ms keeps probes prompt.
+    # The event loop answers /healthz between the fetching threads' Python work (decoding answers; the analysis
+    # is in worker processes): a thread that wants the GIL waits up to the switch interval each time (5 ms by
+    # default); 1 ms keeps probes prompt.
     sys.setswitchinterval(0.001)
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)

@@ -31,7 +31,7 @@ import numpy as np
 
 from generator import promql
 from generator.correlate import stats, windows
-from generator.correlate.analysis import Finding, ObjectFinding, analyse
+from generator.correlate.analysis import Analysis, Finding, ObjectFinding, analyse
 from generator.correlate.candidates import DEFAULT_LIMIT, Candidate, Catalog, candidates
 from generator.correlate.findings import IGNORED_LABELS
 from generator.correlate.source import QUERY_ERRORS, RangeResult, Source, SourceError
@@ -193,7 +193,10 @@ def plan(catalog: Catalog, targets: Iterable[str], related: dict[str, list[str]]
 
 def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]], matchers: Sequence[Matcher],
             cluster_label: str, options: Options, end: float, deadline: float | None = None,
-            progress: Progress | None = None, *, start: float | None = None) -> Measurement:
+            progress: Progress | None = None, *, start: float | None = None,
+            analyser: Callable[..., Analysis] = analyse) -> Measurement:
+    """Fetch, then `analyser(times, fetched, targets, options, catalog.derived)` (analysis.analyse; the service
+    runs it in a worker process: workers.py)."""
     options.check()
     step = int(options.step)
     s, e = window_bounds(start, end, options)
@@ -215,7 +218,7 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
         progress(f"correlating {rows} series of {len(names)} signals over {times.size} points")
         for name in raw:
             progress(f"{name}: no recorded samples in the window, used its raw expression")
-    result = analyse(times, fetched, targets, options, catalog.derived)
+    result = analyser(times, fetched, targets, options, catalog.derived)
     reasons = {t: fetched[t].reason for t in targets if fetched[t].reason}
     still = [f"{n}: {query_for(catalog.signals[n], matchers, cluster_label)}" for n in names
              if fetched[n].reason == "no data"]

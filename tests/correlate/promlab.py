@@ -121,11 +121,14 @@ class FakePrometheus:
     proxies, "error500" answers HTTP 500, "reject400" answers HTTP 400 (a query Prometheus refuses), "garbage"
     answers 200 with invalid JSON, "shape" answers 200 with JSON of the wrong shape, "dribble" sends the headers
     and then one byte of a valid answer a second (to the end, even when `.mode` changes meanwhile, as a slow
-    upstream would), "long_labels" answers 50 series whose `pod` values are 3,000 characters long.
+    upstream would), "long_labels" answers 50 series whose `pod` values are 3,000 characters long, "wide"
+    answers `wide` series (pods wide-0, wide-1, ...) of random walks at every step of the asked range (seeded by
+    the query: the same question gets the same answer) — an analysis-heavy load.
     It records the peak number of requests in flight and the headers it saw."""
 
     def __init__(self, upstream: str, mode: str = "proxy", delay: float = 0.0) -> None:
         self.upstream, self.mode, self.delay = upstream, mode, delay
+        self.wide = 200
         self.requests = 0
         self.in_flight = 0
         self.max_in_flight = 0
@@ -173,6 +176,8 @@ class FakePrometheus:
                           for i in range(50)]
                 self._send(h, 200, json.dumps({"status": "success", "data": {"resultType": "matrix",
                                                                               "result": series}}).encode())
+            elif mode == "wide":
+                self._send(h, 200, self._wide(h.path))
             elif mode == "dribble":
                 self._dribble(h)
             elif mode == "garbage":
@@ -190,6 +195,17 @@ class FakePrometheus:
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _wide(self, path: str) -> bytes:
+        q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)
+        start, step = float(q.get("start", ["0"])[0]), float(q.get("step", ["60"])[0])
+        points = int((float(q.get("end", [str(start)])[0]) - start) // step) + 1
+        rng = np.random.default_rng(sum(q.get("query", [""])[0].encode()))
+        walks = np.cumsum(rng.standard_normal((self.wide, points)), axis=1).round(3)
+        series = [{"metric": {"namespace": "shop", "pod": f"wide-{i}", "container": "app"},
+                   "values": [[start + k * step, str(v)] for k, v in enumerate(row.tolist())]}
+                  for i, row in enumerate(walks)]
+        return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": series}}).encode()
 
     def _dribble(self, h: http.server.BaseHTTPRequestHandler) -> None:
         body = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'

@@ -68,6 +68,33 @@ def test_rank_rows_average_ties_and_nan() -> None:
     np.testing.assert_array_equal(r[1] + 1, sp.rankdata(x[1]))
 
 
+@pytest.mark.parametrize(("block", "threads"), [(7, 1), (1 << 17, 2), (1 << 17, 3)])
+def test_standardised_ranks_gap_free_path_matches_average_ranks(monkeypatch: pytest.MonkeyPatch,
+                                                                block: int, threads: int) -> None:
+    """The gap-free fast path (one constant vector per tie-free row, per-row scaling for tied rows, in cache-sized
+    blocks over row chunks on threads) gives what the definition gives: scipy's average ranks, centred, scaled to
+    unit norm; constant rows NaN. Rows enough for the threaded chunks, m from 3 up, ties of every shape."""
+    from generator.correlate import ranks
+
+    monkeypatch.setattr(ranks, "BLOCK", block)  # 7: one row per block, the block loop's every edge
+    monkeypatch.setattr(ranks, "_workers", lambda size: min(threads, size))  # whatever the machine's load
+    rng = np.random.default_rng(30)
+    for m in (3, 4, 61, 1440):
+        x = rng.standard_normal((400, m))
+        x[::3] = np.round(x[::3])  # ties
+        x[2::11, : m // 2] = -1.0  # one long tie
+        x[1::7] = 2.5  # constant rows
+        x[5] = np.arange(m)[::-1]  # sorted backwards
+        expected = sp.rankdata(x, axis=1) - (m + 1) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected /= np.linalg.norm(expected, axis=1)[:, None]
+        z = stats.standardised_ranks(x)
+        np.testing.assert_allclose(z, expected, rtol=0, atol=1e-14)
+        assert np.isnan(z[1::7]).all() and not np.isnan(z[5]).any()
+        assert (np.isnan(z).all(axis=1) == (np.ptp(x, axis=1) == 0)).all()  # NaN rows: exactly the constant ones
+    assert x.size >= 1 << 19  # the last case is big enough for threaded chunks
+
+
 def test_pvalue_formula_and_bh_match_scipy() -> None:
     rho = np.array([0.0, 0.1, -0.3, 0.99, 1.0, np.nan])
     t = np.abs(rho) * np.sqrt(98 / (1 - rho**2 + 1e-300))

@@ -1,0 +1,140 @@
+"""The service's analysis in worker processes, so that no analysis can keep the event loop waiting (issue 11).
+
+`stereo serve` fetches in threads (waiting on the network releases the interpreter lock) but the analysis —
+ranks, findings, regimes, much of it Python between numpy calls — holds the lock for most of its time; in a
+thread it makes /healthz and every other request wait for the switch interval again and again. Here it runs in
+a small pool of processes instead (each with its own interpreter and lock):
+
+* bounded: `workers` processes, forked on the service's first computing request (not at import or app
+  creation) from its event loop's thread, stopped when the app shuts down;
+* forked from the service (Linux): a worker starts in milliseconds with the catalog already built, and the
+  site's `derived` test (a bound method, not picklable) is inherited rather than sent; the inputs (time grid,
+  fetched arrays, candidates, options) and the result are pickled;
+* deadlines: the caller waits until the request's deadline and no longer; a job that has not started by then
+  is cancelled, one that has keeps its worker until it ends and its result is dropped (the request has had its
+  504 from the service's own deadline);
+* the workers run at a lower CPU priority (nice 5): on a busy machine the event loop is scheduled first;
+* a worker that dies (killed, out of memory) fails the requests it had with a 500 and the next analysis gets
+  a new pool; a worker whose service dies (even by SIGKILL) is ended by the kernel (Linux's parent-death
+  signal), so no worker outlives its service;
+* `workers=0` analyses in the calling thread (the behaviour before the pool; for comparison and debugging).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from generator.correlate.analysis import Analysis, analyse
+from generator.correlate.faults import UpstreamTimeout
+
+Derived = Callable[[str, str], bool]
+Job = Callable[..., Analysis]
+
+NICE = 5  # workers yield the CPU to the service's event loop when both want it (about 3:1 under Linux's CFS)
+_derived: Derived | None = None  # the catalog's test, in a worker process (set by _start)
+
+
+def _start(derived: Derived, parent: int) -> None:
+    """A worker's first act: the parent's signal handlers (uvicorn's) are not the worker's; Ctrl-C on the
+    terminal reaches the whole process group and is the service's to handle."""
+    global _derived
+    _derived = derived
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    with contextlib.suppress(OSError):
+        os.nice(NICE)
+    _end_with_parent(parent)
+
+
+def _end_with_parent(parent: int) -> None:
+    """SIGTERM this process when the thread that forked it ends (prctl PR_SET_PDEATHSIG; Linux only, a no-op
+    elsewhere), and end at once if the service already died between the fork and here."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
+
+
+def analyse_job(*args: Any) -> Analysis:
+    """What a worker runs: analysis.analyse with the catalog's `derived` test it inherited."""
+    assert _derived is not None, "not in a worker started by Analysts"
+    return analyse(*args, _derived)
+
+
+class Analysts:
+    """A lazily started, bounded pool of analysis processes for one app. Thread-safe."""
+
+    def __init__(self, derived: Derived, workers: int, job: Job = analyse_job) -> None:
+        self.derived, self.workers, self.job = derived, workers, job
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def analyse(self, times: Any, fetched: Any, targets: Any, options: Any, deadline: float) -> Analysis:
+        """analysis.analyse(times, fetched, targets, options, derived) in a worker; UpstreamTimeout (504) when
+        `deadline` (time.monotonic()) passes first."""
+        if self.workers < 1:
+            return analyse(times, fetched, targets, options, self.derived)
+        pool = self._get()
+        try:
+            future = pool.submit(self.job, times, fetched, targets, options)
+        except BrokenProcessPool:
+            self._drop(pool)
+            pool = self._get()
+            future = pool.submit(self.job, times, fetched, targets, options)
+        try:
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FuturesTimeout:
+            future.cancel()  # not started yet: never will; started: its result is dropped
+            raise UpstreamTimeout("the analysis did not finish before the request's deadline") from None
+        except BrokenProcessPool:
+            self._drop(pool)
+            raise RuntimeError("an analysis worker process died; the next request starts a new one") from None
+
+    def start(self) -> None:
+        """Fork the workers now, from the calling thread (the service calls this on its event loop's thread,
+        which lives as long as the service: the workers' parent-death signal is tied to the forking thread)."""
+        if self.workers >= 1:
+            self._get()
+
+    def _get(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the service is shutting down")
+            if self._pool is None:
+                pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                           initializer=_start, initargs=(self.derived, os.getpid()))
+                pool.submit(int)  # forks every worker now, in this thread (a fork pool starts all on its first job)
+                self._pool = pool
+            return self._pool
+
+    def _drop(self, pool: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def pids(self) -> list[int]:
+        """The worker processes' pids (none before the first analysis)."""
+        with self._lock:
+            pool = self._pool
+        return sorted(p.pid for p in (getattr(pool, "_processes", None) or {}).values() if p.pid) if pool else []
+
+    def close(self) -> None:
+        """Stop the workers: queued jobs are cancelled, running ones finish (bounded by the analysis size)."""
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,138 @@
+"""The service's analysis runs in worker processes (issue 11: slow work never blocks /healthz): while an analysis
+is held in a worker, /healthz answers and the request is still in flight; a request whose deadline passes gets
+its 504 and the worker's late result is dropped; the workers stop with the app, and die with a killed service.
+Checked by state and order
+(events between the processes), never by a clock."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from promlab import NAMESPACE, PLANTED, Prometheus, free_port
+from test_service import client, json_error, wait_for
+from test_service_faults import _up
+
+from generator.correlate import workers
+from generator.correlate.analysis import Analysis
+from generator.process import stop
+
+CPU, NET = PLANTED
+SHOP = f'namespace="{NAMESPACE}"'
+_fork = multiprocessing.get_context("fork")
+STARTED, RELEASE = _fork.Event(), _fork.Event()  # inherited by the workers, which fork from this process
+WHERE = _fork.Value("i", 0)  # the pid the held analysis ran in
+
+
+def held_analysis(*args: Any) -> Analysis:
+    """A fault injector in front of the real analysis (named so): says where it runs, waits to be released,
+    then analyses as the service would."""
+    WHERE.value = os.getpid()
+    STARTED.set()
+    assert RELEASE.wait(300), "never released"
+    return workers.analyse_job(*args)
+
+
+@pytest.fixture
+def held() -> Iterator[None]:
+    STARTED.clear()
+    RELEASE.clear()
+    WHERE.value = 0
+    try:
+        yield
+    finally:
+        RELEASE.set()  # never leave a worker waiting
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _running(pid: int) -> bool:
+    """Neither gone nor a zombie (dead, waiting for whoever adopted it to reap it)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
+def test_healthz_answers_while_an_analysis_runs_in_a_worker_process(prometheus: Prometheus, held: None) -> None:
+    with client(prometheus.url, timeout=300, cache_size=0) as c, ThreadPoolExecutor(1) as pool:
+        analysts = c.app.state.analysts  # type: ignore[attr-defined]
+        assert analysts.pids() == []  # started lazily, on the first analysis
+        analysts.job = held_analysis
+        heavy = pool.submit(c.get, "/api/v1/suggestions", params={"target": CPU, "selector": SHOP})
+        assert STARTED.wait(300), "the analysis never started"
+        assert c.get("/healthz").json() == {"status": "ok"}
+        assert c.get("/api/v1/signals").status_code == 200  # the event loop serves other requests too
+        assert not heavy.done()  # ... while the heavy one is still being analysed
+        pids = analysts.pids()
+        assert WHERE.value != os.getpid() and WHERE.value in pids and 1 <= len(pids) <= 2
+        RELEASE.set()
+        r = heavy.result(timeout=300)
+        assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET  # the same answer as in-process
+    assert not any(_alive(p) for p in pids)  # stopped with the app
+
+
+def test_a_deadline_passing_during_the_analysis_is_504_and_the_late_result_is_dropped(prometheus: Prometheus,
+                                                                                    held: None) -> None:
+    with client(prometheus.url, timeout=20, cache_size=0) as c:
+        analysts = c.app.state.analysts  # type: ignore[attr-defined]
+        analysts.job = held_analysis
+        json_error(c.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP}), 504)
+        assert STARTED.is_set() and WHERE.value in analysts.pids()  # it was the analysis that was late
+        analysts.job = workers.analyse_job
+        RELEASE.set()  # the held worker finishes; nobody takes its result
+        r = c.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP})
+        assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
+
+
+def test_without_workers_the_analysis_runs_in_the_request_thread(prometheus: Prometheus) -> None:
+    with client(prometheus.url, timeout=300, cache_size=0, analysis_workers=0) as c:
+        r = c.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP})
+        assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
+        assert c.app.state.analysts.pids() == []  # type: ignore[attr-defined]
+
+
+def _children(pid: int) -> set[int]:
+    """The live child processes of `pid` (Linux /proc: every thread's children)."""
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+def test_no_worker_outlives_a_killed_service(prometheus: Prometheus, tmp_path: Path) -> None:
+    """The real `stereo serve`, killed with SIGKILL (no shutdown of its own) after its workers started: the
+    kernel ends them (parent-death signal)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", prometheus.url,
+                             "--listen", f"127.0.0.1:{port}", "--log-level", "warning"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(base), "stereo serve up")
+        r = requests.get(f"{base}/api/v1/suggestions", params={"target": CPU, "selector": SHOP}, timeout=120)
+        assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
+        kids = _children(proc.pid)
+        assert len(kids) == 2  # --analysis-workers' default
+        proc.kill()
+        proc.wait(timeout=30)
+        wait_for(lambda: not any(_running(k) for k in kids), "the workers of a killed service end")
+    finally:
+        stop(proc)
