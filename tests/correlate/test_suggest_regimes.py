@@ -1,0 +1,64 @@
+"""Regimes (issue 12.6) on a relation that flips: over the whole window +ρ in the smooth phase and −ρ in the
+congested one cancel out, so nothing is significant over the window — yet each phase has the relation, and the
+congested phase must say it flipped. A small planted copy of the held-out scenario's memory ↔ latency pair."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from generator.config import load
+from generator.correlate.analysis import analyse
+from generator.correlate.candidates import Candidate, Catalog
+from generator.correlate.suggest import Fetched, Options
+from generator.correlate.upstream import site_catalog
+
+MEM, LAT, CPU = "container_memory_working_set", "service_latency_p99", "container_cpu_usage"
+N = 1200
+CONGESTED = 900  # the last quarter
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return site_catalog(load(None))
+
+
+def _planted(seed: int = 3) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    pods = 4
+    mem = np.cumsum(rng.normal(size=(pods, N)), axis=1)
+    own = np.cumsum(rng.normal(size=(pods, N)), axis=1)
+    congested = np.arange(N) >= CONGESTED
+    # smooth: latency follows memory; congested: latency rises as the cache (memory) is evicted — opposite sign;
+    # the smooth phase's weaker coupling makes the whole window's ρ cancel out
+    lat = np.where(congested, -1.0 * mem + own, 0.35 * mem + own)
+    cpu = np.cumsum(rng.normal(size=(pods, N)), axis=1) + np.where(congested, 60.0, 0.0)  # the load level jumps
+    times = 1_700_000_000 + 60.0 * np.arange(N)
+    return times, {MEM: mem, LAT: lat, CPU: cpu}
+
+
+def test_a_relation_that_cancels_over_the_window_is_reported_per_phase(catalog: Catalog) -> None:
+    times, values = _planted()
+    labels = [{"cluster": "c", "namespace": "shop", "pod": f"web-{i}"} for i in range(4)]
+    fetched = {name: Fetched(catalog.signals[name], v, [dict(lb) for lb in labels]) for name, v in values.items()}
+    targets = {CPU: [Candidate(catalog.signals[MEM], "scope", "workloads")],
+               MEM: [Candidate(catalog.signals[LAT], "prior", "workloads")]}
+    result = analyse(times, fetched, targets, Options(window=int(times[-1] - times[0]), step=60), catalog.derived)
+    assert set(result.phases) == {"smooth", "congested"}
+    assert result.phases["congested"][0] == int(times[CONGESTED])
+
+    def pair(f: object) -> bool:
+        return {f.a, f.b} == {MEM, LAT}  # type: ignore[attr-defined]
+
+    whole = [f for f in result.objects if pair(f) and f.phase is None]
+    assert whole == []  # nothing over the window: + and − cancel
+    whole_rho = next(f for f in result.findings[MEM] if f.partner == LAT)
+    assert not whole_rho.significant
+    smooth = {f.scope["pod"]: f for f in result.objects if pair(f) and f.phase == "smooth"}
+    congested = {f.scope["pod"]: f for f in result.objects if pair(f) and f.phase == "congested"}
+    pods = {f"web-{i}" for i in range(4)}
+    assert set(smooth) == pods and set(congested) == pods
+    assert all(f.significant and f.rho > 0 and not f.derived for f in smooth.values())
+    assert all(f.significant and f.rho < 0 and f.change == "flips" for f in congested.values())
+    # the unrelated pair (CPU, memory: independent walks) is reported in neither phase
+    assert not [f for f in result.objects if {f.a, f.b} == {CPU, MEM} and f.significant]
