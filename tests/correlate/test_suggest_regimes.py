@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from generator import correlations
 from generator.config import load
 from generator.correlate.analysis import analyse
 from generator.correlate.candidates import Candidate, Catalog
-from generator.correlate.suggest import Fetched, Options
+from generator.correlate.suggest import Fetched, Measurement, Options, pairs
 from generator.correlate.upstream import site_catalog
 
 MEM, LAT, CPU = "container_memory_working_set", "service_latency_p99", "container_cpu_usage"
@@ -62,3 +63,22 @@ def test_a_relation_that_cancels_over_the_window_is_reported_per_phase(catalog: 
     assert all(f.significant and f.rho < 0 and f.change == "flips" for f in congested.values())
     # the unrelated pair (CPU, memory: independent walks) is reported in neither phase
     assert not [f for f in result.objects if {f.a, f.b} == {CPU, MEM} and f.significant]
+
+
+def test_correlations_yaml_keeps_a_relation_seen_only_within_a_phase(catalog: Catalog) -> None:
+    times, values = _planted()
+    labels = [{"cluster": "c", "namespace": "shop", "pod": f"web-{i}"} for i in range(4)]
+    fetched = {name: Fetched(catalog.signals[name], v, [dict(lb) for lb in labels]) for name, v in values.items()}
+    targets = {CPU: [Candidate(catalog.signals[MEM], "scope", "workloads")],  # its level marks the congestion
+               MEM: [Candidate(catalog.signals[LAT], "prior", "workloads")]}
+    options = Options(window=int(times[-1] - times[0]), step=60)
+    result = analyse(times, fetched, targets, options, catalog.derived)
+    m = Measurement(int(times[0]), int(times[-1]), 60, options, result.findings, result.missing, {},
+                    result.objects, result.phases)
+    found = pairs(m, catalog)
+    assert [(p.a, p.b) for p in found] == [(MEM, LAT)]  # CPU ↔ memory (independent) is not there
+    p = found[0]
+    smooth = [f for f in result.objects if f.phase == "smooth" and {f.a, f.b} == {MEM, LAT}]
+    assert p.objects == 4 and p.rho == max((f.rho for f in smooth), key=abs) and p.rho > 0
+    assert p.window == "15h" and p.relation.endswith("(smooth phase; under congestion it flips)")
+    assert "objects: 4" in correlations.dump(found, {"generated_by": "test"})
