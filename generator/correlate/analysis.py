@@ -213,7 +213,14 @@ def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarr
             sig = bool(tested.significant[x])
             change = None
             if other is not None:
-                change = regimes.change(bool(other.significant[x]), float(other.rho[x]), sig, float(tested.rho[x]))
+                # an object measured in one phase only (a pod replaced by a rollout, or too few points to test
+                # there) did not change: it is absent
+                if min(tested.n[x], other.n[x]) < stats.MIN_POINTS or np.isnan(tested.rho[x] + other.rho[x]):
+                    if not sig:
+                        continue
+                else:
+                    change = regimes.change(bool(other.significant[x]), float(other.rho[x]), sig,
+                                            float(tested.rho[x]))
                 if not sig and change is None:
                     continue
             count += sig

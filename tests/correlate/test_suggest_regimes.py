@@ -82,3 +82,25 @@ def test_correlations_yaml_keeps_a_relation_seen_only_within_a_phase(catalog: Ca
     assert p.objects == 4 and p.rho == max((f.rho for f in smooth), key=abs) and p.rho > 0
     assert p.window == "15h" and p.relation.endswith("(smooth phase; under congestion it flips)")
     assert "objects: 4" in correlations.dump(found, {"generated_by": "test"})
+
+
+def test_a_pod_replaced_by_a_rollout_did_not_change(catalog: Catalog) -> None:
+    """web-3 is replaced as congestion begins (a rollout): the old pod has no data in the congested phase and the
+    new one none in the smooth phase. Neither relation "vanishes" nor "appears": the object is absent, not changed."""
+    times, values = _planted()
+    _, more = _planted(seed=4)
+    half = CONGESTED
+    for name in values:
+        old, new = values[name][3].copy(), more[name][3].copy()
+        old[half:], new[:half] = np.nan, np.nan
+        values[name] = np.vstack([values[name][:3], old[None], new[None]])
+    labels = [{"cluster": "c", "namespace": "shop", "pod": p} for p in ("web-0", "web-1", "web-2", "old", "new")]
+    fetched = {name: Fetched(catalog.signals[name], v, [dict(lb) for lb in labels]) for name, v in values.items()}
+    targets = {CPU: [Candidate(catalog.signals[MEM], "scope", "workloads")],
+               MEM: [Candidate(catalog.signals[LAT], "prior", "workloads")]}
+    result = analyse(times, fetched, targets, Options(window=int(times[-1] - times[0]), step=60), catalog.derived)
+    congested = {f.scope["pod"]: f for f in result.objects if f.phase == "congested" and {f.a, f.b} == {MEM, LAT}}
+    assert "old" not in congested  # it is gone, its relation did not vanish
+    assert congested["new"].significant and congested["new"].rho < 0 and congested["new"].change is None
+    assert {congested[p].change for p in ("web-0", "web-1", "web-2")} == {"flips"}
+    assert not [f for f in result.objects if f.scope.get("pod") in ("old", "new") and f.change]
