@@ -100,18 +100,21 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
     present = [n for n in names if fetched[n].values.shape[0]]
     echo = _echoes(present, {n: set(fetched[n].signal.labels) for n in names}, derived)
     is_derived = np.array([derived(names[a], names[b]) or echo(names[a], names[b]) for a, b in spairs], dtype=bool)
-    tested, shared = findings.test_all(rows, spairs, alpha=options.alpha, method=options.method)
+    joined: dict[int, tuple] = {}  # each signal pair's join, shared by the whole window and its phases
+    tested, shared = findings.test_all(rows, spairs, alpha=options.alpha, method=options.method, cache=joined)
     s, e = (int(times[0]), int(times[-1])) if times.size else (0, 0)
     objects, per_pair = _objects(rows, tested, shared, spairs, is_derived, None, s, e, options.alpha)
     phases: dict[str, tuple[int, int]] = {}
     if getattr(options, "regimes", True) and tested.i.size:
         target_rows = np.isin(owner, [sid[t] for t in targets])
         by_phase = {}
-        # per phase, the signal pairs with a significant relation over the whole window (bounded cost)
-        only = sorted(int(k) for k in np.unique(tested.pair[tested.significant]))
+        # per phase, every signal pair tested over the window: a relation that flips between the phases can
+        # cancel out over the whole window (+0.25 smooth, -0.2 congested: ~0 overall), so testing only what was
+        # significant over the window would never see it in either phase
+        only = sorted(int(k) for k in np.unique(tested.pair))
         for ph in regimes.split(data[target_rows]) if only else []:
             by_phase[ph.name] = findings.test_all(rows, spairs, alpha=options.alpha, method=options.method,
-                                                  cols=ph.cols, only=only)[0]
+                                                  cols=ph.cols, only=only, cache=joined)[0]
             ts = times[ph.cols]
             phases[ph.name] = (int(ts[0]), int(ts[-1]))
         for name in sorted(by_phase, reverse=True):  # smooth, then congested compared with smooth
@@ -210,7 +213,14 @@ def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarr
             sig = bool(tested.significant[x])
             change = None
             if other is not None:
-                change = regimes.change(bool(other.significant[x]), float(other.rho[x]), sig, float(tested.rho[x]))
+                # an object measured in one phase only (a pod replaced by a rollout, or too few points to test
+                # there) did not change: it is absent
+                if min(tested.n[x], other.n[x]) < stats.MIN_POINTS or np.isnan(tested.rho[x] + other.rho[x]):
+                    if not sig:
+                        continue
+                else:
+                    change = regimes.change(bool(other.significant[x]), float(other.rho[x]), sig,
+                                            float(tested.rho[x]))
                 if not sig and change is None:
                     continue
             count += sig

@@ -166,17 +166,23 @@ def _finish(pr: _Prepared, i: NDArray[np.int64], j: NDArray[np.int64], rho: NDAr
 
 
 def test_all(rows: Rows, signal_pairs: Sequence[tuple[int, int]], *, alpha: float, method: str,
-             cols: NDArray[np.bool_] | None = None, only: Sequence[int] | None = None
-             ) -> tuple[Tested, list[NDArray[np.int64]]]:
+             cols: NDArray[np.bool_] | None = None, only: Sequence[int] | None = None,
+             cache: dict[int, tuple] | None = None) -> tuple[Tested, list[NDArray[np.int64]]]:
     """Every compatible row pair of every signal pair (or of the signal pairs `only`); BH over all of them.
-    Returns the tests and each signal pair's shared key columns."""
+    Returns the tests and each signal pair's shared key columns. `cache` keeps each signal pair's join for
+    the next call on the same rows (the phases of a window join the same series)."""
     chosen = range(len(signal_pairs)) if only is None else only
     shared: list[NDArray[np.int64]] = [np.empty(0, np.int64)] * len(signal_pairs)
     joins = {}
     dense_by_target: dict[int, list[int]] = {}
     for k in chosen:
         a, b = signal_pairs[k]
-        left, right, ra, rb, keys = join(rows, a, b)
+        if cache is None:
+            left, right, ra, rb, keys = join(rows, a, b)
+        else:
+            if k not in cache:
+                cache[k] = join(rows, a, b)
+            left, right, ra, rb, keys = cache[k]
         shared[k] = keys
         if left.size:
             joins[k] = (left, right, ra, rb)

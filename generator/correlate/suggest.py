@@ -250,7 +250,34 @@ def pairs(measurement: Measurement, catalog: Catalog, prior: Sequence[Pair] = ()
                               critical=f.critical, alpha=measurement.options.alpha, window=window,
                               stability=f.stability, source="measured", relation=relation, objects=f.objects,
                               derived=True if f.derived else None)
+    _phase_pairs(measurement, catalog, relations, out)
     return sorted(out.values(), key=lambda p: (-p.strength(), p.a, p.b))
+
+
+def _phase_pairs(measurement: Measurement, catalog: Catalog, relations: dict[frozenset[str], str],
+                 out: dict[frozenset[str], Pair]) -> None:
+    """Relations significant within a regime but not over the whole window (one that flips cancels out over
+    it): the phase where the most objects show it stands for the pair, its window is that phase's length and
+    the relation says which phase and how the other phase differs."""
+    by: dict[tuple[frozenset[str], str], list[ObjectFinding]] = {}
+    for f in measurement.objects:
+        if f.phase is not None and f.significant and not f.derived and frozenset((f.a, f.b)) not in out:
+            by.setdefault((frozenset((f.a, f.b)), f.phase), []).append(f)
+    best: dict[frozenset[str], tuple[str, list[ObjectFinding]]] = {}
+    for (ident, phase), found in sorted(by.items(), key=lambda kv: (sorted(kv[0][0]), kv[0][1] != "smooth")):
+        if ident not in best or len(found) > len(best[ident][1]):  # the most objects; smooth on a tie
+            best[ident] = (phase, found)
+    titles = catalog.index.title
+    for ident, (phase, found) in best.items():
+        top = max(found, key=lambda f: (abs(f.rho), f.a, f.b))
+        first, last = measurement.phases.get(phase, (top.start, top.end))
+        changes = sorted({f.change for f in measurement.objects if f.change and frozenset((f.a, f.b)) == ident})
+        base = relations.get(ident) or f"{titles.get(top.a, top.a)} ↔ {titles.get(top.b, top.b)}"
+        note = f" ({phase} phase" + (f"; under congestion it {', '.join(changes)})" if changes else ")")
+        out[ident] = Pair(top.a, top.b, rho=top.rho, n=top.n if top.n_eff is None else top.n_eff,
+                          critical=top.critical, alpha=measurement.options.alpha,
+                          window=promql.format_duration(max(last - first + measurement.step, measurement.step)),
+                          source="measured", relation=base + note, objects=len(found))
 
 
 def default_targets(catalog: Catalog, prior: Sequence[Pair]) -> list[str]:

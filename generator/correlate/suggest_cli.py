@@ -21,9 +21,11 @@ from generator.correlate.suggest import (
     measure,
     pairs,
     plan,
+    query_for,
     related,
     window_bounds,
 )
+from generator.correlate.suggest_empty import explain
 from generator.correlate.upstream import (
     Parser,
     UsageError,
@@ -110,6 +112,8 @@ def main(argv: list[str]) -> int:
         try:
             m = measure(source, catalog, todo, matchers, config.cluster_label, options, end, progress=progress,
                         start=start)
+            why = explain(source, catalog, [line.split(":", 1)[0] for line in m.empty], config.selectors,
+                          m.start, m.end, lambda sig: query_for(sig, matchers, config.cluster_label))
         finally:
             source.close()
         found = pairs(m, catalog, prior, include_derived=args.include_derived)
@@ -128,6 +132,8 @@ def main(argv: list[str]) -> int:
         return 2
     for line in m.empty:
         progress(f"no data: {line}")
+    for line in why:
+        progress(f"matched nothing: {line}")
     empty = sorted(t for t in m.target_reason)
     note = f"; {len(empty)} target(s) without data: {', '.join(empty)}" if empty else ""
     derived = sum(1 for f in m.objects if f.derived and f.significant and f.phase is None)
