@@ -13,7 +13,6 @@ a small pool of processes instead (each with its own interpreter and lock):
 * deadlines: the caller waits until the request's deadline and no longer; a job that has not started by then
   is cancelled, one that has keeps its worker until it ends and its result is dropped (the request has had its
   504 from the service's own deadline);
-* the workers run at a lower CPU priority (nice 5): on a busy machine the event loop is scheduled first;
 * a worker that dies (killed, out of memory) fails the requests it had with a 500 and the next analysis gets
   a new pool; a worker whose service dies (even by SIGKILL) is ended by the kernel (Linux's parent-death
   signal), so no worker outlives its service;
@@ -41,7 +40,6 @@ from generator.correlate.faults import UpstreamTimeout
 Derived = Callable[[str, str], bool]
 Job = Callable[..., Analysis]
 
-NICE = 5  # workers yield the CPU to the service's event loop when both want it (about 3:1 under Linux's CFS)
 _derived: Derived | None = None  # the catalog's test, in a worker process (set by _start)
 
 
@@ -52,8 +50,6 @@ def _start(derived: Derived, parent: int) -> None:
     _derived = derived
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
     _end_with_parent(parent)
 
 
