@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from generator import alertmanager_settings, manifests_config, safeload, validate
+from generator import alertmanager_settings, manifests_config, promql, safeload, validate
 from generator.settings_checks import (
     Check,
     ConfigError,
@@ -86,12 +86,14 @@ MANIFESTS_DEFAULTS: dict[str, Any] = {
         "allow_from": [{"app.kubernetes.io/name": "grafana"}, {"app.kubernetes.io/name": "prometheus"}],
     },
 }
-# label matchers the catalog adds to node-exporter series ('' = none); the catalog reads them through Context
+# label matchers the catalog adds to the series it reads ('' = none); the catalog reads them through Context
 FILTER_DEFAULTS: dict[str, str] = {
     # filesystems that are disks (not memory, container overlays, images, namespaces, FUSE views of /proc)
     "fstype": 'fstype!="",fstype!~"tmpfs|ramfs|overlay|squashfs|erofs|iso9660|nsfs|fuse.lxcfs",mountpoint!=""',
     # block devices that are disks, as kube-prometheus selects them (not loop devices, ram disks, CD drives)
     "disk_device": 'device=~"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"',
+    # namespaces whose objects the namespaced alerts watch (kubernetes-mixin's namespaceSelector); '' = all
+    "namespace": "",
 }
 # file keys nested one level that land in flat Config fields: (section, key) -> field
 NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",
@@ -244,6 +246,15 @@ def _check_receivers(config: Config) -> None:
                               f"({', '.join(sorted(known))}), got \"{name}\"")
 
 
+def _check_namespace_filter(config: Config) -> None:
+    """filters.namespace reads the namespace label only: the alerts it limits join on objects in a namespace."""
+    text, key = config.filters["namespace"], "filters.namespace"
+    others = sorted({label for label, _, _ in promql.parse_selector(text)} - {"namespace"}) if text else []
+    if others:
+        raise ConfigError(f"{config.where(key)}: {key}: expected matchers on the namespace label such as "
+                          f"namespace=~\"prod-.*\", got {text!r} (matches {', '.join(others)})")
+
+
 def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
     try:
         checked = record(SCHEMA)(data, "")
@@ -258,5 +269,6 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         fields["services"] = _services(list(fields["services"]), source, lines)
     config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
     _check_receivers(config)
+    _check_namespace_filter(config)
     alertmanager_settings.check_config(config)
     return config
