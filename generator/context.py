@@ -48,12 +48,17 @@ def namespace_example(text: str, preferred: str = TEST_NAMESPACE) -> str | None:
         if op == "=":
             candidates.append(value)
         elif op == "=~":
-            try:
-                candidates.append(example_of(value))
-            except promql.PromQLError:
-                continue
+            # e.g. prod-.* gives "prod-" and "prod-x" (the second passes namespace!="prod-" too)
+            candidates += _examples(value.replace(".*", ".+")) + _examples(value)
     candidates.append(FALLBACK_NAMESPACE)
     return next((name for name in candidates if selects(text, {"namespace": name})), None)
+
+
+def _examples(regex: str) -> list[str]:
+    try:
+        return [example_of(regex)]
+    except promql.PromQLError:
+        return []
 
 
 @dataclass
