@@ -56,11 +56,14 @@ DEFAULT_SELECTORS: dict[str, str] = {
     "kube-state-metrics": 'job="kube-state-metrics"',
     # cAdvisor series of real containers (not the pod cgroup nor the pause container); '' means any series
     "cadvisor_containers": 'container!="",image!=""',
+    # cAdvisor series of a container's cgroup, whatever its image: counters only a container moves (CFS
+    # throttling needs a CPU limit, OOM events), as kubernetes-mixin's CPUThrottlingHigh reads them
+    "cadvisor_container_cgroups": 'container!=""',
 }
 
 # selectors that pick a scrape job (the others filter series within one), and the component that owns each job
 # where the names differ; a managed profile drops the control-plane jobs
-FILTER_SELECTORS = ("cadvisor_containers",)
+FILTER_SELECTORS = ("cadvisor_containers", "cadvisor_container_cgroups")
 JOB_OWNER = {"cadvisor": "kubelet", "node-exporter": "nodes", "kube-state-metrics": "general"}
 CONTROL_PLANE_JOBS = ("kube-controller-manager", "kube-scheduler", "etcd")
 

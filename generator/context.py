@@ -95,6 +95,10 @@ class Context:
         """`{<cadvisor job selector>, <real containers' selector>, matchers...}` (site settings, '' = any series)."""
         return promql.selector(self.config.selectors["cadvisor"], self.container_filter, *matchers)
 
+    def container_cgroups(self, *matchers: str) -> str:
+        """`{<cadvisor job selector>, <containers' cgroups selector>, matchers...}`: any container, any image."""
+        return self.sel("cadvisor", self.config.selectors["cadvisor_container_cgroups"], *matchers)
+
     @property
     def container_filter(self) -> str:
         """The real containers' matchers alone (selectors.cadvisor_containers), for queries of any job."""

@@ -167,22 +167,32 @@ def test_namespaced_alerts_stay_quiet_outside_the_watched_namespaces(site: Path,
 
 # ---------------------------------------------------------------------------- container filters: one setting
 def test_no_container_filter_is_left_when_the_setting_is_empty(site: Path) -> None:
+    """cadvisor_containers '' leaves no image filter; container!="" is left only where the sibling setting
+    cadvisor_container_cgroups (default container!="") applies: CFS throttling and OOM events."""
+    cgroups = set()
     for kind in ("rules", "alerts"):
         for name, expr in _generated(site, kind).items():
-            assert 'image!=""' not in expr and 'container!=""' not in expr, name
+            assert 'image!=""' not in expr, name
+            if 'container!=""' in expr:
+                cgroups.add(name)
+    assert cgroups == {"workloads cluster_namespace_pod_container:container_cpu_cfs_throttled_periods:ratio_rate5m",
+                       "workloads ContainerOOMEvents"}
     for runbook in ("NodeCPUHighUsage", "NodeMemoryHighUtilization", "ContainerOOMEvents"):
         assert 'image!=""' not in (site / f"docs/runbooks/{runbook}.md").read_text()
 
 
-def test_default_container_filter_everywhere() -> None:
-    """Every cAdvisor container series the committed rules and alerts read is filtered by the one setting."""
+def test_default_container_filters_everywhere() -> None:
+    """Every cAdvisor container series the committed rules and alerts read is filtered by one of the two
+    settings, and nothing else filters them."""
     committed = Path(__file__).parents[1]
     text = (committed / "rules/workloads.yaml").read_text() + (committed / "alerts/workloads.yaml").read_text()
-    for metric in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes",
-                   "container_cpu_cfs_periods_total", "container_cpu_cfs_throttled_periods_total",
+    cadvisor = 'job="kubelet", metrics_path="/metrics/cadvisor"'
+    for metric in ("container_cpu_usage_seconds_total", "container_memory_working_set_bytes"):
+        assert f'{metric}{{{cadvisor},container!="",image!=""}}' in text, metric
+    for metric in ("container_cpu_cfs_periods_total", "container_cpu_cfs_throttled_periods_total",
                    "container_oom_events_total"):
-        assert f'{metric}{{job="kubelet", metrics_path="/metrics/cadvisor",container!="",image!=""}}' in text, metric
-    assert 'container!="POD"' not in text
+        assert f'{metric}{{{cadvisor},container!=""}}' in text, metric
+    assert 'container!="POD"' not in text and text.count("container!=") == text.count(f'{cadvisor},container!=')
 
 
 CADV = 'job="kubelet",metrics_path="/metrics/cadvisor"'

@@ -58,7 +58,7 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
              "{{ $labels." + c + " }}")
     waiting = lambda reason, v: {ctr_ksm(ctx, "kube_pod_container_status_waiting_reason", reason=reason): v}  # noqa: E731
     restarts = lambda values: {ctr_ksm(ctx, "kube_pod_container_status_restarts_total"): values}  # noqa: E731
-    in_ctr = ctx.containers(ctx.ns_filter)
+    in_ctr = ctx.container_cgroups(ctx.ns_filter)  # OOM events: any container's cgroup, whatever its image
     oom_reason = {ctr_ksm(ctx, "kube_pod_container_status_last_terminated_reason", reason="OOMKilled"): 1}
     often = ctx.threshold("KubeContainerRestartsFrequent", 5)
     crash, pull = 'reason="CrashLoopBackOff"', 'reason=~"ImagePullBackOff|ErrImagePull"'

@@ -119,6 +119,7 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     on_pod, on_ctr = on(ctx, "namespace", "pod"), on(ctx, "namespace", "pod", "container")
     # selectors.cadvisor_containers (default container!="", image!=""): the pod cgroup and pause container out
     ctr = ctx.containers()
+    cfs = ctx.container_cgroups()  # selectors.cadvisor_container_cgroups (default container!=""): the pod's out
     cpu_mem = 'resource=~"cpu|memory"'
     holding = 'phase=~"Pending|Running"'
     held = lambda metric: (  # noqa: E731
@@ -150,9 +151,9 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
         RecordingRule(CPU_USAGE, f"sum {by_ctr} (rate(container_cpu_usage_seconds_total{ctr}[5m]))"),
         RecordingRule(MEM_WS, f"max {by_ctr} (container_memory_working_set_bytes{ctr})"),
         # max, not sum: one container's counters scraped twice (extra target labels) must not halve the ratio;
-        # the CFS counters exist only for cgroups with a CPU limit: the containers' selector leaves the pod's out
-        RecordingRule(THROTTLE, f"max {by_ctr} (rate(container_cpu_cfs_throttled_periods_total{ctr}[5m]))"
-                                f" / max {by_ctr} (rate(container_cpu_cfs_periods_total{ctr}[5m]))"),
+        # the CFS counters exist only for cgroups with a CPU limit, so the image filter is not needed
+        RecordingRule(THROTTLE, f"max {by_ctr} (rate(container_cpu_cfs_throttled_periods_total{cfs}[5m]))"
+                                f" / max {by_ctr} (rate(container_cpu_cfs_periods_total{cfs}[5m]))"),
         RecordingRule(CPU_REQ_RATIO, f'{CPU_USAGE} / {on_ctr} ({REQ}{{resource="cpu"}} > 0)'),
         RecordingRule(CPU_LIM_RATIO, f'{CPU_USAGE} / {on_ctr} ({LIM}{{resource="cpu"}} > 0)'),
         RecordingRule(MEM_LIM_RATIO, f'{MEM_WS} / {on_ctr} ({LIM}{{resource="memory"}} > 0)'),
