@@ -42,17 +42,13 @@ class Built(NamedTuple):
 def build(config: Config) -> Built:
     ctx = Context(config)
     modules = catalog.MODULES
-    components = [_build_one(ctx, module) for module in modules]
+    try:
+        components = catalog.build_all(ctx, modules)
+    except UnknownJob as exc:
+        raise CatalogError([Problem(exc.module, f"job {exc.job}", "has no selector; add it to "
+                                    "config.DEFAULT_SELECTORS (sites override it under `selectors:`)")]) from None
     checks.ensure([checks.Entry(m, c) for m, c in zip(modules, components, strict=True)])
     return Built(components, ctx)
-
-
-def _build_one(ctx: Context, module: str) -> Component:
-    try:
-        return catalog.build_all(ctx, (module,))[0]
-    except UnknownJob as exc:
-        raise CatalogError([Problem(module, f"job {exc.job}", "has no selector; add it to config.DEFAULT_SELECTORS "
-                                                              "(sites override it under `selectors:`)")]) from None
 
 
 def select_profile(components: list[Component], config: Config) -> list[Component]:

@@ -61,12 +61,6 @@ DEFAULT_SELECTORS: dict[str, str] = {
     "cadvisor_container_cgroups": 'container!=""',
 }
 
-# selectors that pick a scrape job (the others filter series within one), and the component that owns each job
-# where the names differ; a managed profile drops the control-plane jobs
-FILTER_SELECTORS = ("cadvisor_containers", "cadvisor_container_cgroups")
-JOB_OWNER = {"cadvisor": "kubelet", "node-exporter": "nodes", "kube-state-metrics": "general"}
-CONTROL_PLANE_JOBS = ("kube-controller-manager", "kube-scheduler", "etcd")
-
 ALERTMANAGER_DEFAULTS: dict[str, Any] = {
     "receivers": {"critical": "pager", "warning": "ticket", "info": "null"},
     # repeat intervals per severity, after the seeds' alert-throttling tables

@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from generator import promql
-from generator.config import CONTROL_PLANE_JOBS, FILTER_SELECTORS, JOB_OWNER, Config, ConfigError
+from generator.config import Config, ConfigError
+from generator.model import Component
 from generator.promql import example_of
 
-__all__ = ["TEST_CLUSTER", "TEST_NAMESPACE", "Context", "example_of", "namespace_example", "selects"]
+__all__ = ["TEST_CLUSTER", "TEST_NAMESPACE", "Context", "NeedsPeers", "example_of", "namespace_example", "selects"]
 
 # the cluster label value test series carry, so promtool checks that every rule keeps the label
 TEST_CLUSTER = "test-cluster"
@@ -26,18 +27,18 @@ class UnknownJob(LookupError):
     def __init__(self, job: str) -> None:
         super().__init__(job)
         self.job = job
+        self.module = ""  # the catalog module that asked (set by catalog.build_all)
+
+
+class NeedsPeers(LookupError):
+    """A catalog module asked about the other components while they are unknown: it needs `AFTER_PEERS = True`
+    (catalog.build_all then builds it after them)."""
 
 
 def selects(text: str, labels: dict[str, str]) -> bool:
     """Whether a series with `labels` passes the matchers `text` ('' passes everything; a missing label is "")."""
-    for label, op, value in promql.parse_selector(text) if text else ():
-        have = labels.get(label, "")
-        ok = {"=": have == value, "!=": have != value}.get(op)
-        if ok is None:
-            ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
-        if not ok:
-            return False
-    return True
+    matchers = promql.parse_selector(text) if text else []
+    return all(promql.matches(op, labels.get(label, ""), value) for label, op, value in matchers)
 
 
 def namespace_example(text: str, preferred: str = TEST_NAMESPACE) -> str | None:
@@ -65,6 +66,8 @@ def _examples(regex: str) -> list[str]:
 class Context:
     config: Config = field(default_factory=Config)
     asked_thresholds: set[str] = field(default_factory=set)
+    # the other components, built (whole catalog, before the site's exclusions); None until they are
+    peers: tuple[Component, ...] | None = None
 
     @property
     def cluster(self) -> str:
@@ -84,12 +87,16 @@ class Context:
         except KeyError:
             raise UnknownJob(source) from None
 
-    def watched_jobs(self) -> tuple[str, ...]:
-        """The scrape jobs whose own component alerts on their targets on this site (profile, exclude.components)."""
+    def watched_jobs(self, *own: str) -> tuple[str, ...]:
+        """The scrape jobs whose own component alerts on their targets on this site: each peer's `jobs`, less
+        the components this site leaves out (exclude.components, the managed profile's control plane), and
+        `own`, the asking component's. Raises NeedsPeers before the peers are built."""
+        if self.peers is None:
+            raise NeedsPeers("watched_jobs() needs the other components: set AFTER_PEERS = True in the module")
         cfg = self.config
-        dropped = set(cfg.exclude_components) | (set(CONTROL_PLANE_JOBS) if cfg.profile == "managed" else set())
-        return tuple(sorted(job for job in cfg.selectors
-                            if job not in FILTER_SELECTORS and JOB_OWNER.get(job, job) not in dropped))
+        kept = [c for c in self.peers if c.key not in cfg.exclude_components
+                and not (cfg.profile == "managed" and c.control_plane)]
+        return tuple(sorted({*own, *(job for c in kept for job in c.jobs)}))
 
     def containers(self, *matchers: str) -> str:
         """`{<cadvisor job selector>, <real containers' selector>, matchers...}` (site settings, '' = any series)."""

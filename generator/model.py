@@ -73,6 +73,9 @@ class Alert:
     impact: str = ""
     diagnosis: tuple[str, ...] = ()  # PromQL to run while diagnosing
     mitigation: tuple[str, ...] = ()
+    # always firing while alerting works (a dead man's switch): Alertmanager routes it to the watchdog receiver
+    # and nothing silences it; doctor warns when it is not firing
+    heartbeat: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,8 @@ class Component:
     panels: tuple[Panel, ...] = ()
     # control-plane parts a managed cluster (ACK, TKE, EKS, GKE) does not let you scrape
     control_plane: bool = False
+    # the scrape jobs (selector names) whose targets it alerts on itself: general's TargetDown leaves them to it
+    jobs: tuple[str, ...] = ()
     # recording rules evaluated in their own group (long windows built from short ones)
     slow_rules: tuple[RecordingRule, ...] = ()
 

@@ -110,6 +110,15 @@ def compile_regex(value: str) -> re2._Regexp:
         raise PromQLError(f"regular expression {value!r} is not RE2 syntax: {detail}") from None
 
 
+def matches(op: str, have: str, value: str) -> bool:
+    """Whether the label value `have` passes the matcher `label<op>"value"`, as Prometheus decides (anchored RE2)."""
+    if op == "=":
+        return have == value
+    if op == "!=":
+        return have != value
+    return (compile_regex(value).fullmatch(have) is not None) == (op == "=~")
+
+
 def example_of(regex: str) -> str:
     """A string the regex fully matches, for simple alternations such as `kube-etcd|etcd` or `.*etcd.*`."""
     compiled = compile_regex(regex)

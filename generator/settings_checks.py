@@ -210,41 +210,34 @@ def list_of(item: Check) -> Check:
     return check
 
 
-def map_of(value_check: Check, key_check: Check = string, keys: tuple[str, ...] | None = None) -> Check:
-    def check(value: Any, key: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise _Bad(key, "a mapping", value)
-        out = {}
-        for k, v in value.items():
-            sub = f"{key}.{k}"
-            if keys is not None and k not in keys:
-                raise _Bad(sub, "a known key (" + ", ".join(keys) + ")", show_got=False)
-            key_check(k, sub)
-            out[k] = value_check(v, sub)
-        return out
+def _entries(value: Any, key: str, entry: Callable[[Any, Any, str], Any]) -> dict[str, Any]:
+    """A mapping checked entry by entry (None is an empty one): entry(name, value, dotted key) -> checked value."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _Bad(key, "a mapping", value)
+    return {k: entry(k, v, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
 
-    return check
+
+def map_of(value_check: Check, key_check: Check = string, keys: tuple[str, ...] | None = None) -> Check:
+    def entry(k: Any, v: Any, sub: str) -> Any:
+        if keys is not None and k not in keys:
+            raise _Bad(sub, "a known key (" + ", ".join(keys) + ")", show_got=False)
+        key_check(k, sub)
+        return value_check(v, sub)
+
+    return lambda value, key: _entries(value, key, entry)
 
 
 def record(schema: dict[str, Check]) -> Check:
-    def check(value: Any, key: str) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise _Bad(key, "a mapping", value)
-        out = {}
-        for k, v in value.items():
-            sub = f"{key}.{k}" if key else str(k)
-            if k not in schema:
-                near = _closest(str(k), schema)
-                hint = f"; did you mean {near}?" if near else ""
-                raise _Bad(sub, "a known key (" + ", ".join(sorted(schema)) + ")" + hint, show_got=False)
-            out[k] = schema[k](v, sub)
-        return out
+    def entry(k: Any, v: Any, sub: str) -> Any:
+        if k not in schema:
+            near = _closest(str(k), schema)
+            hint = f"; did you mean {near}?" if near else ""
+            raise _Bad(sub, "a known key (" + ", ".join(sorted(schema)) + ")" + hint, show_got=False)
+        return schema[k](v, sub)
 
-    return check
+    return lambda value, key: _entries(value, key, entry)
 
 
 def _closest(name: str, known: Any) -> str:

@@ -142,7 +142,9 @@ def test_down_alerts_inhibit_their_component(default) -> None:
     assert with_down, "the catalog has *Down alerts (CoreDNSDown at least)"
     for comp in with_down:
         downs = sorted(a.name for a in comp.alerts if a.name.endswith("Down"))
-        mine = [r for r in rules if f'component="{comp.key}"' in r["target_matchers"]]
+        # (the component-wide Down alert silencing its per-instance ones: tests/test_alertmanager_instances.py)
+        mine = [r for r in rules if f'component="{comp.key}"' in r["target_matchers"]
+                and not any(m.startswith("alertname=") for m in r["target_matchers"])]
         assert mine, comp.key
         sources = set()
         for rule in mine:
@@ -157,7 +159,7 @@ def test_down_alerts_inhibit_their_component(default) -> None:
 def _meta_component() -> Component:
     cases = (Case({"vector(1)": 1}, fires=True), Case({}, fires=False))
     alerts = (
-        Alert("Watchdog", "vector(1)", "0s", "info", "Alerting works.", "Always firing.", cases),
+        Alert("Watchdog", "vector(1)", "0s", "info", "Alerting works.", "Always firing.", cases, heartbeat=True),
         Alert("MetaNodeDown", 'up{job="node"} == 0', "5m", "critical", "A node is down.", "{{ $labels.instance }}",
               (Case({}, fires=True, labels={"instance": "n1", "job": "node"}), Case({}, fires=False))),
         Alert("MetaNodeSlow", "vector(0)", "5m", "warning", "Slow.", "Slow.", cases),
@@ -181,6 +183,21 @@ def test_watchdog_route_and_per_instance_down(default, tmp_path: Path) -> None:
     plain = _document([c for c in components if c.key != "general"], config)
     assert all('alertname="Watchdog"' not in r["matchers"] for r in plain["route"]["routes"])
     assert "watchdog" not in {r["name"] for r in plain["receivers"]}
+
+
+def test_the_heartbeat_is_the_alert_model_flag_not_a_name(default) -> None:
+    """`Alert.heartbeat` alone makes an alert the heartbeat: routed to the watchdog receiver and never silenced
+    by a Down alert of its component; a name ending in Watchdog or an expression `vector(1)` does not."""
+    components, config = default
+    cases = (Case({"vector(1)": 1}, fires=True), Case({}, fires=False))
+    meta = Component(key="meta", title="Meta", description="", alerts=(
+        Alert("DeadMansSwitch", "vector(1)", "0s", "info", "Alerting works.", "Always.", cases, heartbeat=True),
+        Alert("NodeWatchdog", "vector(1)", "0s", "info", "A node watchdog.", "Not a heartbeat.", cases),
+        Alert("MetaDown", "vector(0)", "5m", "critical", "Down.", "Down.", cases)))
+    doc = _document([*components, meta], config)
+    assert doc["route"]["routes"][0]["matchers"] == ['alertname=~"DeadMansSwitch|Watchdog"']
+    down = next(r for r in doc["inhibit_rules"] if r["source_matchers"][0] == 'alertname="MetaDown"')
+    assert down["target_matchers"] == ['component="meta"', 'alertname!~"DeadMansSwitch|MetaDown"']
 
 
 def test_receiver_integrations_pass_through(default, tmp_path: Path) -> None:

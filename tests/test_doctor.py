@@ -22,8 +22,10 @@ from generator import cli
 from generator.checks.references import recorded_names
 from generator.config import load
 from generator.doctor import Finding, table
+from generator.doctor.checks import Doctor
+from generator.doctor.client import Client
 from generator.doctor.exprs import Selector, selectors
-from generator.doctor.site import load_site
+from generator.doctor.site import Part, Site, load_site
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 
@@ -69,6 +71,20 @@ def test_components_know_their_job_selectors(site_parts: list) -> None:
     assert by_key["etcd"] == {"etcd": 'job="kube-etcd"'}
     assert set(by_key["workloads"]) == {"cadvisor", "kube-state-metrics"}  # container filter is no job
     assert by_key["services"] == {}
+
+
+def test_the_heartbeat_is_the_alert_model_flag_not_a_name(site_parts: list) -> None:
+    """Doctor's heartbeat check reads `Alert.heartbeat`: the catalog's Watchdog is one, a name ending in
+    Watchdog is not. The alerts here read no series, so the client (pointed nowhere) is never asked."""
+    assert {b for p in site_parts for b in p.heartbeats} == {"Watchdog"}
+    part = Part("meta", {}, alerts={"Beat": "vector(1)", "NodeWatchdog": "vector(0)"}, heartbeats={"Beat"})
+    doctor = Doctor(Site(load(None), [part]), Client("http://127.0.0.1:9"))
+    quiet = doctor.alerts(part, {})
+    assert [(f.check, f.status, f.detail) for f in quiet if f.check == "heartbeat"] == [
+        ("heartbeat", "warn", "Beat is not firing: are the alert rules loaded?")]
+    both = doctor.alerts(part, {"Beat": 1, "NodeWatchdog": 2})
+    assert [(f.check, f.status, f.detail) for f in both if f.check in ("heartbeat", "alerts firing")] == [
+        ("heartbeat", "ok", "Beat is firing"), ("alerts firing", "warn", "firing now: NodeWatchdog (2)")]
 
 
 def test_the_table_lines_up_and_counts() -> None:

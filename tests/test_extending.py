@@ -37,7 +37,7 @@ def build(ctx: Context) -> Component:
     up, bad = ctx.series("toy", "up"), ctx.series("toy", "toy_errors_total")
     f = '{' + c + '="$cluster"}'
     return Component(
-        key="toy", title="Toy", description="A toy exporter.",
+        key="toy", title="Toy", description="A toy exporter.", jobs=("toy",),
         signals=(Signal("toy_up", UP + f, "short", (c,), "Toys up", "Toy targets up.", kind="state",
                         alert="ToyDown"),
                  Signal("toy_errors", ERRORS + f, "ops", (c,), "Toy errors", "Toy errors per second.")),
@@ -83,6 +83,10 @@ def test_a_toy_component_is_one_module_and_its_registration(toy_catalog: Path, t
     dash = json.loads(files["dashboards/toy.json"])
     exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
     assert 'cluster:toy_up:sum{cluster="$cluster"}' in exprs
+    # its `jobs` tell general's TargetDown to leave the toy's targets to ToyDown (no table to edit)
+    general = yaml.safe_load(files["alerts/general.yaml"])["groups"]
+    target_down = next(r for g in general for r in g["rules"] if r.get("alert") == "TargetDown")
+    assert target_down["expr"].endswith('up{job="node-exporter"} or up{job="toy"})')
     # the real parts accept it: promtool loads the files and the toy's own cases pass
     out = tmp_path / "site"
     writer.write(files, out)

@@ -131,3 +131,13 @@ def test_durations_past_prometheus_range() -> None:
         promql.parse_duration("293y")
     with pytest.raises(promql.PromQLError, match="past Prometheus' range"):
         promql.parse_duration("9" * 400 + "s")
+
+
+@pytest.mark.parametrize(("op", "have", "value", "passes"), [
+    ("=", "a", "a", True), ("=", "", "a", False), ("!=", "a", "a", False), ("!=", "", "a", True),
+    ("=~", "kube-etcd", "kube-etcd|etcd", True), ("=~", "xetcd", "etcd", False),  # anchored, as Prometheus
+    ("=~", "", ".*", True), ("!~", "", ".+", True), ("!~", "a.b", "a\\.b", False), ("=~", "aXb", "a\\.b", False),
+])
+def test_matches_as_prometheus_decides(op: str, have: str, value: str, passes: bool) -> None:
+    """The one matcher evaluation shared by the site checks (context.selects), suggest and rawexpr."""
+    assert promql.matches(op, have, value) is passes

@@ -125,15 +125,27 @@ _NAME = re.compile(r"^\s*name: (.+?),\s*$")
 _ALERT = re.compile(r"^\s*alertname: (\S+), time: (\S+?),")
 
 
-def fired_alerts(output: str) -> set[tuple[str, str, str]]:
-    """(group name, alertname, eval time) of every quiet-expectation that promtool reports as failed."""
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_PART = re.compile(r"(\d+)(ms|[smhdwy])")
+
+
+def seconds(duration: str) -> float:
+    """A Prometheus duration in seconds: the test file says `61m`, promtool prints `1h1m` and `0s` for `0m`."""
+    parts = _PART.findall(duration)
+    if not parts or "".join(n + u for n, u in parts) != duration:
+        raise ValueError(f"not a duration: {duration!r}")
+    return sum(int(n) * _UNITS[u] for n, u in parts)
+
+
+def fired_alerts(output: str) -> set[tuple[str, str, float]]:
+    """(group name, alertname, eval time in seconds) of every quiet-expectation that promtool reports as failed."""
     fired: set[tuple[str, str, str]] = set()
     group = ""
     for line in output.splitlines():
         if m := _NAME.match(line):
             group = m.group(1)
         elif m := _ALERT.match(line):
-            fired.add((group, m.group(1), m.group(2)))
+            fired.add((group, m.group(1), seconds(m.group(2))))
     return fired
 
 
@@ -157,7 +169,7 @@ def run(mixin: Path, repo: Path, mapping_path: Path) -> tuple[list[Case], dict[s
         fired = fired_alerts(output)
         for case in cases:
             group, _, at = case.key.rpartition("@")
-            case.fired = tuple(s for s in case.stereo if (group, s, at) in fired)
+            case.fired = tuple(s for s in case.stereo if (group, s, seconds(at)) in fired)
     return cases, fors
 
 

@@ -10,7 +10,8 @@ Adding a component — what it really takes (docs/extending.md says the same wit
 1. `generator/catalog/<module>.py` with `build(ctx) -> Component`: a unique `key` (its file names: rules/<key>.yaml,
    alerts/<key>.yaml, tests/rules/<key>.yaml, dashboards/<key>.json), signals, recording rules with rule tests,
    alerts each with a firing and a quiet promtool Case, panels; `control_plane=True` when a managed cluster
-   does not let you scrape it. The catalog checks (generator/checks/) must pass: names, duplicates, severities,
+   does not let you scrape it; `jobs=` the scrape jobs whose targets its own alerts watch (general's TargetDown
+   leaves those out). The catalog checks (generator/checks/) must pass: names, duplicates, severities,
    cases, and every recorded series, signal and alert referred to must exist.
 2. Its module name in MODULES below (the order of files, dashboards and the alert catalogue).
 3. Its scrape job in `config.DEFAULT_SELECTORS` when it reads a new job (ctx.sel(<job>) fails otherwise); sites
@@ -32,8 +33,9 @@ tests/test_extending.py proves steps 1–2 and 6 with a toy component in a tempo
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 
-from generator.context import Context
+from generator.context import Context, UnknownJob
 from generator.model import Component
 
 # order is the order of files, dashboards and the alert catalogue
@@ -53,9 +55,26 @@ MODULES: tuple[str, ...] = (
 
 
 def build_all(ctx: Context, modules: tuple[str, ...] | None = None) -> list[Component]:
-    """Each module's component, in order (`modules`: the names to build, MODULES by default)."""
-    out = []
-    for name in MODULES if modules is None else modules:
-        module = importlib.import_module(f"generator.catalog.{name}")
-        out.append(module.build(ctx))
-    return out
+    """Each module's component, in order (`modules`: the names to build, MODULES by default). A module with
+    `AFTER_PEERS = True` (it reads the others through ctx.watched_jobs) is built after the others, with
+    `ctx.peers` the components built before it unless the caller set `ctx.peers`; each module is built once."""
+    names = MODULES if modules is None else modules
+    loaded = {name: importlib.import_module(f"generator.catalog.{name}") for name in names}
+    late = {name for name, module in loaded.items() if getattr(module, "AFTER_PEERS", False)}
+    built = {name: _build(ctx, name, loaded[name]) for name in names if name not in late}
+    if late:
+        given = ctx.peers
+        ctx.peers = tuple(built.values()) if given is None else given
+        try:
+            built.update((name, _build(ctx, name, loaded[name])) for name in names if name in late)
+        finally:
+            ctx.peers = given
+    return [built[name] for name in names]
+
+
+def _build(ctx: Context, name: str, module: ModuleType) -> Component:
+    try:
+        return module.build(ctx)
+    except UnknownJob as exc:
+        exc.module = name
+        raise

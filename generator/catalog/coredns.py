@@ -60,6 +60,7 @@ def build(ctx: Context) -> Component:
     )
     return Component(
         key="coredns",
+        jobs=("coredns",),
         title="CoreDNS",
         description="Cluster DNS: request and response rates, SERVFAIL ratio, latency, upstream forwarding, cache.",
         signals=_signals(ctx),

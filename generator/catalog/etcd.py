@@ -15,6 +15,7 @@ from generator.model import Component, Panel, Signal
 def build(ctx: Context) -> Component:
     return Component(
         key="etcd",
+        jobs=("etcd",),
         title="etcd",
         description="The Kubernetes datastore: member health and leadership, raft proposals, backend commit and "
                     "WAL fsync latency, peer round trips, database size against its quota, gRPC errors.",

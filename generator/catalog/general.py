@@ -14,11 +14,14 @@ KSM = "kube-state-metrics"
 # jobs whose API client errors their own component alerts on (KubeControllerManagerRestClientErrors...)
 OWN_CLIENT_ALERTS = ("kube-controller-manager", "kube-scheduler", "kube-proxy")
 HEARTBEAT = ("Watchdog", "InfoInhibitor")
+# built after the other components: TargetDown and KubeClientErrors leave the jobs they watch to them
+AFTER_PEERS = True
 
 
 def build(ctx: Context) -> Component:
     return Component(
         key="general",
+        jobs=(KSM,),
         title="General",
         description="Cluster-wide alerts: the alerting heartbeat, info-alert inhibition, scrape targets down in any "
                     "job, Kubernetes version skew, API client errors, kube-state-metrics health.",
@@ -41,6 +44,7 @@ def _meta(ctx: Context) -> tuple[Alert, ...]:
             expr="group (up)",
             for_="0m",
             severity="info",
+            heartbeat=True,
             summary="The alerting pipeline works: this alert always fires.",
             description="Watchdog heartbeat: Prometheus evaluates rules, scrapes targets and reaches Alertmanager.",
             cases=(Case({targets.other_up(ctx): 1}, fires=True, labels={c: ""}),
@@ -94,9 +98,9 @@ def _cluster(ctx: Context) -> tuple[Alert, ...]:
         for code, rate in (("200", ok), ("503", failed))}
     # `unless` the jobs alerted on elsewhere (none left when a site excludes their components)
     unless = lambda jobs: f" unless on ({c}, job) group by ({c}, job) ({jobs})" if jobs else ""  # noqa: E731
-    own = " or ".join(f"up{ctx.sel(src)}" for src in OWN_CLIENT_ALERTS if src in ctx.watched_jobs())
+    own = " or ".join(f"up{ctx.sel(src)}" for src in OWN_CLIENT_ALERTS if src in ctx.watched_jobs(KSM))
     # jobs whose components alert on their own targets (Down, InstanceDown, ManyDown, EtcdMembersDown)
-    watched = " or ".join(f"up{ctx.sel(src)}" for src in ctx.watched_jobs())
+    watched = " or ".join(f"up{ctx.sel(src)}" for src in ctx.watched_jobs(KSM))
     all_codes = "rest_client_requests_total"
     return (
         Alert(

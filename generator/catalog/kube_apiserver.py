@@ -52,6 +52,7 @@ def build(ctx: Context) -> Component:
     slo_rules, slo_slow = kube_apiserver_slo.rules(ctx, windows)
     return Component(
         key="kube-apiserver",
+        jobs=("kube-apiserver",),
         title="Kubernetes API server",
         description="kube-apiserver: request rate, errors and latency, availability and latency SLOs with "
                     "burn-rate alerts, API Priority and Fairness, admission webhooks, etcd latency, certificates.",

@@ -41,6 +41,7 @@ def build(ctx: Context) -> Component:
     )
     return Component(
         key="kube-controller-manager",
+        jobs=("kube-controller-manager",),
         title="Kube Controller Manager",
         description="Controller loops: workqueue depth, wait, retries and stuck work per controller, API client "
                     "errors and latency, garbage collector and node lifecycle, CPU and memory.",

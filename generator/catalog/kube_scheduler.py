@@ -74,6 +74,7 @@ def build(ctx: Context) -> Component:
     )
     return Component(
         key="kube-scheduler",
+        jobs=("kube-scheduler",),
         title="Kube Scheduler",
         description="Pod scheduling: pending and unschedulable pods, attempts by result, attempt and end-to-end "
                     "latency, extension points, preemption, API client errors, CPU and memory.",

@@ -87,6 +87,7 @@ def build(ctx: Context) -> Component:
     per_node = PerNode(ctx)
     return Component(
         key="kubelet",
+        jobs=("kubelet", "cadvisor"),
         title="Kubelet",
         description="The node agent: scrape health, pods per node, PLEG, pod start latency, container runtime "
                     "operations, certificates, evictions, PersistentVolume space.",

@@ -66,6 +66,7 @@ def build(ctx: Context) -> Component:
 
     return Component(
         key="nodes",
+        jobs=("node-exporter",),
         title="Nodes",
         description="Node resources from node-exporter (CPU, load, memory, filesystems, disks, network, conntrack, "
                     "file descriptors, clock) and Kubernetes node conditions from kube-state-metrics.",

@@ -85,27 +85,28 @@ VANISHED_MITIGATION = ("If `up` has no series for the job at all, the targets le
 
 
 def instance_down(ctx: Context, src: str, name: str, who: str, port: str, impact: str) -> Alert:
-    """One instance that fails its scrape while others of the same job answer (all down is the Down alert's)."""
-    c = ctx.cluster
+    """One instance that fails its scrape, alone or with its peers. When every instance is down the component's
+    Down alert fires too, and Alertmanager inhibits the instance alerts while it does (render/alertmanager.py):
+    the alert says which instance, the page comes once."""
     s = ctx.sel(src)
     up = lambda *vs: {ctx.series(src, "up", instance=f"10.0.0.{i + 1}:{port}"): v  # noqa: E731
                       for i, v in enumerate(vs)}
-    on = "on " + ctx.by().removeprefix("by ")
+    first = {**ctx.source_labels(src), "instance": f"10.0.0.1:{port}"}
     return Alert(
         name=name,
-        expr=f"(up{s} == 0) and {on} (sum {ctx.by()} (up{s}) > 0)",
+        expr=f"up{s} == 0",
         for_="15m",
         severity="warning",
         summary=f"A {who} instance is unreachable.",
-        description=f"{who} {{{{ $labels.instance }}}} in cluster {{{{ $labels.{c} }}}} cannot be scraped "
-                    "while other instances can.",
-        cases=(Case(up(0, 1, 1), fires=True, labels={**ctx.source_labels(src), "instance": f"10.0.0.1:{port}"},
-                    note="one of three replicas"),
-               Case(up(1, 1, 1), fires=False),
-               Case(up(0, 0, 0), fires=False, note="all down is the Down alert's, not three instance alerts")),
-        meaning=f"One {who} target fails its scrape while at least one other answers. Unlike kubernetes-mixin's "
-                "*InstanceUnreachable, a lone instance (or all of them) down is left to the component's Down alert, "
-                "so one outage pages once.",
+        description=f"{who} {{{{ $labels.instance }}}} in cluster {{{{ $labels.{ctx.cluster} }}}} cannot be scraped.",
+        cases=(Case(up(0, 1, 1), fires=True, labels=first, note="one of three replicas"),
+               Case(up(0), fires=True, labels=first,
+                    note="the only instance: the Down alert fires too and Alertmanager inhibits this one"),
+               Case(up(1, 1, 1), fires=False)),
+        meaning=f"A {who} target fails its scrape. Like kubernetes-mixin's *InstanceUnreachable it also fires when "
+                f"every instance is down; the component's Down alert then fires as well, and Alertmanager's inhibit "
+                f"rule (alertmanager/alertmanager.yml) holds this alert back while the Down alert fires, so one "
+                f"outage pages once and the instance alert still shows in Prometheus and Alertmanager's UI.",
         impact=impact,
         diagnosis=(f"up{s} == 0", f"scrape_duration_seconds{s}"),
         mitigation=(f"Check the {who} process on that node (static pod, `crictl ps`, its logs) and that the node "

@@ -9,22 +9,20 @@ of the recording rule(s) that produce it, recursively, until only raw metrics ar
   rule's expression — valid for the panel queries the bench uses, whose rules keep those labels through
   their aggregations (the bench checks the two forms return the same series with the same values).
 
-This is a text rewrite for the generated rules (every raw selector there carries braces), not a PromQL parser.
+This is a text rewrite for the generated rules over `generator.promql_tokens`' selectors, not a PromQL parser: a
+raw selector is rewritten only when written with braces (every raw selector of the generated rules is), a
+`{...}` selector without a metric name is left as it is.
 `stereo suggest` uses it where a signal's recorded series has no samples in the window (history older than the
 recording rules): the signal's raw expression is evaluated instead.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from generator import promql
+from generator.promql_tokens import Found, find_selectors
 
-# a string literal (left alone), or a name with an optional selector; the lookbehind keeps `5m` and `1e3` out
-# and the range that may follow a selector (a recorded series read over a range becomes a subquery)
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|(?<![\w:.])([a-zA-Z_:][\w:]*)(\s*\{[^}]*\})?'
-                    r'(\s*\[[^\]]*\])?')
 Matcher = tuple[str, str, str]
 
 
@@ -45,15 +43,6 @@ def rules_from(groups: list[dict]) -> dict[str, list[Rule]]:
     return out
 
 
-def _matches(op: str, have: str, value: str) -> bool:
-    if op == "=":
-        return have == value
-    if op == "!=":
-        return have != value
-    found = promql.compile_regex(value).fullmatch(have) is not None  # RE2: a site's regex, never Python's re
-    return found if op == "=~" else not found
-
-
 def _selector(text: str | None) -> list[Matcher]:
     return promql.parse_selector(text) if text and text.strip(" {}") else []
 
@@ -65,13 +54,12 @@ def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None =
         raise ValueError(f"recording rules nest too deep at {expr[:80]}")
     pushed = list(push or [])
 
-    def one(m: re.Match[str]) -> str:
-        name, sel, window = m.group(1), m.group(2), m.group(3) or ""
-        if name is None:  # a string literal
-            return m.group(0)
+    def one(f: Found) -> str:
+        name, window = f.metric, expr[f.end:f.range_end]
+        sel = None if f.matchers is None else "{" + f.matchers + "}"
         if ":" not in name:
-            if sel is None:  # a function, keyword, label name or modifier
-                return m.group(0)
+            if sel is None or not name:  # a bare name or `{...}`: left as written
+                return expr[f.start:f.range_end]
             return name + promql.selector(*(promql.matcher(*x) for x in _selector(sel) + pushed)) + window
         if name not in rules:
             raise ValueError(f"no recording rule produces {name}")
@@ -80,7 +68,7 @@ def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None =
         for x in _selector(sel) + pushed:
             (own if x[0] in static else rest).append(x)
         chosen = [r for r in rules[name]
-                  if all(lab in r.labels and _matches(op, r.labels[lab], v) for lab, op, v in own)]
+                  if all(lab in r.labels and promql.matches(op, r.labels[lab], v) for lab, op, v in own)]
         if not chosen:
             raise ValueError(f"no rule for {name} matches {own}")
         parts = [f"({expand(r.expr, rules, rest, depth + 1)})" for r in chosen]
@@ -89,7 +77,11 @@ def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None =
             window = window.rstrip()[:-1] + ":]"
         return expanded + window
 
-    return _TOKEN.sub(one, expr)
+    out, at = [], 0
+    for f in find_selectors(expr):
+        out += [expr[at:f.start], one(f)]
+        at = f.range_end
+    return "".join(out) + expr[at:]
 
 
 def recorded_in(expr: str, rules: dict[str, list[Rule]]) -> set[str]:
@@ -97,9 +89,9 @@ def recorded_in(expr: str, rules: dict[str, list[Rule]]) -> set[str]:
     out: set[str] = set()
     todo = [expr]
     while todo:
-        for m in _TOKEN.finditer(todo.pop()):
-            name = m.group(1)
-            if name and ":" in name and name in rules and name not in out:
+        for f in find_selectors(todo.pop()):
+            name = f.metric
+            if ":" in name and name in rules and name not in out:
                 out.add(name)
                 todo += [r.expr for r in rules[name]]
     return out

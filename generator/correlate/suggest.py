@@ -85,16 +85,7 @@ def query_for(signal: Signal, matchers: Sequence[Matcher], cluster_label: str) -
 
 def keep(labels: dict[str, str], matchers: Sequence[Matcher]) -> bool:
     """Whether a returned series satisfies the selector; a series without a label is at a coarser scope: kept."""
-    for label, op, value in matchers:
-        if label not in labels:
-            continue
-        have = labels[label]
-        ok = {"=": have == value, "!=": have != value}.get(op)
-        if ok is None:
-            ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
-        if not ok:
-            return False
-    return True
+    return all(promql.matches(op, labels[label], value) for label, op, value in matchers if label in labels)
 
 
 def _host(value: str) -> str:

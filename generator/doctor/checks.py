@@ -263,7 +263,7 @@ class Doctor:
             out.append(Finding(part.key, "alerts can fire", "ok",
                                f"{len(part.alerts) - len(waiting)} of {len(part.alerts)} alerts have inputs{note}"))
         # a heartbeat (Watchdog) fires all the time: it is news when it does not
-        beats = sorted(a for a in part.alerts if a.endswith("Watchdog"))
+        beats = sorted(part.heartbeats)
         for beat in beats:
             out.append(Finding(part.key, "heartbeat", "ok", f"{beat} is firing") if beat in firing else
                        Finding(part.key, "heartbeat", "warn", f"{beat} is not firing: are the alert rules loaded?"))

@@ -43,6 +43,7 @@ class Part:
     records: dict[str, str] = field(default_factory=dict)  # record -> expr
     slow: set[str] = field(default_factory=set)  # records of the long-window groups
     alerts: dict[str, str] = field(default_factory=dict)  # alert -> expr
+    heartbeats: set[str] = field(default_factory=set)  # alerts that always fire while alerting works
     groups: list[str] = field(default_factory=list)  # rule group names in the generated files
 
     def readers(self) -> list[tuple[str, str]]:
@@ -104,10 +105,12 @@ def source_matchers(selector_text: str) -> set[tuple[str, str, str]]:
 
 
 def load_site(config: Config) -> Site:
-    components = site(config, build(config))
+    built = build(config)
+    components = site(config, built)
     noted: dict[str, list[str]] = {}
     for module in catalog.MODULES:
         ctx = _Noting(config)
+        ctx.peers = tuple(built.components)  # general reads the others' jobs
         comp = catalog.build_all(ctx, (module,))[0]
         noted.setdefault(comp.key, [])
         noted[comp.key] += [s for s in ctx.sources if s not in noted[comp.key]]
@@ -126,6 +129,7 @@ def load_site(config: Config) -> Site:
         part.records = {r.record: r.expr for r in (*comp.rules, *comp.slow_rules)}
         part.slow = {r.record for r in comp.slow_rules}
         part.alerts = {a.name: a.expr for a in comp.alerts}
+        part.heartbeats = {a.name for a in comp.alerts if a.heartbeat}
         names = set(part.records) | set(part.alerts)
         part.groups = [g for g, held in groups if held & names]
         parts.append(part)

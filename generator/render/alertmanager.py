@@ -62,11 +62,6 @@ def _match(label: str, values: list[str], negate: bool = False) -> str:
     return f"{label}{'!~' if negate else '=~'}{_q('|'.join(unique))}"
 
 
-def is_watchdog(alert: Alert) -> bool:
-    """An always-firing heartbeat ("dead man's switch") that tells the outside world alerting works."""
-    return alert.name.endswith("Watchdog") or alert.expr.replace(" ", "") == "vector(1)"
-
-
 def is_down(alert: Alert) -> bool:
     return alert.name.endswith("Down")
 
@@ -144,16 +139,26 @@ def _down_inhibitions(components: list[Component], cluster: str) -> list[dict[st
     for comp in components:
         by_scope: dict[tuple[str, ...], list[str]] = {}
         for alert in comp.alerts:
-            if is_down(alert) and not is_watchdog(alert):
+            if is_down(alert) and not alert.heartbeat:
                 by_scope.setdefault(_scope(alert, cluster), []).append(alert.name)
         # nor the heartbeat: a silenced Watchdog pages the dead man's switch
-        downs = [a.name for a in comp.alerts if is_down(a) or is_watchdog(a) or a.name == INFO_INHIBITOR]
+        downs = [a.name for a in comp.alerts if is_down(a) or a.heartbeat or a.name == INFO_INHIBITOR]
         for scope, names in sorted(by_scope.items()):
             rules.append({
                 "source_matchers": [_match("alertname", names), f"component={_q(comp.key)}"],
-                # a Down alert never silences another Down alert of its component: both are worth reading
+                # a Down alert does not silence the component's other Down alerts here: only a component-wide one
+                # silences the per-instance ones (below)
                 "target_matchers": [f"component={_q(comp.key)}", _match("alertname", downs, negate=True)],
                 "equal": list(scope),
+            })
+        # the component is down as a whole: its per-instance Down alerts say the same, instance by instance
+        whole = sorted(n for scope, names in by_scope.items() if scope == (cluster,) for n in names)
+        parts = sorted(n for scope, names in by_scope.items() if "instance" in scope for n in names)
+        if whole and parts:
+            rules.append({
+                "source_matchers": [_match("alertname", whole), f"component={_q(comp.key)}"],
+                "target_matchers": [f"component={_q(comp.key)}", _match("alertname", parts)],
+                "equal": [cluster],
             })
     return rules
 
@@ -176,7 +181,7 @@ def config_document(components: list[Component], config: Config) -> dict[str, An
     cluster = config.cluster_label
     group = [cluster, "namespace", "alertname"]
     alerts = [a for c in components for a in c.alerts]
-    watchdogs = [a for a in alerts if is_watchdog(a)]
+    watchdogs = [a for a in alerts if a.heartbeat]
     names = {a.name for a in alerts}
     inhibitor = INFO_INHIBITOR in names
     routes = ([_watchdog_route(watchdogs)] if watchdogs else []) + ([_inhibitor_route()] if inhibitor else [])

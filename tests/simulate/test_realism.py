@@ -27,11 +27,11 @@ EVENT_ONLY = {"kube_pod_container_status_waiting_reason", "kube_job_failed"}
 # Prometheus; KubeletManyDown depends on the share of nodes lost (node-not-ready allows it). The heartbeat and
 # the info inhibitor carry no scenario (promtool and a real Alertmanager test them). The simulated cluster has one
 # control-plane node, one kube-state-metrics shard and REST client series only for the controllers, so the
-# per-instance control-plane alerts, the sharding alerts and KubeClientErrors have promtool cases only; the
+# sharding alerts and KubeClientErrors have promtool cases only (the per-instance control-plane alerts fire with
+# their component's Down alert in its scenario: the only instance is down); the
 # cluster-wide Down alerts (every kubelet, node-exporter or kube-state-metrics gone, or vanished) are proven by
 # promtool cases and, for a vanished target, by tests/e2e/test_e2e_vanished.py on a real Prometheus.
 NOT_EXPECTED = {"EtcdExcessiveDatabaseGrowth", "KubeletManyDown", "Watchdog", "InfoInhibitor",
-                "KubeAPIServerInstanceDown", "KubeSchedulerInstanceDown", "KubeControllerManagerInstanceDown",
                 "KubeStateMetricsShardingMismatch", "KubeStateMetricsShardsMissing", "KubeClientErrors",
                 "KubeletDown", "NodeExporterDown", "KubeStateMetricsDown",
                 "TargetDown"}  # a knock-on only (pods not running are application targets down), allowed not expected
