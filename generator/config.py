@@ -91,6 +91,9 @@ FILTER_DEFAULTS: dict[str, str] = {
     "disk_device": 'device=~"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"',
     # namespaces whose objects the namespaced alerts watch (kubernetes-mixin's namespaceSelector); '' = all
     "namespace": "",
+    # PVCs left out of the volume alerts, on kube_persistentvolumeclaim_labels ('' = none), as the mixin's
+    # pvExcludedSelector: by default the claims labelled excluded_from_alerts="true"
+    "pv_exclude": 'label_excluded_from_alerts="true"',
 }
 # file keys nested one level that land in flat Config fields: (section, key) -> field
 NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",

@@ -150,6 +150,11 @@ class Context:
                               f"an example of a =~ one), got {self.ns_filter!r}")
         return name
 
+    @property
+    def pv_exclude(self) -> str:
+        """PersistentVolumeClaims the volume alerts leave out: matchers on kube_persistentvolumeclaim_labels."""
+        return self.config.filters["pv_exclude"]
+
     def threshold(self, alert: str, default: float) -> float:
         self.asked_thresholds.add(alert)
         return float(self.config.thresholds.get(alert, default))

@@ -8,16 +8,20 @@ two severities, Stereo needs one name per alert, so the "< 3% left" variants are
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
+from generator import promql
 from generator.catalog.helpers import gauge_ramp
-from generator.context import TEST_CLUSTER, Context
+from generator.config import FILTER_DEFAULTS, ConfigError
+from generator.context import TEST_CLUSTER, Context, selects
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, parse_duration, record_name
 
 SRC = "kubelet"
 KSM = "kube-state-metrics"
-ROX, OPT_OUT = 'access_mode="ReadOnlyMany"', 'label_excluded_from_alerts="true"'
+ROX = 'access_mode="ReadOnlyMany"'
+OPT_OUT_KEY = "filters.pv_exclude"  # the site's opt-out: matchers on kube_persistentvolumeclaim_labels
 PVC = ("namespace", "persistentvolumeclaim")
 LEVEL = "cluster_namespace_persistentvolumeclaim"
 
@@ -108,8 +112,55 @@ def _filling(ctx: Context, ratio: str, used: str, raw_free: str, threshold: floa
                      f"{PREDICT_AHEAD})) < 0")
     # no job matcher: only kube-state-metrics exposes these, and an exclusion must not depend on its job name
     parts.append(f"unless {on} max {ctx.by(*PVC)} (kube_persistentvolumeclaim_access_mode{{{ROX}}}) == 1")
-    parts.append(f"unless {on} max {ctx.by(*PVC)} (kube_persistentvolumeclaim_labels{{{OPT_OUT}}}) == 1")
+    if ctx.pv_exclude:
+        parts.append(f"unless {on} max {ctx.by(*PVC)} (kube_persistentvolumeclaim_labels{{{ctx.pv_exclude}}}) == 1")
     return "\n".join(parts)
+
+
+def opt_out_claim(ctx: Context) -> dict[str, str] | None:
+    """Labels of a kube_persistentvolumeclaim_labels series the site's opt-out selects (the quiet case's claim);
+    None without an opt-out. Refused: an opt-out that also selects a claim without labels (every claim would be
+    left out), or one no claim can be built for."""
+    text = ctx.pv_exclude
+    if not text:
+        return None
+    where = f"{ctx.config.where(OPT_OUT_KEY)}: {OPT_OUT_KEY}"
+    plain = {ctx.cluster: TEST_CLUSTER, **TEST_PVC}
+    if selects(text, plain):
+        raise ConfigError(f"{where}: expected matchers that select labelled claims only (such as "
+                          f'label_excluded_from_alerts="true"); {text!r} also selects a claim without labels, so no '
+                          "volume would ever alert")
+    labels = dict(plain)
+    for label, op, value in promql.parse_selector(text):
+        choices = [value] if op == "=" else ["x", "true", ""]
+        if op == "=~":
+            with contextlib.suppress(promql.PromQLError):  # not a simple alternation: try the plain choices
+                choices.insert(0, promql.example_of(value))
+        have = labels.get(label, "")
+        labels[label] = next((v for v in [have, *choices] if _passes(op, value, v)), have)
+    if labels[ctx.cluster] != TEST_CLUSTER:
+        raise ConfigError(f"{where}: expected matchers on the claims' labels, not on {ctx.cluster} (the volume alerts "
+                          f"already run per {ctx.cluster}), got {text!r}")
+    if not selects(text, labels):
+        raise ConfigError(f"{where}: expected matchers a claim's labels can satisfy with one plain value each (such "
+                          f'as label_tier=~"scratch|tmp"), got {text!r}')
+    return labels
+
+
+def _passes(op: str, value: str, have: str) -> bool:
+    if op in ("=", "!="):
+        return (have == value) == (op == "=")
+    return (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
+
+
+def _opt_out_meaning(ctx: Context) -> str:
+    if ctx.pv_exclude == FILTER_DEFAULTS["pv_exclude"]:
+        return (' Claims mounted ReadOnlyMany, and claims labelled `excluded_from_alerts: "true"` (exported by '
+                "kube-state-metrics with --metric-labels-allowlist), are left out.")
+    if not ctx.pv_exclude:
+        return " Claims mounted ReadOnlyMany are left out."
+    return (" Claims mounted ReadOnlyMany, and claims whose `kube_persistentvolumeclaim_labels` match "
+            f"`{ctx.pv_exclude}` (site setting {OPT_OUT_KEY}), are left out.")
 
 
 Volume = Callable[..., dict[str, float | str]]
@@ -125,8 +176,9 @@ def _ramp(start: float, per_minute: float, stop: int | None) -> str:
 def _volume(ctx: Context, free: str, total: str, used: str, size: float) -> Volume:
     """Inputs for one PVC: the free series starts at `start` and moves by `per_minute` (for `stop` minutes, or
     throughout); used mirrors it."""
-    def make(start: float, per_minute: float = 0, stop: int | None = None) -> dict[str, float | str]:
-        series = lambda m: ctx.series(SRC, m, instance="10.0.0.1:10250", **TEST_PVC)  # noqa: E731
+    def make(start: float, per_minute: float = 0, stop: int | None = None,
+             pvc: dict[str, str] = TEST_PVC) -> dict[str, float | str]:
+        series = lambda m: ctx.series(SRC, m, instance="10.0.0.1:10250", **pvc)  # noqa: E731
         if per_minute == 0:
             return {series(free): start, series(total): size, series(used): size - start}
         return {series(free): _ramp(start, per_minute, stop), series(total): size,
@@ -168,9 +220,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="PersistentVolume is almost full.",
             description="The " + claim + " has only {{ $value | humanizePercentage }} free space left.",
             cases=_full_cases(ctx, bytes_, CAPACITY, full),
-            meaning="A mounted PersistentVolume has less free space than the threshold. Claims mounted "
-                    "ReadOnlyMany, and claims labelled `excluded_from_alerts: \"true\"` (exported by "
-                    "kube-state-metrics with --metric-labels-allowlist), are left out.",
+            meaning="A mounted PersistentVolume has less free space than the threshold." + _opt_out_meaning(ctx),
             impact="Writes fail with ENOSPC as soon as it is full: databases stop, applications crash.",
             diagnosis=diag_bytes,
             mitigation=grow,
@@ -246,12 +296,18 @@ def _full_cases(ctx: Context, vol: Volume, size: float, threshold: float) -> tup
     free = round(size * threshold / 2)  # whole bytes/inodes; the value is what Prometheus divides
     quiet = threshold * 2 if threshold < 0.5 else (1 + threshold) / 2
     claim = lambda metric, **lb: {_claim(ctx, metric, job="ksm", **lb): 1}  # noqa: E731 - any job name
-    return (Case(vol(free), fires=True, labels=TEST_PVC, value=free / size),
-            Case(vol(round(size * quiet)), fires=False),
-            Case({**vol(free), **claim("kube_persistentvolumeclaim_access_mode", access_mode="ReadOnlyMany")},
-                 fires=False, note="mounted read-only: it cannot fill up"),
-            Case({**vol(free), **claim("kube_persistentvolumeclaim_labels", label_excluded_from_alerts="true")},
-                 fires=False, note="the claim opts out with the label excluded_from_alerts=true"))
+    cases = (Case(vol(free), fires=True, labels=TEST_PVC, value=free / size),
+             Case(vol(round(size * quiet)), fires=False),
+             Case({**vol(free), **claim("kube_persistentvolumeclaim_access_mode", access_mode="ReadOnlyMany")},
+                  fires=False, note="mounted read-only: it cannot fill up"))
+    opted = opt_out_claim(ctx)
+    if opted is None:
+        return cases
+    default = ctx.pv_exclude == FILTER_DEFAULTS["pv_exclude"]
+    pvc = {k: opted[k] for k in PVC}  # the opt-out may pick claims by namespace
+    return (*cases, Case({**vol(free, pvc=pvc), **claim("kube_persistentvolumeclaim_labels", **opted)}, fires=False,
+                         note="the claim opts out with the label excluded_from_alerts=true" if default
+                         else f"the claim opts out ({OPT_OUT_KEY})"))
 
 
 def _claim(ctx: Context, metric: str, **labels: str) -> str:
