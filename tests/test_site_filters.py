@@ -24,15 +24,13 @@ selectors:
 filters:
   namespace: '{FILTER}'
 """
-# alerts about a namespace that the namespace filter leaves alone: InfoInhibitor reads Prometheus' own ALERTS;
-# the PersistentVolume alerts (generator/catalog/kubelet_volumes.py) are another change's
+# an alert about a namespace that the namespace filter leaves alone: InfoInhibitor reads Prometheus' own ALERTS
 NOT_FILTERED = {"InfoInhibitor"}
-NOT_YET = "kubelet"
 
 
 def _namespaced(components: list[Component]) -> dict[str, str]:
     """Alert -> expr of every alert whose firing cases name a namespace (an alert about a namespaced object)."""
-    return {a.name: a.expr for c in components if c.key != NOT_YET for a in c.alerts
+    return {a.name: a.expr for c in components for a in c.alerts
             if a.name not in NOT_FILTERED and any(k.fires and "namespace" in (k.labels or {}) for k in a.cases)}
 
 
@@ -119,31 +117,33 @@ def test_every_namespaced_alert_carries_the_filter(site: Path, components: list[
     # the workload, pod, container, quota and claim alerts (kubernetes-mixin's apps and resources groups)
     assert {"KubePodCrashLooping", "KubePodNotReady", "ContainerOOMEvents", "ContainerCPUThrottlingHigh",
             "ContainerMemoryNearLimit", "KubeDeploymentReplicasMismatch", "KubeJobFailed", "KubeHpaMaxedOut",
-            "KubeQuotaAlmostFull", "KubeQuotaExceeded", "KubePersistentVolumeClaimPending"} <= set(namespaced)
-    alerts = _generated(site, "alerts")
+            "KubeQuotaAlmostFull", "KubeQuotaExceeded", "KubePersistentVolumeClaimPending",
+            "KubePersistentVolumeFillingUp", "KubePersistentVolumeInodesAlmostFull"} <= set(namespaced)
+    alerts = {k.split()[1]: e for k, e in _generated(site, "alerts").items()}
     for name in namespaced:
-        expr = alerts[f"workloads {name}"]
-        assert FILTER in expr, name
+        assert FILTER in alerts[name], name
     # everything else: cluster-wide alerts (capacity is shared), node, control-plane and recording rules
-    others = {k: e for k, e in alerts.items() if k.split()[1] not in namespaced}
-    assert {"workloads KubeCPUOvercommit", "workloads KubeCPUQuotaOvercommit", "nodes NodeCPUHighUsage"} <= set(others)
+    others = {k: e for k, e in alerts.items() if k not in namespaced}
+    assert {"KubeCPUOvercommit", "KubeCPUQuotaOvercommit", "NodeCPUHighUsage",
+            "KubePersistentVolumeErrors"} <= set(others)  # a PersistentVolume has no namespace
     assert [k for k, e in others.items() if "prod-" in e] == []
     records = _generated(site, "rules")
     assert len(records) > 100 and [k for k, e in records.items() if "prod-" in e] == []
 
 
 def test_filtered_output_passes_promtool(site: Path) -> None:
-    run = check_and_test(site, only=("workloads",))
+    run = check_and_test(site, only=("workloads", "kubelet"))
     run.assert_passed()
 
 
-def test_namespaced_alerts_stay_quiet_outside_the_watched_namespaces(site: Path,
-                                                                     components: list[Component]) -> None:
-    """The workload promtool cases moved to a namespace the filter leaves out: no namespaced alert fires there,
-    the cluster-wide ones still do."""
+@pytest.mark.parametrize(("tests_of", "fired", "others"), [("workloads", 25, 2), ("kubelet", 4, 4)])
+def test_namespaced_alerts_stay_quiet_outside_the_watched_namespaces(site: Path, components: list[Component],
+                                                                     tests_of: str, fired: int, others: int) -> None:
+    """A component's promtool cases moved to a namespace the filter leaves out: no namespaced alert fires there,
+    the others (cluster-wide capacity, kubelet health) still do."""
     namespaced = _namespaced(components)
     watched = build(config_build(yaml.safe_load(SITE), "stereo.yaml", {})).ctx.test_namespace
-    doc = yaml.safe_load((site / "tests/rules/workloads.yaml").read_text())
+    doc = yaml.safe_load((site / f"tests/rules/{tests_of}.yaml").read_text())
     quiet, kept = 0, 0
     tests = []
     for test in doc["tests"]:
@@ -158,10 +158,10 @@ def test_namespaced_alerts_stay_quiet_outside_the_watched_namespaces(site: Path,
             else:
                 kept += bool(case["exp_alerts"])
         tests.append(test)
-    assert quiet >= 25 and kept >= 2  # cases that fired in the watched namespace; overcommit still fires
+    assert quiet >= fired and kept >= others  # cases that fired in the watched namespace / still fire
     doc["tests"] = tests
-    (site / "tests/rules/unwatched.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    ran = promtool("test", "rules", "tests/rules/unwatched.yaml", cwd=site)
+    (site / f"tests/rules/unwatched_{tests_of}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    ran = promtool("test", "rules", f"tests/rules/unwatched_{tests_of}.yaml", cwd=site)
     assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
 
 
