@@ -37,8 +37,14 @@ class NeedsPeers(LookupError):
 
 def selects(text: str, labels: dict[str, str]) -> bool:
     """Whether a series with `labels` passes the matchers `text` ('' passes everything; a missing label is "")."""
-    matchers = promql.parse_selector(text) if text else []
-    return all(promql.matches(op, labels.get(label, ""), value) for label, op, value in matchers)
+    for label, op, value in promql.parse_selector(text) if text else ():
+        have = labels.get(label, "")
+        ok = {"=": have == value, "!=": have != value}.get(op)
+        if ok is None:
+            ok = (promql.compile_regex(value).fullmatch(have) is not None) == (op == "=~")
+        if not ok:
+            return False
+    return True
 
 
 def namespace_example(text: str, preferred: str = TEST_NAMESPACE) -> str | None:
@@ -190,18 +196,25 @@ class Context:
     # ---- promtool inputs -----------------------------------------------------------------------------
     def source_labels(self, source: str) -> dict[str, str]:
         """Label values a series from `source` carries so that it matches the configured selector."""
-        out: dict[str, str] = {}
-        if not self._selector(source):
-            return out
-        for label, op, value in promql.parse_selector(self._selector(source)):
-            if op == "=":
-                out[label] = value
-            elif op == "=~":
-                out[label] = example_of(value)
-        return out
+        return passing_labels(self._selector(source))
 
     def series(self, source: str, metric: str, **labels: str) -> str:
         """A promtool input series: `metric{cluster="test-cluster",job="...",labels...}`."""
-        merged = {self.cluster: TEST_CLUSTER, **self.source_labels(source), **labels}
+        return self.series_passing(self._selector(source), metric, **labels)
+
+    def series_passing(self, matchers: str, metric: str, **labels: str) -> str:
+        """A promtool input series that passes `matchers` (a selector of the site settings, e.g. a service's)."""
+        merged = {self.cluster: TEST_CLUSTER, **passing_labels(matchers), **labels}
         body = ",".join(f'{k}="{promql.escape(v)}"' for k, v in sorted(merged.items()))
         return f"{metric}{{{body}}}"
+
+
+def passing_labels(matchers: str) -> dict[str, str]:
+    """Label values a series carries to pass `matchers`: the value of each =, an example of each =~ regex."""
+    out: dict[str, str] = {}
+    for label, op, value in promql.parse_selector(matchers) if matchers else ():
+        if op == "=":
+            out[label] = value
+        elif op == "=~":
+            out[label] = example_of(value)
+    return out

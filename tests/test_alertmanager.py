@@ -4,19 +4,15 @@ parse and point where the settings say."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from alertmanager_run import ALERTMANAGER, amtool, post, routes, running, settle
 
 from generator import pipeline
 from generator.config import Config, load
@@ -26,8 +22,6 @@ from generator.render.manifests import CONFIGMAP_LIMIT, ManifestError, manifests
 from generator.render.provisioning import provisioning
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-AMTOOL = shutil.which("amtool")
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 
 SITE = """
 cluster_label: k8s_cluster
@@ -67,18 +61,6 @@ def _write(tmp_path: Path, components: list[Component], config: Config) -> Path:
     return target
 
 
-def _amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    assert AMTOOL, "amtool is missing: install Debian's prometheus-alertmanager"
-    return subprocess.run([AMTOOL, *args], capture_output=True, text=True, check=False, timeout=60)
-
-
-def _route(config_file: Path, **labels: str) -> str:
-    done = _amtool("config", "routes", "test", f"--config.file={config_file}",
-                   *(f"{k}={v}" for k, v in labels.items()))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout.strip()
-
-
 def _document(components: list[Component], config: Config) -> dict:
     return yaml.safe_load(next(iter(am.alertmanager(components, config).values())))
 
@@ -87,21 +69,21 @@ def _document(components: list[Component], config: Config) -> dict:
 @pytest.mark.parametrize("which", ["default", "site"])
 def test_amtool_accepts_the_config(which: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
     components, config = request.getfixturevalue(which)
-    done = _amtool("check-config", str(_write(tmp_path, components, config)))
+    done = amtool("check-config", str(_write(tmp_path, components, config)))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
 
 
 def test_severities_route_to_the_configured_receivers(default, site, tmp_path: Path) -> None:
     plain = _write(tmp_path / "default", *default)
-    assert _route(plain, severity="critical", alertname="X", cluster="c") == "pager"
-    assert _route(plain, severity="warning", alertname="X", cluster="c") == "ticket"
-    assert _route(plain, severity="info", alertname="X", cluster="c") == "null"
+    assert routes(plain, severity="critical", alertname="X", cluster="c") == ["pager"]
+    assert routes(plain, severity="warning", alertname="X", cluster="c") == ["ticket"]
+    assert routes(plain, severity="info", alertname="X", cluster="c") == ["null"]
     # an alert without a severity still reaches a person
-    assert _route(plain, alertname="X", cluster="c") == "ticket"
+    assert routes(plain, alertname="X", cluster="c") == ["ticket"]
     custom = _write(tmp_path / "site", *site)
-    assert _route(custom, severity="critical", alertname="X", k8s_cluster="c") == "oncall"
-    assert _route(custom, severity="info", alertname="X", k8s_cluster="c") == "team-mail"
+    assert routes(custom, severity="critical", alertname="X", k8s_cluster="c") == ["oncall"]
+    assert routes(custom, severity="info", alertname="X", k8s_cluster="c") == ["team-mail"]
 
 
 def test_route_settings_follow_the_config(site) -> None:
@@ -177,8 +159,8 @@ def test_watchdog_route_and_per_instance_down(default, tmp_path: Path) -> None:
     rule = next(r for r in doc["inhibit_rules"] if r["source_matchers"][0] == 'alertname="MetaNodeDown"')
     assert rule["equal"] == ["cluster", "instance", "job"]
     path = _write(tmp_path, comps, config)
-    assert _amtool("check-config", str(path)).returncode == 0
-    assert _route(path, alertname="Watchdog", severity="info", cluster="c") == "watchdog"
+    assert amtool("check-config", str(path)).returncode == 0
+    assert routes(path, alertname="Watchdog", severity="info", cluster="c") == ["watchdog"]
     # without a Watchdog-style alert there is no such route
     plain = _document([c for c in components if c.key != "general"], config)
     assert all('alertname="Watchdog"' not in r["matchers"] for r in plain["route"]["routes"])
@@ -209,7 +191,7 @@ def test_receiver_integrations_pass_through(default, tmp_path: Path) -> None:
     receivers = {r["name"]: r for r in _document(components, wired)["receivers"]}
     assert receivers["pager"] == {"name": "pager", **hook}
     assert receivers["ticket"] == {"name": "ticket"}
-    done = _amtool("check-config", str(_write(tmp_path, components, wired)))
+    done = amtool("check-config", str(_write(tmp_path, components, wired)))
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -218,61 +200,14 @@ def test_same_input_same_bytes(default) -> None:
 
 
 # ------------------------------------------------------------------------- inhibition in a running Alertmanager
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def _running(config_file: Path, data: Path) -> Iterator[str]:
-    assert ALERTMANAGER, "prometheus-alertmanager is missing: install Debian's prometheus-alertmanager"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [ALERTMANAGER, f"--config.file={config_file}", f"--storage.path={data}",
-         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 120  # generous: a busy machine
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/-/ready", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "alertmanager did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _post(url: str, alerts: list[dict[str, str]]) -> None:
-    body = json.dumps([{"labels": a} for a in alerts]).encode()
-    req = urllib.request.Request(f"{url}/api/v2/alerts", body, {"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        assert resp.status == 200
-
-
-def _states(url: str) -> dict[tuple[str, str, str], str]:
-    with urllib.request.urlopen(f"{url}/api/v2/alerts", timeout=5) as resp:
-        alerts = json.load(resp)
-    return {(a["labels"]["alertname"], a["labels"]["cluster"], a["labels"]["severity"]): a["status"]["state"]
-            for a in alerts}
-
-
 @pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager is not installed")
 def test_inhibition_in_a_real_alertmanager(default, tmp_path: Path) -> None:
     components, config = default
     path = _write(tmp_path, components, config)
     coredns = lambda name, cluster, severity: {  # noqa: E731
         "alertname": name, "cluster": cluster, "severity": severity, "component": "coredns"}
-    with _running(path, tmp_path / "data") as url:
-        _post(url, [
+    with running(path, tmp_path / "data") as url:
+        post(url, [
             coredns("CoreDNSDown", "c1", "critical"),
             coredns("CoreDNSLatencyHigh", "c1", "warning"),
             coredns("CoreDNSLatencyHigh", "c2", "warning"),
@@ -288,11 +223,7 @@ def test_inhibition_in_a_real_alertmanager(default, tmp_path: Path) -> None:
             ("AppErrors", "c1", "warning"): "suppressed",
             ("AppErrors", "c1", "info"): "active",  # another namespace
         }
-        # Alertmanager marks inhibited alerts asynchronously: poll until the states settle (or time out)
-        deadline = time.monotonic() + 120  # generous: a busy machine
-        while (states := _states(url)) != expected and time.monotonic() < deadline:
-            time.sleep(0.2)
-    assert states == expected
+        assert settle(url, expected, "alertname", "cluster", "severity") == expected
 
 
 # ------------------------------------------------------------------------------------------------ provisioning
@@ -372,19 +303,6 @@ def test_a_dashboard_over_one_mib_is_rejected() -> None:
     assert "manifests/dashboards/big.yaml" in manifests(fits, load(None))
 
 
-def _states_by(url: str, *keys: str) -> dict[tuple[str, ...], str]:
-    with urllib.request.urlopen(f"{url}/api/v2/alerts", timeout=5) as resp:
-        alerts = json.load(resp)
-    return {tuple(a["labels"].get(k, "") for k in keys): a["status"]["state"] for a in alerts}
-
-
-def _settle(url: str, expected: dict[tuple[str, ...], str], *keys: str) -> dict[tuple[str, ...], str]:
-    deadline = time.monotonic() + 120  # generous: a busy machine
-    while (states := _states_by(url, *keys)) != expected and time.monotonic() < deadline:
-        time.sleep(0.2)
-    return states
-
-
 @pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager is not installed")
 def test_one_oom_kill_reaches_a_receiver_once(default, tmp_path: Path) -> None:
     """An OOM-killed container also restarts, shows a cAdvisor OOM event and a kernel oom_kill on its node: only
@@ -393,8 +311,8 @@ def test_one_oom_kill_reaches_a_receiver_once(default, tmp_path: Path) -> None:
     box = lambda name, pod, component="workloads", **extra: {  # noqa: E731
         "alertname": name, "cluster": "c1", "severity": "warning", "component": component, **extra,
         **({"namespace": "shop", "pod": pod, "container": "app"} if pod else {})}
-    with _running(path, tmp_path / "data") as url:
-        _post(url, [
+    with running(path, tmp_path / "data") as url:
+        post(url, [
             box("KubeContainerOOMKilled", "web-1"), box("ContainerOOMEvents", "web-1"),
             box("KubeContainerRestartsFrequent", "web-1"),
             box("NodeOOMKillDetected", "", component="nodes", instance="10.0.0.1:9100"),
@@ -410,7 +328,7 @@ def test_one_oom_kill_reaches_a_receiver_once(default, tmp_path: Path) -> None:
             ("KubeContainerRestartsFrequent", "api-1"): "suppressed",
             ("KubeContainerRestartsFrequent", "db-1"): "active",  # another container: nothing explains it
         }
-        assert _settle(url, expected, "alertname", "pod") == expected
+        assert settle(url, expected, "alertname", "pod") == expected
 
 
 @pytest.mark.skipif(ALERTMANAGER is None, reason="prometheus-alertmanager is not installed")
@@ -418,13 +336,13 @@ def test_info_inhibitor_and_the_heartbeat(default, tmp_path: Path) -> None:
     """InfoInhibitor holds back info alerts of its namespace only; nothing ever silences the Watchdog, not even a
     vanished-target Down alert without a cluster label (absent()) or an InfoInhibitor without a namespace."""
     path = _write(tmp_path, *default)
-    assert _route(path, alertname="Watchdog", severity="info") == "watchdog"
-    assert _route(path, alertname="InfoInhibitor", severity="info", cluster="c1", namespace="a") == "info-inhibitor"
+    assert routes(path, alertname="Watchdog", severity="info") == ["watchdog"]
+    assert routes(path, alertname="InfoInhibitor", severity="info", cluster="c1", namespace="a") == ["info-inhibitor"]
     labels = lambda name, severity, ns="", cluster="c1", component="general": {  # noqa: E731
         "alertname": name, "severity": severity, "component": component,
         **({"cluster": cluster} if cluster else {}), **({"namespace": ns} if ns else {})}
-    with _running(path, tmp_path / "data") as url:
-        _post(url, [
+    with running(path, tmp_path / "data") as url:
+        post(url, [
             labels("InfoInhibitor", "info", "a"), labels("KubeQuotaAlmostFull", "info", "a", component="workloads"),
             labels("KubeQuotaAlmostFull", "info", "b", component="workloads"),
             labels("Watchdog", "info", cluster=""), labels("InfoInhibitor", "info", cluster=""),
@@ -438,4 +356,4 @@ def test_info_inhibitor_and_the_heartbeat(default, tmp_path: Path) -> None:
             ("InfoInhibitor", ""): "active",
             ("KubeStateMetricsDown", ""): "active",
         }
-        assert _settle(url, expected, "alertname", "namespace") == expected
+        assert settle(url, expected, "alertname", "namespace") == expected

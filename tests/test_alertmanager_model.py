@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import shutil
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +15,7 @@ from typing import ClassVar
 
 import pytest
 import yaml
+from alertmanager_run import ALERTMANAGER, amtool, post, routes, running
 
 from generator import pipeline
 from generator.config import Config, ConfigError, load
@@ -25,8 +23,6 @@ from generator.model import Component
 from generator.render import alertmanager as am
 from generator.render import alertmanager_schedule as model
 
-AMTOOL = shutil.which("amtool")
-ALERTMANAGER = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 ROOT = Path(__file__).resolve().parent.parent
 
 ESCALATION = "alertmanager:\n  escalation: seeds\n"
@@ -73,15 +69,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     return target
 
 
-def _amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    assert AMTOOL, "amtool is missing: install Debian's prometheus-alertmanager"
-    return subprocess.run([AMTOOL, *args], capture_output=True, text=True, check=False, timeout=60)
-
-
 def _route(path: Path, **labels: str) -> set[str]:
-    done = _amtool("config", "routes", "test", f"--config.file={path}", *(f"{k}={v}" for k, v in labels.items()))
-    assert done.returncode == 0, done.stdout + done.stderr
-    return set(done.stdout.strip().split(","))
+    return set(routes(path, **labels))
 
 
 # ------------------------------------------------------------------------------------------------- defaults
@@ -93,7 +82,7 @@ def test_without_settings_the_file_is_byte_identical(text: str, tmp_path: Path) 
 
 @pytest.mark.parametrize("feature", sorted(FEATURES))
 def test_amtool_accepts_each_feature(feature: str, tmp_path: Path) -> None:
-    done = _amtool("check-config", str(_write(tmp_path, FEATURES[feature])))
+    done = amtool("check-config", str(_write(tmp_path, FEATURES[feature])))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "SUCCESS" in done.stdout
 
@@ -209,12 +198,6 @@ class _Hook(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wait(condition: Callable[[], object], seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -236,39 +219,18 @@ def test_windows_mute_and_let_through_in_a_real_alertmanager(tmp_path: Path) -> 
             f"    pager: {{webhook_configs: [{{url: '{url}'}}]}}\n"
             f"    ticket: {{webhook_configs: [{{url: '{url}'}}]}}\n")
     path = _write(tmp_path, text)
-    port = _free_port()
-    proc = subprocess.Popen([ALERTMANAGER, f"--config.file={path}", f"--storage.path={tmp_path / 'data'}",
-                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address=",
-                             "--log.level=debug"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     log: list[str] = []
-    assert proc.stderr is not None
-    threading.Thread(target=lambda: log.extend(iter(proc.stderr.readline, "")), daemon=True).start()
     try:
-        _wait(lambda: any("Listening" in line for line in log) or proc.poll() is not None, 30, "no start")
-        alerts = [{"labels": {"alertname": "Muted", "severity": "warning", "cluster": "c"}},
-                  {"labels": {"alertname": "Paged", "severity": "critical", "cluster": "c"}}]
-        body = json.dumps(alerts).encode()
-        _wait(lambda: _post(port, body), 30, "alerts not accepted")
-        # both decisions are logged (debug): the critical group notified, the warning group held back
-        _wait(lambda: any("Notifications not sent, route is within mute time" in line for line in log)
-              and _Hook.received, 60, "no notification and no mute decision")
+        with running(path, tmp_path / "data", "--log.level=debug", log=log) as am_url:
+            post(am_url, [{"alertname": "Muted", "severity": "warning", "cluster": "c"},
+                          {"alertname": "Paged", "severity": "critical", "cluster": "c"}])
+            # both decisions are logged (debug): the critical group notified, the warning group held back
+            _wait(lambda: any("Notifications not sent, route is within mute time" in line for line in log)
+                  and _Hook.received, 120, "no notification and no mute decision")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
         hook.shutdown()
     names = [a["labels"]["alertname"] for n in _Hook.received for a in n["alerts"]]
     assert names == ["Paged"], names
-
-
-def _post(port: int, body: bytes) -> bool:
-    import urllib.request
-
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v2/alerts", body, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def test_stereo_generate_writes_every_feature_the_same_twice(tmp_path: Path) -> None:

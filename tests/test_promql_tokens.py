@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator.correlate.rawexpr import Rule, expand, recorded_in, rules_from
+from generator.correlate.rawexpr import expand, recorded_in, rules_from
+from generator.model import RecordingRule as Rule
 from generator.promql_tokens import find_selectors
 
 # expr -> the selectors as (metric, matchers or None, the text they span including a range that follows)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from generator import promql
 from generator.catalog.helpers import bucket_quantile, counter, histogram
-from generator.context import TEST_CLUSTER, Context, example_of
+from generator.context import Context
 from generator.model import Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import record_name
 
@@ -33,19 +33,8 @@ def _selector(entry: dict[str, str], *matchers: str) -> str:
     return promql.selector(entry.get("selector", ""), *matchers)
 
 
-def _test_labels(entry: dict[str, str]) -> dict[str, str]:
-    out = {}
-    for label, op, value in promql.parse_selector(entry["selector"]) if entry.get("selector") else []:
-        if op == "=":
-            out[label] = value
-        elif op == "=~":
-            out[label] = example_of(value)
-    return out
-
-
 def _series(ctx: Context, entry: dict[str, str], metric: str, **labels: str) -> str:
-    merged = {ctx.cluster: TEST_CLUSTER, **_test_labels(entry), **labels}
-    return metric + "{" + ",".join(f'{k}="{promql.escape(v)}"' for k, v in sorted(merged.items())) + "}"
+    return ctx.series_passing(entry.get("selector", ""), metric, **labels)
 
 
 def _http(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, list]:

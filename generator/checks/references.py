@@ -5,23 +5,21 @@
   the rule must too (a control-plane component's rules are left out there);
 - a panel shows signals that exist; a signal's threshold alert exists.
 
-Strings in quotes are label values, not series, and are left out of the scan.
+The names come from the project's PromQL scanner (generator.promql_tokens): strings, label lists and function
+names are not series.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
 from generator.checks.base import Entry, Problem
-
-SERIES = re.compile(r"(?<![\w:$])[a-zA-Z_]\w*(?::\w+)+(?![\w:(])")
-QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+from generator.promql_tokens import find_selectors
 
 
 def recorded_names(expr: str) -> set[str]:
     """The recorded series an expression reads."""
-    return set(SERIES.findall(QUOTED.sub('""', expr)))
+    return {f.metric for f in find_selectors(expr) if ":" in f.metric}
 
 
 def _readers(e: Entry) -> Iterator[tuple[str, str]]:

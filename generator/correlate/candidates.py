@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from generator.correlate.derived import Lineage
-from generator.correlate.rawexpr import Rule, expand, recorded_in
+from generator.correlate.rawexpr import Rules, expand, recorded_in
 from generator.layout import Index
 from generator.model import Component, Signal
 
@@ -45,13 +45,13 @@ class Catalog:
         self.index = Index(components)
         self.signals: dict[str, Signal] = {}
         self.rules: dict[str, str] = {}  # recording rule name -> expression (the first definition)
-        self.rule_list: dict[str, list[Rule]] = {}  # every rule of each name, with its static labels
+        self.rule_list: Rules = {}  # every rule of each name, with its static labels
         for comp in components:
             for sig in comp.signals:
                 self.signals.setdefault(sig.name, sig)
             for rule in (*comp.rules, *comp.slow_rules):
                 self.rules.setdefault(rule.record, rule.expr)
-                self.rule_list.setdefault(rule.record, []).append(Rule(rule.record, rule.expr, dict(rule.labels)))
+                self.rule_list.setdefault(rule.record, []).append(rule)
         self.lineage = Lineage(self.rules)
         self._ancestors: dict[str, frozenset[str]] = {}
 

@@ -18,28 +18,22 @@ recording rules): the signal's raw expression is evaluated instead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from generator import promql
+from generator.model import RecordingRule
 from generator.promql_tokens import Found, find_selectors
 
 Matcher = tuple[str, str, str]
+Rules = dict[str, list[RecordingRule]]  # every rule of each record name
 
 
-@dataclass(frozen=True)
-class Rule:
-    record: str
-    expr: str
-    labels: dict[str, str] = field(default_factory=dict)
-
-
-def rules_from(groups: list[dict]) -> dict[str, list[Rule]]:
+def rules_from(groups: list[dict]) -> Rules:
     """Recording rules by record name, from rule-file groups (`yaml.safe_load(text)["groups"]`)."""
-    out: dict[str, list[Rule]] = {}
+    out: Rules = {}
     for g in groups:
         for r in g.get("rules", []):
             if "record" in r:
-                out.setdefault(r["record"], []).append(Rule(r["record"], r["expr"], dict(r.get("labels") or {})))
+                rule = RecordingRule(r["record"], r["expr"], dict(r.get("labels") or {}))
+                out.setdefault(rule.record, []).append(rule)
     return out
 
 
@@ -47,7 +41,7 @@ def _selector(text: str | None) -> list[Matcher]:
     return promql.parse_selector(text) if text and text.strip(" {}") else []
 
 
-def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None = None, depth: int = 0) -> str:
+def expand(expr: str, rules: Rules, push: list[Matcher] | None = None, depth: int = 0) -> str:
     """`expr` with every recorded series replaced by its rules' raw expressions; `push` matchers are added to
     every raw selector. Raises ValueError for a recorded series no rule produces or a matcher it cannot honour."""
     if depth > 10:
@@ -84,7 +78,7 @@ def expand(expr: str, rules: dict[str, list[Rule]], push: list[Matcher] | None =
     return "".join(out) + expr[at:]
 
 
-def recorded_in(expr: str, rules: dict[str, list[Rule]]) -> set[str]:
+def recorded_in(expr: str, rules: Rules) -> set[str]:
     """Every recorded series `expr` reads, directly or through other rules."""
     out: set[str] = set()
     todo = [expr]
@@ -97,6 +91,6 @@ def recorded_in(expr: str, rules: dict[str, list[Rule]]) -> set[str]:
     return out
 
 
-def static_labels(expr: str, rules: dict[str, list[Rule]]) -> set[str]:
+def static_labels(expr: str, rules: Rules) -> set[str]:
     """Labels the recorded form carries from rule `labels:` and the raw form does not."""
     return {k for name in recorded_in(expr, rules) for r in rules[name] for k in r.labels}
