@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from generator import alertmanager_settings, manifests_config, safeload, validate
+from generator import alertmanager_settings, manifests_config, promql, safeload, validate
 from generator.settings_checks import (
     Check,
     ConfigError,
@@ -56,6 +56,9 @@ DEFAULT_SELECTORS: dict[str, str] = {
     "kube-state-metrics": 'job="kube-state-metrics"',
     # cAdvisor series of real containers (not the pod cgroup nor the pause container); '' means any series
     "cadvisor_containers": 'container!="",image!=""',
+    # cAdvisor series of a container's cgroup, whatever its image: counters only a container moves (CFS
+    # throttling needs a CPU limit, OOM events), as kubernetes-mixin's CPUThrottlingHigh reads them
+    "cadvisor_container_cgroups": 'container!=""',
 }
 
 ALERTMANAGER_DEFAULTS: dict[str, Any] = {
@@ -86,6 +89,8 @@ FILTER_DEFAULTS: dict[str, str] = {
     "fstype": 'fstype!="",fstype!~"tmpfs|ramfs|overlay|squashfs|erofs|iso9660|nsfs|fuse.lxcfs",mountpoint!=""',
     # block devices that are disks, as kube-prometheus selects them (not loop devices, ram disks, CD drives)
     "disk_device": 'device=~"(/dev/)?(mmcblk.p.+|nvme.+|rbd.+|sd.+|vd.+|xvd.+|dm-.+|md.+|dasd.+)"',
+    # namespaces whose objects the namespaced alerts watch (kubernetes-mixin's namespaceSelector); '' = all
+    "namespace": "",
     # PVCs left out of the volume alerts, on kube_persistentvolumeclaim_labels ('' = none), as the mixin's
     # pvExcludedSelector: by default the claims labelled excluded_from_alerts="true"
     "pv_exclude": 'label_excluded_from_alerts="true"',
@@ -241,6 +246,15 @@ def _check_receivers(config: Config) -> None:
                               f"({', '.join(sorted(known))}), got \"{name}\"")
 
 
+def _check_namespace_filter(config: Config) -> None:
+    """filters.namespace reads the namespace label only: the alerts it limits join on objects in a namespace."""
+    text, key = config.filters["namespace"], "filters.namespace"
+    others = sorted({label for label, _, _ in promql.parse_selector(text)} - {"namespace"}) if text else []
+    if others:
+        raise ConfigError(f"{config.where(key)}: {key}: expected matchers on the namespace label such as "
+                          f"namespace=~\"prod-.*\", got {text!r} (matches {', '.join(others)})")
+
+
 def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
     try:
         checked = record(SCHEMA)(data, "")
@@ -255,5 +269,6 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
         fields["services"] = _services(list(fields["services"]), source, lines)
     config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
     _check_receivers(config)
+    _check_namespace_filter(config)
     alertmanager_settings.check_config(config)
     return config

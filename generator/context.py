@@ -15,10 +15,12 @@ from generator.model import Component
 from generator.promql import example_of
 from generator.series_inputs import histogram
 
-__all__ = ["TEST_CLUSTER", "Context", "example_of", "selects"]
+__all__ = ["TEST_CLUSTER", "TEST_NAMESPACE", "Context", "NeedsPeers", "example_of", "namespace_example", "selects"]
 
 # the cluster label value test series carry, so promtool checks that every rule keeps the label
 TEST_CLUSTER = "test-cluster"
+# the namespace of the workload fixtures, and one to fall back on when filters.namespace leaves it out
+TEST_NAMESPACE, FALLBACK_NAMESPACE = "shop", "stereo-test"
 
 
 class UnknownJob(LookupError):
@@ -45,6 +47,27 @@ def selects(text: str, labels: dict[str, str]) -> bool:
         if not ok:
             return False
     return True
+
+
+def namespace_example(text: str, preferred: str = TEST_NAMESPACE) -> str | None:
+    """A namespace the matchers `text` pass: `preferred` when it passes, else the value of an = matcher, an example
+    of a =~ matcher or FALLBACK_NAMESPACE; None when none of these pass."""
+    candidates = [preferred]
+    for _, op, value in promql.parse_selector(text) if text else ():
+        if op == "=":
+            candidates.append(value)
+        elif op == "=~":
+            # e.g. prod-.* gives "prod-" and "prod-x" (the second passes namespace!="prod-" too)
+            candidates += _examples(value.replace(".*", ".+")) + _examples(value)
+    candidates.append(FALLBACK_NAMESPACE)
+    return next((name for name in candidates if selects(text, {"namespace": name})), None)
+
+
+def _examples(regex: str) -> list[str]:
+    try:
+        return [example_of(regex)]
+    except promql.PromQLError:
+        return []
 
 
 @dataclass
@@ -85,8 +108,16 @@ class Context:
 
     def containers(self, *matchers: str) -> str:
         """`{<cadvisor job selector>, <real containers' selector>, matchers...}` (site settings, '' = any series)."""
-        return promql.selector(self.config.selectors["cadvisor"], self.config.selectors["cadvisor_containers"],
-                               *matchers)
+        return promql.selector(self.config.selectors["cadvisor"], self.container_filter, *matchers)
+
+    def container_cgroups(self, *matchers: str) -> str:
+        """`{<cadvisor job selector>, <containers' cgroups selector>, matchers...}`: any container, any image."""
+        return self.sel("cadvisor", self.config.selectors["cadvisor_container_cgroups"], *matchers)
+
+    @property
+    def container_filter(self) -> str:
+        """The real containers' matchers alone (selectors.cadvisor_containers), for queries of any job."""
+        return self.config.selectors["cadvisor_containers"]
 
     def matches(self, source: str, labels: dict[str, str]) -> bool:
         """Whether a series with `labels` passes the site's selector `source` (a missing label is "")."""
@@ -102,6 +133,30 @@ class Context:
     def disk_filter(self) -> str:
         """Block devices that are disks (node_disk_*): matchers on device."""
         return self.config.filters["disk_device"]
+
+    @property
+    def ns_filter(self) -> str:
+        """Namespaces the namespaced alerts watch (matchers on namespace; '' = every namespace)."""
+        return self.config.filters["namespace"]
+
+    def sel_ns(self, source: str, *matchers: str) -> str:
+        """`sel(source, ...)` limited to the watched namespaces: the namespaced alerts' raw series."""
+        return self.sel(source, self.ns_filter, *matchers)
+
+    def in_namespaces(self, record: str) -> str:
+        """A recorded series an alert reads, limited to the watched namespaces (`record{namespace=~...}`)."""
+        return record + promql.selector(self.ns_filter) if self.ns_filter else record
+
+    @property
+    def test_namespace(self) -> str:
+        """The namespace of the workload alerts' promtool cases: one filters.namespace watches."""
+        name = namespace_example(self.ns_filter)
+        if name is None:
+            key = "filters.namespace"
+            raise ConfigError(f"{self.config.where(key)}: {key}: expected matchers that pass a namespace the promtool "
+                              f"cases can use ({TEST_NAMESPACE}, {FALLBACK_NAMESPACE}, the value of an = matcher or "
+                              f"an example of a =~ one), got {self.ns_filter!r}")
+        return name
 
     @property
     def pv_exclude(self) -> str:

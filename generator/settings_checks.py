@@ -139,6 +139,10 @@ def annotation_text(value: Any, key: str) -> str:
     return text
 
 
+# an example of each filter's matchers, for its error messages
+FILTER_EXAMPLES = {"namespace": 'namespace=~"prod-.*"'}
+
+
 def filter_selector(value: Any, key: str) -> str:
     """Label matchers added to series the catalog reads; '' adds none (a job selector's rules, no braces)."""
     if isinstance(value, str) and not value.strip():
@@ -146,8 +150,8 @@ def filter_selector(value: Any, key: str) -> str:
     try:
         return selector(value, key)
     except _Bad as bad:
-        why = bad.expected.replace('a label selector such as job="apiserver"',
-                                   'label matchers such as fstype=~"ext4|xfs"')
+        example = FILTER_EXAMPLES.get(key.rsplit(".", 1)[-1], 'fstype=~"ext4|xfs"')
+        why = bad.expected.replace('a label selector such as job="apiserver"', f"label matchers such as {example}")
         raise _Bad(key, why, value, show_got=bad.show_got) from None
 
 

@@ -38,7 +38,12 @@ PREDICT_RANGE = "6h"
 PREDICT_AHEAD = "4 * 24 * 3600"
 CASE_LOOKBACK = "1h"  # an hour of history is enough for predict_linear to fit the line (the mixin's cases use ~1h)
 FILL_FOR = "1h"  # kubernetes-mixin's `for` on the predictive warnings
-TEST_PVC = {"namespace": "shop", "persistentvolumeclaim": "data-db-0"}
+TEST_CLAIM = "data-db-0"
+
+
+def test_pvc(ctx: Context) -> dict[str, str]:
+    """The promtool cases' claim, in a namespace filters.namespace watches."""
+    return {"namespace": ctx.test_namespace, "persistentvolumeclaim": TEST_CLAIM}
 CAPACITY = 100e9  # bytes of the test volume
 INODES = 1e6  # inodes of the test volume
 
@@ -87,7 +92,7 @@ def signals(ctx: Context) -> tuple[Signal, ...]:
 
 
 def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
-    pvc = TEST_PVC
+    pvc = test_pvc(ctx)
     vol = lambda metric, v: {ctx.series(SRC, metric, instance="10.0.0.1:10250", **pvc): v}  # noqa: E731
     return (
         RuleTest(inputs={**vol("kubelet_volume_stats_available_bytes", 25e9),
@@ -106,7 +111,8 @@ def _filling(ctx: Context, ratio: str, used: str, raw_free: str, threshold: floa
     """kubernetes-mixin's shape: free share under the threshold, something written, optionally a falling trend,
     and never for claims mounted ReadOnlyMany (they cannot fill up)."""
     on = _on(ctx)
-    parts = [f"{ratio} < {fmt_number(threshold)}", f"and {on} {used} > 0"]
+    # filters.namespace: the claims of the watched namespaces only (kubernetes-mixin's namespaceSelector)
+    parts = [f"{ctx.in_namespaces(ratio)} < {fmt_number(threshold)}", f"and {on} {used} > 0"]
     if predict:
         parts.append(f"and {on} max {ctx.by(*PVC)} (predict_linear({raw_free}{ctx.sel(SRC)}[{PREDICT_RANGE}], "
                      f"{PREDICT_AHEAD})) < 0")
@@ -125,7 +131,7 @@ def opt_out_claim(ctx: Context) -> dict[str, str] | None:
     if not text:
         return None
     where = f"{ctx.config.where(OPT_OUT_KEY)}: {OPT_OUT_KEY}"
-    plain = {ctx.cluster: TEST_CLUSTER, **TEST_PVC}
+    plain = {ctx.cluster: TEST_CLUSTER, **test_pvc(ctx)}
     if selects(text, plain):
         raise ConfigError(f"{where}: expected matchers that select labelled claims only (such as "
                           f'label_excluded_from_alerts="true"); {text!r} also selects a claim without labels, so no '
@@ -177,8 +183,9 @@ def _volume(ctx: Context, free: str, total: str, used: str, size: float) -> Volu
     """Inputs for one PVC: the free series starts at `start` and moves by `per_minute` (for `stop` minutes, or
     throughout); used mirrors it."""
     def make(start: float, per_minute: float = 0, stop: int | None = None,
-             pvc: dict[str, str] = TEST_PVC) -> dict[str, float | str]:
-        series = lambda m: ctx.series(SRC, m, instance="10.0.0.1:10250", **pvc)  # noqa: E731
+             pvc: dict[str, str] | None = None) -> dict[str, float | str]:
+        labels = pvc or test_pvc(ctx)
+        series = lambda m: ctx.series(SRC, m, instance="10.0.0.1:10250", **labels)  # noqa: E731
         if per_minute == 0:
             return {series(free): start, series(total): size, series(used): size - start}
         return {series(free): _ramp(start, per_minute, stop), series(total): size,
@@ -235,7 +242,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
             # no $value: the free share keeps falling during the case, its value at evaluation depends on `for`
             description="The " + claim + " has less than " + f"{filling * 100:g}"
                         + "% free space and is predicted to fill up within four days.",
-            cases=_predict_cases(bytes_, CAPACITY, filling, FILL_FOR),
+            cases=_predict_cases(ctx, bytes_, CAPACITY, filling, FILL_FOR),
             meaning="A PersistentVolume has little free space left and, at the rate of the last 6 hours, "
                     "will be full within four days.",
             impact="When full, writes fail with ENOSPC.",
@@ -265,7 +272,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="PersistentVolume is running out of inodes.",
             description="The " + claim + " has less than " + f"{ifilling * 100:g}"
                         + "% free inodes and is predicted to run out within four days.",
-            cases=_predict_cases(inodes, INODES, ifilling, FILL_FOR),
+            cases=_predict_cases(ctx, inodes, INODES, ifilling, FILL_FOR),
             meaning="A PersistentVolume has few free inodes and, at the rate of the last 6 hours, will run out "
                     "within four days.",
             impact="When inodes run out, no new file can be created.",
@@ -296,7 +303,7 @@ def _full_cases(ctx: Context, vol: Volume, size: float, threshold: float) -> tup
     free = round(size * threshold / 2)  # whole bytes/inodes; the value is what Prometheus divides
     quiet = threshold * 2 if threshold < 0.5 else (1 + threshold) / 2
     claim = lambda metric, **lb: {_claim(ctx, metric, job="ksm", **lb): 1}  # noqa: E731 - any job name
-    cases = (Case(vol(free), fires=True, labels=TEST_PVC, value=free / size),
+    cases = (Case(vol(free), fires=True, labels=test_pvc(ctx), value=free / size),
              Case(vol(round(size * quiet)), fires=False),
              Case({**vol(free), **claim("kube_persistentvolumeclaim_access_mode", access_mode="ReadOnlyMany")},
                   fires=False, note="mounted read-only: it cannot fill up"))
@@ -311,11 +318,11 @@ def _full_cases(ctx: Context, vol: Volume, size: float, threshold: float) -> tup
 
 
 def _claim(ctx: Context, metric: str, **labels: str) -> str:
-    merged = {ctx.cluster: TEST_CLUSTER, **TEST_PVC, **labels}
+    merged = {ctx.cluster: TEST_CLUSTER, **test_pvc(ctx), **labels}
     return metric + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(merged.items())) + "}"
 
 
-def _predict_cases(vol: Volume, size: float, threshold: float, for_: str) -> tuple[Case, ...]:
+def _predict_cases(ctx: Context, vol: Volume, size: float, threshold: float, for_: str) -> tuple[Case, ...]:
     """Fire: below the threshold and falling; quiet: below but flat, or falling but still above it.
 
     Evaluation comes after the lookback plus `for`; the series stay positive well past that moment, so a site
@@ -331,7 +338,7 @@ def _predict_cases(vol: Volume, size: float, threshold: float, for_: str) -> tup
     quiet_end = int(minutes(CASE_LOOKBACK))
     fast = round(size * (1 - threshold) / 2 / quiet_end)
     return (
-        Case(vol(start, -slow), fires=True, labels=TEST_PVC, lookback=CASE_LOOKBACK,
+        Case(vol(start, -slow), fires=True, labels=test_pvc(ctx), lookback=CASE_LOOKBACK,
              note="below the threshold and falling"),
         Case(vol(start), fires=False, lookback=CASE_LOOKBACK, note="below the threshold but flat"),
         Case(vol(size, -fast, quiet_end), fires=False, lookback=CASE_LOOKBACK,

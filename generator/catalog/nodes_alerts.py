@@ -12,7 +12,7 @@ from generator.catalog import nodes as n
 from generator.catalog.helpers import counter, gauge_ramp
 from generator.context import Context
 from generator.model import Alert, Case
-from generator.promql import fmt_number, parse_duration
+from generator.promql import fmt_number, parse_duration, selector
 
 # taints that mark a node as going away on purpose, not as unreachable (kubernetes-mixin's ignore list)
 UNREACHABLE_IGNORE = ("ToBeDeletedByClusterAutoscaler", "cloud.google.com/impending-node-termination",
@@ -75,7 +75,7 @@ def _resource_alerts(ctx: Context) -> tuple[Alert, ...]:
                    "latency of everything on the node rises.",
             diagnosis=(f"{n.CPU_UTIL}", f"{n.LOAD1}",
                        "topk(10, sum by (namespace, pod) (rate(container_cpu_usage_seconds_total"
-                       "{container!=\"\"}[5m])))"),
+                       f"{selector(ctx.container_filter)}[5m])))"),
             mitigation=("Find the pods using the CPU and check their requests; spread them with anti-affinity or "
                         "move them to bigger nodes.", "Add nodes or let the cluster autoscaler do it."),
         ),
@@ -109,7 +109,8 @@ def _resource_alerts(ctx: Context) -> tuple[Alert, ...]:
             impact="The kubelet starts evicting pods at its hard eviction threshold; before that, the kernel "
                    "reclaims page cache and may invoke the OOM killer.",
             diagnosis=(f"{n.MEM_UTIL}", f"{n.MAJFAULT}",
-                       "topk(10, sum by (namespace, pod) (container_memory_working_set_bytes{container!=\"\"}))"),
+                       "topk(10, sum by (namespace, pod) (container_memory_working_set_bytes"
+                       f"{selector(ctx.container_filter)}))"),
             mitigation=("Find pods whose working set exceeds their requests and set memory limits.",
                         "Add nodes or move memory-heavy workloads to larger nodes."),
         ),

@@ -10,7 +10,6 @@ from generator.catalog.workloads_rules import (
     ALLOC_SUM,
     GIB,
     KSM,
-    NS,
     NS_REQ,
     allocatable,
     ksm,
@@ -29,6 +28,7 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
 
 def _overcommit(ctx: Context, res: str) -> tuple[Alert, ...]:
     """KubeCPUOvercommit / KubeMemoryOvercommit and the Quota variants for one resource."""
+    ns = ctx.test_namespace
     k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731
     c = ctx.cluster
     on_c = on(ctx)
@@ -45,9 +45,9 @@ def _overcommit(ctx: Context, res: str) -> tuple[Alert, ...]:
         **resource(ctx, "requests", res, each), **resource(ctx, "requests", res, each, pod="checkout-2", uid="u-2")}
     quotas = lambda ratio: {  # noqa: E731 - two namespaces sharing `ratio` × allocatable
         **allocatable(ctx, res, size),
-        **{ksm(ctx, "kube_resourcequota", namespace=ns, resourcequota="compute", resource=f"requests.{res}",
-               type="hard"): size * ratio for ns in (NS, "batch")}}
-    both = lambda huge: {ksm(ctx, "kube_resourcequota", namespace=NS, resourcequota="compute", resource=res,  # noqa: E731
+        **{ksm(ctx, "kube_resourcequota", namespace=name, resourcequota="compute", resource=f"requests.{res}",
+               type="hard"): size * ratio for name in (ns, "batch")}}
+    both = lambda huge: {ksm(ctx, "kube_resourcequota", namespace=ns, resourcequota="compute", resource=res,  # noqa: E731
                              type="hard"): huge}
     return (
         Alert(
@@ -93,15 +93,16 @@ def _overcommit(ctx: Context, res: str) -> tuple[Alert, ...]:
 
 
 def _quotas(ctx: Context) -> tuple[Alert, ...]:
-    k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731
+    ns = ctx.test_namespace
+    k = lambda *m: ctx.sel_ns(KSM, *m)  # noqa: E731
     c = ctx.cluster
     used, hard = 'type="used"', 'type="hard"'
     ratio = f"kube_resourcequota{k(used)} / ignoring (type) (kube_resourcequota{k(hard)} > 0)"
     almost = ctx.threshold("KubeQuotaAlmostFull", 0.9)
-    labels = {**ctx.source_labels(KSM), "namespace": NS, "resource": "pods", "resourcequota": "compute"}
+    labels = {**ctx.source_labels(KSM), "namespace": ns, "resource": "pods", "resourcequota": "compute"}
     quota = lambda n: {  # noqa: E731 - `n` of 100 pods used
-        ksm(ctx, "kube_resourcequota", namespace=NS, resourcequota="compute", resource="pods", type="used"): n,
-        ksm(ctx, "kube_resourcequota", namespace=NS, resourcequota="compute", resource="pods", type="hard"): 100}
+        ksm(ctx, "kube_resourcequota", namespace=ns, resourcequota="compute", resource="pods", type="used"): n,
+        ksm(ctx, "kube_resourcequota", namespace=ns, resourcequota="compute", resource="pods", type="hard"): 100}
     desc = ("Namespace {{ $labels.namespace }} in cluster {{ $labels." + c + " }} uses {{ $value | humanizePercentage"
             " }} of its {{ $labels.resource }} quota ({{ $labels.resourcequota }}).")
     diag = (f"kube_resourcequota{k()}", f"{NS_REQ}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.catalog.workloads_rules import KSM, NS, PHASE, ksm, on
+from generator.catalog.workloads_rules import KSM, PHASE, ksm, on
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number, format_duration
@@ -21,13 +21,15 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
 
 def _obj(ctx: Context, kind: str, name: str) -> tuple[Callable[..., str], dict[str, str]]:
     """A series builder for one object of `kind` and the labels a raw series of it keeps in an alert."""
+    ns = ctx.test_namespace
     def series(metric: str, **labels: str) -> str:
-        return ksm(ctx, metric, namespace=NS, **{kind: name}, **labels)
-    return series, {**ctx.source_labels(KSM), "namespace": NS, kind: name}
+        return ksm(ctx, metric, namespace=ns, **{kind: name}, **labels)
+    return series, {**ctx.source_labels(KSM), "namespace": ns, kind: name}
 
 
 def _deployments(ctx: Context) -> tuple[Alert, ...]:
-    k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731
+    ns = ctx.test_namespace
+    k = lambda *m: ctx.sel_ns(KSM, *m)  # noqa: E731
     c = ctx.cluster
     s, labels = _obj(ctx, "deployment", "checkout")
     where = "Deployment {{ $labels.namespace }}/{{ $labels.deployment }} in cluster {{ $labels." + c + " }}"
@@ -77,7 +79,7 @@ def _deployments(ctx: Context) -> tuple[Alert, ...]:
             severity="warning",
             summary="A Deployment rollout is not progressing.",
             description="The rollout of " + where + " exceeded its progress deadline.",
-            cases=(Case(progressing(False), fires=True, labels={"namespace": NS, "deployment": "checkout"}),
+            cases=(Case(progressing(False), fires=True, labels={"namespace": ns, "deployment": "checkout"}),
                    Case(progressing(True), fires=False)),
             meaning="The Deployment's Progressing condition is False (ProgressDeadlineExceeded).",
             impact="The new version is not rolled out; old and new ReplicaSets may run side by side.",
@@ -89,7 +91,8 @@ def _deployments(ctx: Context) -> tuple[Alert, ...]:
 
 
 def _statefulsets(ctx: Context) -> tuple[Alert, ...]:
-    k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731
+    ns = ctx.test_namespace
+    k = lambda *m: ctx.sel_ns(KSM, *m)  # noqa: E731
     c = ctx.cluster
     s, labels = _obj(ctx, "statefulset", "redis")
     where = "StatefulSet {{ $labels.namespace }}/{{ $labels.statefulset }} in cluster {{ $labels." + c + " }}"
@@ -149,7 +152,7 @@ def _statefulsets(ctx: Context) -> tuple[Alert, ...]:
             severity="warning",
             summary="A StatefulSet update has not been rolled out.",
             description="The update of " + where + " is not rolled out and makes no progress.",
-            cases=(Case(rollout(1), fires=True, labels={"namespace": NS, "statefulset": "redis"}),
+            cases=(Case(rollout(1), fires=True, labels={"namespace": ns, "statefulset": "redis"}),
                    Case(rollout(3), fires=False, note="every replica updated, revision not yet switched")),
             meaning="The current revision differs from the update revision, not every replica is updated, and "
                     "the updated count did not change for 5 minutes.",
@@ -162,7 +165,7 @@ def _statefulsets(ctx: Context) -> tuple[Alert, ...]:
 
 
 def _daemonsets(ctx: Context) -> tuple[Alert, ...]:
-    k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731
+    k = lambda *m: ctx.sel_ns(KSM, *m)  # noqa: E731
     c = ctx.cluster
     s, labels = _obj(ctx, "daemonset", "node-agent")
     where = "DaemonSet {{ $labels.namespace }}/{{ $labels.daemonset }} in cluster {{ $labels." + c + " }}"
@@ -225,7 +228,8 @@ def _daemonsets(ctx: Context) -> tuple[Alert, ...]:
 
 
 def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
-    k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731
+    ns = ctx.test_namespace
+    k = lambda *m: ctx.sel_ns(KSM, *m)  # noqa: E731
     c = ctx.cluster
     in_cluster = " in cluster {{ $labels." + c + " }}"
     job, _ = _obj(ctx, "job_name", "nightly-report-29707814")
@@ -253,7 +257,7 @@ def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
     claimed = lambda is_pending: {  # noqa: E731
         **{claim("kube_persistentvolumeclaim_status_phase", phase=p): float((p == "Pending") == is_pending)
            for p in ("Pending", "Bound")},
-        ksm(ctx, "kube_pod_spec_volumes_persistentvolumeclaims_info", namespace=NS, pod="redis-0", uid="u-redis",
+        ksm(ctx, "kube_pod_spec_volumes_persistentvolumeclaims_info", namespace=ns, pod="redis-0", uid="u-redis",
             persistentvolumeclaim="data-redis-0", volume="data"): 1}
     return (
         Alert(
@@ -264,7 +268,7 @@ def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
             summary="A Job failed.",
             description="Job {{ $labels.namespace }}/{{ $labels.job_name }}" + in_cluster + " failed to complete.",
             cases=(Case({job("kube_job_failed", condition="true"): 1}, fires=True,
-                        labels={"namespace": NS, "job_name": "nightly-report-29707814"}),
+                        labels={"namespace": ns, "job_name": "nightly-report-29707814"}),
                    Case({job("kube_job_failed", condition="true"): 0}, fires=False)),
             meaning="The Job has the Failed condition: its pods failed more than backoffLimit times or it ran "
                     "past activeDeadlineSeconds.",
@@ -283,7 +287,7 @@ def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
             description="Job {{ $labels.namespace }}/{{ $labels.job_name }}" + in_cluster
                         + f" has been running for more than {format_duration(long_job)}.",
             cases=(Case(running_job(-2 * long_job), fires=True,
-                        labels={"namespace": NS, "job_name": "nightly-report-29707814"}),
+                        labels={"namespace": ns, "job_name": "nightly-report-29707814"}),
                    Case(running_job(f"{fmt_number(-long_job / 2)}+60x{{n}}"), fires=False,
                         note="started half the threshold before every evaluation"),
                    Case(running_job(-2 * long_job, active=0), fires=False, note="finished")),
@@ -336,7 +340,7 @@ def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
             summary="A PodDisruptionBudget has fewer healthy pods than it requires.",
             description="PodDisruptionBudget {{ $labels.namespace }}/{{ $labels.poddisruptionbudget }}" + in_cluster
                         + " needs {{ $value }} more healthy pod(s).",
-            cases=(Case(budget(3, 2), fires=True, labels={"namespace": NS, "poddisruptionbudget": "checkout"},
+            cases=(Case(budget(3, 2), fires=True, labels={"namespace": ns, "poddisruptionbudget": "checkout"},
                         value=1),
                    Case(budget(3, 3), fires=False), Case(budget(2, 3), fires=False, note="more than enough")),
             meaning="kube_poddisruptionbudget_status_current_healthy is below desired_healthy: the budget already "
@@ -358,7 +362,7 @@ def _jobs_hpa_claims(ctx: Context) -> tuple[Alert, ...]:
             summary="A claim a pod needs is not bound.",
             description="PersistentVolumeClaim {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }}"
                         + in_cluster + " has been Pending for 15 minutes while a pod uses it.",
-            cases=(Case(claimed(True), fires=True, labels={"namespace": NS, "persistentvolumeclaim": "data-redis-0"}),
+            cases=(Case(claimed(True), fires=True, labels={"namespace": ns, "persistentvolumeclaim": "data-redis-0"}),
                    Case(claimed(False), fires=False)),
             meaning="The claim is not bound to a volume and a pod refers to it (claims waiting for their first "
                     "consumer are left alone until a pod uses them).",

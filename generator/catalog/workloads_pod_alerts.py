@@ -20,7 +20,6 @@ from generator.catalog.workloads_rules import (
     NET_DROP_RATIO,
     NET_DROPS,
     NET_PACKETS,
-    NS,
     POD,
     RESTARTS,
     THROTTLE,
@@ -49,16 +48,17 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
 
 
 def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
-    k = lambda *m: ctx.sel(KSM, *m)  # noqa: E731
+    ns = ctx.test_namespace
+    k = lambda *m: ctx.sel_ns(KSM, *m)  # noqa: E731
     c = ctx.cluster
     by_ctr, by_pod = ctx.by("namespace", "pod", "container"), ctx.by("namespace", "pod")
     on_ctr, on_pod = on(ctx, "namespace", "pod", "container"), on(ctx, "namespace", "pod")
-    ctr = {"namespace": NS, "pod": POD, "container": CTR}
+    ctr = {"namespace": ns, "pod": POD, "container": CTR}
     where = ("container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} in cluster "
              "{{ $labels." + c + " }}")
     waiting = lambda reason, v: {ctr_ksm(ctx, "kube_pod_container_status_waiting_reason", reason=reason): v}  # noqa: E731
     restarts = lambda values: {ctr_ksm(ctx, "kube_pod_container_status_restarts_total"): values}  # noqa: E731
-    in_ctr = ctx.sel(CADV, 'container!=""')
+    in_ctr = ctx.container_cgroups(ctx.ns_filter)  # OOM events: any container's cgroup, whatever its image
     oom_reason = {ctr_ksm(ctx, "kube_pod_container_status_last_terminated_reason", reason="OOMKilled"): 1}
     often = ctx.threshold("KubeContainerRestartsFrequent", 5)
     crash, pull = 'reason="CrashLoopBackOff"', 'reason=~"ImagePullBackOff|ErrImagePull"'
@@ -145,7 +145,7 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
             meaning="cAdvisor counted an OOM event in the container's cgroup: a process in it hit the memory limit. "
                     "When it was not the main process the container does not restart and nothing else shows it.",
             impact="A worker process or child died; the application may be degraded without restarting.",
-            diagnosis=(f"{MEM_LIM_RATIO}", f"increase(container_oom_events_total{ctx.sel(CADV)}[1h])"),
+            diagnosis=(f"{MEM_LIM_RATIO}", f"increase(container_oom_events_total{in_ctr}[1h])"),
             mitigation=("Raise the memory limit, or bound the memory of the processes the container forks.",),
         ),
         Alert(
@@ -189,8 +189,8 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
             summary="A pod has not been ready for more than 15 minutes.",
             description="Pod {{ $labels.namespace }}/{{ $labels.pod }} in cluster {{ $labels." + c
                         + " }} has not been ready for 15 minutes.",
-            cases=(Case(pod_state("Pending", False), fires=True, labels={"namespace": NS, "pod": POD}),
-                   Case(pod_state("Running", False), fires=True, labels={"namespace": NS, "pod": POD},
+            cases=(Case(pod_state("Pending", False), fires=True, labels={"namespace": ns, "pod": POD}),
+                   Case(pod_state("Running", False), fires=True, labels={"namespace": ns, "pod": POD},
                         note="running but failing its readiness probe"),
                    Case(pod_state("Running", True), fires=False),
                    Case(pod_state("Pending", False, "Job"), fires=False, note="Job pods are the Job alerts' concern"),
@@ -211,8 +211,9 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
 
 
 def _resources(ctx: Context) -> tuple[Alert, ...]:
+    ns = ctx.test_namespace
     c = ctx.cluster
-    ctr = {"namespace": NS, "pod": POD, "container": CTR}
+    ctr = {"namespace": ns, "pod": POD, "container": CTR}
     where = ("container {{ $labels.container }} of pod {{ $labels.namespace }}/{{ $labels.pod }} in cluster "
              "{{ $labels." + c + " }}")
     throttle = ctx.threshold("ContainerCPUThrottlingHigh", 0.25)
@@ -228,7 +229,7 @@ def _resources(ctx: Context) -> tuple[Alert, ...]:
         ctr_cadv(ctx, "container_memory_working_set_bytes"): round(GIB * share)}
     on_cpu = lambda share: {**running(ctx), **resource(ctx, "limits", "cpu", 1), **cpu_usage(ctx, share)}  # noqa: E731
     net = lambda metric, per_second: {  # noqa: E731
-        ctx.series(CADV, metric, namespace=NS, pod=POD, container="", image="registry.k8s.io/pause:3.10",
+        ctx.series(CADV, metric, namespace=ns, pod=POD, container="", image="registry.k8s.io/pause:3.10",
                    interface="eth0"): counter(per_second)}
     # 1000 packets a second offered; `share` of all packets dropped, half on each direction
     dropping = lambda share: {  # noqa: E731
@@ -239,7 +240,7 @@ def _resources(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="ContainerCPUThrottlingHigh",
-            expr=f"{THROTTLE} > {fmt_number(throttle)}",
+            expr=f"{ctx.in_namespaces(THROTTLE)} > {fmt_number(throttle)}",
             for_="15m",
             severity="info",
             threshold=throttle,
@@ -258,7 +259,7 @@ def _resources(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="ContainerMemoryNearLimit",
-            expr=f"{MEM_LIM_RATIO} > {fmt_number(mem)}",
+            expr=f"{ctx.in_namespaces(MEM_LIM_RATIO)} > {fmt_number(mem)}",
             for_="15m",
             severity="warning",
             threshold=mem,
@@ -273,7 +274,7 @@ def _resources(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="ContainerCPUNearLimit",
-            expr=f"{CPU_LIM_RATIO} > {fmt_number(cpu)}",
+            expr=f"{ctx.in_namespaces(CPU_LIM_RATIO)} > {fmt_number(cpu)}",
             for_="15m",
             severity="info",
             threshold=cpu,
@@ -288,14 +289,14 @@ def _resources(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="PodNetworkDropsHigh",
-            expr=f"{NET_DROP_RATIO} > {fmt_number(drops)}",
+            expr=f"{ctx.in_namespaces(NET_DROP_RATIO)} > {fmt_number(drops)}",
             for_="15m",
             severity="warning",
             threshold=drops,
             summary="A pod drops network packets.",
             description="Pod {{ $labels.namespace }}/{{ $labels.pod }} in cluster {{ $labels." + c
                         + " }} drops {{ $value | humanizePercentage }} of its packets.",
-            cases=(Case(dropping(above(drops)), fires=True, labels={"namespace": NS, "pod": POD}, value=above(drops)),
+            cases=(Case(dropping(above(drops)), fires=True, labels={"namespace": ns, "pod": POD}, value=above(drops)),
                    Case(dropping(drops / 2), fires=False)),
             meaning="The pod's interfaces drop a share of packets above the threshold (both directions).",
             impact="TCP retransmits add latency; UDP (DNS) queries are lost.",

@@ -49,7 +49,6 @@ WL_CPU = record_name("cluster_namespace_workload", "container_cpu_usage_seconds"
 WL_MEM = record_name("cluster_namespace_workload", "container_memory_working_set_bytes", "sum")
 
 # ---- test fixtures shared by the alert modules -----------------------------------------------------------
-NS = "shop"
 POD = "checkout-7d9f8b6c5d-x2k4p"
 CTR = "checkout"
 UID = "0b6f3c1e-5a2d-4e8b-9c7f-2d1a6e4b8c90"
@@ -69,7 +68,8 @@ def ksm(ctx: Context, metric: str, **labels: str) -> str:
 
 def pod_ksm(ctx: Context, metric: str, **labels: str) -> str:
     """A kube-state-metrics series of the fixture pod."""
-    return ctx.series(KSM, metric, **{"namespace": NS, "pod": POD, "uid": UID, **labels})
+    ns = ctx.test_namespace
+    return ctx.series(KSM, metric, **{"namespace": ns, "pod": POD, "uid": UID, **labels})
 
 
 def ctr_ksm(ctx: Context, metric: str, **labels: str) -> str:
@@ -78,20 +78,23 @@ def ctr_ksm(ctx: Context, metric: str, **labels: str) -> str:
 
 def ctr_cadv(ctx: Context, metric: str, **labels: str) -> str:
     """A cAdvisor series of the fixture container (the cgroup `id`/`name` labels are left out)."""
-    return ctx.series(CADV, metric, **{"namespace": NS, "pod": POD, "container": CTR, "image": IMAGE, **labels})
+    ns = ctx.test_namespace
+    return ctx.series(CADV, metric, **{"namespace": ns, "pod": POD, "container": CTR, "image": IMAGE, **labels})
 
 
 def running(ctx: Context, pod: str = POD, uid: str = UID) -> dict[str, float | str]:
     """Phase series of a Running pod: what the `:active` request/limit rules join on."""
-    return {ksm(ctx, "kube_pod_status_phase", namespace=NS, pod=pod, uid=uid, phase=p): float(p == "Running")
+    ns = ctx.test_namespace
+    return {ksm(ctx, "kube_pod_status_phase", namespace=ns, pod=pod, uid=uid, phase=p): float(p == "Running")
             for p in ("Pending", "Running", "Succeeded")}
 
 
 def resource(ctx: Context, kind: str, name: str, value: float, pod: str = POD, uid: str = UID,
              container: str = CTR) -> dict[str, float | str]:
     """`kube_pod_container_resource_<kind>` (requests|limits) for cpu (cores) or memory (bytes)."""
+    ns = ctx.test_namespace
     unit = "core" if name == "cpu" else "byte"
-    series = ksm(ctx, f"kube_pod_container_resource_{kind}", namespace=NS, pod=pod, uid=uid, container=container,
+    series = ksm(ctx, f"kube_pod_container_resource_{kind}", namespace=ns, pod=pod, uid=uid, container=container,
                  node=NODE, resource=name, unit=unit)
     return {series: value}
 
@@ -116,7 +119,7 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     on_pod, on_ctr = on(ctx, "namespace", "pod"), on(ctx, "namespace", "pod", "container")
     # selectors.cadvisor_containers (default container!="", image!=""): the pod cgroup and pause container out
     ctr = ctx.containers()
-    cfs = a('container!=""', 'container!="POD"')
+    cfs = ctx.container_cgroups()  # selectors.cadvisor_container_cgroups (default container!=""): the pod's out
     cpu_mem = 'resource=~"cpu|memory"'
     holding = 'phase=~"Pending|Running"'
     held = lambda metric: (  # noqa: E731
@@ -148,7 +151,7 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
         RecordingRule(CPU_USAGE, f"sum {by_ctr} (rate(container_cpu_usage_seconds_total{ctr}[5m]))"),
         RecordingRule(MEM_WS, f"max {by_ctr} (container_memory_working_set_bytes{ctr})"),
         # max, not sum: one container's counters scraped twice (extra target labels) must not halve the ratio;
-        # the CFS counters exist only for containers with a CPU limit, so the image filter is not needed
+        # the CFS counters exist only for cgroups with a CPU limit, so the image filter is not needed
         RecordingRule(THROTTLE, f"max {by_ctr} (rate(container_cpu_cfs_throttled_periods_total{cfs}[5m]))"
                                 f" / max {by_ctr} (rate(container_cpu_cfs_periods_total{cfs}[5m]))"),
         RecordingRule(CPU_REQ_RATIO, f'{CPU_USAGE} / {on_ctr} ({REQ}{{resource="cpu"}} > 0)'),
@@ -203,31 +206,32 @@ def _per_workload(ctx: Context, per_pod: str) -> str:
 
 # ---- rule tests: the rules the alerts and signals depend on ----------------------------------------------
 def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
-    ctr = {"namespace": NS, "pod": POD, "container": CTR}
-    pod = {"namespace": NS, "pod": POD}
+    ns = ctx.test_namespace
+    ctr = {"namespace": ns, "pod": POD, "container": CTR}
+    pod = {"namespace": ns, "pod": POD}
     done = "checkout-7d9f8b6c5d-old01"  # a Succeeded pod: its requests no longer hold capacity
     # pod-level cgroup (container="") and the pause container (image set, container="") must not count — when
     # the site's cadvisor_containers selector leaves them out
-    noise = [{"namespace": NS, "pod": POD, "container": "", "image": "", "cpu": "total"},
-             {"namespace": NS, "pod": POD, "container": "", "image": "registry.k8s.io/pause:3.10", "cpu": "total"}]
+    noise = [{"namespace": ns, "pod": POD, "container": "", "image": "", "cpu": "total"},
+             {"namespace": ns, "pod": POD, "container": "", "image": "registry.k8s.io/pause:3.10", "cpu": "total"}]
     cpu_noise = {ctx.series(CADV, "container_cpu_usage_seconds_total", **lb): counter(v)
                  for lb, v in zip(noise, (0.6, 0.01), strict=True) if not ctx.matches("cadvisor_containers", lb)}
     requests = {
         **running(ctx), **resource(ctx, "requests", "cpu", 0.25), **resource(ctx, "requests", "memory", 0.25 * GIB),
-        **{ksm(ctx, "kube_pod_status_phase", namespace=NS, pod=done, uid="u-old", phase="Succeeded"): 1},
+        **{ksm(ctx, "kube_pod_status_phase", namespace=ns, pod=done, uid="u-old", phase="Succeeded"): 1},
         **resource(ctx, "requests", "cpu", 2, pod=done, uid="u-old"),
     }
     limits = {**running(ctx), **resource(ctx, "limits", "memory", 0.5 * GIB), **resource(ctx, "limits", "cpu", 1)}
     net = lambda metric, p, per_second, iface="eth0": {  # noqa: E731
-        ctx.series(CADV, metric, namespace=NS, pod=p, container="", image="registry.k8s.io/pause:3.10",
+        ctx.series(CADV, metric, namespace=ns, pod=p, container="", image="registry.k8s.io/pause:3.10",
                    interface=iface): counter(per_second)}
     host_pod = "node-agent-7xk2q"
     network = {
         **net("container_network_receive_bytes_total", POD, 1024),
         **net("container_network_receive_bytes_total", POD, 0, "tunl0"),
         **net("container_network_receive_bytes_total", host_pod, 50000),
-        ksm(ctx, "kube_pod_info", namespace=NS, pod=host_pod, uid="u-host", node=NODE, host_network="true"): 1,
-        ksm(ctx, "kube_pod_info", namespace=NS, pod=POD, uid=UID, node=NODE, host_network="false"): 1,
+        ksm(ctx, "kube_pod_info", namespace=ns, pod=host_pod, uid="u-host", node=NODE, host_network="true"): 1,
+        ksm(ctx, "kube_pod_info", namespace=ns, pod=POD, uid=UID, node=NODE, host_network="false"): 1,
     }
     drops = {
         **net("container_network_receive_packets_total", POD, 50),
@@ -238,9 +242,9 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     rs = f"{POD.rsplit('-', 1)[0]}"
     owners = {
         pod_ksm(ctx, "kube_pod_owner", owner_kind="ReplicaSet", owner_name=rs, owner_is_controller="true"): 1,
-        ksm(ctx, "kube_replicaset_owner", namespace=NS, replicaset=rs, owner_kind="Deployment",
+        ksm(ctx, "kube_replicaset_owner", namespace=ns, replicaset=rs, owner_kind="Deployment",
             owner_name="checkout", owner_is_controller="true"): 1,
-        ksm(ctx, "kube_pod_owner", namespace=NS, pod="redis-0", uid="u-redis", owner_kind="StatefulSet",
+        ksm(ctx, "kube_pod_owner", namespace=ns, pod="redis-0", uid="u-redis", owner_kind="StatefulSet",
             owner_name="redis", owner_is_controller="true"): 1,
     }
     return (
@@ -259,8 +263,8 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
                  expr=THROTTLE, expected=((ctr, 0.25),)),
         RuleTest(inputs={**requests, **resource(ctx, "requests", "cpu", 1, pod="checkout-2", uid="u-2"),
                          **running(ctx, "checkout-2", "u-2")},
-                 expr=NS_REQ, expected=(({"namespace": NS, "resource": "cpu"}, 1.25),
-                                        ({"namespace": NS, "resource": "memory"}, 0.25 * GIB))),
+                 expr=NS_REQ, expected=(({"namespace": ns, "resource": "cpu"}, 1.25),
+                                        ({"namespace": ns, "resource": "memory"}, 0.25 * GIB))),
         RuleTest(inputs={**allocatable(ctx, "cpu", 4), **allocatable(ctx, "memory", 16 * GIB)}, expr=ALLOC_SUM,
                  expected=(({"resource": "cpu"}, 8), ({"resource": "memory"}, 32 * GIB))),
         RuleTest(inputs={**allocatable(ctx, "cpu", 4)}, expr=ALLOC_MAX, expected=(({"resource": "cpu"}, 4),)),
@@ -270,11 +274,11 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs={ctr_ksm(ctx, "kube_pod_container_status_restarts_total"): "0+1x{n}"}, expr=RESTARTS,
                  expected=((pod, 5),), note="one restart a minute"),
         RuleTest(inputs=owners, expr=OWNER,
-                 expected=(({"namespace": NS, "pod": POD, "workload": "checkout", "workload_type": "deployment"}, 1),
-                           ({"namespace": NS, "pod": "redis-0", "workload": "redis", "workload_type": "statefulset"},
+                 expected=(({"namespace": ns, "pod": POD, "workload": "checkout", "workload_type": "deployment"}, 1),
+                           ({"namespace": ns, "pod": "redis-0", "workload": "redis", "workload_type": "statefulset"},
                             1)),
                  note="a Deployment's pod is found through its ReplicaSet"),
         RuleTest(inputs={**owners, **cpu_usage(ctx, 0.5), **cpu_usage(ctx, 0.25, container="istio-proxy")},
-                 expr=WL_CPU, expected=(({"namespace": NS, "workload": "checkout", "workload_type": "deployment"},
+                 expr=WL_CPU, expected=(({"namespace": ns, "workload": "checkout", "workload_type": "deployment"},
                                          0.75),)),
     )
