@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from generator import promql
-from generator.correlate.rawexpr import _TOKEN
 from generator.correlate.source import SourceError
 from generator.model import Signal
+from generator.promql_tokens import find_selectors
 
 MAX_SELECTORS = 80  # distinct selectors checked per run (each costs at most 1 + its matchers instant queries)
 Matcher = tuple[str, str, str]
@@ -42,11 +42,10 @@ class Selector:
 def selectors_of(expr: str) -> list[Selector]:
     """The raw series selectors of an expression (names with braces, not recorded series), in order, once."""
     out: dict[Selector, None] = {}
-    for m in _TOKEN.finditer(expr):
-        name, braces = m.group(1), m.group(2)
-        if not name or braces is None or ":" in name:
+    for found in find_selectors(expr):
+        name, body = found.metric, found.matchers
+        if not name or body is None or ":" in name:
             continue
-        body = braces.strip()[1:-1]
         try:
             matchers = tuple(promql.parse_selector(body)) if body.strip() else ()
         except promql.PromQLError:
