@@ -23,7 +23,8 @@ def _committed() -> PendingRun:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    if PROMTOOL and any("committed_promtool" in getattr(item, "fixturenames", ()) for item in session.items):
+    wanted = any("committed_promtool" in getattr(item, "fixturenames", ()) for item in session.items)
+    if PROMTOOL and wanted and not session.config.option.collectonly:
         _committed()
 
 

@@ -74,7 +74,8 @@ def _scenarios() -> Pending:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the scenario snapshots now when a collected test asks for them (see e2e.scenario_snapshots)."""
     tools = shutil.which("prometheus") and shutil.which("promtool")
-    if tools and any("scenario_lab" in getattr(item, "fixturenames", ()) for item in session.items):
+    wanted = any("scenario_lab" in getattr(item, "fixturenames", ()) for item in session.items)
+    if tools and wanted and not session.config.option.collectonly:
         _scenarios()
 
 
