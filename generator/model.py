@@ -52,8 +52,10 @@ class Case:
     fires: bool
     labels: dict[str, str] = field(default_factory=dict)
     value: float | None = None
-    # how much history the expression needs before `for` starts counting (ranges, offsets)
-    lookback: str = "10m"
+    # how much history the expression needs before `for` starts counting (ranges, offsets, a late step in the
+    # inputs). The default, one sample interval, is what a rate needs (two samples); each step of lookback is one
+    # more evaluation of every rule of the component in promtool, so a case names only what it needs.
+    lookback: str = "1m"
     note: str = ""
 
 

@@ -1,10 +1,12 @@
 """promtool runs the tests share: `check_and_test(tree)` checks a tree's rule files and runs its tests/rules.
-The session fixture `committed_promtool` (tests/conftest.py) runs it once over the committed output."""
+The session fixture `committed_promtool` (tests/conftest.py) runs it once over the committed output, started at
+the end of collection as `PendingRun` so that promtool works beside the tests that come first."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,11 +34,63 @@ class PromtoolRun:
         assert self.ran.returncode == 0, self.ran.stdout[-4000:] + self.ran.stderr[-4000:]
 
 
-def check_and_test(tree: Path, only: tuple[str, ...] = ()) -> PromtoolRun:
-    """Check every rule file of `tree` and run its tests/rules (those named in `only`, when given)."""
+def _files(tree: Path, only: tuple[str, ...]) -> tuple[list[str], list[str]]:
     found = [*tree.glob("rules/*.yaml"), *tree.glob("alerts/*.yaml")]
     rule_files = sorted(p.relative_to(tree).as_posix() for p in found)
     tests = sorted(p.relative_to(tree).as_posix() for p in tree.glob("tests/rules/*.yaml")
                    if not only or p.stem in only)
+    return rule_files, tests
+
+
+def check_and_test(tree: Path, only: tuple[str, ...] = ()) -> PromtoolRun:
+    """Check every rule file of `tree` and run its tests/rules (those named in `only`, when given)."""
+    rule_files, tests = _files(tree, only)
     return PromtoolRun(rule_files, tests, promtool("check", "rules", *rule_files, cwd=tree),
                        promtool("test", "rules", *tests, cwd=tree))
+
+
+class PendingRun:
+    """`check_and_test(tree)` started now as two promtool processes, their output going to files and nothing read
+    until `result()`: the caller goes on with other work. No Python thread runs beside the tests, so a test that
+    patches `subprocess.run` or `open` for its own purposes cannot reach this run, nor this run that test."""
+
+    def __init__(self, tree: Path, timeout: float = 1200) -> None:
+        assert PROMTOOL, "promtool is missing: tools/setup-test-deps.sh (run by `make test`) installs it"
+        self.rule_files, self.tests = _files(tree, ())
+        self.timeout = timeout
+        self._dir = tempfile.TemporaryDirectory(prefix="stereo-promtool-")
+        self._procs = [self._spawn("check", tree, ["check", "rules", *self.rule_files]),
+                       self._spawn("test", tree, ["test", "rules", *self.tests])]
+        self._done: PromtoolRun | None = None
+
+    def _spawn(self, name: str, tree: Path, args: list[str]) -> tuple[list[str], subprocess.Popen[bytes], Path]:
+        out = Path(self._dir.name) / f"{name}.out"
+        command = [str(PROMTOOL), *args]
+        with out.open("wb") as sink:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(command, cwd=tree, stdout=sink, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL)
+        return command, proc, out
+
+    def result(self) -> PromtoolRun:
+        """Wait for both (a timeout kills the process: a failure, with what it printed so far)."""
+        if self._done is None:
+            done = []
+            for command, proc, out in self._procs:
+                try:
+                    code = proc.wait(timeout=self.timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    code = proc.wait()
+                text = out.read_text(encoding="utf-8", errors="replace")
+                done.append(subprocess.CompletedProcess(command, code, text, ""))
+            self._dir.cleanup()
+            self._done = PromtoolRun(self.rule_files, self.tests, done[0], done[1])
+        return self._done
+
+    def stop(self) -> None:
+        """Stop what still runs, by pid (the session ended without asking for the result)."""
+        for _, proc, _ in self._procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self._dir.cleanup()

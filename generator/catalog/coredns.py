@@ -275,8 +275,10 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             description="CoreDNS pod {{ $labels.pod }} in cluster {{ $labels." + c + " }} panicked "
                         "in the last 10 minutes.",
             cases=(Case({ctx.series(SRC, "coredns_panics_total", pod="coredns-1"): "0+0x5 1+0x{n}"}, fires=True,
+                        lookback="10m",
                         labels={"pod": "coredns-1"}),
-                   Case({ctx.series(SRC, "coredns_panics_total", pod="coredns-1"): "1+0x{n}"}, fires=False)),
+                   Case({ctx.series(SRC, "coredns_panics_total", pod="coredns-1"): "1+0x{n}"}, fires=False,
+                        lookback="10m")),
             meaning="A CoreDNS process recovered from a panic.",
             impact="Queries in flight failed; repeated panics point at a bug or a bad Corefile.",
             diagnosis=(f"increase(coredns_panics_total{ctx.sel(SRC)}[1h])",),

@@ -131,9 +131,10 @@ def _raft(ctx: Context) -> tuple[Alert, ...]:
             summary="etcd member has a high number of proposal failures.",
             description="etcd member {{ $labels.instance }} of cluster {{ $labels." + c
                         + " }} fails {{ $value | humanize }} raft proposals per second.",
-            cases=(Case({_m(ctx, "etcd_server_proposals_failed_total"): counter(2 * failed)}, fires=True,
+            cases=(Case({_m(ctx, "etcd_server_proposals_failed_total"): counter(2 * failed)}, fires=True, lookback="3m",
                         labels=inst, value=2 * failed),
-                   Case({_m(ctx, "etcd_server_proposals_failed_total"): counter(failed / 2)}, fires=False)),
+                   Case({_m(ctx, "etcd_server_proposals_failed_total"): counter(failed / 2)}, fires=False,
+                        lookback="3m")),
             meaning="Raft proposals fail, usually because of leader elections or a member losing quorum.",
             impact="Writes to the Kubernetes API fail or are retried.",
             diagnosis=(r.PROPOSALS_FAILED, r.LEADER_CHANGES_15M, r.HAS_LEADER),

@@ -180,9 +180,9 @@ def _flowcontrol(ctx: Context) -> tuple[Alert, ...]:
             description="API Priority and Fairness in cluster {{ $labels." + c + " }} rejects "
                         "{{ $value | humanize }} requests/s of priority level {{ $labels.priority_level }} "
                         "({{ $labels.reason }}).",
-            cases=(Case(reject(fire_rate), fires=True,
+            cases=(Case(reject(fire_rate), fires=True, lookback="3m",
                         labels={"priority_level": "workload-low", "reason": "queue-full"}, value=fire_rate),
-                   Case(reject(rejected / 2), fires=False)),
+                   Case(reject(rejected / 2), fires=False, lookback="3m")),
             meaning="Requests of a priority level found its queues full or waited too long and were answered 429.",
             impact="The clients of that priority level are throttled; if it is `system` or `node-high`, "
                    "nodes and controllers are affected.",

@@ -78,8 +78,8 @@ def alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="An aggregated API keeps turning unavailable.",
             description="Aggregated API {{ $labels.name }} in cluster {{ $labels." + c + " }} was marked "
                         "unavailable {{ $value | humanize }} times in the last 10 minutes.",
-            cases=(Case(agg_total(2 * flaps), fires=True, labels={"name": API}, value=2 * flaps),
-                   Case(agg_total(flaps / 2), fires=False, note="a rare blip")),
+            cases=(Case(agg_total(2 * flaps), fires=True, lookback="10m", labels={"name": API}, value=2 * flaps),
+                   Case(agg_total(flaps / 2), fires=False, lookback="10m", note="a rare blip")),
             meaning="The kube-aggregator flips an APIService to unavailable again and again (its discovery check "
                     "or endpoints fail intermittently), even if it looks available most of the time.",
             impact="Requests to that API group fail now and then; controllers doing discovery (namespace "

@@ -270,8 +270,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="kube-proxy fails to apply iptables rules.",
             description="iptables-restore fails {{ printf \"%.2f\" $value }} times per second on kube-proxy "
                         "{{ $labels.instance }} in cluster {{ $labels." + c + " }}.",
-            cases=(Case(failures(max(2 * restore, 0.05)), fires=True, labels=inst, value=max(2 * restore, 0.05)),
-                   Case(failures(restore / 2), fires=False)),
+            cases=(Case(failures(max(2 * restore, 0.05)), fires=True, lookback="3m", labels=inst,
+                        value=max(2 * restore, 0.05)),
+                   Case(failures(restore / 2), fires=False, lookback="3m")),
             meaning="kube-proxy's iptables-restore runs keep failing.",
             impact="Rules on the node are not updated; kube-proxy retries full syncs, costing CPU.",
             diagnosis=(RESTORE_FAILURES, SYNC_AGE),

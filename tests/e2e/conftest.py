@@ -12,22 +12,24 @@ as `stereo suggest` against a live Prometheus) can use it;
 
 `scenario_lab`: one cluster per fault scenario (cluster label = scenario name), each four minutes of healthy
 history and then the scenario for as long as it needs (`Scenario.minutes`); ten clusters to a server, the
-servers one after the other, each stopped once its snapshot of firing alerts is taken.
+servers one after the other, each stopped once its snapshot of firing alerts is taken. Built by a process of its
+own started at the end of collection (e2e.scenario_snapshots), beside the tests that come first.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
-from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from e2e.history import backfill_recording_rules
-from e2e.lab import Lab, cluster, simulated_prometheus, snapshots_in_batches
+from e2e.lab import Lab, cluster, simulated_prometheus
+from e2e.scenario_snapshots import Pending
 
-from generator.simulate.scenarios import SCENARIOS
-
+TESTS = Path(__file__).resolve().parent.parent
 HEALTHY = cluster()
 HEALTHY_HOURS = 6
 
@@ -60,10 +62,30 @@ def recorded_lab(simulated_lab: Lab) -> Lab:
     return lab
 
 
+_snapshots: list[Pending] = []
+
+
+def _scenarios() -> Pending:
+    if not _snapshots:
+        _snapshots.append(Pending(Path(tempfile.mkdtemp(prefix="stereo-scenario-lab-")), TESTS))
+    return _snapshots[0]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the scenario snapshots now when a collected test asks for them (see e2e.scenario_snapshots)."""
+    tools = shutil.which("prometheus") and shutil.which("promtool")
+    wanted = any("scenario_lab" in getattr(item, "fixturenames", ()) for item in session.items)
+    if tools and wanted and not session.config.option.collectonly:
+        _scenarios()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for pending in _snapshots:
+        pending.stop()
+        shutil.rmtree(pending.workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def scenario_lab(tmp_path_factory: pytest.TempPathFactory) -> Lab:
+def scenario_lab() -> Lab:
     need_prometheus()
-    clusters = [replace(cluster(name), duration=(s.minutes + 4) * 60, scenario_window=s.minutes * 60)
-                for name, s in SCENARIOS.items()]
-    # a few clusters per server, one server after the other: see e2e.lab.snapshots_in_batches
-    return snapshots_in_batches(tmp_path_factory.mktemp("scenario-lab"), clusters)
+    return _scenarios().lab()
