@@ -123,9 +123,13 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
+# every character str.splitlines() (and so a reader of stderr) may take for a line end
+_LINE_ENDS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def _one_line(exc: Exception) -> str:
     """An error as one line, whatever characters the input put into it."""
-    return str(exc).replace("\r", "\\r").replace("\n", "\\n")
+    return str(exc).translate(_LINE_ENDS)
 
 
 def _counts(files: dict[str, str]) -> str:

@@ -249,3 +249,18 @@ def test_correlate_refuses_devices_and_pipes(tmp_path: Path, capsys: pytest.Capt
         assert cli.main(["correlate", path]) == 2
         assert capsys.readouterr().err == f"stereo correlate: {path}: cannot read: not a regular file (a device, " \
                                           "pipe or socket)\n"
+
+
+@pytest.mark.parametrize("char", ["\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_an_error_stays_one_line_whatever_the_input_put_into_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], char: str) -> None:
+    """A label name from the site's config ends up in the message; any character a reader splits lines at is
+    written escaped (hypothesis found U+001E splitting the line)."""
+    cfg = tmp_path / "stereo.yaml"
+    cfg.write_text(f'patch:\n  CoreDNSDown:\n    labels:\n      "a{char.encode("unicode_escape").decode()}b": x\n',
+                   encoding="utf-8")
+    code = cli.main(["generate", "--config", str(cfg), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.splitlines()) == 1, err
+    assert repr(char)[1:-1] in err

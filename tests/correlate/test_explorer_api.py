@@ -23,7 +23,7 @@ AUTH = {"Authorization": "Bearer t0ken"}
 
 @pytest.fixture(scope="module")
 def api(prometheus: Prometheus) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(prometheus.url, token="t0ken", timeout=20))) as c:
+    with TestClient(create_app(Settings(prometheus.url, token="t0ken", timeout=60))) as c:
         yield c
 
 

@@ -129,7 +129,7 @@ def _up(base: str) -> bool:
 
 def test_start_and_end_measure_a_past_window(prometheus: Prometheus, planted_blocks: tuple[object, int]) -> None:
     _, last = planted_blocks
-    with client(prometheus.url, timeout=10) as c:
+    with client(prometheus.url, timeout=60) as c:
         r = c.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP, "end": str(last),
                                                  "start": str(last - 6 * 3600)})
         assert r.status_code == 200, r.text
