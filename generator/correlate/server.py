@@ -16,8 +16,9 @@ Endpoints (JSON unless said otherwise; every error is JSON `{"error": "..."}`):
 Every measuring endpoint takes `window` (default 6h) ending now, or `start` and/or `end` (unix seconds or
 RFC 3339) for a past window.
 
-Robustness: the event loop only routes requests; fetching runs in a thread pool and the analysis in a few
-worker processes (workers.py: it cannot hold the event loop's interpreter lock), all under a total deadline (504
+Robustness: the event loop only routes requests; fetching runs in a thread pool (waiting on sockets) while
+decoding the upstream's JSON answers and the analysis run in a few worker processes (workers.py: neither can
+hold the event loop's interpreter lock), all under a total deadline (504
 when it passes, the upstream call included, however slowly the upstream dribbles). Each question is computed
 once at a time and, while a new step's answer is computed, the previous one is served (singleflight.py).
 Regex matchers of a selector are matched with RE2 (re2match.py), never Python's backtracking `re`. Upstream
@@ -100,12 +101,12 @@ def create_app(settings: Settings) -> FastAPI:
     prior = correlations.prior(set(catalog.signals))
     related = suggest.related(prior)
     metrics = Metrics()
+    analysts = workers.Analysts(catalog.derived, settings.analysis_workers)  # processes start on first use
     source = Source(settings.prometheus_url, settings.auth, timeout=settings.timeout, retries=settings.retries,
                     max_concurrency=settings.max_concurrency, max_series=settings.max_series,
-                    cache=RangeCache(settings.cache_size),
-                    hooks=metrics.hooks(), verify_tls=settings.verify_tls)
+                    cache=RangeCache(settings.cache_size), hooks=metrics.hooks(), verify_tls=settings.verify_tls,
+                    decoder=lambda fn, args, deadline: analysts.run(fn, args, deadline, "decoding an answer"))
     pool = ThreadPoolExecutor(max_workers=max(4, 2 * settings.max_concurrency), thread_name_prefix="stereo-serve")
-    analysts = workers.Analysts(catalog.derived, settings.analysis_workers)  # processes start on first use
     answers = Answers(settings.cache_size, settings.stale_for,
                       lambda result: metrics.cache.labels("response", result).inc())
     cluster_label = settings.config.cluster_label
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Which signals move together now: Spearman ρ with a significance test, measured on "
                               "a live Prometheus. Every error is JSON {\"error\": \"...\"}.")
     app.state.analysts = analysts
+    app.state.source = source
 
     async def run(key: tuple[Any, ...], when: When, fn: Callable[[float], Any], media_type: str = JSON) -> Response:
         """`fn(deadline)` in the pool under a total deadline, computed once per (key, step of the window's end);
@@ -385,9 +387,9 @@ def main(argv: list[str]) -> int:
         return 2
     import uvicorn
 
-    # The event loop answers /healthz between the fetching threads' Python work (decoding answers; the analysis
-    # is in worker processes): a thread that wants the GIL waits up to the switch interval each time (5 ms by
-    # default); 1 ms keeps probes prompt.
+    # The event loop answers /healthz between the fetching threads' Python work (little: decoding answers and
+    # the analysis are in worker processes): a thread that wants the GIL waits up to the switch interval each
+    # time (5 ms by default); 1 ms keeps probes prompt.
     sys.setswitchinterval(0.001)
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)

@@ -15,6 +15,7 @@ Query, Mimir, VictoriaMetrics). What this module adds around the client:
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict
@@ -134,6 +135,9 @@ class Source:
     cache: RangeCache | None = None
     hooks: Hooks = field(default_factory=Hooks)
     verify_tls: bool = True
+    # runs decode_range(*args) by a deadline somewhere else (the service: in its worker processes, so that no
+    # JSON decoding holds the service's interpreter lock); None: the client decodes in the calling thread
+    decoder: Callable[[Callable[..., Any], tuple[Any, ...], float], Any] | None = None
 
     def __post_init__(self) -> None:
         if not 2 <= self.max_points <= PROMETHEUS_MAX_POINTS:
@@ -148,6 +152,7 @@ class Source:
         session = requests.Session()
         session.verify = self.verify_tls  # the client sets verify only on a session it creates itself
         session.hooks["response"].append(remember_errors)
+        self._session = session
         self._client = PrometheusConnect(self.url, headers=self.auth.headers(), auth=self.auth.basic,
                                          disable_ssl=not self.verify_tls, retry=retry, session=session,
                                          timeout=self.timeout)
@@ -177,9 +182,13 @@ class Source:
         lo = s
         while lo <= e:
             hi = min(lo + span, e)
-            result = self._call(lambda t, lo=lo, hi=hi: self._client.custom_query_range(
-                query, _dt(lo), _dt(hi), str(int(step)), timeout=t), deadline)
-            _merge(result, rows, s, int(step), times.size, self.max_series, query, self.url)
+            if self.decoder is None:
+                result = self._call(lambda t, lo=lo, hi=hi: self._client.custom_query_range(
+                    query, _dt(lo), _dt(hi), str(int(step)), timeout=t), deadline)
+                _merge(result, rows, s, int(step), times.size, self.max_series, query, self.url)
+            else:
+                body = self._call(lambda t, lo=lo, hi=hi: self._raw_range(query, lo, hi, int(step), t), deadline)
+                self._decode(body, rows, s, int(step), times.size, query, deadline)
             lo = hi + int(step)
         keys = sorted(rows)
         values = np.vstack([rows[k] for k in keys]) if keys else np.empty((0, times.size))
@@ -213,6 +222,45 @@ class Source:
         return fetch_all(self.range, self.max_concurrency, queries, start, end, step, deadline, on_done)
 
     # ------------------------------------------------------------------ transport
+
+    def _raw_range(self, query: str, lo: int, hi: int, step: int, timeout: float) -> bytes:
+        """The undecoded body of the range query the client's custom_query_range sends (same session, headers,
+        auth and retries); reading it waits on the socket, which releases the interpreter lock."""
+        c = self._client
+        response = self._session.request(
+            "GET", f"{c.url}/api/v1/query_range", params={"query": query, "start": lo, "end": hi, "step": str(step)},
+            verify=self._session.verify, headers=c.headers, auth=c.auth, cert=self._session.cert, timeout=timeout)
+        if response.status_code != 200:  # remember_errors kept status and body for _classify
+            raise PrometheusApiClientException(f"HTTP Status Code {response.status_code}")
+        return response.content
+
+    def _decode(self, body: bytes, rows: dict[tuple[tuple[str, str], ...], np.ndarray], start: int, step: int,
+                size: int, query: str, deadline: float | None) -> None:
+        """One chunk's body decoded by `decoder` (decode_range, elsewhere) and merged into `rows`."""
+        assert self.decoder is not None
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout * (self.retries + 1)
+        try:
+            kind, detail, values = self.decoder(decode_range, (body, start, step, size, self.max_series, query,
+                                                               self.url), deadline)
+        except UpstreamTimeout:
+            self.hooks.error("timeout")
+            raise
+        if kind == "too_many_series":
+            self.hooks.error(kind)
+            raise TooManySeries(detail)
+        if kind != "ok":
+            self.hooks.error("bad_response")
+            raise UpstreamBadResponse(detail, 200)
+        for key, row in zip(detail, values, strict=True):
+            old = rows.get(key)
+            if old is None:
+                if len(rows) >= self.max_series:
+                    self.hooks.error("too_many_series")
+                    raise TooManySeries(f"{query} returns more than {self.max_series} series; narrow the selector")
+                rows[key] = row
+            else:  # a later chunk of the same series: its own part of the grid
+                np.copyto(old, row, where=~np.isnan(row))
 
     def _call(self, fn: Callable[[float], Any], deadline: float | None) -> Any:
         """One client call (its own retries included) holding a concurrency slot, ended by the deadline."""
@@ -328,6 +376,28 @@ def _labels(metric: Any) -> dict[str, str]:
     if not isinstance(metric, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metric.items()):
         raise TypeError("metric is not a mapping of strings")
     return metric
+
+
+def decode_range(body: bytes, start: int, step: int, size: int, max_series: int, query: str, url: str
+                 ) -> tuple[str, Any, np.ndarray | None]:
+    """A range query's JSON body on the grid, as ("ok", label keys, values (n_series, size)), or (kind, message,
+    None) for an answer that cannot be used (kinds: "bad_response", "too_many_series"). Runs in a worker process
+    (picklable arguments and result, no exception to carry across), so the service's process decodes nothing."""
+    try:
+        result = json.loads(body)["data"]["result"]
+    except (ValueError, RecursionError):  # JSONDecodeError, invalid UTF-8, nesting past the parser's depth
+        return "bad_response", f"{url} answered with invalid JSON", None
+    except (KeyError, TypeError) as exc:
+        return "bad_response", f"{url} answered with an unexpected response shape ({type(exc).__name__})", None
+    rows: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
+    try:
+        _merge(result, rows, start, step, size, max_series, query, url)
+    except TooManySeries as exc:
+        return "too_many_series", str(exc), None
+    except UpstreamBadResponse as exc:
+        return "bad_response", str(exc), None
+    keys = list(rows)
+    return "ok", keys, np.vstack([rows[k] for k in keys]) if keys else np.empty((0, size))
 
 
 def _merge(result: Any, rows: dict[tuple[tuple[str, str], ...], np.ndarray], start: int, step: int, size: int,

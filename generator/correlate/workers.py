@@ -16,7 +16,10 @@ a small pool of processes instead (each with its own interpreter and lock):
 * a worker that dies (killed, out of memory) fails the requests it had with a 500 and the next analysis gets
   a new pool; a worker whose service dies (even by SIGKILL) is ended by the kernel (Linux's parent-death
   signal), so no worker outlives its service;
-* `workers=0` analyses in the calling thread (the behaviour before the pool; for comparison and debugging).
+* the same workers decode the upstream's JSON answers (Analysts.run with source.decode_range): the service's
+  fetch threads only wait on sockets for the bytes, and a 2 MB answer's tens of milliseconds of json.loads and
+  parsing hold a worker's interpreter lock, not the event loop's;
+* `workers=0` analyses (and decodes) in the calling thread (as before the pool; for comparison and debugging).
 """
 
 from __future__ import annotations
@@ -82,21 +85,29 @@ class Analysts:
         `deadline` (time.monotonic()) passes first."""
         if self.workers < 1:
             return analyse(times, fetched, targets, options, self.derived)
+        return self.run(self.job, (times, fetched, targets, options), deadline, "the analysis")
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], deadline: float, what: str = "the work") -> Any:
+        """`fn(*args)` in a worker (`fn` a module-level function, `args` and the result picklable), in the calling
+        thread with `workers=0`; UpstreamTimeout (504) when `deadline` passes first. Source uses it to decode
+        upstream answers off the service's interpreter lock."""
+        if self.workers < 1:
+            return fn(*args)
         pool = self._get()
         try:
-            future = pool.submit(self.job, times, fetched, targets, options)
+            future = pool.submit(fn, *args)
         except BrokenProcessPool:
             self._drop(pool)
             pool = self._get()
-            future = pool.submit(self.job, times, fetched, targets, options)
+            future = pool.submit(fn, *args)
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FuturesTimeout:
             future.cancel()  # not started yet: never will; started: its result is dropped
-            raise UpstreamTimeout("the analysis did not finish before the request's deadline") from None
+            raise UpstreamTimeout(f"{what} did not finish before the request's deadline") from None
         except BrokenProcessPool:
             self._drop(pool)
-            raise RuntimeError("an analysis worker process died; the next request starts a new one") from None
+            raise RuntimeError("a worker process died; the next request starts a new one") from None
 
     def start(self) -> None:
         """Fork the workers now, from the calling thread (the service calls this on its event loop's thread,

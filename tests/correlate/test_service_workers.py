@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 import requests
-from promlab import NAMESPACE, PLANTED, Prometheus, free_port
+from promlab import NAMESPACE, PLANTED, FakePrometheus, Prometheus, free_port
 from test_service import client, json_error, wait_for
 from test_service_faults import _up
 
-from generator.correlate import workers
+from generator.correlate import source, workers
 from generator.correlate.analysis import Analysis
 from generator.process import stop
 
@@ -51,6 +51,22 @@ def held() -> Iterator[None]:
         yield
     finally:
         RELEASE.set()  # never leave a worker waiting
+
+
+DECODED_IN = _fork.Array("i", 64)  # the pid of each decoding, in order
+DECODES = _fork.Value("i", 0)
+BIGGEST = _fork.Value("q", 0)  # the largest body decoded, in bytes
+_decode_range = source.decode_range
+
+
+def spied_decode(body: bytes, *args: Any) -> Any:
+    """A spy in front of the real decoding (named so): records where it runs and how large the answer was."""
+    with DECODES.get_lock():
+        if DECODES.value < len(DECODED_IN):
+            DECODED_IN[DECODES.value] = os.getpid()
+        DECODES.value += 1
+        BIGGEST.value = max(BIGGEST.value, len(body))
+    return _decode_range(body, *args)
 
 
 def _alive(pid: int) -> bool:
@@ -136,3 +152,25 @@ def test_no_worker_outlives_a_killed_service(prometheus: Prometheus, tmp_path: P
         wait_for(lambda: not any(_running(k) for k in kids), "the workers of a killed service end")
     finally:
         stop(proc)
+
+
+def test_large_upstream_answers_are_decoded_in_the_worker_processes(fake_prometheus: FakePrometheus,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service process only waits on sockets for the upstream's bytes: decoding the JSON (which holds an
+    interpreter lock for tens of milliseconds per large answer) happens in a worker, with the same answer."""
+    fake_prometheus.mode = "wide"  # 200 random walks per query at every step: a large answer
+    monkeypatch.setattr(source, "decode_range", spied_decode)  # before the workers fork: they inherit the spy
+    DECODES.value = BIGGEST.value = 0
+    params = {"signals": f"{CPU},{NET}", "selector": SHOP, "start": "1700000000", "end": "1700021600"}
+    with client(fake_prometheus.url, timeout=300, cache_size=0) as c:
+        r = c.get("/api/v1/matrix", params=params)
+        assert r.status_code == 200, r.text
+        pids = c.app.state.analysts.pids()  # type: ignore[attr-defined]
+    decoded = list(DECODED_IN[:DECODES.value])
+    assert len(decoded) == 2 and BIGGEST.value > 1_000_000  # one large answer per signal ...
+    assert os.getpid() not in decoded and set(decoded) <= set(pids)  # ... each decoded in a worker
+    with client(fake_prometheus.url, timeout=300, cache_size=0, analysis_workers=0) as c:
+        alone = c.get("/api/v1/matrix", params=params)
+    assert list(DECODED_IN[2:DECODES.value]) == [os.getpid()] * 2  # without workers: in the request's thread
+    assert alone.status_code == 200 and alone.content == r.content
+    assert any(row["rho"] is not None for row in r.json() if row["a"] != row["b"])  # the answer has data
