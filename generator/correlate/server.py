@@ -16,11 +16,11 @@ Endpoints (JSON unless said otherwise; every error is JSON `{"error": "..."}`):
 Every measuring endpoint takes `window` (default 6h) ending now, or `start` and/or `end` (unix seconds or
 RFC 3339) for a past window.
 
-Robustness: the event loop only routes requests; fetching runs in a thread pool (waiting on sockets) while
-decoding the upstream's JSON answers and the analysis run in a few worker processes (workers.py: neither can
-hold the event loop's interpreter lock), all under a total deadline (504
-when it passes, the upstream call included, however slowly the upstream dribbles). Each question is computed
-once at a time and, while a new step's answer is computed, the previous one is served (singleflight.py).
+Robustness: the event loop only routes requests; fetching runs in a thread pool (waiting on sockets), decoding
+the upstream's answers and the analysis in a few worker processes (workers.py: neither can hold the event loop's
+interpreter lock), all under a total deadline (504 when it passes, the upstream call included, however slowly
+the upstream dribbles). Each question is computed once at a time and, while a new step's answer is computed,
+the previous one is served (singleflight.py).
 Regex matchers of a selector are matched with RE2 (re2match.py), never Python's backtracking `re`. Upstream
 faults map to the same status on every endpoint: refused query 502, unreachable 503, no answer in time 504; the
 next request tries again, so the service recovers with Prometheus. With `--token-file`, every endpoint but
@@ -122,8 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Stereo correlation service", version="1", lifespan=lifespan,
                   description="Which signals move together now: Spearman ρ with a significance test, measured on "
                               "a live Prometheus. Every error is JSON {\"error\": \"...\"}.")
-    app.state.analysts = analysts
-    app.state.source = source
+    app.state.analysts, app.state.source = analysts, source
 
     async def run(key: tuple[Any, ...], when: When, fn: Callable[[float], Any], media_type: str = JSON) -> Response:
         """`fn(deadline)` in the pool under a total deadline, computed once per (key, step of the window's end);
@@ -387,9 +386,8 @@ def main(argv: list[str]) -> int:
         return 2
     import uvicorn
 
-    # The event loop answers /healthz between the fetching threads' Python work (little: decoding answers and
-    # the analysis are in worker processes): a thread that wants the GIL waits up to the switch interval each
-    # time (5 ms by default); 1 ms keeps probes prompt.
+    # The event loop answers /healthz between the fetching threads' (little) Python work: a thread that wants the
+    # GIL waits up to the switch interval each time (5 ms by default); 1 ms keeps probes prompt.
     sys.setswitchinterval(0.001)
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)

@@ -15,7 +15,6 @@ Query, Mimir, VictoriaMetrics). What this module adds around the client:
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -42,6 +41,9 @@ from generator.correlate.faults import (
     http_error,
     reason,
 )
+from generator.correlate.rangedecode import decode_range
+from generator.correlate.rangedecode import labels_of as _labels
+from generator.correlate.rangedecode import merge as _merge
 
 __all__ = ["QUERY_ERRORS", "QueryRejected", "SourceError", "TooManySeries", "UpstreamBadResponse", "UpstreamTimeout",
            "UpstreamUnavailable"]
@@ -246,8 +248,7 @@ class Source:
         except UpstreamTimeout:
             self.hooks.error("timeout")
             raise
-        if kind == "too_many_series":
-            self.hooks.error(kind)
+        if kind == "too_many_series":  # the request's fault, not the upstream's: no upstream error counted
             raise TooManySeries(detail)
         if kind != "ok":
             self.hooks.error("bad_response")
@@ -256,7 +257,6 @@ class Source:
             old = rows.get(key)
             if old is None:
                 if len(rows) >= self.max_series:
-                    self.hooks.error("too_many_series")
                     raise TooManySeries(f"{query} returns more than {self.max_series} series; narrow the selector")
                 rows[key] = row
             else:  # a later chunk of the same series: its own part of the grid
@@ -365,66 +365,5 @@ class Scoped:
         return fetch_all(self.range, self.source.max_concurrency, queries, start, end, step, deadline, on_done)
 
 
-# ---------------------------------------------------------------------- parsing
-
-
 def _dt(ts: int) -> datetime:
     return datetime.fromtimestamp(ts, tz=UTC)
-
-
-def _labels(metric: Any) -> dict[str, str]:
-    if not isinstance(metric, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in metric.items()):
-        raise TypeError("metric is not a mapping of strings")
-    return metric
-
-
-def decode_range(body: bytes, start: int, step: int, size: int, max_series: int, query: str, url: str
-                 ) -> tuple[str, Any, np.ndarray | None]:
-    """A range query's JSON body on the grid, as ("ok", label keys, values (n_series, size)), or (kind, message,
-    None) for an answer that cannot be used (kinds: "bad_response", "too_many_series"). Runs in a worker process
-    (picklable arguments and result, no exception to carry across), so the service's process decodes nothing."""
-    try:
-        result = json.loads(body)["data"]["result"]
-    except (ValueError, RecursionError):  # JSONDecodeError, invalid UTF-8, nesting past the parser's depth
-        return "bad_response", f"{url} answered with invalid JSON", None
-    except (KeyError, TypeError) as exc:
-        return "bad_response", f"{url} answered with an unexpected response shape ({type(exc).__name__})", None
-    rows: dict[tuple[tuple[str, str], ...], np.ndarray] = {}
-    try:
-        _merge(result, rows, start, step, size, max_series, query, url)
-    except TooManySeries as exc:
-        return "too_many_series", str(exc), None
-    except UpstreamBadResponse as exc:
-        return "bad_response", str(exc), None
-    keys = list(rows)
-    return "ok", keys, np.vstack([rows[k] for k in keys]) if keys else np.empty((0, size))
-
-
-def _merge(result: Any, rows: dict[tuple[tuple[str, str], ...], np.ndarray], start: int, step: int, size: int,
-           max_series: int, query: str, url: str) -> None:
-    """Place one chunk's series on the grid (values off the grid are rounded to the nearest point).
-
-    Each series' [[t, "v"], ...] is converted by numpy in one call per column ("NaN" and "+Inf" parse as
-    floats), not by a Python float() per point."""
-    if not isinstance(result, list):
-        raise UpstreamBadResponse(f"{url} answered with an unexpected response shape (result)", 200)
-    for item in result:
-        try:
-            key = tuple(sorted(_labels(item["metric"]).items()))
-            pairs = item["values"]
-            if not isinstance(pairs, list):
-                raise TypeError("values is not a list")
-            ts_col, val_col = zip(*pairs, strict=True) if pairs else ((), ())
-            ts = np.array(ts_col, dtype=np.float64)
-            vals = np.array(val_col, dtype=np.float64)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
-            raise UpstreamBadResponse(f"{url} answered with an unexpected response shape ({type(exc).__name__} in a "
-                                      "series)", 200) from None
-        row = rows.get(key)
-        if row is None:
-            if len(rows) >= max_series:
-                raise TooManySeries(f"{query} returns more than {max_series} series; narrow the selector")
-            row = rows[key] = np.full(size, np.nan)
-        idx = np.rint((ts - start) / step).astype(np.int64)
-        ok = (idx >= 0) & (idx < size)
-        row[idx[ok]] = vals[ok]
