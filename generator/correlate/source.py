@@ -187,7 +187,11 @@ class Source:
             if self.decoder is None:
                 result = self._call(lambda t, lo=lo, hi=hi: self._client.custom_query_range(
                     query, _dt(lo), _dt(hi), str(int(step)), timeout=t), deadline)
-                _merge(result, rows, s, int(step), times.size, self.max_series, query, self.url)
+                try:
+                    _merge(result, rows, s, int(step), times.size, self.max_series, query, self.url)
+                except UpstreamBadResponse:
+                    self.hooks.error("bad_response")  # counted as when decoded elsewhere
+                    raise
             else:
                 body = self._call(lambda t, lo=lo, hi=hi: self._raw_range(query, lo, hi, int(step), t), deadline)
                 self._decode(body, rows, s, int(step), times.size, query, deadline)

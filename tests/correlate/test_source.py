@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +25,11 @@ from generator.correlate.source import (
 )
 
 CPU_SERIES = SERIES["container_cpu_usage"][0]
+
+
+def here(fn: Any, args: tuple[Any, ...], deadline: float) -> Any:
+    """A decoder running decode_range in the calling thread (the service runs it in a worker process)."""
+    return fn(*args)
 
 
 def test_importing_the_wing_does_not_pull_pandas() -> None:
@@ -55,12 +61,15 @@ def test_range_is_aligned_and_matches_the_written_samples(prometheus: Prometheus
     np.testing.assert_allclose(res.values[0], expected, rtol=1e-12)
 
 
+@pytest.mark.parametrize("decoder", [None, here])
 def test_long_ranges_are_fetched_in_chunks_with_the_same_result(prometheus: Prometheus,
-                                                                 planted_blocks: tuple[object, int]) -> None:
+                                                                 planted_blocks: tuple[object, int],
+                                                                 decoder: Any) -> None:
     _, end = planted_blocks
     calls: list[int] = []
     whole = Source(prometheus.url)
-    chunked = Source(prometheus.url, max_points=50, hooks=Hooks(in_flight=lambda d: calls.append(d) if d > 0 else None))
+    chunked = Source(prometheus.url, max_points=50, hooks=Hooks(in_flight=lambda d: calls.append(d) if d > 0 else None),
+                     decoder=decoder)
     try:
         a = whole.range(f'{{__name__=~".+", pod="{POD}"}}', end - 6 * 3600, end, STEP)
         b = chunked.range(f'{{__name__=~".+", pod="{POD}"}}', end - 6 * 3600, end, STEP)
@@ -72,9 +81,11 @@ def test_long_ranges_are_fetched_in_chunks_with_the_same_result(prometheus: Prom
     np.testing.assert_array_equal(a.values, b.values)
 
 
-def test_series_limit_and_instant_queries(prometheus: Prometheus, planted_blocks: tuple[object, int]) -> None:
+@pytest.mark.parametrize("decoder", [None, here])
+def test_series_limit_and_instant_queries(prometheus: Prometheus, planted_blocks: tuple[object, int],
+                                          decoder: Any) -> None:
     _, end = planted_blocks
-    source = Source(prometheus.url, max_series=2)
+    source = Source(prometheus.url, max_series=2, decoder=decoder)
     try:
         with pytest.raises(TooManySeries) as err:
             source.range(f'{{__name__=~".+", pod="{POD}"}}', end - 600, end, STEP)
@@ -100,12 +111,15 @@ def test_the_cache_answers_the_same_aligned_range(fake_prometheus: FakePrometheu
 
 def test_credentials_are_sent(fake_prometheus: FakePrometheus) -> None:
     for auth, expected in ((Auth(bearer_token="s3cret"), "Bearer s3cret"), (Auth(basic=("u", "p")), "Basic dTpw")):
-        source = Source(fake_prometheus.url, auth=auth)
-        try:
-            source.instant("vector(1)")
-        finally:
-            source.close()
-        assert fake_prometheus.headers[-1]["Authorization"] == expected
+        for decoder in (None, here):  # instant; range through the client or as raw bytes for a decoder
+            source = Source(fake_prometheus.url, auth=auth, decoder=decoder)
+            try:
+                source.instant("vector(1)")
+                assert fake_prometheus.headers[-1]["Authorization"] == expected
+                source.range("vector(1)", 0, 600, 60)
+                assert fake_prometheus.headers[-1]["Authorization"] == expected
+            finally:
+                source.close()
 
 
 def test_connection_refused_is_unavailable_after_bounded_retries() -> None:
@@ -122,15 +136,17 @@ def test_connection_refused_is_unavailable_after_bounded_retries() -> None:
 
 @pytest.mark.parametrize(("mode", "text"), [("error500", "HTTP 500: injected fault"), ("garbage", "invalid JSON"),
                                             ("shape", "unexpected response shape")])
-def test_bad_answers_are_bad_responses(fake_prometheus: FakePrometheus, mode: str, text: str) -> None:
+@pytest.mark.parametrize("decoder", [None, here])
+def test_bad_answers_are_bad_responses(fake_prometheus: FakePrometheus, mode: str, text: str, decoder: Any) -> None:
     fake_prometheus.mode = mode
-    source = Source(fake_prometheus.url, retries=2, backoff=0.01)
+    errors: list[str] = []
+    source = Source(fake_prometheus.url, retries=2, backoff=0.01, decoder=decoder, hooks=Hooks(error=errors.append))
     try:
         with pytest.raises(UpstreamBadResponse) as err:
             source.range("up", 0, 600, 60)
     finally:
         source.close()
-    assert err.value.status == 502 and text in str(err.value)
+    assert err.value.status == 502 and text in str(err.value) and errors == ["bad_response"]
     assert fake_prometheus.requests == (3 if mode == "error500" else 1)  # only 5xx is retried
 
 
@@ -173,8 +189,9 @@ def test_a_dribbling_answer_ends_at_the_deadline_and_frees_its_slot() -> None:
     assert errors == ["timeout", "rejected"] and fake.requests == 2
 
 
-def test_nan_and_infinities_decode(prometheus: Prometheus) -> None:
-    source = Source(prometheus.url)
+@pytest.mark.parametrize("decoder", [None, here])
+def test_nan_and_infinities_decode(prometheus: Prometheus, decoder: Any) -> None:
+    source = Source(prometheus.url, decoder=decoder)
     try:
         res = source.range('label_replace(vector(0) / 0, "v", "nan", "", "") or label_replace(vector(1) / 0, '
                            '"v", "inf", "", "") or label_replace(vector(-1) / 0, "v", "-inf", "", "")', 0, 600, 60)
