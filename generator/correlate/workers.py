@@ -13,7 +13,7 @@ a small pool of processes instead (each with its own interpreter and lock):
 * deadlines: the caller waits until the request's deadline and no longer; a job that has not started by then
   is cancelled, one that has keeps its worker until it ends and its result is dropped (the request has had its
   504 from the service's own deadline);
-* a worker that dies (killed, out of memory) fails the requests it had with a 500 and the next analysis gets
+* a worker that dies (killed, out of memory) fails the requests it had with a 500 and the next request gets
   a new pool; a worker whose service dies (even by SIGKILL) is ended by the kernel (Linux's parent-death
   signal), so no worker outlives its service;
 * the same workers decode the upstream's JSON answers (Analysts.run with source.decode_range): the service's
@@ -93,13 +93,14 @@ class Analysts:
         upstream answers off the service's interpreter lock."""
         if self.workers < 1:
             return fn(*args)
-        pool = self._get()
+        # never forks here: the caller may be a short-lived fetch thread, and the workers' parent-death signal
+        # is tied to the thread that forked them (start() forks, on the event loop's thread)
+        pool = self._get(fork=False)
         try:
             future = pool.submit(fn, *args)
         except BrokenProcessPool:
             self._drop(pool)
-            pool = self._get()
-            future = pool.submit(fn, *args)
+            raise RuntimeError("a worker process died; the next request starts a new one") from None
         try:
             return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except FuturesTimeout:
@@ -113,12 +114,18 @@ class Analysts:
         """Fork the workers now, from the calling thread (the service calls this on its event loop's thread,
         which lives as long as the service: the workers' parent-death signal is tied to the forking thread)."""
         if self.workers >= 1:
+            with self._lock:
+                pool = self._pool
+            if pool is not None and getattr(pool, "_broken", False):  # a worker died since: a new pool
+                self._drop(pool)
             self._get()
 
-    def _get(self) -> ProcessPoolExecutor:
+    def _get(self, fork: bool = True) -> ProcessPoolExecutor:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the service is shutting down")
+            if self._pool is None and not fork:
+                raise RuntimeError("no worker processes (a worker died); the next request starts new ones")
             if self._pool is None:
                 pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                            initializer=_start, initargs=(self.derived, os.getpid()))

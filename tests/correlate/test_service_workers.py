@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -174,3 +175,19 @@ def test_large_upstream_answers_are_decoded_in_the_worker_processes(fake_prometh
     assert list(DECODED_IN[2:DECODES.value]) == [os.getpid()] * 2  # without workers: in the request's thread
     assert alone.status_code == 200 and alone.content == r.content
     assert any(row["rho"] is not None for row in r.json() if row["a"] != row["b"])  # the answer has data
+
+
+def test_a_worker_killed_between_requests_is_replaced_by_the_next_request(prometheus: Prometheus) -> None:
+    """Decoding and analysis both need the workers; the next request forks a new pool (from the event loop's
+    thread, never from a fetch thread) rather than failing."""
+    params = {"target": CPU, "selector": SHOP}
+    with client(prometheus.url, timeout=300, cache_size=0) as c:
+        assert c.get("/api/v1/suggestions", params=params).status_code == 200
+        analysts = c.app.state.analysts  # type: ignore[attr-defined]
+        old = analysts.pids()
+        os.kill(old[0], signal.SIGKILL)
+        wait_for(lambda: getattr(analysts._pool, "_broken", False), "the pool notices its dead worker")
+        r = c.get("/api/v1/suggestions", params=params)
+        assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
+        new = analysts.pids()
+        assert len(new) == 2 and not set(new) & set(old)
