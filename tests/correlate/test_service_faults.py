@@ -38,8 +38,8 @@ def fake_dribbling_prometheus() -> Iterator[FakePrometheus]:
 def test_a_dribbling_upstream_holds_no_slot_past_the_deadline(fake_dribbling_prometheus: FakePrometheus,
                                                               prometheus: Prometheus) -> None:
     fake = fake_dribbling_prometheus
-    # a deadline short enough to keep the test quick, long enough for a real answer on a busy machine
-    with client(fake.url, timeout=8, cache_size=0, max_concurrency=2) as c, ThreadPoolExecutor(3) as pool:
+    # a deadline short enough to keep the test quick, long enough for a real answer on a busy machine (8 s was not)
+    with client(fake.url, timeout=15, cache_size=0, max_concurrency=2) as c, ThreadPoolExecutor(3) as pool:
         answers = list(pool.map(lambda ep: c.get(ep[0], params=ep[1]), ENDPOINTS))
         for r in answers:
             json_error(r, 504)

@@ -165,8 +165,8 @@ def test_slow_upstream_times_out_at_the_deadline(fake_slow_prometheus: FakeProme
     in_flight: list[int] = []
     source = Source(fake_slow_prometheus.url, timeout=30, hooks=Hooks(in_flight=in_flight.append))
     try:
-        with pytest.raises(UpstreamTimeout) as err:
-            source.range("up", 0, 600, 60, deadline=time.monotonic() + 0.5)
+        with pytest.raises(UpstreamTimeout) as err:  # 3 s: long enough to reach the fake on a busy machine
+            source.range("up", 0, 600, 60, deadline=time.monotonic() + 3)
     finally:
         source.close()
     assert err.value.status == 504 and in_flight == [1, -1] and fake_slow_prometheus.in_flight == 1
@@ -178,7 +178,7 @@ def test_a_dribbling_answer_ends_at_the_deadline_and_frees_its_slot() -> None:
     source = Source(fake.url, timeout=30, max_concurrency=1, hooks=Hooks(error=errors.append))
     try:
         with pytest.raises(UpstreamTimeout) as err:
-            source.range("up", 0, 600, 60, deadline=time.monotonic() + 1)
+            source.range("up", 0, 600, 60, deadline=time.monotonic() + 3)
         assert "within the deadline" in str(err.value) and fake.in_flight == 1  # the fake still dribbles
         fake.mode = "reject400"
         with pytest.raises(QueryRejected):  # the one slot is free again: the next query reaches the upstream
