@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from generator import promql
-from generator.config import Config, ConfigError
+from generator.config import FILTER_DEFAULTS, Config, ConfigError
 from generator.model import Component
 from generator.promql import example_of
 from generator.series_inputs import histogram
@@ -163,13 +163,20 @@ class Context:
         """PersistentVolumeClaims the volume alerts leave out: matchers on kube_persistentvolumeclaim_labels."""
         return self.config.filters["pv_exclude"]
 
+    @property
+    def pv_exclude_is_default(self) -> bool:
+        return self.pv_exclude == FILTER_DEFAULTS["pv_exclude"]
+
     def threshold(self, alert: str, default: float) -> float:
         self.asked_thresholds.add(alert)
         return float(self.config.thresholds.get(alert, default))
 
     def threshold_error(self, alert: str, why: str) -> ConfigError:
         """A threshold the catalog cannot use (e.g. outside the buckets), reported at the site setting's line."""
-        key = f"thresholds.{alert}"
+        return self.setting_error(f"thresholds.{alert}", why)
+
+    def setting_error(self, key: str, why: str) -> ConfigError:
+        """A site setting the catalog cannot use, reported at its line: `file:line: key: why`."""
         return ConfigError(f"{self.config.where(key)}: {key}: {why}")
 
     def interval(self) -> str:

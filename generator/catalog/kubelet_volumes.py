@@ -13,7 +13,6 @@ from collections.abc import Callable
 
 from generator import promql
 from generator.catalog.helpers import gauge_ramp
-from generator.config import FILTER_DEFAULTS, ConfigError
 from generator.context import TEST_CLUSTER, Context, selects
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, parse_duration, record_name
@@ -130,12 +129,11 @@ def opt_out_claim(ctx: Context) -> dict[str, str] | None:
     text = ctx.pv_exclude
     if not text:
         return None
-    where = f"{ctx.config.where(OPT_OUT_KEY)}: {OPT_OUT_KEY}"
     plain = {ctx.cluster: TEST_CLUSTER, **test_pvc(ctx)}
     if selects(text, plain):
-        raise ConfigError(f"{where}: expected matchers that select labelled claims only (such as "
-                          f'label_excluded_from_alerts="true"); {text!r} also selects a claim without labels, so no '
-                          "volume would ever alert")
+        raise ctx.setting_error(OPT_OUT_KEY, "expected matchers that select labelled claims only (such as "
+                                'label_excluded_from_alerts="true"); '
+                                f"{text!r} also selects a claim without labels, so no volume would ever alert")
     labels = dict(plain)
     for label, op, value in promql.parse_selector(text):
         choices = [value] if op == "=" else ["x", "true", ""]
@@ -145,11 +143,11 @@ def opt_out_claim(ctx: Context) -> dict[str, str] | None:
         have = labels.get(label, "")
         labels[label] = next((v for v in [have, *choices] if _passes(op, value, v)), have)
     if labels[ctx.cluster] != TEST_CLUSTER:
-        raise ConfigError(f"{where}: expected matchers on the claims' labels, not on {ctx.cluster} (the volume alerts "
-                          f"already run per {ctx.cluster}), got {text!r}")
+        raise ctx.setting_error(OPT_OUT_KEY, f"expected matchers on the claims' labels, not on {ctx.cluster} "
+                                f"(the volume alerts already run per {ctx.cluster}), got {text!r}")
     if not selects(text, labels):
-        raise ConfigError(f"{where}: expected matchers a claim's labels can satisfy with one plain value each (such "
-                          f'as label_tier=~"scratch|tmp"), got {text!r}')
+        raise ctx.setting_error(OPT_OUT_KEY, "expected matchers a claim's labels can satisfy with one plain value "
+                                f'each (such as label_tier=~"scratch|tmp"), got {text!r}')
     return labels
 
 
@@ -160,7 +158,7 @@ def _passes(op: str, value: str, have: str) -> bool:
 
 
 def _opt_out_meaning(ctx: Context) -> str:
-    if ctx.pv_exclude == FILTER_DEFAULTS["pv_exclude"]:
+    if ctx.pv_exclude_is_default:
         return (' Claims mounted ReadOnlyMany, and claims labelled `excluded_from_alerts: "true"` (exported by '
                 "kube-state-metrics with --metric-labels-allowlist), are left out.")
     if not ctx.pv_exclude:
@@ -310,7 +308,7 @@ def _full_cases(ctx: Context, vol: Volume, size: float, threshold: float) -> tup
     opted = opt_out_claim(ctx)
     if opted is None:
         return cases
-    default = ctx.pv_exclude == FILTER_DEFAULTS["pv_exclude"]
+    default = ctx.pv_exclude_is_default
     pvc = {k: opted[k] for k in PVC}  # the opt-out may pick claims by namespace
     return (*cases, Case({**vol(free, pvc=pvc), **claim("kube_persistentvolumeclaim_labels", **opted)}, fires=False,
                          note="the claim opts out with the label excluded_from_alerts=true" if default
