@@ -3,8 +3,6 @@ plus one run of the real `stereo serve` process."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -14,7 +12,8 @@ from typing import Any
 
 import pytest
 import requests
-from promlab import CLUSTER, DECOYS, NAMESPACE, PLANTED, FakePrometheus, Prometheus, free_port
+from promlab import CLUSTER, DECOYS, NAMESPACE, PLANTED, FakePrometheus, Prometheus
+from serve_run import serving
 
 from generator import correlations
 from generator.config import Config
@@ -295,35 +294,12 @@ def wait_for(condition: Callable[[], bool], what: str, limit: float = 60) -> Non
 
 
 def test_stereo_serve_process(prometheus: Prometheus, tmp_path: Path) -> None:
-    port = free_port()
     token = tmp_path / "token"
     token.write_text("s3cret\n", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", prometheus.url,
-                             "--listen", f"127.0.0.1:{port}", "--token-file", str(token), "--log-level", "warning"],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        limit = time.monotonic() + 120  # generous: a busy machine
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.monotonic() < limit, "stereo serve did not come up"
-            time.sleep(0.1)
+    with serving(prometheus.url, tmp_path, "--token-file", str(token)) as served:
+        base = served.url
         assert requests.get(f"{base}/api/v1/suggestions", params={"target": CPU}, timeout=10).status_code == 401
         r = requests.get(f"{base}/api/v1/suggestions", params={"target": CPU, "selector": SHOP},
                          headers={"Authorization": "Bearer s3cret"}, timeout=10)
         assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        assert proc.stderr is not None
-        err = proc.stderr.read().decode()
-        proc.stderr.close()
-    assert f"listening on http://127.0.0.1:{port}" in err
+    assert f"listening on http://127.0.0.1:{served.port}" in served.log_text()

@@ -4,8 +4,6 @@ RE2 while /healthz keeps answering, PromQL escapes kept, past windows by start/e
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -15,7 +13,8 @@ from typing import Any
 
 import pytest
 import requests
-from promlab import NAMESPACE, PLANTED, FakePrometheus, Prometheus, free_port
+from promlab import NAMESPACE, PLANTED, FakePrometheus, Prometheus
+from serve_run import serving
 from test_service import client, json_error, wait_for
 
 CPU, NET = PLANTED
@@ -94,13 +93,8 @@ def test_healthz_answers_while_regex_heavy_requests_run(fake_prometheus: FakePro
     """The real process: regex-heavy requests on long label values, and /healthz polled meanwhile answers every
     time (a generous 5 s client timeout; the latency itself is measured by bench/bench_service.py)."""
     fake_prometheus.mode = "long_labels"
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", fake_prometheus.url,
-                             "--listen", f"127.0.0.1:{port}", "--log-level", "warning", "--cache-size", "0"],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _up(base), "stereo serve up")
+    with serving(fake_prometheus.url, tmp_path, "--cache-size", "0") as served:
+        base = served.url
         with ThreadPoolExecutor(4) as pool:
             heavy = [pool.submit(requests.get, f"{base}/api/v1/suggestions", timeout=60,
                                  params={"target": CPU, "selector": HEAVY, "window": "1h"}) for _ in range(4)]
@@ -111,20 +105,6 @@ def test_healthz_answers_while_regex_heavy_requests_run(fake_prometheus: FakePro
             answers = [f.result() for f in heavy]
         assert [a.status_code for a in answers] == [200] * 4
         assert all(a.json()["suggestions"] == [] for a in answers)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
-def _up(base: str) -> bool:
-    try:
-        return requests.get(f"{base}/healthz", timeout=1).ok
-    except requests.RequestException:
-        return False
 
 
 def test_start_and_end_measure_a_past_window(prometheus: Prometheus, planted_blocks: tuple[object, int]) -> None:

@@ -27,8 +27,9 @@ import pytest
 import requests
 from e2e.test_e2e_foreign import CPU, HOURS, MEM, STEP, STEREO_YAML, WEB, _openmetrics
 from e2e.vmlab import VICTORIA_METRICS, VictoriaMetrics
+from serve_run import serving
 
-from generator.simulate.prometheus import Prometheus, backfill, free_port
+from generator.simulate.prometheus import Prometheus, backfill
 
 TARGETS = f"{CPU},{MEM}"
 Key = tuple[str, str, tuple[tuple[str, str], ...], str]
@@ -112,33 +113,10 @@ def test_suggest_gives_the_same_findings_on_victoria_metrics(engines: Engines) -
 def test_serve_on_victoria_metrics_answers_what_suggest_writes(engines: Engines) -> None:
     on_prometheus = json.loads((engines.work / "prometheus.json").read_text(encoding="utf-8")) \
         if (engines.work / "prometheus.json").exists() else _suggest(engines, engines.prometheus.url, "prometheus")[0]
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--prometheus", engines.vm.url,
-                             "--listen", f"127.0.0.1:{port}", "--timeout", "120s", "--log-level", "warning"],
-                            cwd=engines.work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        limit = time.monotonic() + 120  # generous: a busy machine
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            assert proc.poll() is None and time.monotonic() < limit, "stereo serve did not come up"
-            time.sleep(0.2)
-        ready = requests.get(f"{base}/readyz", timeout=30)
+    with serving(engines.vm.url, engines.work, "--timeout", "120s") as served:
+        ready = requests.get(f"{served.url}/readyz", timeout=30)
         assert ready.status_code == 200, ready.text  # VictoriaMetrics answers the readiness query
-        r = requests.get(f"{base}/api/v1/findings", params={"targets": TARGETS, "start": engines.start,
-                                                           "end": engines.end, "step": "60s"}, timeout=300)
+        r = requests.get(f"{served.url}/api/v1/findings", params={"targets": TARGETS, "start": engines.start,
+                                                                 "end": engines.end, "step": "60s"}, timeout=300)
         assert r.status_code == 200, r.text[:2000]
         _same_findings(on_prometheus, r.json())
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-        assert proc.stderr is not None
-        proc.stderr.close()
