@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import requests
 from promlab import NAMESPACE, PLANTED, FakePrometheus, Prometheus, free_port
+from serve_run import up
 from test_service import client, json_error, wait_for
-from test_service_faults import _up
 
 from generator.correlate import source, workers
 from generator.correlate.analysis import Analysis
@@ -143,7 +143,7 @@ def test_no_worker_outlives_a_killed_service(prometheus: Prometheus, tmp_path: P
                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _up(base), "stereo serve up")
+        wait_for(lambda: up(base), "stereo serve up")
         r = requests.get(f"{base}/api/v1/suggestions", params={"target": CPU, "selector": SHOP}, timeout=120)
         assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
         kids = _children(proc.pid)
