@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import generator
+from generator.oneline import one_line
 
 # subcommands served by other wings: name -> (module, help); each module has main(argv) -> int
 DELEGATED: dict[str, tuple[str, str]] = {
@@ -84,17 +85,17 @@ def _generate(args: argparse.Namespace) -> int:
         config = load(config_path)
         files = pipeline.generate(config, source.read(), manifests=manifests)
     except (ConfigError, ManifestError, CatalogError) as exc:
-        print(f"stereo: {_one_line(exc)}", file=sys.stderr)
+        print(f"stereo: {one_line(exc)}", file=sys.stderr)
         return 2
     except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
-        print(f"stereo: {config_path or '<defaults>'}: {_one_line(exc)}", file=sys.stderr)
+        print(f"stereo: {config_path or '<defaults>'}: {one_line(exc)}", file=sys.stderr)
         return 2
     except ValueError as exc:  # a catalog helper refusing a threshold from the settings (e.g. past its buckets)
         key = next((f"thresholds.{name}" for name, value in config.thresholds.items()
                     if f"threshold {value} " in f"{exc} "), None)
         if key is None:
             raise
-        print(f"stereo: {config.where(key)}: {key}: expected a threshold this alert can use ({_one_line(exc)})",
+        print(f"stereo: {config.where(key)}: {key}: expected a threshold this alert can use ({one_line(exc)})",
               file=sys.stderr)
         return 2
     if args.check and out.exists() and not out.is_dir():
@@ -113,7 +114,7 @@ def _generate(args: argparse.Namespace) -> int:
         check = None if args.no_tool_check else (lambda staged: validate_tools.check(staged, config))
         writer.write(files, out, check=check)
     except (writer.WriteError, validate_tools.ToolError) as exc:
-        print(f"stereo: {_one_line(exc)}", file=sys.stderr)
+        print(f"stereo: {one_line(exc)}", file=sys.stderr)
         return 2
     counts = _counts(files)
     print(f"stereo: wrote {len(files)} files to {out} ({counts})")
@@ -121,15 +122,6 @@ def _generate(args: argparse.Namespace) -> int:
         print(f"stereo: {out / 'manifests'} was not rewritten (no --manifests); `generate --check` compares it",
               file=sys.stderr)
     return 0
-
-
-# every character str.splitlines() (and so a reader of stderr) may take for a line end
-_LINE_ENDS = {ord(c): repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"}
-
-
-def _one_line(exc: Exception) -> str:
-    """An error as one line, whatever characters the input put into it."""
-    return str(exc).translate(_LINE_ENDS)
 
 
 def _counts(files: dict[str, str]) -> str:

@@ -264,3 +264,13 @@ def test_an_error_stays_one_line_whatever_the_input_put_into_it(
     assert code == 2
     assert len(err.splitlines()) == 1, err
     assert repr(char)[1:-1] in err
+
+
+def test_doctor_and_cli_write_the_same_one_line() -> None:
+    """One escaping for every message built from input or an upstream answer (doctor read a Prometheus error
+    with U+2028 as two lines before)."""
+    from generator.doctor import client
+
+    text = "bad\u2028query\x1e\nend"
+    assert client.one_line(text) == "bad\\u2028query\\x1e\\nend"
+    assert len(client.one_line("x" * 500, 300)) == 300

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from generator.doctor.checks import Doctor, Finding
+from generator.oneline import one_line
 
 STATUSES = ("ok", "warn", "fail")
 
@@ -27,7 +28,7 @@ STATUSES = ("ok", "warn", "fail")
 def table(findings: list[Finding]) -> str:
     head = ("COMPONENT", "CHECK", "STATUS", "DETAIL")
     # a detail may quote the server's label values: one row stays one line whatever they hold
-    rows = [head] + [(f.component, f.check, f.status, _one_line(f.detail)) for f in findings]
+    rows = [head] + [(f.component, f.check, f.status, one_line(f.detail)) for f in findings]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = ["  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows]
     counts = {s: sum(1 for f in findings if f.status == s) for s in STATUSES}
@@ -47,8 +48,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         site = load_site(load(config_path))
         findings = Doctor(site, client).run()
     except (OSError, ValueError, ConfigError, CatalogError, PromQLError, Unreachable) as exc:
-        print(f"stereo doctor: {_one_line(str(exc))}", file=sys.stderr)
+        print(f"stereo doctor: {one_line(str(exc))}", file=sys.stderr)
         return 2
     if args.json:
         sys.stdout.write(json.dumps([f.as_dict() for f in findings], indent=1, ensure_ascii=False) + "\n")

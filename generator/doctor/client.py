@@ -13,6 +13,8 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from generator.oneline import one_line
+
 MAX_BODY = 32 * 1024 * 1024  # bytes read from one answer at most
 
 
@@ -54,7 +56,7 @@ class Client:
             raise Unreachable(f"{self.url}{path}: HTTP {exc.code}{': ' + detail if detail else ''}") from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
-            raise Unreachable(f"{self.url}{path}: {_one_line(str(reason))}") from None
+            raise Unreachable(f"{self.url}{path}: {one_line(reason, 300)}") from None
         if len(raw) > MAX_BODY:
             raise Unreachable(f"{self.url}{path}: answer larger than {MAX_BODY} bytes")
         try:
@@ -63,7 +65,7 @@ class Client:
             raise Unreachable(f"{self.url}{path}: not a Prometheus API answer (not JSON)") from None
         if not isinstance(payload, dict) or payload.get("status") != "success":
             detail = payload.get("error", "") if isinstance(payload, dict) else ""
-            raise Unreachable(f"{self.url}{path}: {_one_line(str(detail)) or 'not a Prometheus API answer'}")
+            raise Unreachable(f"{self.url}{path}: {one_line(detail, 300) or 'not a Prometheus API answer'}")
         return payload.get("data")
 
     # ---- the calls doctor makes --------------------------------------------------------------------------
@@ -106,8 +108,6 @@ def _error_of(body: bytes) -> str:
         payload = json.loads(body)
     except ValueError:
         return ""
-    return _one_line(str(payload.get("error", ""))) if isinstance(payload, dict) else ""
+    return one_line(payload.get("error", ""), 300) if isinstance(payload, dict) else ""
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\r", " ").replace("\n", " ")[:300]
