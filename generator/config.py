@@ -128,12 +128,19 @@ class Config:
     services: tuple[dict[str, str], ...] = ({"preset": "http"},)
     prometheus_url: str = "http://prometheus:9090"
     correlation_url: str = "http://stereo:9797"
+    # where people's browsers reach `stereo serve` (the alerts' explorer_url links); None: correlation_url
+    correlation_public_url: str | None = None
     alertmanager: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(ALERTMANAGER_DEFAULTS))
     manifests: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(MANIFESTS_DEFAULTS))
     source: str = field(default="<defaults>", compare=False)
     # line of each dotted key in the file, for messages about names checked after the catalog is built
     lines: dict[str, int] = field(default_factory=dict, compare=False)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def explorer_base(self) -> str:
+        """The explorer's address as users reach it: correlation_public_url, else correlation_url."""
+        return self.correlation_public_url or self.correlation_url
 
     def where(self, key: str) -> str:
         line = self.lines.get(key)
@@ -160,7 +167,8 @@ SCHEMA: dict[str, Check] = {
     "slo": record({"objective": ratio, "read_latency": duration_upto("1h"), "write_latency": duration_upto("1h")}),
     "services": list_of(record({"preset": one_of("http", "ingress-nginx"), "selector": selector})),
     "prometheus_url": url,
-    "correlation_url": annotation_url,  # explorer_url annotations start with it
+    "correlation_url": annotation_url,  # Grafana's Infinity datasource; explorer_url when no public URL is set
+    "correlation_public_url": annotation_url,  # explorer_url annotations start with it
     "alertmanager": record({
         "receivers": map_of(string, keys=SEVERITY_KEYS),
         "repeat_interval": map_of(duration, keys=SEVERITY_KEYS),

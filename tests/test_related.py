@@ -160,11 +160,28 @@ def test_links_use_the_alerts_own_labels_and_the_site_urls() -> None:
                 assert not re.search(r"=(&|$)", expected[key]) and "<no value>" not in expected[key], (name, key)
                 assert f"={labels['k8s_cluster']}" in expected[key]
     node = _alerts(pipeline.generate(config, MEASURED_B))["NodeCPUHighUsage"]["annotations"]["related_url"]
+    provisioned = yaml.safe_load(files["provisioning/datasources/stereo.yaml"])["datasources"]
+    assert {d["url"] for d in provisioned if d["uid"] == "stereo-correlation"} == {"https://stereo.example.com"}
     assert node.endswith("&var-cluster={{ $labels.k8s_cluster }}")  # the node alerts carry no namespace or pod
     for r in _alerts(files).values():
         for key in ANNOTATIONS:
             if key in r["annotations"]:
                 gotemplate.check(r["annotations"][key])
+
+
+def test_the_explorer_link_starts_with_the_public_url_and_the_datasource_keeps_the_service_url() -> None:
+    """Grafana reaches the service in the cluster (correlation_url); people's browsers reach it where the site
+    publishes it (correlation_public_url), and that is where explorer_url points."""
+    config = build_config({"correlation_url": "http://stereo.monitoring.svc:9797",
+                           "correlation_public_url": "https://stereo.example.com/explore/"}, "stereo.yaml", {})
+    files = pipeline.generate(config, MEASURED_A)
+    ann = _alerts(files)["ContainerCPUNearLimit"]["annotations"]
+    assert ann["explorer_url"].startswith("https://stereo.example.com/explore/?target=container_cpu_usage&cluster=")
+    provisioned = yaml.safe_load(files["provisioning/datasources/stereo.yaml"])["datasources"]
+    assert [d["url"] for d in provisioned if d["uid"] == "stereo-correlation"] == ["http://stereo.monitoring.svc:9797"]
+    assert all("stereo.monitoring.svc" not in v for r in _alerts(files).values() for v in r["annotations"].values())
+    # unset, the link keeps today's base: correlation_url
+    assert build_config({}, "stereo.yaml", {}).explorer_base == "http://stereo:9797"
 
 
 def test_a_partner_the_site_leaves_out_is_not_listed() -> None:

@@ -9,8 +9,8 @@ alert's own signals. The alert then carries:
 * `related`: `name (ρ +0.82, n 240), name (prior)` — what to look at next, in the notification itself;
 * `related_url`: the Grafana pair view with the alert's signal as A, the strongest partner as B, and the
   alert's own cluster / namespace / pod (`{{ $labels.x }}`, only labels every firing case of the alert has);
-* `explorer_url`: the correlation explorer (`stereo serve`, at correlation_url) with the alert's signal as
-  target and the same scope.
+* `explorer_url`: the correlation explorer (`stereo serve`, at correlation_public_url, else correlation_url)
+  with the alert's signal as target and the same scope.
 
 Pure functions of (components, pairs, settings): nothing is read here.
 """
@@ -151,7 +151,7 @@ def explorer_url(config: Config, target: str, labels: Sequence[str]) -> str:
     query = [f"target={target}"]
     for label in labels:
         query.append(f"{'cluster' if label == config.cluster_label else label}={_value(label)}")
-    return f"{config.correlation_url}/?" + "&".join(query)
+    return f"{config.explorer_base}/?" + "&".join(query)
 
 
 def annotations(alert: Alert, found: Sequence[Partner], config: Config, homes: dict[str, str]) -> dict[str, str]:
