@@ -1,7 +1,8 @@
 """Render the small subset of Prometheus alert templating Stereo's annotations use, as Prometheus would.
 
 promtool compares annotations exactly, so the expected text of a firing case is computed here from the
-case's labels and value. Supported: `{{ $labels.name }}`, `{{ $value }}` piped through humanize,
+case's labels and value. Supported: `{{ $labels.name }}` (piped through `urlquery`, Go's url.QueryEscape, inside
+links), `{{ $value }}` piped through humanize,
 humanize1024, humanizePercentage or humanizeDuration, and `{{ printf "%.2f" $value }}`.
 Anything else is an error, so an annotation cannot silently drift from what its test expects.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from urllib.parse import quote_plus
 
 _ACTION = re.compile(r"{{-?\s*(.*?)\s*-?}}")
 _SMALL = ("m", "u", "n", "p", "f", "a", "z", "y")
@@ -104,11 +106,32 @@ def uses_value(template: str) -> bool:
     return "$value" in template
 
 
+def urlquery(text: str) -> str:
+    """Go's url.QueryEscape (text/template's `urlquery`): letters, digits and `-_.~` kept, space as `+`, every
+    other byte of the UTF-8 text as %XX."""
+    return quote_plus(text, safe="")
+
+
+def _label(body: str) -> tuple[str, bool] | None:
+    """`$labels.name` or `$labels.name | urlquery` → (name, escaped); None for anything else."""
+    parts = [p.strip() for p in body.split("|")]
+    name = parts[0].removeprefix("$labels.")
+    if not parts[0].startswith("$labels.") or not _LABEL_NAME.fullmatch(name) or len(parts) > 2:
+        return None
+    if len(parts) == 2 and parts[1] != "urlquery":
+        return None
+    return name, len(parts) == 2
+
+
 def render(template: str, labels: dict[str, str], value: float | None) -> str:
     def action(m: re.Match[str]) -> str:
         body = m.group(1)
         if body.startswith("$labels."):
-            return labels.get(body.removeprefix("$labels."), "")
+            label = _label(body)
+            if label is None:
+                raise TemplateError(f"unsupported template action {{{{ {body} }}}}")
+            text = labels.get(label[0], "")
+            return urlquery(text) if label[1] else text
         if value is None:
             raise TemplateError(f"template {template!r} uses {body!r} but the case gives no value")
         pf = re.fullmatch(r'printf\s+"(%\.\d+f)"\s+\$value', body)
@@ -134,7 +157,7 @@ def check(template: str, value: bool = False) -> None:
     for m in _ACTION.finditer(template):
         body = m.group(1)
         if body.startswith("$labels."):
-            if not _LABEL_NAME.fullmatch(body.removeprefix("$labels.")):
+            if _label(body) is None:
                 raise TemplateError(f"unsupported template action {{{{ {body} }}}}")
         elif not value:
             raise TemplateError(f"unsupported template action {{{{ {body} }}}} (only {{{{ $labels.name }}}} here)")

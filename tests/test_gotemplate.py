@@ -49,3 +49,25 @@ def test_unsupported_actions_are_errors() -> None:
         gt.render("{{ $value | title }}", {}, 1.0)
     with pytest.raises(gt.TemplateError, match="gives no value"):
         gt.render("{{ $value | humanize }}", {}, None)
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("shop", "shop"),
+    ("a&b#c", "a%26b%23c"),
+    ("web #1/x y", "web+%231%2Fx+y"),
+    ("k=v?q+1%", "k%3Dv%3Fq%2B1%25"),
+    ("-_.~", "-_.~"),
+    ("été", "%C3%A9t%C3%A9"),  # UTF-8 bytes, upper-case hex, as Go's url.QueryEscape
+])
+def test_urlquery_escapes_a_label_as_go_does(value: str, expected: str) -> None:
+    rendered = gt.render("x={{ $labels.ns | urlquery }}&y={{ $labels.ns }}", {"ns": value}, None)
+    assert rendered == f"x={expected}&y={value}"
+
+
+def test_only_urlquery_may_follow_a_label() -> None:
+    gt.check("{{ $labels.pod | urlquery }}")
+    for bad in ("{{ $labels.pod | title }}", "{{ $labels.pod | urlquery | urlquery }}", "{{ $labels.p-d | urlquery }}"):
+        with pytest.raises(gt.TemplateError):
+            gt.check(bad)
+        with pytest.raises(gt.TemplateError):
+            gt.render(bad, {"pod": "p"}, None)

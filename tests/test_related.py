@@ -149,10 +149,11 @@ def test_links_use_the_alerts_own_labels_and_the_site_urls() -> None:
     ann = _alerts(files)["ContainerCPUNearLimit"]["annotations"]
     assert ann["related_url"] == (
         "https://grafana.example.com/g/d/stereo-pair/pair?var-a=container_cpu_usage&var-b=pod_network_receive_bytes"
-        "&var-a_home=stereo-workloads&var-b_home=stereo-workloads&var-cluster={{ $labels.k8s_cluster }}"
-        "&var-namespace={{ $labels.namespace }}&var-pod={{ $labels.pod }}")
+        "&var-a_home=stereo-workloads&var-b_home=stereo-workloads&var-cluster={{ $labels.k8s_cluster | urlquery }}"
+        "&var-namespace={{ $labels.namespace | urlquery }}&var-pod={{ $labels.pod | urlquery }}")
     assert ann["explorer_url"] == ("https://stereo.example.com/?target=container_cpu_usage&cluster="
-                                   "{{ $labels.k8s_cluster }}&namespace={{ $labels.namespace }}&pod={{ $labels.pod }}")
+                                   "{{ $labels.k8s_cluster | urlquery }}&namespace={{ $labels.namespace | urlquery }}"
+                                   "&pod={{ $labels.pod | urlquery }}")
     for name, labels, expected in _expected(files):
         for key in ("related_url", "explorer_url"):
             if key in expected:
@@ -162,7 +163,8 @@ def test_links_use_the_alerts_own_labels_and_the_site_urls() -> None:
     node = _alerts(pipeline.generate(config, MEASURED_B))["NodeCPUHighUsage"]["annotations"]["related_url"]
     provisioned = yaml.safe_load(files["provisioning/datasources/stereo.yaml"])["datasources"]
     assert {d["url"] for d in provisioned if d["uid"] == "stereo-correlation"} == {"https://stereo.example.com"}
-    assert node.endswith("&var-cluster={{ $labels.k8s_cluster }}")  # the node alerts carry no namespace or pod
+    # the node alerts carry no namespace or pod
+    assert node.endswith("&var-cluster={{ $labels.k8s_cluster | urlquery }}")
     for r in _alerts(files).values():
         for key in ANNOTATIONS:
             if key in r["annotations"]:
@@ -182,6 +184,44 @@ def test_the_explorer_link_starts_with_the_public_url_and_the_datasource_keeps_t
     assert all("stereo.monitoring.svc" not in v for r in _alerts(files).values() for v in r["annotations"].values())
     # unset, the link keeps today's base: correlation_url
     assert build_config({}, "stereo.yaml", {}).explorer_base == "http://stereo:9797"
+
+
+HOSTILE = {"cluster": "eu west/1", "namespace": "a&b#c", "pod": "web #1/x y", "container": "app"}
+
+
+def test_label_values_are_query_escaped_in_the_links_as_prometheus_renders_them(default_files: dict[str, str],
+                                                                               tmp_path: Path) -> None:
+    """A promtool case with `&`, `#`, `/` and a space in the alert's labels: the links Prometheus renders keep
+    each value in its own query parameter, and decode back to the labels (what Grafana and the explorer read)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    rule = _alerts(default_files)["ContainerCPUNearLimit"]
+    (tmp_path / "workloads.yaml").write_text(default_files["alerts/workloads.yaml"])
+    labels = {**HOSTILE, **rule["labels"]}
+    expected = {k: gotemplate.render(v, labels, 0.95) for k, v in rule["annotations"].items()}
+    explorer = "http://stereo:9797/?target=container_cpu_usage&cluster=eu+west%2F1&namespace=a%26b%23c&pod=web+%231%2Fx+y"
+    assert expected["explorer_url"] == explorer
+    assert expected["related_url"].endswith(
+        "&var-cluster=eu+west%2F1&var-namespace=a%26b%23c&var-pod=web+%231%2Fx+y")
+    for key, prefix in (("explorer_url", ""), ("related_url", "var-")):
+        query = dict(parse_qsl(urlsplit(expected[key]).query))
+        assert {k: query[prefix + k] for k in ("cluster", "namespace", "pod")} == {
+            k: HOSTILE[k] for k in ("cluster", "namespace", "pod")}, key
+    series = ("cluster_namespace_pod_container:container_cpu_usage_over_limits:ratio_rate5m{"
+              + ",".join(f'{k}="{v}"' for k, v in sorted(HOSTILE.items())) + "}")
+    test = {"rule_files": ["workloads.yaml"], "evaluation_interval": "1m",
+            "tests": [{"interval": "1m", "input_series": [{"series": series, "values": "0.95x30"}],
+                       "alert_rule_test": [{"eval_time": "20m", "alertname": "ContainerCPUNearLimit",
+                                            "exp_alerts": [{"exp_labels": labels, "exp_annotations": expected}]}]}]}
+    (tmp_path / "hostile_test.yaml").write_text(yaml.safe_dump(test, allow_unicode=True))
+    from promtool_run import promtool
+    ran = promtool("test", "rules", "hostile_test.yaml", cwd=tmp_path)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    # the same case with the value left unescaped fails: promtool really compares the rendered link
+    test["tests"][0]["alert_rule_test"][0]["exp_alerts"][0]["exp_annotations"]["explorer_url"] = explorer.replace(
+        "a%26b%23c", "a&b#c")
+    (tmp_path / "hostile_test.yaml").write_text(yaml.safe_dump(test, allow_unicode=True))
+    assert promtool("test", "rules", "hostile_test.yaml", cwd=tmp_path).returncode == 1
 
 
 def test_a_partner_the_site_leaves_out_is_not_listed() -> None:

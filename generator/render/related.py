@@ -8,7 +8,8 @@ alert's own signals. The alert then carries:
 
 * `related`: `name (ρ +0.82, n 240), name (prior)` — what to look at next, in the notification itself;
 * `related_url`: the Grafana pair view with the alert's signal as A, the strongest partner as B, and the
-  alert's own cluster / namespace / pod (`{{ $labels.x }}`, only labels every firing case of the alert has);
+  alert's own cluster / namespace / pod (`{{ $labels.x | urlquery }}`, only labels every firing case of the
+  alert has; Go's urlquery escapes the value, space as `+`, which Grafana and the explorer read as a space);
 * `explorer_url`: the correlation explorer (`stereo serve`, at correlation_public_url, else correlation_url)
   with the alert's signal as target and the same scope.
 
@@ -133,7 +134,8 @@ def scope_labels(alert: Alert, cluster: str) -> tuple[str, ...]:
 
 
 def _value(label: str) -> str:
-    return f"{{{{ $labels.{label} }}}}"
+    """A label's value inside a link: query-escaped by Prometheus (`&`, `#`, `/`, space... cannot cut the URL)."""
+    return f"{{{{ $labels.{label} | urlquery }}}}"
 
 
 def pair_url(config: Config, homes: dict[str, str], partner: Partner, labels: Sequence[str]) -> str:
