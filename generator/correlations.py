@@ -21,6 +21,11 @@ from generator.config import ConfigError
 from generator.yamlio import dump as dump_yaml
 
 SOURCES = ("measured", "prior")
+# The weakest |ρ| offered as a partner to look at (alerts' `related`, runbooks, the explorer's list). Significance
+# alone is not enough: over a long window at a fine step (n in the hundreds) the critical value at α = 0.01
+# falls below 0.2, where one signal's ranks explain under 4 % of the other's (ρ² < 0.04). 0.3 is the usual
+# threshold of a moderate association (ρ² ≈ 0.09); a pair's own `critical`, when higher, is the floor instead.
+LIST_MIN_RHO = 0.3
 MAX_DEPTH = 8  # the document nests 3 levels
 
 
@@ -42,6 +47,11 @@ class Pair:
     def strength(self) -> float:
         return abs(self.rho) if self.rho is not None else 0.0
 
+    def listed(self) -> bool:
+        """Strong enough to be offered as a partner: |ρ| at or above LIST_MIN_RHO and the pair's critical value.
+        A prior pair (nothing measured yet) is listed: it is the expectation until `stereo suggest` runs."""
+        return listable(self.rho, self.critical)
+
     def evidence(self) -> str:
         """How a panel description cites this pair."""
         if self.source == "prior" or self.rho is None:
@@ -54,6 +64,13 @@ class Pair:
         if self.stability is not None:
             text += f", significant in {self.stability:.0%} of short windows"
         return text
+
+
+def listable(rho: float | None, critical: float | None = None) -> bool:
+    """|ρ| ≥ max(LIST_MIN_RHO, critical); None (a prior, not measured) is listable."""
+    if rho is None:
+        return True
+    return abs(rho) >= max(LIST_MIN_RHO, critical or 0.0) - 1e-12
 
 
 def _number(value: Any, lo: float, hi: float) -> bool:

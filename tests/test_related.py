@@ -11,7 +11,7 @@ import pytest
 import yaml
 from promtool_run import check_and_test
 
-from generator import gotemplate, pipeline, writer
+from generator import correlations, gotemplate, pipeline, writer
 from generator.build import build, site
 from generator.config import build as build_config
 from generator.config import load
@@ -94,10 +94,47 @@ def test_partners_strongest_first_capped_one_entry_each_never_own_or_derived() -
     assert [(p.own, p.signal) for p in found] == [("x", "y"), ("x", "p2"), ("y", "p1")]
     assert related.partners(watched, list(reversed(pairs))) == found
     assert [p.signal for p in related.partners(watched, pairs, limit=10)] == ["y", "p2", "p1", "p5", "p3"]
-    # a tie on |ρ|: measured before the prior, then by name
+    # priors by name; a measured ρ of 0 is no partner (below the floor)
     tie = [_pair("x", "b", None, "prior"), _pair("x", "a", None, "prior"), _pair("x", "c", 0.0)]
-    assert [p.signal for p in related.partners(watched, tie)] == ["c", "a", "b"]
+    assert [p.signal for p in related.partners(watched, tie)] == ["a", "b"]
     assert found[1].text() == "p2 (ρ -0.90, n 100)" and Partner("x", "p3", pairs[3]).text() == "p3 (prior)"
+
+
+FLOOR = [  # (rho, critical, source, listed)
+    (0.82, None, "measured", True),
+    (-0.82, 0.2, "measured", True),
+    (0.3, None, "measured", True),  # the floor itself is listed
+    (-0.3, 0.15, "measured", True),
+    (0.29, None, "measured", False),
+    (-0.2999, 0.1, "measured", False),
+    (0.17, 0.166, "measured", False),  # significant (n 240, α 0.01) but weak
+    (0.35, 0.4, "measured", False),  # above the floor, below its own critical value (a hand-edited file)
+    (0.4, 0.4, "measured", True),
+    (0.0, None, "measured", False),
+    (None, None, "prior", True),  # nothing measured yet: the expectation is listed
+]
+
+
+@pytest.mark.parametrize(("rho", "critical", "source", "listed"), FLOOR)
+def test_partners_below_the_floor_are_not_listed(rho: float | None, critical: float | None, source: str,
+                                                 listed: bool) -> None:
+    pair = Pair("x", "p", rho=rho, n=240 if rho is not None else 0, critical=critical, source=source)
+    assert pair.listed() is listed
+    found = related.partners(Watched(("x",), ("x",)), [pair, _pair("x", "strong", 0.9)])
+    assert [p.signal for p in found] == ["strong", "p"] if listed else ["strong"]
+    # the alert annotation and the runbook read the same partners (by_alert); the explorer the same rule
+    assert correlations.listable(rho, critical) is listed
+
+
+def test_a_weak_measured_partner_leaves_the_alert_and_its_runbook() -> None:
+    weak = _doc("{a: container_cpu_usage, b: pod_network_receive_bytes, rho: 0.82, n: 240, source: measured}",
+                "{a: container_cpu_usage, b: node_cpu_utilisation, rho: 0.21, n: 240, critical: 0.166, "
+                "source: measured}")
+    files = pipeline.generate(load(None), weak)
+    assert _alerts(files)["ContainerCPUNearLimit"]["annotations"]["related"] == (
+        "pod_network_receive_bytes (ρ +0.82, n 240)")
+    assert "node_cpu_utilisation" not in files["docs/runbooks/ContainerCPUNearLimit.md"]
+    assert "related" not in _alerts(files)["NodeCPUHighUsage"]["annotations"]
 
 
 def test_two_correlation_files_give_two_sets_of_annotations(files_a: dict[str, str], files_b: dict[str, str]) -> None:

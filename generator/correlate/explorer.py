@@ -4,7 +4,8 @@ The page (static/index.html, explorer.js, explorer.css: hand-written, no build s
 the service's own endpoints — suggestions, findings, matrix — and these three:
 
 * `GET /api/v1/signals` — the catalog's signals (name, title, unit, kind, home dashboard) and the settings the
-  page needs (grafana_url, cluster label, default window);
+  page needs (grafana_url, cluster label, default window, `min_rho`: the |ρ| floor of its list of related
+  signals, correlations.LIST_MIN_RHO, the floor the alerts and runbooks use too);
 * `GET /api/v1/labels?label=namespace&target=SIGNAL&selector=...` — the values a scope label takes where the
   target has data over the window (for the cluster / namespace / pod pickers). The label must be the cluster
   label, `namespace` or `pod`; the selector's exact values are bound into the target's PromQL escaped
@@ -33,6 +34,7 @@ from generator.correlate import re2match, suggest
 from generator.correlate.candidates import Catalog
 from generator.correlate.params import ApiError, When, matchers_param, num, when_param
 from generator.correlate.source import QueryRejected, Scoped, Source, TooManySeries
+from generator.correlations import LIST_MIN_RHO
 from generator.model import Signal
 
 if TYPE_CHECKING:
@@ -98,7 +100,7 @@ def mount(app: FastAPI, settings: Settings, catalog: Catalog, source: Source, ru
                 "description": s.description, "home": catalog.home(s.name),
                 "dashboard": f"{grafana}/d/{naming.dashboard_uid(catalog.home(s.name))}"}
                for s in catalog.signals.values()]
-        return {"grafana_url": grafana, "cluster_label": cluster_label,
+        return {"grafana_url": grafana, "cluster_label": cluster_label, "min_rho": LIST_MIN_RHO,
                 "window": promql.format_duration(settings.window),
                 "signals": sorted(out, key=lambda s: (s["home"], s["title"], s["name"]))}
 

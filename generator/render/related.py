@@ -4,7 +4,8 @@ An alert watches a signal when the signal names it (`Signal.alert`, the threshol
 alert no signal names, when every metric the signal reads (recorded series followed down to the raw metrics,
 info/`up` series left out) is one the alert reads too. Its partners are the pairs touching those signals,
 strongest |ρ| first (measured before prior on a tie, then by name), at most MAX_PARTNERS, never one of the
-alert's own signals. The alert then carries:
+alert's own signals, never a measured pair below |ρ| 0.3 (correlations.LIST_MIN_RHO) or its critical value.
+The alert then carries:
 
 * `related`: `name (ρ +0.82, n 240), name (prior)` — what to look at next, in the notification itself;
 * `related_url`: the Grafana pair view with the alert's signal as A, the strongest partner as B, and the
@@ -104,10 +105,11 @@ def alert_signals(components: Sequence[Component]) -> dict[str, Watched]:
 
 def partners(watched: Watched, pairs: Sequence[Pair], limit: int = MAX_PARTNERS) -> tuple[Partner, ...]:
     """The strongest partners of the watched signals, one entry per partner signal; pairs that are the same
-    data by definition (`derived`) say nothing and are left out."""
+    data by definition (`derived`) say nothing and are left out, and so are measured pairs too weak to send
+    anyone to look (|ρ| below correlations.LIST_MIN_RHO or the pair's critical value: `Pair.listed`)."""
     best: dict[str, Partner] = {}
     for pair in pairs:
-        if pair.derived:
+        if pair.derived or not pair.listed():
             continue
         for mine, other in ((pair.a, pair.b), (pair.b, pair.a)):
             if mine not in watched.signals or other in watched.own:

@@ -10,6 +10,7 @@ import re
 
 import jinja2
 
+from generator.correlations import LIST_MIN_RHO
 from generator.model import Component, Signal
 from generator.promql import fmt_number
 from generator.render.related import Partner, diagnosis_query
@@ -105,7 +106,7 @@ def runbooks(components: list[Component], dashboard_urls: dict[str, str], cluste
             out[f"docs/runbooks/{alert.name}.md"] = template.render(
                 alert=alert, component=component, threshold=threshold, dashboard_url=dashboard_urls[component.key],
                 expr=scope(alert.expr, cluster), diagnosis=_blocks(alert.diagnosis, cluster), cluster=cluster,
-                related=moved,
+                related=moved, floor=fmt_number(LIST_MIN_RHO),
             )
     return out
 

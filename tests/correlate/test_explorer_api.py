@@ -53,6 +53,7 @@ def test_the_page_and_its_assets_need_no_token_the_data_does(api: TestClient) ->
 def test_signals_carry_units_homes_and_dashboard_links(api: TestClient) -> None:
     body = ok(api.get("/api/v1/signals", headers=AUTH))
     assert body["grafana_url"] == "http://localhost:3000" and body["cluster_label"] == "cluster"
+    assert body["min_rho"] == 0.3  # the list's |ρ| floor: the alerts' and runbooks' (correlations.LIST_MIN_RHO)
     by = {s["name"]: s for s in body["signals"]}
     assert by[CPU]["unit"] == "cores" and by[NET]["unit"] == "Bps" and by[CPU]["home"] == "workloads"
     assert by[CPU]["dashboard"] == "http://localhost:3000/d/stereo-workloads"

@@ -185,12 +185,23 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     top = api["suggestions"][0]
     cells = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr:first-child td")
     assert cells[2].text == f"{top['rho']:.2f}" and cells[3].text == str(top["n"]) and float(cells[2].text) > 0.7
-    decoys = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr.weak")
-    assert len(decoys) == len(api["not_significant"]) >= 5
+    # the list holds what is significant at |ρ| ≥ 0.3 (the floor the alerts use); the decoys wait, folded, below
+    floor = requests.get(f"{serve.url}/api/v1/signals", timeout=30).json()["min_rho"]
+    strong = [r["name"] for r in api["suggestions"] if abs(r["rho"]) >= max(floor, r["critical"] or 0)]
+    assert floor == 0.3 and first_rows(d) == strong and NET in strong
+    assert d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr.weak") == []
+    weaker = d.find_element(By.ID, "weaker")
+    assert weaker.get_attribute("open") is None and "below |ρ| ≥ 0.3" in weaker.text
+    decoys = weaker.find_elements(By.CSS_SELECTOR, "#weaker-table tbody tr.weak")
+    assert len(decoys) == len(api["suggestions"]) + len(api["not_significant"]) - len(strong) >= 5
+    measured = {r["name"]: r for r in api["suggestions"] + api["not_significant"]}
+    for name in (r.get_attribute("data-name") for r in decoys):
+        row = measured[name]
+        assert not row["significant"] or abs(row["rho"]) < max(floor, row["critical"] or 0), row
 
     wait_drawn(d)
     heat = d.find_elements(By.CSS_SELECTOR, "#heatmap-svg rect.cell")
-    names = 1 + len(d.find_elements(By.CSS_SELECTOR, "#related-table input:checked"))
+    names = 1 + len(d.find_elements(By.CSS_SELECTOR, "#related input:checked"))
     assert len(heat) == names * names and names >= 3
     rhos = [c.get_attribute("data-rho") for c in heat]
     assert rhos[0] == "1" and float(rhos[1]) > 0.7  # target × itself, target × the planted partner
@@ -217,15 +228,16 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     assert d.execute_script("return document.documentElement.scrollWidth") <= 1280  # no sideways scrolling
     screenshot(d, tmp_path, "explorer-1280")
 
-    # another row: the chart follows the choice
-    rows = d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr")
-    rows[1].find_element(By.CSS_SELECTOR, "td:nth-child(2)").click()
-    second, third = first_rows(d)[1:3]
+    # a weaker row, once unfolded: the chart follows the choice
+    weaker.find_element(By.TAG_NAME, "summary").click()
+    rows = d.find_elements(By.CSS_SELECTOR, "#weaker-table tbody tr")
+    rows[0].find_element(By.CSS_SELECTOR, "td:nth-child(2)").click()
+    second, third = [r.get_attribute("data-name") for r in rows[:2]]
     until(d, "the second pair", lambda d: state_title(d, second))
     wait_drawn(d)
     assert state_title(d, second) and second in d.find_element(By.CSS_SELECTOR, "#pair-svg path.series.b title") \
         .get_attribute("textContent")
-    rows[2].send_keys(Keys.ENTER)  # and from the keyboard
+    rows[1].send_keys(Keys.ENTER)  # and from the keyboard
     until(d, "the third pair", lambda d: state_title(d, third))
     assert console_errors(d) == []
 
@@ -237,7 +249,7 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
 
 
 def state_title(d: Any, name: str) -> bool:
-    title = d.execute_script("return (document.querySelector('#related-table tr.chosen') || {}).dataset.name")
+    title = d.execute_script("return (document.querySelector('#related tr.chosen') || {}).dataset.name")
     return title == name and "loading" not in d.find_element(By.ID, "pair").get_attribute("class")
 
 

@@ -5,7 +5,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "stereo.token";
   const LEVELS = ["cluster", "namespace", "pod"];
-  const state = { meta: null, byName: {}, result: null, rows: [], chosen: "", ticked: [], gen: 0, heatGen: 0,
+  const state = { meta: null, byName: {}, result: null, rows: [], listed: 0, chosen: "", ticked: [], gen: 0, heatGen: 0,
                   pairGen: 0 };
 
   class ApiError extends Error {
@@ -230,14 +230,18 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     }
     if (gen !== state.gen) return;
     state.result = r;
-    state.rows = r.suggestions.concat(r.not_significant);
-    state.chosen = state.rows.length ? state.rows[0].name : "";
+    const rows = r.suggestions.concat(r.not_significant);
+    const listed = rows.filter(strong);
+    state.rows = listed.concat(rows.filter((row) => !strong(row)));
+    state.listed = listed.length;
+    state.chosen = listed.length ? listed[0].name : "";
     state.ticked = state.rows.slice(0, 5).map((row) => row.name);
     const sig = r.suggestions.length;
     const own = r.missing.find((m) => m.name === target);
     const scope = " · window " + r.window + " at " + r.step + " · α " + r.alpha + " · scope " + (r.selector || "everything");
     if (own) setStatus(title + ": " + own.reason + " in this scope and window, nothing to compare" + scope, "error");
-    else setStatus(sig + " significant of " + state.rows.length + " tested" + scope, "");
+    else setStatus(sig + " significant of " + state.rows.length + " tested, " + listed.length + " at |ρ| ≥ " +
+      state.meta.min_rho + scope, "");
     $("related-meta").textContent = "ρ (Spearman), n points, q (false discovery rate)";
     const missing = r.missing.map((m) => (state.byName[m.name] || { title: m.name }).title + " (" + m.reason + ")");
     $("missing").replaceChildren(...(missing.length ? [el("details", { class: "note" },
@@ -258,6 +262,11 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     return { whole, phases };
   }
 
+  // listed as related: significant, and |ρ| at or above the floor (min_rho) and the pair's critical value
+  function strong(row) {
+    return row.significant && row.rho !== null && Math.abs(row.rho) >= Math.max(state.meta.min_rho, row.critical || 0);
+  }
+
   function renderRelated() {
     const box = $("related");
     box.className = "box";
@@ -265,11 +274,23 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
       box.replaceChildren(el("p", { class: "empty" }, "Nothing could be compared with this target here."));
       return;
     }
+    const listed = state.rows.slice(0, state.listed), weaker = state.rows.slice(state.listed);
+    const floor = "|ρ| ≥ " + state.meta.min_rho;
+    box.replaceChildren(
+      listed.length ? relatedTable("related-table", listed) :
+        el("p", { class: "empty" }, "No signal moves with this target here at " + floor + " (significant)."),
+      ...(weaker.length ? [el("details", { class: "note", id: "weaker" },
+        el("summary", {}, weaker.length + " weaker pair" + (weaker.length > 1 ? "s" : "") +
+           " (not significant, or below " + floor + ")"),
+        relatedTable("weaker-table", weaker))] : []));
+  }
+
+  function relatedTable(id, rows) {
     const head = el("tr", {}, el("th", { title: "In the heatmap" }, "map"), el("th", {}, "Signal"),
       el("th", { class: "num" }, "ρ"), el("th", { class: "num" }, "n"), el("th", { class: "num" }, "q"),
       el("th", { class: "wide" }, "tier"), el("th", { class: "regimes" }, "Regimes"), el("th", { class: "wide" }, "Grafana"));
     const body = el("tbody");
-    for (const row of state.rows) {
+    for (const row of rows) {
       const { phases } = findingsOf(row.name);
       const tick = el("input", { type: "checkbox", "aria-label": "show " + row.name + " in the heatmap" });
       tick.checked = state.ticked.includes(row.name);
@@ -282,7 +303,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
         ...(f.change ? [el("span", { class: "badge change", title: "relation " + f.change + " in this phase" }, f.change)] : [])]);
       const regimes = el("td", { class: "regimes" }, ...(phases.length ? badges() : ["—"]));
       const meta = state.byName[row.name] || {};
-      const tr = el("tr", { "data-name": row.name, class: (row.significant ? "" : "weak") + (row.name === state.chosen ? " chosen" : "") },
+      const tr = el("tr", { "data-name": row.name, class: (strong(row) ? "" : "weak") + (row.name === state.chosen ? " chosen" : "") },
         el("td", {}, tick),
         el("td", {}, row.title, el("span", { class: "name" }, row.name), el("span", { class: "inline-regimes" }, ...badges())),
         el("td", { class: "num", title: "p " + q(row.pvalue) + ", critical |ρ| " + rho(row.critical) }, rho(row.rho)),
@@ -294,7 +315,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
            el("a", { href: dashboardURL(meta), target: "_blank", rel: "noopener" }, row.home)));
       const choose = () => {
         state.chosen = row.name;
-        for (const other of body.children) other.classList.toggle("chosen", other === tr);
+        for (const other of $("related").querySelectorAll("tbody tr")) other.classList.toggle("chosen", other === tr);
         renderPair();
       };
       tr.tabIndex = 0;
@@ -302,7 +323,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
       tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter" && ev.target === tr) choose(); });
       body.append(tr);
     }
-    box.replaceChildren(el("table", { id: "related-table" }, el("thead", {}, head), body));
+    return el("table", { id }, el("thead", {}, head), body);
   }
 
   function dashboardURL(meta) {
@@ -340,7 +361,11 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     state.drawn = null;
     const target = state.result.target, partner = state.chosen;
     const box = $("pair");
-    if (!partner) { empty(box, "No related signal to chart."); return; }
+    if (!partner) {
+      empty(box, state.rows.length ? "No signal at |ρ| ≥ " + state.meta.min_rho + ": choose a weaker pair to chart it." :
+        "No related signal to chart.");
+      return;
+    }
     const row = state.rows.find((x) => x.name === partner);
     const A = state.byName[target], B = state.byName[partner];
     $("pair-title").textContent = A.title + " ↔ " + B.title + " · ρ " + rho(row.rho);
