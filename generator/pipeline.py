@@ -42,7 +42,7 @@ def annotations(components: list[Component], config: Config,
 def render(components: list[Component], config: Config, pairs: Sequence[Pair], *, manifests: bool = False
            ) -> dict[str, str]:
     """Every file for the site's components, the dashboards laid out from `pairs`."""
-    partners = related.by_alert(components, pairs)
+    partners = related.by_alert(components, pairs, config.cluster_label)
     notes = annotations(components, config, partners)
     interval = config.evaluation_interval
     files: dict[str, str | None] = {}

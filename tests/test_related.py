@@ -79,6 +79,74 @@ def test_an_alert_watches_the_signal_drawing_its_threshold_and_those_it_reads() 
     assert cpu.own == ("container_cpu_limits_ratio",)
     assert "container_cpu_usage" in cpu.signals and "pod_network_receive_bytes" not in cpu.signals
     assert "Watchdog" not in watched and "TargetDown" not in watched
+    # a filtered part of a signal is still that signal: the webhook alert reads the rejections but no_error
+    assert watched["KubeAPIServerWebhookErrors"].signals == ("apiserver_webhook_rejections",)
+
+
+# (alert, a signal it does not read although the metric names overlap): the loose name-level mapping had them
+NOT_READ = [
+    ("KubeControllerManagerRestClientErrors", "scheduler_rest_client_error_ratio"),  # same metric, other job
+    ("KubeControllerManagerRestClientErrors", "kube_proxy_api_requests"),
+    ("KubeSchedulerRestClientErrors", "controller_manager_rest_client_requests"),
+    ("KubeProxyAPIErrorsHigh", "scheduler_rest_client_error_ratio"),
+    ("KubeNodeNotReady", "node_pressure"),  # condition="Ready" is not a pressure condition
+    ("KubeNodePressure", "node_not_ready"),
+    ("KubeCPUOvercommit", "namespace_memory_requests"),  # resource="cpu", not memory
+    ("KubeMemoryOvercommit", "namespace_cpu_requests"),
+    ("ContainerCPUNearLimit", "namespace_pods_by_phase"),  # the running-pods join is a filter, not a reading
+    ("KubeAPIServerThrottlingHigh", "apiserver_error_ratio"),  # code="429", not 5xx
+    ("KubeAPIServerTerminatedRequests", "apiserver_throttled_ratio"),
+]
+
+
+@pytest.mark.parametrize(("alert", "signal"), NOT_READ)
+def test_no_alert_gets_partners_of_a_signal_it_does_not_read(alert: str, signal: str) -> None:
+    config = load(None)
+    assert signal not in related.alert_signals(site(config, build(config)))[alert].signals
+    # a strong measured partner of that signal stays off the alert (and its runbook)
+    partner = "coredns_cpu" if signal != "coredns_cpu" else "node_load_per_core"
+    files = pipeline.generate(config, _doc(f"{{a: {signal}, b: {partner}, rho: 0.97, n: 300, source: measured}}"))
+    assert partner not in _alerts(files)[alert]["annotations"].get("related", "")
+    assert partner not in files[f"docs/runbooks/{alert}.md"]
+
+
+def test_the_watched_signals_are_those_the_expanded_expression_reads() -> None:
+    """Cross-check with the other expansion of recorded series in the project (correlate.rawexpr, which rewrites
+    the text): an alert watches exactly the signals naming it and those all of whose raw selectors (dashboard
+    variables and join series left out) it reads with at least the same matchers."""
+    from generator import promql
+    from generator.correlate import rawexpr
+    from generator.promql_tokens import find_selectors
+
+    config = load(None)
+    components = site(config, build(config))
+    rules: dict = {}
+    for comp in components:
+        for rule in (*comp.rules, *comp.slow_rules):
+            rules.setdefault(rule.record, []).append(rule)
+
+    def raw(expr: str) -> set[tuple[str, frozenset]]:
+        out = set()
+        for f in find_selectors(rawexpr.expand(expr, rules)):
+            if f.metric and related._core(f.metric):
+                given = promql.parse_selector(f.matchers) if f.matchers and f.matchers.strip() else []
+                out.add((f.metric, frozenset(m for m in given if "$" not in m[2] and m[0] != "cluster")))
+        return out
+
+    signals = {sig.name: sig for comp in components for sig in comp.signals}
+    read = {name: raw(sig.expr) for name, sig in signals.items()}
+    watched = related.alert_signals(components)
+    checked = 0
+    for comp in components:
+        for alert in comp.alerts:
+            mine = raw(alert.expr)
+            want = {n for n, sig in signals.items() if sig.alert == alert.name}
+            want |= {n for n, sel in read.items()
+                     if sel and all(any(m == am and ms <= ams for am, ams in mine) for m, ms in sel)}
+            got = set(watched[alert.name].signals) if alert.name in watched else set()
+            assert got == want, alert.name
+            checked += bool(got)
+    assert checked >= 90
 
 
 def _pair(a: str, b: str, rho: float | None, source: str = "measured", derived: bool | None = None) -> Pair:

@@ -1,10 +1,13 @@
 """What moved with an alert: the partners (correlations.yaml, else the prior) of the signals an alert watches.
 
-An alert watches a signal when the signal names it (`Signal.alert`, the threshold drawn on its panel) or, for an
-alert no signal names, when every metric the signal reads (recorded series followed down to the raw metrics,
-info/`up` series left out) is one the alert reads too. Its partners are the pairs touching those signals,
-strongest |ρ| first (measured before prior on a tie, then by name), at most MAX_PARTNERS, never one of the
-alert's own signals, never a measured pair below |ρ| 0.3 (correlations.LIST_MIN_RHO) or its critical value.
+An alert watches a signal when the signal names it (`Signal.alert`, the threshold drawn on its panel) or when
+its expression reads the signal's series: every raw selector the signal reads (recorded series followed down
+to the rules' raw selectors, with their matchers: `reads`) is one the alert reads, the same metric with at
+least the same matchers — `rest_client_requests_total{job="kube-scheduler"}` is not the controller manager's,
+`kube_node_status_condition{condition="Ready"}` is not a pressure condition. Its partners are the pairs
+touching those signals, strongest |ρ| first (measured before prior on a tie, then by name), at most
+MAX_PARTNERS, never one of the alert's own signals, never a measured pair below |ρ| 0.3
+(correlations.LIST_MIN_RHO) or its critical value.
 The alert then carries:
 
 * `related`: `name (ρ +0.82, n 240), name (prior)` — what to look at next, in the notification itself;
@@ -23,10 +26,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from generator import naming
+from generator import naming, promql
 from generator.config import Config
 from generator.correlations import Pair
-from generator.model import Alert, Component, Signal
+from generator.model import Alert, Component, RecordingRule, Signal
 from generator.promql_tokens import find_selectors
 from generator.render.dashboards.links import PAIR_KEY
 
@@ -54,21 +57,46 @@ def metrics(expr: str) -> set[str]:
     return {found.metric for found in find_selectors(expr) if found.metric}
 
 
-def _raw(expr: str, records: dict[str, str], seen: frozenset[str] = frozenset()) -> set[str]:
-    """The raw metrics an expression reads, recorded series followed to what they are recorded from."""
-    out: set[str] = set()
-    for name in metrics(expr):
-        if name in records and name not in seen:
-            out |= _raw(records[name], records, seen | {name})
-        elif name not in records:
-            out.add(name)
+Selector = tuple[str, frozenset[tuple[str, str, str]]]  # a raw metric and the matchers it is read with
+Rules = dict[str, list[RecordingRule]]
+
+
+def reads(expr: str, rules: Rules, cluster: str, push: frozenset[tuple[str, str, str]] = frozenset(),
+          seen: frozenset[str] = frozenset()) -> set[Selector]:
+    """The raw series an expression reads, as (metric, matchers), recorded series followed down to the raw
+    selectors of the rules producing them (promql_tokens' scanner). Matchers on a recorded series choose among
+    the rules of that name (those on a rule's own labels, e.g. `slo="read"`) or are carried down to the raw
+    selectors (e.g. `code="429"` on a rate by code). Dashboard variables (`"$namespace"`) and the cluster label
+    are left out: they scope a query, they do not say what it reads. Series that only join labels in or filter
+    (`*_info`, `*_owner`, `up`, `ALERTS`, pod readiness and phase) are left out too."""
+    out: set[Selector] = set()
+    for found in find_selectors(expr):
+        if not found.metric or found.metric in seen:
+            continue
+        given = promql.parse_selector(found.matchers) if found.matchers and found.matchers.strip() else []
+        want = push | {m for m in given if "$" not in m[2] and m[0] != cluster}
+        if found.metric not in rules:
+            if _core(found.metric):
+                out.add((found.metric, frozenset(want)))
+            continue
+        static = {label for rule in rules[found.metric] for label in rule.labels}
+        down = frozenset(m for m in want if m[0] not in static)
+        for rule in rules[found.metric]:
+            if all(promql.matches(op, rule.labels[label], value) for label, op, value in want if label in rule.labels):
+                out |= reads(rule.expr, rules, cluster, down, seen | {found.metric})
     return out
 
 
-def _core(names: set[str]) -> set[str]:
-    """Leave out the series that only join labels in or say a target is up."""
-    return {n for n in names if n not in ("up", "ALERTS") and not n.endswith("_info") and "_owner" not in n
-            and not n.startswith("kube_pod_status_ready")}
+def _core(name: str) -> bool:
+    """Not a series that only joins labels in, filters pods or says a target is up."""
+    return (name not in ("up", "ALERTS") and not name.endswith("_info") and "_owner" not in name
+            and not name.startswith(("kube_pod_status_ready", "kube_pod_status_phase")))
+
+
+def _covers(alert: set[Selector], signal: set[Selector]) -> bool:
+    """Every series the signal reads is read by the alert: same metric, the alert's matchers at least the
+    signal's (it may read a part of the signal, `error_type!="no_error"`, never other series)."""
+    return bool(signal) and all(any(metric == m and matchers <= mm for m, mm in alert) for metric, matchers in signal)
 
 
 @dataclass(frozen=True)
@@ -80,9 +108,13 @@ class Watched:
     own: tuple[str, ...]
 
 
-def alert_signals(components: Sequence[Component]) -> dict[str, Watched]:
-    """Alert name → the signals it watches, for the alerts that watch any."""
-    records = {r.record: r.expr for c in components for r in (*c.rules, *c.slow_rules)}
+def alert_signals(components: Sequence[Component], cluster: str = "cluster") -> dict[str, Watched]:
+    """Alert name → the signals it watches (those naming it and those whose series its expression reads), for
+    the alerts that watch any."""
+    rules: Rules = {}
+    for comp in components:
+        for rule in (*comp.rules, *comp.slow_rules):
+            rules.setdefault(rule.record, []).append(rule)
     signals: dict[str, Signal] = {}
     for comp in components:
         for sig in comp.signals:
@@ -91,13 +123,13 @@ def alert_signals(components: Sequence[Component]) -> dict[str, Watched]:
     for sig in signals.values():
         if sig.alert:
             named.setdefault(sig.alert, set()).add(sig.name)
-    reads = {name: _core(_raw(sig.expr, records)) for name, sig in signals.items()}
+    read = {name: reads(sig.expr, rules, cluster) for name, sig in signals.items()}
     out: dict[str, Watched] = {}
     for comp in components:
         for alert in comp.alerts:
-            mine = _core(_raw(alert.expr, records))
+            mine = reads(alert.expr, rules, cluster)
             names = named.get(alert.name, set())
-            found = names | {name for name, used in reads.items() if used and used <= mine}
+            found = names | {name for name, used in read.items() if _covers(mine, used)}
             if found:
                 out[alert.name] = Watched(tuple(sorted(found)), tuple(sorted(names or found)))
     return out
@@ -187,12 +219,13 @@ def diagnosis_query(sig: Signal, cluster: str) -> str:
     return re.sub(r"\{\s*,\s*", "{", expr).replace("{}", "")
 
 
-def by_alert(components: Sequence[Component], pairs: Sequence[Pair]) -> dict[str, tuple[Partner, ...]]:
+def by_alert(components: Sequence[Component], pairs: Sequence[Pair], cluster: str = "cluster"
+             ) -> dict[str, tuple[Partner, ...]]:
     """Alert name → its partners, for the alerts that have any (partners this site has signals for)."""
     on_site = homes(components)
     present = [p for p in pairs if p.a in on_site and p.b in on_site]
     out = {}
-    for alert, watched in alert_signals(components).items():
+    for alert, watched in alert_signals(components, cluster).items():
         found = partners(watched, present)
         if found:
             out[alert] = found
