@@ -360,6 +360,11 @@ def test_diagnosis_query_keeps_the_cluster_and_drops_the_other_dashboard_variabl
     assert related.diagnosis_query(sig, "k8s") == 'sum by (pod) (m{k8s="$cluster",job="x"})'
     only = Signal("t", 'm{pod=~"$pod"} / n{namespace="$namespace"}', "short", (), "T", "")
     assert related.diagnosis_query(only, "cluster") == "m / n"
+    for expr, want in (('x{a="1", b="$v", c="2"}', 'x{a="1", c="2"}'), ('x{a="$v", b="1"}', 'x{b="1"}'),
+                       ('m{pod="${pod}", s="a,$b"}', 'm{s="a,$b"}'),  # a comma inside a string is no separator
+                       ('m{s="}$pod"} or  {namespace="$namespace"}', 'm{s="}$pod"} or '),
+                       ('sum by (pod) (rate(m{pod=~"$pod"}[5m]))', "sum by (pod) (rate(m[5m]))")):
+        assert related.diagnosis_query(Signal("u", expr, "short", (), "U", ""), "cluster") == want, expr
 
 
 def test_the_links_name_what_the_pair_view_and_the_explorer_read(default_files: dict[str, str]) -> None:

@@ -46,6 +46,11 @@ def test_blocks_are_fenced_by_language_and_scoped(root: Path) -> None:
     ('up{cluster="x"} offset 5m > bool 0', 'up{cluster="x"} offset 5m > bool 0'),
     ('label_replace(m, "d", "$1", "s", "(.*)")', 'label_replace(m{cluster="$cluster"}, "d", "$1", "s", "(.*)")'),
     ('{__name__=~"a:b:.+"} * 24 * 3600', '{cluster="$cluster",__name__=~"a:b:.+"} * 24 * 3600'),
+    # a group_left without a label list is no selector (the runbooks' own scanner once gave it braces)
+    ("a and on () group_left b", 'a{cluster="$cluster"} and on () group_left b{cluster="$cluster"}'),
+    ('sum by (le) (rate(a{x="}"}[5m]))', 'sum by (le) (rate(a{cluster="$cluster",x="}"}[5m]))'),
+    ('m{ cluster=~"a|b" } + n{clusters="x"}', 'm{ cluster=~"a|b" } + n{cluster="$cluster",clusters="x"}'),
+    ("topk(5, x) @ end()", 'topk(5, x{cluster="$cluster"}) @ end()'),
 ])
 def test_scope_adds_the_matcher_to_selectors_only(expr: str, want: str) -> None:
     assert scope(expr, "cluster") == want

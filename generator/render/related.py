@@ -36,7 +36,7 @@ from generator.render.dashboards.links import PAIR_KEY
 MAX_PARTNERS = 3
 # the labels the pair view and the explorer are scoped by (besides the cluster label), in URL order
 SCOPE_LABELS = ("namespace", "pod")
-_VARIABLE = re.compile(r'\s*,?\s*[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)\s*"\$\{?(\w+)(:\w+)?\}?"')
+_VARIABLE = re.compile(r"\$\{?(\w+)(?::\w+)?\}?")  # a dashboard variable as a whole matcher value
 
 
 @dataclass(frozen=True)
@@ -210,13 +210,46 @@ def homes(components: Sequence[Component]) -> dict[str, str]:
 
 
 def diagnosis_query(sig: Signal, cluster: str) -> str:
-    """A partner's PromQL for a runbook: the dashboard's scope matchers other than the cluster dropped (the
-    runbook scopes every selector to `$cluster` itself)."""
-    def drop(m: re.Match[str]) -> str:
-        return m.group(0) if m.group(2) == "cluster" else ""
+    """A partner's PromQL for a runbook (white space collapsed): the dashboard's scope matchers other than the
+    cluster (`namespace="$namespace"`, `pod=~"${pod:pipe}"`) dropped from every selector (promql_tokens'
+    scanner), a selector left with none losing its braces; the runbook scopes every selector to `$cluster`."""
+    expr = " ".join(sig.expr.split())
+    out: list[str] = []
+    at = 0
+    for found in find_selectors(expr):
+        if found.matchers is None:
+            continue
+        brace = expr.index("{", found.start)
+        pieces = _matchers(expr[brace + 1:found.end - 1])
+        kept = [p for p in pieces if not _scope_variable(p)]
+        if kept and _scope_variable(pieces[0]):
+            kept[0] = kept[0].lstrip()
+        out += [expr[at:brace], "{" + ",".join(kept) + "}" if kept else ""]
+        at = found.end
+    return "".join(out) + expr[at:]
 
-    expr = _VARIABLE.sub(drop, " ".join(sig.expr.split()))
-    return re.sub(r"\{\s*,\s*", "{", expr).replace("{}", "")
+
+def _matchers(body: str) -> list[str]:
+    """The matchers of a selector's body as written, split at the commas outside strings."""
+    pieces, start, i = [], 0, 0
+    while i < len(body):
+        if body[i] in "\"'`":
+            quote, i = body[i], i + 1
+            while i < len(body) and body[i] != quote:
+                i += 2 if body[i] == "\\" and quote != "`" else 1
+        elif body[i] == ",":
+            pieces.append(body[start:i])
+            start = i + 1
+        i += 1
+    pieces.append(body[start:])
+    return [p for p in pieces if p.strip()]
+
+
+def _scope_variable(matcher: str) -> bool:
+    """A matcher on a dashboard variable other than the cluster's (`namespace="$namespace"`, `pod=~"${pod}"`)."""
+    [(_, _, value)] = promql.parse_selector(matcher)
+    variable = _VARIABLE.fullmatch(value)
+    return variable is not None and variable.group(1) != "cluster"
 
 
 def by_alert(components: Sequence[Component], pairs: Sequence[Pair], cluster: str = "cluster"

@@ -10,9 +10,11 @@ import re
 
 import jinja2
 
+from generator import promql
 from generator.correlations import LIST_MIN_RHO
 from generator.model import Component, Signal
 from generator.promql import fmt_number
+from generator.promql_tokens import find_selectors
 from generator.render.related import Partner, diagnosis_query
 
 _ENV = jinja2.Environment(
@@ -23,55 +25,29 @@ _ENV = jinja2.Environment(
 )
 
 SHELL = re.compile(r"^(kubectl|crictl|journalctl|etcdctl|systemctl|curl|dig|openssl|ssh|sudo)\b")
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|\[[^\]]*\]|\d[\w.]*|[a-zA-Z_:][a-zA-Z0-9_:]*|.', re.S)
-# words that are never a series name: operators, modifiers, and those followed by a label list
-_KEYWORDS = {"and", "or", "unless", "bool", "offset", "inf", "nan", "atan2", "start", "end"}
-_LABEL_LISTS = {"by", "without", "on", "ignoring", "group_left", "group_right"}
-_AGGREGATIONS = {"sum", "avg", "min", "max", "count", "group", "stddev", "stdvar", "topk", "bottomk", "quantile",
-                 "count_values", "limitk", "limit_ratio"}
 
 
-def _matching(text: str, start: int, open_: str, close: str) -> int:
-    """Index just past the bracket closing the one at `start`, skipping string literals."""
-    depth, i = 0, start
-    while i < len(text):
-        ch = text[i]
-        if ch in "\"'":
-            i = re.compile(rf'{ch}(?:[^{ch}\\]|\\.)*{ch}').match(text, i).end()  # type: ignore[union-attr]
-            continue
-        depth += (ch == open_) - (ch == close)
-        i += 1
-        if depth == 0:
-            return i
-    raise ValueError(f"unbalanced {open_} in {text!r}")
+def _labels(matchers: str) -> set[str]:
+    """The label names a selector's matchers read ('' reads none)."""
+    return {label for label, _, _ in promql.parse_selector(matchers)} if matchers.strip() else set()
 
 
 def scope(expr: str, cluster: str) -> str:
-    """`expr` with `cluster="$cluster"` in every vector selector that does not match the cluster label already."""
+    """`expr` with `cluster="$cluster"` in every vector selector (promql_tokens' scanner) that does not match the
+    cluster label already: `m` → `m{cluster="$cluster"}`, `m{job="x"}` → `m{cluster="$cluster",job="x"}`."""
     anchor = f'{cluster}="$cluster"'
     out: list[str] = []
-    i = 0
-    while i < len(expr):
-        tok = _TOKEN.match(expr, i)
-        assert tok is not None
-        word, i = tok.group(0), tok.end()
-        rest = expr[i:].lstrip()
-        if word == "{":
-            end = _matching(expr, i - 1, "{", "}")
-            inner = expr[i:end - 1]
-            has = re.search(rf"(^|[,\s{{]){cluster}\s*(=|!=|=~|!~)", "{" + inner)
-            out.append("{" + (inner if has else ",".join(p for p in (anchor, inner.strip()) if p)) + "}")
-            i = end
-        elif word in _LABEL_LISTS and rest.startswith("("):
-            end = _matching(expr, expr.index("(", i), "(", ")")
-            out.append(expr[tok.start():end])
-            i = end
-        elif (re.match(r"[a-zA-Z_:]", word) and word not in _KEYWORDS and not rest.startswith("(")
-              and not (word in _AGGREGATIONS and re.match(r"(by|without)\s*\(", rest))):
-            out.append(word if rest.startswith("{") else word + "{" + anchor + "}")
+    at = 0
+    for found in find_selectors(expr):
+        if found.matchers is None:
+            out += [expr[at:found.end], "{" + anchor + "}"]
         else:
-            out.append(word)
-    return "".join(out)
+            brace = expr.index("{", found.start)
+            inner = expr[brace + 1:found.end - 1]
+            kept = inner if cluster in _labels(inner) else ",".join(p for p in (anchor, inner.strip()) if p)
+            out += [expr[at:brace], "{" + kept + "}"]
+        at = found.end
+    return "".join(out) + expr[at:]
 
 
 def _blocks(queries: tuple[str, ...], cluster: str) -> list[tuple[str, str]]:
