@@ -191,7 +191,7 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     assert floor == 0.3 and first_rows(d) == strong and NET in strong
     assert d.find_elements(By.CSS_SELECTOR, "#related-table tbody tr.weak") == []
     weaker = d.find_element(By.ID, "weaker")
-    assert weaker.get_attribute("open") is None and "below |ρ| ≥ 0.3" in weaker.text
+    assert weaker.get_attribute("open") is None and "weaker pairs (not significant, or |ρ| below 0.3)" in weaker.text
     decoys = weaker.find_elements(By.CSS_SELECTOR, "#weaker-table tbody tr.weak")
     assert len(decoys) == len(api["suggestions"]) + len(api["not_significant"]) - len(strong) >= 5
     measured = {r["name"]: r for r in api["suggestions"] + api["not_significant"]}

@@ -281,7 +281,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
         el("p", { class: "empty" }, "No signal moves with this target here at " + floor + " (significant)."),
       ...(weaker.length ? [el("details", { class: "note", id: "weaker" },
         el("summary", {}, weaker.length + " weaker pair" + (weaker.length > 1 ? "s" : "") +
-           " (not significant, or below " + floor + ")"),
+           " (not significant, or |ρ| below " + state.meta.min_rho + ")"),
         relatedTable("weaker-table", weaker))] : []));
   }
 
