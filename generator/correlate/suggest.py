@@ -7,7 +7,8 @@ One `measure()` serves `stereo suggest`, the service's suggestions, its matrix a
    matchers applied to the returned series' labels — nothing from the request is pasted into PromQL);
    A signal whose recorded series has no samples in the window is evaluated from its raw expression (the
    catalog's recording rules expanded), and `Measurement.raw` says so; every signal that stays empty is named
-   with its query in `Measurement.empty`;
+   with its query in `Measurement.empty`; points a missed scrape reaches (a gauge's stale lookback, a rate
+   draining into a hole and ramping up after it) are made missing (`gaps`), so shared outages make no pairs;
 2. each series is a row; two signals are compared through their *compatible* series only (labels they share
    agree: same pod, same namespace, same node host...), found by a join on integer-coded labels
    (`findings`); every such series pair is one test (ρ, p — exact for small n —, n, n_eff);
@@ -30,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from generator import promql
-from generator.correlate import stats, windows
+from generator.correlate import gaps, stats, windows
 from generator.correlate.analysis import Analysis, Finding, ObjectFinding, analyse
 from generator.correlate.candidates import DEFAULT_LIMIT, Candidate, Catalog, candidates
 from generator.correlate.findings import IGNORED_LABELS
@@ -213,6 +214,11 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
             if not f.reason:
                 fetched[name] = Fetched(catalog.signals[name], f.values, f.labels)
                 raw[name] = query_for(fallback[name], matchers, cluster_label)
+    for name, f in fetched.items():  # points a missed scrape reaches are not measurements (gaps.py)
+        if f.values.size:
+            expanded = catalog.raw_signal(name)
+            width = gaps.points((expanded or f.signal).expr, step)
+            fetched[name] = Fetched(f.signal, gaps.widen(f.values, width), f.labels, f.reason)
     if progress is not None:
         rows = sum(f.values.shape[0] for f in fetched.values())
         progress(f"correlating {rows} series of {len(names)} signals over {times.size} points")

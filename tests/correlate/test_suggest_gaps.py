@@ -1,0 +1,142 @@
+"""Shared missed scrapes make no pairs (issue 12): raw cAdvisor-style counters scraped every 15 s, served by a
+real Prometheus 2.42 (promtool backfill, stopped by pid), with scrape outages shared by every series.
+
+During an outage Prometheus keeps answering for the lookback delta: a gauge repeats its last sample and a
+`rate(x[5m])` drains towards the hole, then ramps up from a few samples after it. Every series does that at the
+same steps, so two independent pods' CPU and network changes correlate through the outages alone. With the
+points a missed scrape reaches made missing (`gaps`), the independent pair is not significant while a planted
+pair with the same outages still is."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator.config import load
+from generator.correlate import gaps, suggest
+from generator.correlate.candidates import Candidate
+from generator.correlate.source import Source
+from generator.correlate.upstream import site_catalog
+from generator.simulate.prometheus import Prometheus, backfill
+
+SCRAPE = 15
+HOURS = 6
+CPU, NET = "container_cpu_usage", "pod_network_receive_bytes"
+OUTAGES = (40, 100, 160, 220, 280)  # minutes into the window where every scrape fails for 12 minutes
+OUTAGE = 12 * 60
+STEREO_YAML = "selectors:\n  cadvisor: ''\n  cadvisor_containers: 'container!=\"\"'\n  kube-state-metrics: ''\n"
+
+
+def _ar(rng: np.random.Generator, n: int, phi: float, sigma: float) -> np.ndarray:
+    x = np.zeros(n)
+    e = rng.normal(scale=sigma, size=n)
+    for k in range(1, n):
+        x[k] = phi * x[k - 1] + e[k]
+    return x
+
+
+def _openmetrics(start: int, n: int, window_start: int) -> str:
+    rng = np.random.default_rng(20261207)
+    stamps = start + SCRAPE * np.arange(n)
+    missed = np.zeros(n, bool)
+    for minute in OUTAGES:
+        at = window_start + minute * 60
+        missed |= (stamps >= at) & (stamps < at + OUTAGE)
+    rows: dict[str, list[str]] = {"container_cpu_usage_seconds_total": [], "container_network_receive_bytes_total": []}
+    for pod in ("web-0", "batch-0"):
+        base = f'namespace="shop",pod="{pod}"'
+        if pod == "web-0":  # planted: one load drives both
+            load = _ar(rng, n, 0.995, 0.05)
+            cpu = 0.5 * np.exp(load + _ar(rng, n, 0.5, 0.02))
+            net = 4e5 * np.exp(load + _ar(rng, n, 0.5, 0.02))
+        else:  # independent slow walks, the kind whose rates drain and ramp alike in an outage
+            cpu = 0.5 * np.exp(_ar(rng, n, 0.999, 0.03))
+            net = 4e5 * np.exp(_ar(rng, n, 0.999, 0.03))
+        for metric, rate, labels in (("container_cpu_usage_seconds_total", cpu, base + ',container="app"'),
+                                     ("container_network_receive_bytes_total", net, base + ',interface="eth0"')):
+            total = np.cumsum(rate * SCRAPE)
+            rows[metric] += [f"{metric}{{{labels}}} {v:.4f} {t}" for v, t, m in zip(total, stamps, missed,
+                                                                                     strict=True) if not m]
+    lines = []
+    for metric, body in rows.items():
+        lines += [f"# TYPE {metric.removesuffix('_total')} counter", *body]
+    return "\n".join([*lines, "# EOF"]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def outages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, int, Path]]:
+    assert shutil.which("promtool") and shutil.which("prometheus"), "promtool and prometheus are needed"
+    work = tmp_path_factory.mktemp("gaps")
+    end = int(time.time()) // 60 * 60 - 300
+    window_start = end - HOURS * 3600
+    start = window_start - 900  # 15 minutes of history so 5m rates exist at the window's start
+    om = work / "gaps.om"
+    om.write_text(_openmetrics(start, (end - start) // SCRAPE + 1, window_start), encoding="utf-8")
+    backfill(om, work / "data")
+    (work / "stereo.yaml").write_text(STEREO_YAML, encoding="utf-8")
+    prom = Prometheus(work, [], data_dir=work / "data")
+    try:
+        prom.start()
+        yield prom.url, window_start, end, work
+    finally:
+        prom.stop()
+
+
+def _measure(url: str, start: int, end: int, work: Path) -> dict[str, tuple[float, bool]]:
+    config = load(work / "stereo.yaml")
+    catalog = site_catalog(config)
+    todo = {CPU: [Candidate(catalog.signals[NET], "scope", catalog.home(NET))]}
+    source = Source(url)
+    try:
+        m = suggest.measure(source, catalog, todo, [], config.cluster_label,
+                            suggest.Options(window=end - start, step=60, regimes=False), end, start=start)
+    finally:
+        source.close()
+    return {f.scope["pod"]: (f.rho, f.significant) for f in m.objects if {f.a, f.b} == {CPU, NET}}
+
+
+def test_shared_outages_make_no_pair_and_a_planted_pair_survives(outages: tuple[str, int, int, Path]) -> None:
+    url, start, end, work = outages
+    found = _measure(url, start, end, work)
+    assert found.get("web-0", (0.0, False))[1], found  # the planted pair, outages and all
+    assert found["web-0"][0] > 0.5
+    assert "batch-0" not in found, found  # independent series with shared outages: not a finding
+
+
+def test_without_widening_the_outages_alone_make_a_pair(outages: tuple[str, int, int, Path],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hazard is real on this data: with the stale points kept (no widening), the independent pod's CPU
+    and network come out significant — so the test above can fail."""
+    url, start, end, work = outages
+    monkeypatch.setattr(gaps, "widen", lambda values, width: values)
+    found = _measure(url, start, end, work)
+    assert found.get("batch-0", (0.0, False))[1], found
+
+
+def test_widen_marks_the_reach_of_a_hole_and_leaves_window_edges() -> None:
+    x = np.arange(20, dtype=float)[None, :].repeat(3, axis=0)
+    x[0, 8:10] = np.nan  # an interior hole
+    x[1, :4] = np.nan  # a series that appears inside the window
+    out = gaps.widen(x, 2)
+    assert np.flatnonzero(np.isnan(out[0])).tolist() == [6, 7, 8, 9, 10, 11]
+    assert np.flatnonzero(np.isnan(out[1])).tolist() == [0, 1, 2, 3, 4, 5]
+    assert not np.isnan(out[2]).any() and out[2].tolist() == x[2].tolist()  # no hole: untouched, edges too
+    assert gaps.widen(x[2:], 3) is x[2:] or np.array_equal(gaps.widen(x[2:], 3), x[2:])
+    assert np.isnan(gaps.widen(np.full((1, 5), np.nan), 2)).all()
+
+
+@pytest.mark.parametrize(("expr", "seconds"), [
+    ("foo", 300),
+    ("rate(foo[5m])", 300),
+    ("sum(rate(foo[1h])) / sum(rate(bar[5m]))", 3600),
+    ("max_over_time(foo[10m:1m])", 600),
+    ("rate(foo[$__rate_interval])", 300),
+])
+def test_reach_is_the_lookback_or_the_longest_range(expr: str, seconds: int) -> None:
+    assert gaps.reach(expr) == seconds
+    assert gaps.points(expr, 60) == seconds // 60
