@@ -317,8 +317,21 @@ def finding_json(f: ObjectFinding) -> dict[str, Any]:
     """One object-scoped finding in the shape `stereo suggest --json` writes and the service returns."""
     return {"a": f.a, "b": f.b, "scope": dict(sorted(f.scope.items())), "rho": _num(f.rho), "n": f.n,
             "n_eff": f.n_eff, "p": _num(f.p), "q": _num(f.q), "critical": _num(f.critical),
-            "significant": f.significant, "derived": f.derived, "phase": f.phase, "change": f.change,
+            "significant": f.significant, "derived": f.derived, "expected": f.expected, "phase": f.phase,
+            "change": f.change, "points": f.points, "present": f.present, "partial": f.partial,
             "window": {"start": f.start, "end": f.end}}
+
+
+def partial_scopes(m: Measurement) -> list[tuple[dict[str, str], int, int]]:
+    """Scopes of significant non-derived findings over the whole window that were there for only part of it
+    (a pod replaced, created or deleted during the window): (scope, points it spans, the window's points), once
+    each, in scope order."""
+    out: dict[tuple[tuple[str, str], ...], tuple[int, int]] = {}
+    for f in m.objects:
+        if f.phase is None and f.significant and not f.derived and f.partial:
+            key = tuple(sorted(f.scope.items()))
+            out[key] = (min(f.present, out.get(key, (f.present, 0))[0]), f.points)
+    return [(dict(k), n, points) for k, (n, points) in sorted(out.items())]
 
 
 def findings_json(m: Measurement, include_derived: bool = True) -> list[dict[str, Any]]:

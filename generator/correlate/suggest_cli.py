@@ -20,6 +20,7 @@ from generator.correlate.suggest import (
     header,
     measure,
     pairs,
+    partial_scopes,
     plan,
     query_for,
     related,
@@ -138,7 +139,12 @@ def main(argv: list[str]) -> int:
     note = f"; {len(empty)} target(s) without data: {', '.join(empty)}" if empty else ""
     derived = sum(1 for f in m.objects if f.derived and f.significant and f.phase is None)
     measured = sum(1 for f in m.objects if not f.derived and f.significant and f.phase is None)
-    note += f"; {measured} object findings ({derived} derived kept apart)"
+    expected = sum(1 for f in m.objects if f.expected and not f.derived and f.significant and f.phase is None)
+    note += f"; {measured} object findings ({expected} expected, {derived} derived kept apart)"
+    for scope, n, points in partial_scopes(m):
+        what = ", ".join(f"{k}={v}" for k, v in scope.items())
+        progress(f"partly present: {what}: there for {n} of the window's {points} points "
+                 "(replaced, created or deleted during it)")
     changes: dict[tuple[str, str, str, str], int] = {}
     for f in m.objects:
         if f.change and not f.derived:

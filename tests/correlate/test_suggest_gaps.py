@@ -9,7 +9,10 @@ pair with the same outages still is."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,9 +51,12 @@ def _openmetrics(start: int, n: int, window_start: int) -> str:
         at = window_start + minute * 60
         missed |= (stamps >= at) & (stamps < at + OUTAGE)
     rows: dict[str, list[str]] = {"container_cpu_usage_seconds_total": [], "container_network_receive_bytes_total": []}
-    for pod in ("web-0", "batch-0"):
+    replaced = start + (n * SCRAPE) * 2 // 5  # a rollout: web-abc until here, web-def after (a new pod)
+    for pod in ("web-0", "batch-0", "web-abc", "web-def"):
         base = f'namespace="shop",pod="{pod}"'
-        if pod == "web-0":  # planted: one load drives both
+        present = stamps < replaced if pod == "web-abc" else stamps >= replaced + 60 if pod == "web-def" else \
+            np.ones(n, bool)
+        if pod != "batch-0":  # planted: one load drives both
             load = _ar(rng, n, 0.995, 0.05)
             cpu = 0.5 * np.exp(load + _ar(rng, n, 0.5, 0.02))
             net = 4e5 * np.exp(load + _ar(rng, n, 0.5, 0.02))
@@ -60,7 +66,7 @@ def _openmetrics(start: int, n: int, window_start: int) -> str:
         for metric, rate, labels in (("container_cpu_usage_seconds_total", cpu, base + ',container="app"'),
                                      ("container_network_receive_bytes_total", net, base + ',interface="eth0"')):
             total = np.cumsum(rate * SCRAPE)
-            rows[metric] += [f"{metric}{{{labels}}} {v:.4f} {t}" for v, t, m in zip(total, stamps, missed,
+            rows[metric] += [f"{metric}{{{labels}}} {v:.4f} {t}" for v, t, m in zip(total, stamps, missed | ~present,
                                                                                      strict=True) if not m]
     lines = []
     for metric, body in rows.items():
@@ -116,6 +122,35 @@ def test_without_widening_the_outages_alone_make_a_pair(outages: tuple[str, int,
     monkeypatch.setattr(gaps, "widen", lambda values, width: values)
     found = _measure(url, start, end, work)
     assert found.get("batch-0", (0.0, False))[1], found
+
+
+def test_a_replaced_pod_is_reported_as_partly_present(outages: tuple[str, int, int, Path]) -> None:
+    """Through the CLI as a user runs it: the rollout's two pods are each found, flagged `partial`, and named
+    once on stderr; the pods present all along are not partial."""
+    url, start, end, work = outages
+    cmd = [sys.executable, "-m", "generator", "suggest", "--prometheus", url, "--start", str(start), "--end",
+           str(end), "--step", "60s", "--targets", CPU, "--json", "findings.json", "--out", "correlations.yaml",
+           "--no-regimes"]
+    run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600, check=False)
+    assert run.returncode == 0, run.stderr[-3000:]
+    found = [f for f in json.loads((work / "findings.json").read_text())
+             if f["significant"] and {f["a"], f["b"]} == {CPU, NET}]
+    by_pod = {f["scope"]["pod"]: f for f in found}
+    assert set(by_pod) == {"web-0", "web-abc", "web-def"}, sorted(by_pod)
+    points = (end - start) // 60  # changes between the window's points ("diff")
+    assert all(f["points"] == points for f in found)
+    # web-0 misses 30 % of its points to the outages, but it was there all along: not partial
+    assert not by_pod["web-0"]["partial"] and by_pod["web-0"]["n"] < 0.8 * points <= by_pod["web-0"]["present"]
+    assert by_pod["web-abc"]["partial"] and by_pod["web-def"]["partial"]
+    # web-abc: from the window's start to 40 % of the data (which starts 15 minutes before the window)
+    assert 0.3 * points < by_pod["web-abc"]["present"] < 0.4 * points
+    assert 0.55 * points < by_pod["web-def"]["present"] < 0.65 * points
+    assert by_pod["web-abc"]["n"] < by_pod["web-abc"]["present"]  # outages inside its span
+    lines = [line for line in run.stderr.splitlines() if "partly present:" in line]
+    assert len(lines) == 2, run.stderr[-2000:]
+    assert f"partly present: namespace=shop, pod=web-abc: there for {by_pod['web-abc']['present']} of the " \
+        f"window's {points} points" in lines[0]
+    assert "pod=web-def" in lines[1]
 
 
 def test_widen_marks_the_reach_of_a_hole_and_leaves_window_edges() -> None:
