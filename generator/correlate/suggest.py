@@ -25,7 +25,7 @@ One `measure()` serves `stereo suggest`, the service's suggestions, its matrix a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -214,11 +214,7 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
             if not f.reason:
                 fetched[name] = Fetched(catalog.signals[name], f.values, f.labels)
                 raw[name] = query_for(fallback[name], matchers, cluster_label)
-    for name, f in fetched.items():  # points a missed scrape reaches are not measurements (gaps.py)
-        if f.values.size:
-            expanded = catalog.raw_signal(name)
-            width = gaps.points((expanded or f.signal).expr, step)
-            fetched[name] = Fetched(f.signal, gaps.widen(f.values, width), f.labels, f.reason)
+    _missed_scrapes(source, catalog, fetched, matchers, cluster_label, (s, e, step), deadline)
     if progress is not None:
         rows = sum(f.values.shape[0] for f in fetched.values())
         progress(f"correlating {rows} series of {len(names)} signals over {times.size} points")
@@ -230,6 +226,39 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
              if fetched[n].reason == "no data"]
     return Measurement(s, e, step, options, result.findings, result.missing, reasons, result.objects,
                        result.phases, still, raw)
+
+
+def _missed_scrapes(source: Source, catalog: Catalog, fetched: dict[str, Fetched], matchers: Sequence[Matcher],
+                    cluster_label: str, grid: tuple[int, int, int], deadline: float | None) -> None:
+    """Points a missed scrape reaches are made missing (gaps.py): holes widened by each signal's reach, and the
+    points where a rate signal's raw metric has fewer samples than usual (one `coverage` query per signal)."""
+    start, end, step = grid
+    cover: dict[str, Signal] = {}
+    reach: dict[str, int] = {}
+    for name, f in fetched.items():
+        if f.values.size:
+            expr = (catalog.raw_signal(name) or f.signal).expr
+            reach[name] = gaps.points(expr, step)
+            fetched[name] = Fetched(f.signal, gaps.widen(f.values, reach[name]), f.labels, f.reason)
+            query = gaps.coverage(expr, f.signal.labels, step)
+            if query is not None:
+                cover[name] = replace(f.signal, expr=query)
+    if not cover:
+        return
+    _, counts = fetch(source, list(cover.values()), matchers, cluster_label, start, end, step, deadline)
+    for name, c in counts.items():
+        f = fetched[name]
+        if c.reason:
+            continue  # no counts (an engine without count_over_time, too many series): holes only
+        keys = f.signal.labels
+        at = {tuple(lb.get(k, "") for k in keys): i for i, lb in enumerate(c.labels)}
+        rows = np.array([at.get(tuple(lb.get(k, "") for k in keys), -1) for lb in f.labels], np.int64)
+        aligned = np.where((rows >= 0)[:, None], c.values[np.maximum(rows, 0)], np.nan)
+        mask = gaps.missed(aligned, reach[name])
+        if mask.any():
+            values = f.values.copy()
+            values[mask] = np.nan
+            fetched[name] = Fetched(f.signal, values, f.labels, f.reason)
 
 
 # ---------------------------------------------------------------- correlations.yaml

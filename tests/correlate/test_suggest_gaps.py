@@ -32,6 +32,7 @@ HOURS = 6
 CPU, NET = "container_cpu_usage", "pod_network_receive_bytes"
 OUTAGES = (40, 100, 160, 220, 280)  # minutes into the window where every scrape fails for 12 minutes
 OUTAGE = 12 * 60
+ISOLATED = 0.08  # share of each pod's scrapes missed at random, in the second scenario
 STEREO_YAML = "selectors:\n  cadvisor: ''\n  cadvisor_containers: 'container!=\"\"'\n  kube-state-metrics: ''\n"
 
 
@@ -43,20 +44,24 @@ def _ar(rng: np.random.Generator, n: int, phi: float, sigma: float) -> np.ndarra
     return x
 
 
-def _openmetrics(start: int, n: int, window_start: int) -> str:
+def _openmetrics(start: int, n: int, window_start: int, isolated: float = 0.0) -> str:
+    """Outages shared by every series (and a rollout); or, with `isolated`, no outage but that share of each
+    pod's scrapes missed at random (its CPU and network share the misses: one scrape target)."""
     rng = np.random.default_rng(20261207)
-    stamps = start + SCRAPE * np.arange(n)
-    missed = np.zeros(n, bool)
-    for minute in OUTAGES:
+    stamps = start + 7 + SCRAPE * np.arange(n)  # scraped 7 s after the query grid's points, as targets are
+    outage = np.zeros(n, bool)
+    for minute in () if isolated else OUTAGES:
         at = window_start + minute * 60
-        missed |= (stamps >= at) & (stamps < at + OUTAGE)
+        outage |= (stamps >= at) & (stamps < at + OUTAGE)
     rows: dict[str, list[str]] = {"container_cpu_usage_seconds_total": [], "container_network_receive_bytes_total": []}
     replaced = start + (n * SCRAPE) * 2 // 5  # a rollout: web-abc until here, web-def after (a new pod)
-    for pod in ("web-0", "batch-0", "web-abc", "web-def"):
+    pods = ("web-0", *(f"batch-{i}" for i in range(8))) if isolated else ("web-0", "batch-0", "web-abc", "web-def")
+    for pod in pods:
         base = f'namespace="shop",pod="{pod}"'
+        missed = outage | (rng.random(n) < isolated) if isolated else outage
         present = stamps < replaced if pod == "web-abc" else stamps >= replaced + 60 if pod == "web-def" else \
             np.ones(n, bool)
-        if pod != "batch-0":  # planted: one load drives both
+        if not pod.startswith("batch"):  # planted: one load drives both
             load = _ar(rng, n, 0.995, 0.05)
             cpu = 0.5 * np.exp(load + _ar(rng, n, 0.5, 0.02))
             net = 4e5 * np.exp(load + _ar(rng, n, 0.5, 0.02))
@@ -74,15 +79,14 @@ def _openmetrics(start: int, n: int, window_start: int) -> str:
     return "\n".join([*lines, "# EOF"]) + "\n"
 
 
-@pytest.fixture(scope="module")
-def outages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, int, Path]]:
+def _serve(tmp_path_factory: pytest.TempPathFactory, isolated: float) -> Iterator[tuple[str, int, int, Path]]:
     assert shutil.which("promtool") and shutil.which("prometheus"), "promtool and prometheus are needed"
     work = tmp_path_factory.mktemp("gaps")
     end = int(time.time()) // 60 * 60 - 300
     window_start = end - HOURS * 3600
     start = window_start - 900  # 15 minutes of history so 5m rates exist at the window's start
     om = work / "gaps.om"
-    om.write_text(_openmetrics(start, (end - start) // SCRAPE + 1, window_start), encoding="utf-8")
+    om.write_text(_openmetrics(start, (end - start) // SCRAPE + 1, window_start, isolated), encoding="utf-8")
     backfill(om, work / "data")
     (work / "stereo.yaml").write_text(STEREO_YAML, encoding="utf-8")
     prom = Prometheus(work, [], data_dir=work / "data")
@@ -91,6 +95,16 @@ def outages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int
         yield prom.url, window_start, end, work
     finally:
         prom.stop()
+
+
+@pytest.fixture(scope="module")
+def outages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, int, Path]]:
+    yield from _serve(tmp_path_factory, 0.0)
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int, int, Path]]:
+    yield from _serve(tmp_path_factory, ISOLATED)
 
 
 def _measure(url: str, start: int, end: int, work: Path) -> dict[str, tuple[float, bool]]:
@@ -114,11 +128,14 @@ def test_shared_outages_make_no_pair_and_a_planted_pair_survives(outages: tuple[
     assert "batch-0" not in found, found  # independent series with shared outages: not a finding
 
 
-def test_without_widening_the_outages_alone_make_a_pair(outages: tuple[str, int, int, Path],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The hazard is real on this data: with the stale points kept (no widening), the independent pod's CPU
-    and network come out significant — so the test above can fail."""
+def test_without_guards_the_outages_alone_make_a_pair(outages: tuple[str, int, int, Path],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hazard is real on this data: with the stale points kept (no widening, no sample counts), the
+    independent pod's CPU and network come out significant — so the test above can fail. Widening alone
+    (no sample counts) is enough for outages."""
     url, start, end, work = outages
+    monkeypatch.setattr(gaps, "missed", lambda counts, reach: np.zeros(counts.shape, bool))
+    assert "batch-0" not in _measure(url, start, end, work)
     monkeypatch.setattr(gaps, "widen", lambda values, width: values)
     found = _measure(url, start, end, work)
     assert found.get("batch-0", (0.0, False))[1], found
@@ -151,6 +168,36 @@ def test_a_replaced_pod_is_reported_as_partly_present(outages: tuple[str, int, i
     assert f"partly present: namespace=shop, pod=web-abc: there for {by_pod['web-abc']['present']} of the " \
         f"window's {points} points" in lines[0]
     assert "pod=web-def" in lines[1]
+
+
+def test_single_missed_scrapes_make_no_pair(isolated: tuple[str, int, int, Path]) -> None:
+    """8 % of each pod's scrapes missed at random, no outage: no hole on the grid, but each miss dips both rates
+    of the pod at the same point. With those points marked (`coverage` counts), no independent pod is a finding
+    and the planted one still is."""
+    url, start, end, work = isolated
+    found = _measure(url, start, end, work)
+    assert found.get("web-0", (0.0, False))[1], found
+    assert [pod for pod, (_, sig) in found.items() if sig and pod != "web-0"] == [], found
+
+
+def test_without_counting_samples_single_misses_make_pairs(isolated: tuple[str, int, int, Path],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    url, start, end, work = isolated
+    monkeypatch.setattr(gaps, "missed", lambda counts, reach: np.zeros(counts.shape, bool))
+    found = _measure(url, start, end, work)
+    biased = sorted(pod for pod, (rho, sig) in found.items() if sig and pod != "web-0" and rho > 0)
+    assert len(biased) >= 3, found
+
+
+def test_missed_marks_steps_with_fewer_samples_than_usual() -> None:
+    counts = np.array([[4, 4, 3, 4, np.nan, 4, 4], [np.nan] * 7, [2, 2, 2, 1, 2, 2, 2]], dtype=float)
+    assert gaps.missed(counts, 3).tolist() == [[False, False, True, False, True, False, True], [False] * 7,
+                                               [False, False, False, True, False, True, False]]
+    assert gaps.missed(counts, 1)[0].tolist() == [False, False, True, False, True, False, False]
+    q = gaps.coverage('sum by (pod) (rate(x_total{pod=~"$pod",a="}["}[5m]))', ["cluster", "pod"], 60)
+    assert q == 'min by (cluster, pod) (count_over_time(x_total{pod=~"$pod",a="}["}[60s]))'
+    assert gaps.coverage("sum(rate(x_total[1h]))", ["pod"], 30) == "min by (pod) (count_over_time(x_total[30s]))"
+    assert gaps.coverage('max by (pod) (x{a="b"})', ["pod"], 60) is None  # a gauge: holes only
 
 
 def test_widen_marks_the_reach_of_a_hole_and_leaves_window_edges() -> None:
