@@ -57,6 +57,7 @@ class Options:
     short_window: int = windows.DEFAULT_WINDOWS[0]  # points
     max_candidates: int = DEFAULT_LIMIT
     regimes: bool = True  # also measure per phase when the load level changes
+    scrape_check: bool = True  # count raw samples per step to find single missed scrapes (gaps.coverage)
 
     def check(self) -> None:
         """ValueError naming what is wrong (the CLI and the service report it as bad input)."""
@@ -214,7 +215,7 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
             if not f.reason:
                 fetched[name] = Fetched(catalog.signals[name], f.values, f.labels)
                 raw[name] = query_for(fallback[name], matchers, cluster_label)
-    _missed_scrapes(source, catalog, fetched, matchers, cluster_label, (s, e, step), deadline)
+    _missed_scrapes(source, catalog, fetched, matchers, cluster_label, (s, e, step), deadline, options.scrape_check)
     if progress is not None:
         rows = sum(f.values.shape[0] for f in fetched.values())
         progress(f"correlating {rows} series of {len(names)} signals over {times.size} points")
@@ -229,7 +230,7 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
 
 
 def _missed_scrapes(source: Source, catalog: Catalog, fetched: dict[str, Fetched], matchers: Sequence[Matcher],
-                    cluster_label: str, grid: tuple[int, int, int], deadline: float | None) -> None:
+                    cluster_label: str, grid: tuple[int, int, int], deadline: float | None, count: bool) -> None:
     """Points a missed scrape reaches are made missing (gaps.py): holes widened by each signal's reach, and the
     points where a rate signal's raw metric has fewer samples than usual (one `coverage` query per signal)."""
     start, end, step = grid
@@ -240,7 +241,7 @@ def _missed_scrapes(source: Source, catalog: Catalog, fetched: dict[str, Fetched
             expr = (catalog.raw_signal(name) or f.signal).expr
             reach[name] = gaps.points(expr, step)
             fetched[name] = Fetched(f.signal, gaps.widen(f.values, reach[name]), f.labels, f.reason)
-            query = gaps.coverage(expr, f.signal.labels, step)
+            query = gaps.coverage(expr, f.signal.labels, step) if count else None
             if query is not None:
                 cover[name] = replace(f.signal, expr=query)
     if not cover:

@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--include-derived", action="store_true",
                    help="also write pairs that are the same data by definition to correlations.yaml")
     p.add_argument("--no-regimes", action="store_true", help="do not split the window into regimes")
+    p.add_argument("--no-scrape-check", action="store_true",
+                   help="do not count raw samples per step to leave out points a single missed scrape biased "
+                        "(one query fewer per signal; outages are still left out)")
     return p
 
 
@@ -94,7 +97,8 @@ def main(argv: list[str]) -> int:
         start = _end(args.start, "--start") if args.start else None
         window = seconds(args.window, "--window") if start is None else max(int(end - start), 0)
         options = Options(window, seconds(args.step, "--step"), args.alpha, args.method,
-                          max_candidates=max(1, args.max_candidates), regimes=not args.no_regimes)
+                          max_candidates=max(1, args.max_candidates), regimes=not args.no_regimes,
+                          scrape_check=not args.no_scrape_check)
         try:
             window_bounds(start, end, options)
             options.check()

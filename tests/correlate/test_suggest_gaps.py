@@ -189,6 +189,23 @@ def test_without_counting_samples_single_misses_make_pairs(isolated: tuple[str, 
     assert len(biased) >= 3, found
 
 
+def test_the_cli_checks_scrapes_unless_told_not_to(isolated: tuple[str, int, int, Path]) -> None:
+    """`stereo suggest` as a user runs it: by default the independent pods are not findings; with
+    --no-scrape-check (one query fewer per signal) the single misses' bias is back."""
+    url, start, end, work = isolated
+    found: dict[str, set[str]] = {}
+    for flags in ([], ["--no-scrape-check"]):
+        cmd = [sys.executable, "-m", "generator", "suggest", "--prometheus", url, "--start", str(start), "--end",
+               str(end), "--step", "60s", "--targets", CPU, "--json", "findings.json", "--out", "correlations.yaml",
+               "--no-regimes", *flags]
+        run = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=600, check=False)
+        assert run.returncode == 0, run.stderr[-3000:]
+        found[" ".join(flags)] = {f["scope"]["pod"] for f in json.loads((work / "findings.json").read_text())
+                                  if f["significant"] and {f["a"], f["b"]} == {CPU, NET}}
+    assert found[""] == {"web-0"}
+    assert "web-0" in found["--no-scrape-check"] and len(found["--no-scrape-check"]) >= 4, found
+
+
 def test_missed_marks_steps_with_fewer_samples_than_usual() -> None:
     counts = np.array([[4, 4, 3, 4, np.nan, 4, 4], [np.nan] * 7, [2, 2, 2, 1, 2, 2, 2]], dtype=float)
     assert gaps.missed(counts, 3).tolist() == [[False, False, True, False, True, False, True], [False] * 7,
