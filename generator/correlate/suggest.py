@@ -57,7 +57,9 @@ class Options:
     short_window: int = windows.DEFAULT_WINDOWS[0]  # points
     max_candidates: int = DEFAULT_LIMIT
     regimes: bool = True  # also measure per phase when the load level changes
-    scrape_check: bool = True  # count raw samples per step to find single missed scrapes (gaps.coverage)
+    # count raw samples per step to find single missed scrapes (gaps.coverage): one more query per signal, so
+    # `stereo suggest` does (unless --no-scrape-check) and the live service does not
+    scrape_check: bool = False
 
     def check(self) -> None:
         """ValueError naming what is wrong (the CLI and the service report it as bad input)."""

@@ -114,7 +114,8 @@ def _measure(url: str, start: int, end: int, work: Path) -> dict[str, tuple[floa
     source = Source(url)
     try:
         m = suggest.measure(source, catalog, todo, [], config.cluster_label,
-                            suggest.Options(window=end - start, step=60, regimes=False), end, start=start)
+                            suggest.Options(window=end - start, step=60, regimes=False, scrape_check=True), end,
+                            start=start)
     finally:
         source.close()
     return {f.scope["pod"]: (f.rho, f.significant) for f in m.objects if {f.a, f.b} == {CPU, NET}}
