@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from generator.correlate import derived as definitions
 from generator.correlate import findings, regimes, stats, windows
 from generator.correlate.candidates import Candidate
 
 DECIMALS = 6
+PARTIAL = 0.8  # a scope spanning less than this share of the window's points was there only part of the time
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Finding:
     partner_labels: dict[str, str] = field(default_factory=dict)
     derived: bool = False
     objects: int = 0  # objects (scopes) on which the relation is significant
+    expected: bool = False  # the same activity measured twice (derived.expected): ranked after the others
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,16 @@ class ObjectFinding:
     start: int
     end: int
     change: str | None = None  # for a phase: how the relation differs from the other phase
+    expected: bool = False  # the same activity measured twice (derived.expected)
+    points: int = 0  # points of the window (phase), after the method's transform
+    present: int = 0  # of those, from the scope's first value to its last
+
+    @property
+    def partial(self) -> bool:
+        """The scope was there for only part of the window (a pod replaced, created or deleted during it): its
+        first value comes late or its last early, so it spans less than PARTIAL of the window's points. Holes in
+        the middle (missed scrapes) do not count: the object was there."""
+        return self.points > 0 and self.present < PARTIAL * self.points
 
 
 @dataclass
@@ -100,10 +113,12 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
     present = [n for n in names if fetched[n].values.shape[0]]
     echo = _echoes(present, {n: set(fetched[n].signal.labels) for n in names}, derived)
     is_derived = np.array([derived(names[a], names[b]) or echo(names[a], names[b]) for a, b in spairs], dtype=bool)
+    is_expected = np.array([definitions.expected(fetched[names[a]].signal, fetched[names[b]].signal)
+                            for a, b in spairs], dtype=bool)
     joined: dict[int, tuple] = {}  # each signal pair's join, shared by the whole window and its phases
     tested, shared = findings.test_all(rows, spairs, alpha=options.alpha, method=options.method, cache=joined)
     s, e = (int(times[0]), int(times[-1])) if times.size else (0, 0)
-    objects, per_pair = _objects(rows, tested, shared, spairs, is_derived, None, s, e, options.alpha)
+    objects, per_pair = _objects(rows, tested, shared, spairs, (is_derived, is_expected), None, s, e, options.alpha)
     phases: dict[str, tuple[int, int]] = {}
     if getattr(options, "regimes", True) and tested.i.size:
         target_rows = np.isin(owner, [sid[t] for t in targets])
@@ -119,7 +134,7 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
             phases[ph.name] = (int(ts[0]), int(ts[-1]))
         for name in sorted(by_phase, reverse=True):  # smooth, then congested compared with smooth
             base = by_phase.get("smooth") if name == "congested" else None
-            objs, _ = _objects(rows, by_phase[name], shared, spairs, is_derived, name, *phases[name],
+            objs, _ = _objects(rows, by_phase[name], shared, spairs, (is_derived, is_expected), name, *phases[name],
                                options.alpha, other=base)
             objects += objs
     best = _best(tested)
@@ -144,8 +159,8 @@ def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]
             found[t].append(Finding(
                 t, name, cand.tier, _round(tested.rho[x]), _sig(pbest[k]), _sig(tested.q[x]),
                 int(tested.n[x]), n_eff, None if np.isnan(crit) else _round(crit), bool(tested.significant[x]),
-                stab, st, sr, labels[r], labels[c], bool(is_derived[k]), per_pair.get(k, 0)))
-        found[t].sort(key=lambda f: (f.derived, not f.significant, -abs(f.rho), f.partner))
+                stab, st, sr, labels[r], labels[c], bool(is_derived[k]), per_pair.get(k, 0), bool(is_expected[k])))
+        found[t].sort(key=lambda f: (f.derived, not f.significant, f.expected, -abs(f.rho), f.partner))
     objects.sort(key=_rank)
     return Analysis(found, missing, objects, phases)
 
@@ -169,7 +184,7 @@ def _echoes(present: list[str], labels: dict[str, set[str]], derived: Callable[[
 
 
 def _rank(f: ObjectFinding) -> tuple:
-    return (f.derived, f.phase is not None, f.phase or "", not f.significant, -abs(f.rho), f.a, f.b,
+    return (f.derived, f.phase is not None, f.phase or "", not f.significant, f.expected, -abs(f.rho), f.a, f.b,
             sorted(f.scope.items()))
 
 
@@ -188,11 +203,12 @@ def _best(tested: findings.Tested) -> dict[int, int]:
 
 
 def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarray], spairs: list[tuple[int, int]],
-             is_derived: np.ndarray, phase: str | None, start: int, end: int, alpha: float,
+             kinds: tuple[np.ndarray, np.ndarray], phase: str | None, start: int, end: int, alpha: float,
              other: findings.Tested | None = None) -> tuple[list[ObjectFinding], dict[int, int]]:
     """Significant findings per (signal pair, scope), the strongest row pair standing for a scope; and how many
     scopes support each signal pair. With `other` (the smooth phase), each finding says how it changed from there,
     and relations significant there but not here are kept too (they vanished)."""
+    is_derived, is_expected = kinds
     out: list[ObjectFinding] = []
     support: dict[int, int] = {}
     interesting = tested.significant if other is None else (tested.significant | other.significant)
@@ -230,7 +246,8 @@ def _objects(rows: findings.Rows, tested: findings.Tested, shared: list[np.ndarr
             out.append(ObjectFinding(
                 rows.signals[a], rows.signals[b], scope, _round(tested.rho[x]), int(tested.n[x]),
                 int(tested.n_test[x]), _sig(pv), _sig(tested.q[x]),
-                None if np.isnan(crit) else _round(crit), sig, bool(is_derived[k]), phase, start, end, change))
+                None if np.isnan(crit) else _round(crit), sig, bool(is_derived[k]), phase, start, end, change,
+                bool(is_expected[k]), tested.points, int(tested.span[x]) if tested.span is not None else 0))
         support[int(k)] = count
     return out, support
 

@@ -9,6 +9,15 @@ ranked among measured findings.
 Each signal's *ancestors* are the metric names its expression reads, recording rules expanded recursively
 (the catalog's `record: expr` map). Metrics only used to select series — `*_info`, `*_labels`,
 `kube_pod_status_phase`, `kube_pod_owner` — carry no value of their own and do not make a pair derived.
+
+*Expected* pairs (``expected``) are the same activity measured twice, not the same data: a pod's request rate
+and its network bytes, or its bytes received and sent, are both volumes of one stream of requests. They are read
+from different metrics and can come apart (payload sizes change, health checks and uploads add bytes), so they
+are measured and tested like any pair — but a relation between them tells an operator nothing new, so they are
+flagged ``expected: true`` and ranked after the unexpected measured findings. The rule: both signals are traffic
+volumes (unit requests/s or bytes/s) and they share an object label besides the cluster label every signal
+leads with (pod, instance, ingress, ...). CPU against traffic is not expected in this sense: it is the cost of
+the traffic, and it comes apart exactly when it matters (CPU pinned at its limit).
 """
 
 from __future__ import annotations
@@ -16,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
+
+from generator.model import Signal
 
 _STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
 _BRACES = re.compile(r"\{[^{}]*\}")
@@ -28,6 +39,7 @@ _KEYWORDS = frozenset({
     "group", "inf", "nan", "e",
 })
 FILTER_METRICS = frozenset({"kube_pod_status_phase", "kube_pod_owner", "up"})
+TRAFFIC_UNITS = frozenset({"reqps", "Bps", "binBps", "bps", "binbps"})  # volumes of one stream of requests
 
 
 def metric_names(expr: str) -> set[str]:
@@ -81,3 +93,11 @@ class Lineage:
     def derived(self, a: str, b: str) -> bool:
         """Whether the signals with expressions `a` and `b` share a valued ancestor (same data by definition)."""
         return bool(self.ancestors(a) & self.ancestors(b))
+
+
+def expected(a: Signal, b: Signal) -> bool:
+    """Whether two signals are the same activity measured twice (see the module's doc): both traffic volumes, tied
+    to one object by a label other than the cluster label."""
+    if a.unit not in TRAFFIC_UNITS or b.unit not in TRAFFIC_UNITS or not a.labels or not b.labels:
+        return False
+    return bool((set(a.labels) & set(b.labels)) - {a.labels[0], b.labels[0]})

@@ -108,6 +108,9 @@ class Tested:
     p: NDArray[np.float64]
     q: NDArray[np.float64]
     significant: NDArray[np.bool_]
+    points: int = 0  # time points of the window (or phase) after the method's transform
+    span: NDArray[np.int64] | None = None  # per test: points from the later first value of the two rows to the
+    # earlier last one (a pod replaced or created during the window spans only part of it)
 
     def pvalues(self, idx: NDArray[np.int64]) -> NDArray[np.float64]:
         """p of the tests `idx` (computed now where it was skipped)."""
@@ -126,6 +129,9 @@ class _Prepared:
     defined: NDArray[np.bool_]
     gappy: NDArray[np.bool_]
     m: int
+    total: int  # points before any was dropped
+    first: NDArray[np.int64]  # per prepared row: its first and last point with a value (-1, -1: none)
+    last: NDArray[np.int64]
 
 
 def _prepare(values: NDArray[np.float64], cols: NDArray[np.bool_] | None, method: str) -> _Prepared:
@@ -135,8 +141,12 @@ def _prepare(values: NDArray[np.float64], cols: NDArray[np.bool_] | None, method
     xk = x[:, plan.keep] if not plan.keep.all() else x
     z = np.nan_to_num(stats.standardised_ranks(xk))
     w = None if method == "levels" else stats.autocorrelation_weights(z, stats.default_lags(plan.n_points))
+    valid = ~np.isnan(x)
+    some = valid.any(axis=1)
+    first = np.where(some, np.argmax(valid, axis=1), -1)
+    last = np.where(some, x.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1), -2)
     return _Prepared(z.astype(np.float32), None if w is None else w.astype(np.float32), xk, plan.defined,
-                     plan.gappy, xk.shape[1])
+                     plan.gappy, xk.shape[1], x.shape[1], first, last)
 
 
 def _dense(left: NDArray[np.int64], ra: NDArray[np.int64], rb: NDArray[np.int64]) -> bool:
@@ -217,12 +227,13 @@ def test_all(rows: Rows, signal_pairs: Sequence[tuple[int, int]], *, alpha: floa
             rho = np.einsum("pk,pk->p", pr.z[li], pr.z[lj])
             infl = None if pr.w is None else 1 + 2 * np.einsum("pk,pk->p", pr.w[li], pr.w[lj])
         rho, infl = rho.astype(np.float64), None if infl is None else infl.astype(np.float64)
-        parts.append((i, j, np.full(i.size, k, np.int64), *_finish(pr, li, lj, rho, infl)))
+        span = np.maximum(np.minimum(pr.last[li], pr.last[lj]) - np.maximum(pr.first[li], pr.first[lj]) + 1, 0)
+        parts.append((i, j, np.full(i.size, k, np.int64), *_finish(pr, li, lj, rho, infl), span))
     if not parts:
         e = np.empty(0)
         ei = np.empty(0, np.int64)
-        return Tested(ei, ei, ei, e, ei, ei, e, e, np.empty(0, bool)), shared
-    i, j, pair, rho, n, n_test = (np.concatenate(c) for c in zip(*parts, strict=True))
+        return Tested(ei, ei, ei, e, ei, ei, e, e, np.empty(0, bool), pr.total, ei), shared
+    i, j, pair, rho, n, n_test, span = (np.concatenate(c) for c in zip(*parts, strict=True))
     # p only where it can reach α: |ρ| at or above the critical value of the pair's n_test
     crit = np.asarray(stats.critical_value(np.arange(int(n_test.max()) + 1, dtype=np.float64), alpha))
     crit = np.where(np.isnan(crit), 2.0, crit)
@@ -233,7 +244,7 @@ def test_all(rows: Rows, signal_pairs: Sequence[tuple[int, int]], *, alpha: floa
     q = np.full(rho.shape, np.nan)
     q[cand] = _bh(p[cand], int(tested.sum()))
     sig = stats.significant_mask(q, n_test, alpha)
-    return Tested(i, j, pair, rho, n, n_test, p, q, sig), shared
+    return Tested(i, j, pair, rho, n, n_test, p, q, sig, pr.total, span), shared
 
 
 def _bh(p: NDArray[np.float64], m: int) -> NDArray[np.float64]:

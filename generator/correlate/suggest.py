@@ -7,7 +7,8 @@ One `measure()` serves `stereo suggest`, the service's suggestions, its matrix a
    matchers applied to the returned series' labels — nothing from the request is pasted into PromQL);
    A signal whose recorded series has no samples in the window is evaluated from its raw expression (the
    catalog's recording rules expanded), and `Measurement.raw` says so; every signal that stays empty is named
-   with its query in `Measurement.empty`;
+   with its query in `Measurement.empty`; points a missed scrape reaches (a gauge's stale lookback, a rate
+   draining into a hole and ramping up after it) are made missing (`gaps`), so shared outages make no pairs;
 2. each series is a row; two signals are compared through their *compatible* series only (labels they share
    agree: same pod, same namespace, same node host...), found by a join on integer-coded labels
    (`findings`); every such series pair is one test (ρ, p — exact for small n —, n, n_eff);
@@ -24,13 +25,13 @@ One `measure()` serves `stereo suggest`, the service's suggestions, its matrix a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from generator import promql
-from generator.correlate import stats, windows
+from generator.correlate import gaps, stats, windows
 from generator.correlate.analysis import Analysis, Finding, ObjectFinding, analyse
 from generator.correlate.candidates import DEFAULT_LIMIT, Candidate, Catalog, candidates
 from generator.correlate.findings import IGNORED_LABELS
@@ -56,6 +57,9 @@ class Options:
     short_window: int = windows.DEFAULT_WINDOWS[0]  # points
     max_candidates: int = DEFAULT_LIMIT
     regimes: bool = True  # also measure per phase when the load level changes
+    # count raw samples per step to find single missed scrapes (gaps.coverage): one more query per signal, so
+    # `stereo suggest` does (unless --no-scrape-check) and the live service does not
+    scrape_check: bool = False
 
     def check(self) -> None:
         """ValueError naming what is wrong (the CLI and the service report it as bad input)."""
@@ -213,6 +217,7 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
             if not f.reason:
                 fetched[name] = Fetched(catalog.signals[name], f.values, f.labels)
                 raw[name] = query_for(fallback[name], matchers, cluster_label)
+    _missed_scrapes(source, catalog, fetched, matchers, cluster_label, (s, e, step), deadline, options.scrape_check)
     if progress is not None:
         rows = sum(f.values.shape[0] for f in fetched.values())
         progress(f"correlating {rows} series of {len(names)} signals over {times.size} points")
@@ -224,6 +229,39 @@ def measure(source: Source, catalog: Catalog, targets: dict[str, list[Candidate]
              if fetched[n].reason == "no data"]
     return Measurement(s, e, step, options, result.findings, result.missing, reasons, result.objects,
                        result.phases, still, raw)
+
+
+def _missed_scrapes(source: Source, catalog: Catalog, fetched: dict[str, Fetched], matchers: Sequence[Matcher],
+                    cluster_label: str, grid: tuple[int, int, int], deadline: float | None, count: bool) -> None:
+    """Points a missed scrape reaches are made missing (gaps.py): holes widened by each signal's reach, and the
+    points where a rate signal's raw metric has fewer samples than usual (one `coverage` query per signal)."""
+    start, end, step = grid
+    cover: dict[str, Signal] = {}
+    reach: dict[str, int] = {}
+    for name, f in fetched.items():
+        if f.values.size:
+            expr = (catalog.raw_signal(name) or f.signal).expr
+            reach[name] = gaps.points(expr, step)
+            fetched[name] = Fetched(f.signal, gaps.widen(f.values, reach[name]), f.labels, f.reason)
+            query = gaps.coverage(expr, f.signal.labels, step) if count else None
+            if query is not None:
+                cover[name] = replace(f.signal, expr=query)
+    if not cover:
+        return
+    _, counts = fetch(source, list(cover.values()), matchers, cluster_label, start, end, step, deadline)
+    for name, c in counts.items():
+        f = fetched[name]
+        if c.reason:
+            continue  # no counts (an engine without count_over_time, too many series): holes only
+        keys = f.signal.labels
+        at = {tuple(lb.get(k, "") for k in keys): i for i, lb in enumerate(c.labels)}
+        rows = np.array([at.get(tuple(lb.get(k, "") for k in keys), -1) for lb in f.labels], np.int64)
+        aligned = np.where((rows >= 0)[:, None], c.values[np.maximum(rows, 0)], np.nan)
+        mask = gaps.missed(aligned, reach[name])
+        if mask.any():
+            values = f.values.copy()
+            values[mask] = np.nan
+            fetched[name] = Fetched(f.signal, values, f.labels, f.reason)
 
 
 # ---------------------------------------------------------------- correlations.yaml
@@ -311,8 +349,21 @@ def finding_json(f: ObjectFinding) -> dict[str, Any]:
     """One object-scoped finding in the shape `stereo suggest --json` writes and the service returns."""
     return {"a": f.a, "b": f.b, "scope": dict(sorted(f.scope.items())), "rho": _num(f.rho), "n": f.n,
             "n_eff": f.n_eff, "p": _num(f.p), "q": _num(f.q), "critical": _num(f.critical),
-            "significant": f.significant, "derived": f.derived, "phase": f.phase, "change": f.change,
+            "significant": f.significant, "derived": f.derived, "expected": f.expected, "phase": f.phase,
+            "change": f.change, "points": f.points, "present": f.present, "partial": f.partial,
             "window": {"start": f.start, "end": f.end}}
+
+
+def partial_scopes(m: Measurement) -> list[tuple[dict[str, str], int, int]]:
+    """Scopes of significant non-derived findings over the whole window that were there for only part of it
+    (a pod replaced, created or deleted during the window): (scope, points it spans, the window's points), once
+    each, in scope order."""
+    out: dict[tuple[tuple[str, str], ...], tuple[int, int]] = {}
+    for f in m.objects:
+        if f.phase is None and f.significant and not f.derived and f.partial:
+            key = tuple(sorted(f.scope.items()))
+            out[key] = (min(f.present, out.get(key, (f.present, 0))[0]), f.points)
+    return [(dict(k), n, points) for k, (n, points) in sorted(out.items())]
 
 
 def findings_json(m: Measurement, include_derived: bool = True) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from generator.correlate.suggest import (
     header,
     measure,
     pairs,
+    partial_scopes,
     plan,
     query_for,
     related,
@@ -60,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--include-derived", action="store_true",
                    help="also write pairs that are the same data by definition to correlations.yaml")
     p.add_argument("--no-regimes", action="store_true", help="do not split the window into regimes")
+    p.add_argument("--no-scrape-check", action="store_true",
+                   help="do not count raw samples per step to leave out points a single missed scrape biased "
+                        "(one query fewer per signal; outages are still left out)")
     return p
 
 
@@ -93,7 +97,8 @@ def main(argv: list[str]) -> int:
         start = _end(args.start, "--start") if args.start else None
         window = seconds(args.window, "--window") if start is None else max(int(end - start), 0)
         options = Options(window, seconds(args.step, "--step"), args.alpha, args.method,
-                          max_candidates=max(1, args.max_candidates), regimes=not args.no_regimes)
+                          max_candidates=max(1, args.max_candidates), regimes=not args.no_regimes,
+                          scrape_check=not args.no_scrape_check)
         try:
             window_bounds(start, end, options)
             options.check()
@@ -138,7 +143,12 @@ def main(argv: list[str]) -> int:
     note = f"; {len(empty)} target(s) without data: {', '.join(empty)}" if empty else ""
     derived = sum(1 for f in m.objects if f.derived and f.significant and f.phase is None)
     measured = sum(1 for f in m.objects if not f.derived and f.significant and f.phase is None)
-    note += f"; {measured} object findings ({derived} derived kept apart)"
+    expected = sum(1 for f in m.objects if f.expected and not f.derived and f.significant and f.phase is None)
+    note += f"; {measured} object findings ({expected} expected, {derived} derived kept apart)"
+    for scope, n, points in partial_scopes(m):
+        what = ", ".join(f"{k}={v}" for k, v in scope.items())
+        progress(f"partly present: {what}: there for {n} of the window's {points} points "
+                 "(replaced, created or deleted during it)")
     changes: dict[tuple[str, str, str, str], int] = {}
     for f in m.objects:
         if f.change and not f.derived:

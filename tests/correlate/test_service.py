@@ -71,8 +71,8 @@ def test_suggestions_rank_the_planted_pair_first(api: TestClient) -> None:
     assert {"name": "pod_restarts", "reason": "constant over the window"} in body["missing"]
 
 
-FINDING = {"a", "b", "scope", "rho", "n", "n_eff", "p", "q", "critical", "significant", "derived", "phase", "change",
-           "window"}
+FINDING = {"a", "b", "scope", "rho", "n", "n_eff", "p", "q", "critical", "significant", "derived", "expected", "phase",
+           "change", "points", "present", "partial", "window"}
 
 
 def test_findings_name_the_object_in_the_fields_stereo_suggest_writes(api: TestClient) -> None:

@@ -212,7 +212,8 @@ def test_stereo_suggest_json_findings_name_their_object(tmp_path: Path, promethe
     (f,) = measured
     assert {f["a"], f["b"]} == set(PLANTED) and f["scope"] == {"cluster": "test", "namespace": NAMESPACE, "pod": POD}
     assert set(f) == {"a", "b", "scope", "rho", "n", "n_eff", "p", "q", "critical", "significant", "derived",
-                      "phase", "change", "window"}
+                      "expected", "phase", "change", "points", "present", "partial", "window"}
+    assert f["expected"] is False and f["partial"] is False and f["n"] >= 0.8 * f["points"]
     assert f["phase"] is None and f["window"] == {"start": (end - 3 * 3600) // 60 * 60 + 60 * ((end % 60) > 0),
                                                   "end": end // 60 * 60}
     assert f["n"] >= 100 and 0 < f["p"] <= f["q"] <= 0.01 and f["rho"] > f["critical"]
