@@ -5,11 +5,9 @@ kube-state-metrics' own health (every workload alert reads it). No rules or pane
 from __future__ import annotations
 
 from generator.catalog.general.alerts import alerts
-from generator.catalog.general.names import HEARTBEAT, KSM, OWN_CLIENT_ALERTS
+from generator.catalog.general.names import KSM
 from generator.context import Context
 from generator.model import Component
-
-__all__ = ["AFTER_PEERS", "HEARTBEAT", "KSM", "OWN_CLIENT_ALERTS", "build"]
 
 # built after the other components: TargetDown and KubeClientErrors leave the jobs they watch to them
 AFTER_PEERS = True

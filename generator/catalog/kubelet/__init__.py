@@ -18,11 +18,8 @@ do not).
 from __future__ import annotations
 
 from generator.catalog.kubelet import alerts, panels, rules, volumes
-from generator.catalog.kubelet.names import PODS
 from generator.context import Context
 from generator.model import Component
-
-__all__ = ["PODS", "build"]
 
 
 def build(ctx: Context) -> Component:
