@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import pairwise
 
-from generator.catalog import kube_apiserver_names as n
 from generator.catalog.helpers import bucket_quantile, counter
+from generator.catalog.kube_apiserver import names as n
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
