@@ -1,6 +1,6 @@
 """kube-apiserver alerts besides the SLO burn rates: down, errors, throttling, latency, API Priority and Fairness,
 terminated requests, admission webhooks, client certificates, etcd as the apiserver sees it (availability and
-aggregated APIs: kube_apiserver_availability.py)."""
+aggregated APIs: alerts_availability.py)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Kubelet: the node agent. Scrape health, pods per node, PLEG, pod start latency, container runtime operations,
 certificates, evictions, its own CPU and memory; PersistentVolume rules and alerts live in volumes.py.
 
-Node readiness is the nodes module's business and is not repeated here. The only real kubelet /metrics capture is
+Node readiness is the nodes package's business and is not repeated here. The only real kubelet /metrics capture is
 from 1.21; names were checked against the 1.3x source and use the current ones: `kubelet_running_pods` (not the
 removed `kubelet_running_pod_count`), `kubelet_runtime_operations_*` (not the dockershim `kubelet_docker_*`), and
 `kubelet_pod_start_duration_seconds` with the 1.27+ buckets (0.5 s … 1 h) for pod start latency:

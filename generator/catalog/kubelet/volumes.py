@@ -47,7 +47,7 @@ INODES = 1e6  # inodes of the test volume
 
 
 def rules(ctx: Context, node_sum: Callable[..., str]) -> tuple[RecordingRule, ...]:
-    """`node_sum(expr, *labels)` sums per node (the kubelet module joins kubelet_node_name on instance)."""
+    """`node_sum(expr, *labels)` sums per node (rules.PerNode joins kubelet_node_name on instance)."""
     s = lambda *m: ctx.sel(SRC, *m)  # noqa: E731
     pvc = ctx.by(*PVC)
     failed = s('status!="success"')
