@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from generator.catalog import workqueue as wq
 from generator.catalog.control_plane import ControlPlane, Parts
-from generator.catalog.helpers import bucket_quantile, counter
+from generator.catalog.helpers import bucket_quantile, counter, quantile_cases
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -137,7 +137,7 @@ def _workqueue_alerts(ctx: Context) -> tuple[Alert, ...]:
     wait = ctx.threshold(WAIT, 5)
     retries = ctx.threshold(RETRIES, 1)
     stuck = ctx.threshold(STUCK, 300)
-    wait_hi, wait_lo = wq.histogram_cases(ctx, WAIT, wq.WORKQUEUE_BUCKETS, wait)
+    slow = quantile_cases(ctx, WAIT, wq.WORKQUEUE_BUCKETS, wait)
     on_queue = "kube-controller-manager workqueue {{ $labels.name }} in cluster {{ $labels." + c + " }}"
     more = ("Read the leader's log for the controller behind the queue "
             "(`kubectl -n kube-system logs -l component=kube-controller-manager`).")
@@ -169,10 +169,10 @@ def _workqueue_alerts(ctx: Context) -> tuple[Alert, ...]:
             threshold=wait,
             summary="Items wait long in a kube-controller-manager workqueue.",
             description="99th percentile wait in " + on_queue + " is {{ $value | humanizeDuration }}.",
-            cases=(Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, wait_hi, 10, name=QUEUE),
+            cases=(Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, slow.fire, 10, name=QUEUE),
                         fires=True, labels={"name": QUEUE, "quantile": "0.99"},
-                        value=bucket_quantile(wq.WORKQUEUE_BUCKETS, wait_hi, 0.99)),
-                   Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, wait_lo, 10, name=QUEUE),
+                        value=slow.value),
+                   Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, slow.quiet, 10, name=QUEUE),
                         fires=False)),
             meaning="Queued items wait longer than the threshold before a worker picks them up: every worker of "
                     "that controller is busy.",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from generator.catalog import workqueue as wq
 from generator.catalog.control_plane import ControlPlane, Parts
-from generator.catalog.helpers import Quantiles, bucket_quantile, counter
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter, quantile_cases
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -160,7 +160,7 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     unsched = ctx.threshold(UNSCHED, 0)
     latency = ctx.threshold(LATENCY, 1)
     errors = ctx.threshold(ERRORS, 0.01)
-    slow, fast = wq.histogram_cases(ctx, LATENCY, ATTEMPT_BUCKETS, latency)
+    slow = quantile_cases(ctx, LATENCY, ATTEMPT_BUCKETS, latency)
     in_cluster = "in cluster {{ $labels." + c + " }}"
     unsched_pods = lambda v: {ctx.series(SRC, "scheduler_unschedulable_pods", plugin="NodeResourcesFit",  # noqa: E731
                                          profile=PROFILE): v}
@@ -216,9 +216,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="The scheduler takes long to schedule pods.",
             description="99th percentile scheduling attempt latency " + in_cluster
                         + " is {{ $value | humanizeDuration }}.",
-            cases=(Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow, 5, **SCHEDULED), fires=True,
-                        labels={"quantile": "0.99"}, value=bucket_quantile(ATTEMPT_BUCKETS, slow, 0.99)),
-                   Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, fast, 5, **SCHEDULED), fires=False)),
+            cases=(Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow.fire, 5, **SCHEDULED), fires=True,
+                        labels={"quantile": "0.99"}, value=slow.value),
+                   Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow.quiet, 5, **SCHEDULED), fires=False)),
             meaning="One scheduling attempt (filtering, scoring, binding) takes longer than the threshold at p99.",
             impact="Pods queue up behind slow attempts; start-up of every new pod is delayed.",
             diagnosis=(f'{ATTEMPT_Q}{{quantile="0.99"}}', f'{EXT_Q}{{quantile="0.99"}}',

@@ -5,7 +5,7 @@ from __future__ import annotations
 from generator.catalog import targets
 from generator.catalog.etcd import names as n
 from generator.catalog.etcd.rules import grpc
-from generator.catalog.helpers import counter, gauge_ramp, over, under
+from generator.catalog.helpers import counter, gauge_ramp, quantile_cases
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
@@ -283,7 +283,7 @@ def _latency(ctx: Context) -> tuple[Alert, ...]:
     )
     for name, record, metric, bounds, default, severity, what, extra in specs:
         t = ctx.threshold(name, default)
-        observed, value = over(bounds, t)
+        picked = quantile_cases(ctx, name, bounds, t)
         disk = what != "peer round-trip"
         out.append(Alert(
             name=name,
@@ -294,9 +294,9 @@ def _latency(ctx: Context) -> tuple[Alert, ...]:
             summary=f"etcd {what} latency is high.",
             description=f"99th percentile {what} latency of etcd member {{{{ $labels.instance }}}} in cluster "
                         f"{{{{ $labels.{c} }}}} is {{{{ $value | humanizeDuration }}}}.",
-            cases=(Case(ctx.histogram(n.SRC, metric, bounds, observed, 20, instance=n.MEMBER, **extra), fires=True,
-                        labels={"instance": n.MEMBER, **n.P99}, value=value),
-                   Case(ctx.histogram(n.SRC, metric, bounds, under(bounds, t), 20, instance=n.MEMBER, **extra),
+            cases=(Case(ctx.histogram(n.SRC, metric, bounds, picked.fire, 20, instance=n.MEMBER, **extra), fires=True,
+                        labels={"instance": n.MEMBER, **n.P99}, value=picked.value),
+                   Case(ctx.histogram(n.SRC, metric, bounds, picked.quiet, 20, instance=n.MEMBER, **extra),
                         fires=False)),
             meaning=(f"The member's 99th percentile {what} time is above {fmt_number(t)}s"
                      + (": its disk is slow." if disk else ": the network between members is slow.")),
@@ -316,7 +316,7 @@ def _grpc(ctx: Context) -> tuple[Alert, ...]:
     c = ctx.cluster
     unary = ctx.sel(n.SRC, 'grpc_type="unary"')
     slow_t = ctx.threshold("EtcdGRPCRequestsSlow", 0.15)
-    slow_obs, slow_q = over(GRPC_BUCKETS, slow_t)
+    slow = quantile_cases(ctx, "EtcdGRPCRequestsSlow", GRPC_BUCKETS, slow_t)
     handling = lambda seconds, method="Range": ctx.histogram(  # noqa: E731
         n.SRC, "grpc_server_handling_seconds", GRPC_BUCKETS, seconds, 10, instance=n.MEMBER, grpc_method=method,
         grpc_service="etcdserverpb.KV", grpc_type="unary")
@@ -332,10 +332,10 @@ def _grpc(ctx: Context) -> tuple[Alert, ...]:
         summary="etcd answers gRPC requests slowly.",
         description="99th percentile of {{ $labels.grpc_method }} requests to etcd member {{ $labels.instance }} "
                     "in cluster {{ $labels." + c + " }} takes {{ $value | humanizeDuration }}.",
-        cases=(Case(handling(slow_obs), fires=True, labels={"instance": n.MEMBER, "grpc_method": "Range",
-                                                            "grpc_service": "etcdserverpb.KV"}, value=slow_q),
-               Case(handling(under(GRPC_BUCKETS, slow_t)), fires=False),
-               Case(handling(slow_obs, "Defragment"), fires=False, note="defragmentation is slow by nature")),
+        cases=(Case(handling(slow.fire), fires=True, labels={"instance": n.MEMBER, "grpc_method": "Range",
+                                                            "grpc_service": "etcdserverpb.KV"}, value=slow.value),
+               Case(handling(slow.quiet), fires=False),
+               Case(handling(slow.fire, "Defragment"), fires=False, note="defragmentation is slow by nature")),
         meaning="The member's server-side handling time of unary requests (Range, Txn, Put...) is high. Needs "
                 "etcd's --metrics=extensive (grpc_server_handling_seconds); without it the alert has no series.",
         impact="Every API server request that reads or writes etcd waits that long.",

@@ -4,7 +4,7 @@ latency, container runtime calls, client and serving certificates, evictions. Th
 from __future__ import annotations
 
 from generator.catalog import targets
-from generator.catalog.helpers import counter, fire_obs, gauge_ramp, quiet_obs
+from generator.catalog.helpers import counter, gauge_ramp, quantile_cases
 from generator.catalog.kubelet.names import (
     CLIENT_RENEW_ERR,
     CLIENT_TTL,
@@ -77,8 +77,8 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
     pods_in = lambda n: {**kubelet(ctx, "kubelet_running_pods", n),  # noqa: E731
                          ctx.series(KSM, "kube_node_status_capacity", node=NODE, resource="pods",
                                     unit="integer"): capacity}
-    pleg_obs, pleg_q = fire_obs(DEF_BUCKETS, pleg)
-    start_obs, start_q = fire_obs(POD_START_BUCKETS, start)
+    pleg_slow = quantile_cases(ctx, "KubeletPlegDurationHigh", DEF_BUCKETS, pleg, ">=")
+    start_slow = quantile_cases(ctx, "KubeletPodStartUpLatencyHigh", POD_START_BUCKETS, start)
     pleg_hist = lambda o: kubelet_histogram(ctx, "kubelet_pleg_relist_duration_seconds", DEF_BUCKETS, o)  # noqa: E731
     start_hist = lambda o: kubelet_histogram(ctx, "kubelet_pod_start_duration_seconds", POD_START_BUCKETS, o)  # noqa: E731
     q99 = {**nd, "quantile": "0.99"}
@@ -106,8 +106,8 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
             threshold=pleg,
             summary="Kubelet Pod Lifecycle Event Generator is taking too long to relist.",
             description="The kubelet" + on_node + " takes {{ $value | humanizeDuration }} (p99) to relist pods.",
-            cases=(Case(pleg_hist(pleg_obs), fires=True, labels=q99, value=pleg_q),
-                   Case(pleg_hist(quiet_obs(DEF_BUCKETS, pleg)), fires=False)),
+            cases=(Case(pleg_hist(pleg_slow.fire), fires=True, labels=q99, value=pleg_slow.value),
+                   Case(pleg_hist(pleg_slow.quiet), fires=False)),
             meaning="Listing pods and containers from the container runtime is slow.",
             impact="Pod state changes reach the API late; past 3 minutes without a relist the node turns NotReady.",
             diagnosis=(f'{PLEG_Q}{{quantile="0.99"}}', f'{OPS_Q}{{quantile="0.99"}}', f"{CONTAINERS}"),
@@ -143,8 +143,8 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
             threshold=start,
             summary="Kubelet pod startup latency is too high.",
             description="Pods" + on_node + " take {{ $value | humanizeDuration }} (p99) to start.",
-            cases=(Case(start_hist(start_obs), fires=True, labels=q99, value=start_q),
-                   Case(start_hist(quiet_obs(POD_START_BUCKETS, start)), fires=False)),
+            cases=(Case(start_hist(start_slow.fire), fires=True, labels=q99, value=start_slow.value),
+                   Case(start_hist(start_slow.quiet), fires=False)),
             meaning="The 99th percentile time from the kubelet seeing a pod to its containers running is above the "
                     "threshold. Image pulls are included. Stereo reads kubelet_pod_start_duration_seconds (buckets "
                     "up to 1 h) on purpose, not kubernetes-mixin's kubelet_pod_worker_duration_seconds: that "
@@ -238,7 +238,7 @@ def runtime_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Aler
         **kubelet(ctx, "kubelet_runtime_operations_total", counter(10), operation_type=op),
         **kubelet(ctx, "kubelet_runtime_operations_errors_total", counter(10 * errors), operation_type=op),
     }
-    lat_obs, lat_q = fire_obs(RUNTIME_BUCKETS, latency)
+    slow = quantile_cases(ctx, "KubeletRuntimeLatencyHigh", RUNTIME_BUCKETS, latency)
     lat_hist = lambda o, op="container_status": kubelet_histogram(  # noqa: E731
         ctx, "kubelet_runtime_operations_duration_seconds", RUNTIME_BUCKETS, o, operation_type=op)
     return (
@@ -271,10 +271,10 @@ def runtime_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Aler
             summary="Container runtime calls from the kubelets are slow.",
             description="{{ $labels.operation_type }} calls to the container runtime in cluster {{ $labels." + c
                         + " }} take {{ $value | humanizeDuration }} (p99).",
-            cases=(Case(lat_hist(lat_obs), fires=True, labels={"operation_type": "container_status",
-                                                               "quantile": "0.99"}, value=lat_q),
-                   Case(lat_hist(quiet_obs(RUNTIME_BUCKETS, latency)), fires=False),
-                   Case(lat_hist(lat_obs, "pull_image"), fires=False, note="image pulls may be slow")),
+            cases=(Case(lat_hist(slow.fire), fires=True, labels={"operation_type": "container_status",
+                                                               "quantile": "0.99"}, value=slow.value),
+                   Case(lat_hist(slow.quiet), fires=False),
+                   Case(lat_hist(slow.fire, "pull_image"), fires=False, note="image pulls may be slow")),
             meaning="The 99th percentile duration of one kind of CRI call across the cluster is above the threshold.",
             impact="PLEG relists, pod starts and status updates slow down; nodes may turn NotReady.",
             diagnosis=(f'{OPS_Q}{{quantile="0.99"}}',
