@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import types
 from pathlib import Path
 
 import pytest
@@ -121,7 +122,11 @@ def test_every_package_has_the_shared_layout() -> None:
         odd = {m for m in modules - LAYOUT - AREAS.get(name, set()) if not m.startswith("alerts_")}
         assert odd == set(), name
         assert {"__init__", "names", "alerts"} <= modules, name
-        assert callable(importlib.import_module(f"{PREFIX}.{name}").build)
+        package = importlib.import_module(f"{PREFIX}.{name}")
+        assert callable(package.build)
+        # `pkg.alerts` is the module alerts.py, not a function of that name shadowing it
+        shadowed = {m for m in modules - {"__init__"} if not isinstance(getattr(package, m, types), types.ModuleType)}
+        assert shadowed == set(), name
     assert set(packages) <= set(catalog.MODULES)
 
 

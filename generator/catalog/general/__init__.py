@@ -1,10 +1,10 @@
 """General: alerts that belong to no single component: the alerting pipeline's heartbeat (Watchdog), the info-alert
 inhibitor, any scrape job losing targets, Kubernetes version skew, API client errors of every client, and
-kube-state-metrics' own health (every workload alert reads it). No rules or panels of its own."""
+kube-state-metrics' own health (every workload alert reads it). No rules or panels of its own: `names` and `alerts`."""
 
 from __future__ import annotations
 
-from generator.catalog.general.alerts import alerts
+from generator.catalog.general import alerts
 from generator.catalog.general.names import KSM
 from generator.context import Context
 from generator.model import Component
@@ -20,5 +20,5 @@ def build(ctx: Context) -> Component:
         title="General",
         description="Cluster-wide alerts: the alerting heartbeat, info-alert inhibition, scrape targets down in any "
                     "job, Kubernetes version skew, API client errors, kube-state-metrics health.",
-        alerts=alerts(ctx),
+        alerts=alerts.alerts(ctx),
     )
