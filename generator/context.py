@@ -221,7 +221,12 @@ class Context:
                   **labels: str) -> dict[str, str]:
         """promtool inputs (`metric`_bucket, _count, _sum from `source`, with `labels`) of a histogram observing
         `per_second` times a second, every observation in the bucket holding `observed`."""
-        series = lambda suffix, **lb: self.series(source, f"{metric}{suffix}", **lb)  # noqa: E731
+        return self.histogram_passing(self._selector(source), metric, bounds, observed, per_second, **labels)
+
+    def histogram_passing(self, matchers: str, metric: str, bounds: Sequence[float], observed: float,
+                          per_second: float, **labels: str) -> dict[str, str]:
+        """`histogram` whose series pass `matchers` (a selector of the site settings, e.g. a service's)."""
+        series = lambda suffix, **lb: self.series_passing(matchers, f"{metric}{suffix}", **lb)  # noqa: E731
         return histogram(series, bounds, observed, per_second, **labels)
 
 

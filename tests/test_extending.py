@@ -66,6 +66,77 @@ def toy_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     sys.modules.pop("generator.catalog.toy", None)
 
 
+# the same toy as a package with the shared layout (generator/catalog/__init__.py): names, rules, alerts, panels
+TOY_PACKAGE = {
+    "__init__.py": '''
+"""Toy, as a package."""
+
+from generator.catalog.toy import alerts, panels, rules
+from generator.context import Context
+from generator.model import Component
+
+
+def build(ctx: Context) -> Component:
+    return Component(key="toy", title="Toy", description="A toy exporter.", jobs=("toy",),
+                     signals=panels.signals(ctx), rules=rules.rules(ctx), rule_tests=rules.rule_tests(ctx),
+                     alerts=alerts.alerts(ctx), panels=panels.panels())
+''',
+    "names.py": '''
+from generator.promql import record_name
+
+UP = record_name("cluster", "toy_up", "sum")
+ERRORS = record_name("cluster", "toy_errors", "rate5m")
+''',
+    "rules.py": '''
+from generator.catalog.helpers import counter
+from generator.catalog.toy.names import ERRORS, UP
+from generator.context import Context
+from generator.model import RecordingRule, RuleTest
+
+
+def rules(ctx: Context) -> tuple[RecordingRule, ...]:
+    return (RecordingRule(UP, f"sum {ctx.by()} (up{ctx.sel('toy')})"),
+            RecordingRule(ERRORS, f"sum {ctx.by()} (rate(toy_errors_total{ctx.sel('toy')}[5m]))"))
+
+
+def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
+    c = ctx.cluster
+    up, bad = ctx.series("toy", "up"), ctx.series("toy", "toy_errors_total")
+    return (RuleTest({up: 1}, UP, (({c: "test-cluster"}, 1),)),
+            RuleTest({bad: counter(2)}, ERRORS, (({c: "test-cluster"}, 2),)))
+''',
+    "alerts.py": '''
+from generator.catalog.toy.names import UP
+from generator.context import Context
+from generator.model import Alert, Case
+
+
+def alerts(ctx: Context) -> tuple[Alert, ...]:
+    c = ctx.cluster
+    up = ctx.series("toy", "up")
+    return (Alert("ToyDown", f"{UP} < {ctx.threshold('ToyDown', 1)}", "5m", "warning", "No toy is up.",
+                  "{{ $labels.cluster }} has no toy target up.",
+                  (Case({up: 0}, fires=True, labels={c: "test-cluster"}), Case({up: 1}, fires=False))),)
+''',
+    "panels.py": '''
+from generator.catalog.toy.names import ERRORS, UP
+from generator.context import Context
+from generator.model import Panel, Signal
+
+
+def signals(ctx: Context) -> tuple[Signal, ...]:
+    c = ctx.cluster
+    f = '{' + c + '="$cluster"}'
+    return (Signal("toy_up", UP + f, "short", (c,), "Toys up", "Toy targets up.", kind="state", alert="ToyDown"),
+            Signal("toy_errors", ERRORS + f, "ops", (c,), "Toy errors", "Toy errors per second."))
+
+
+def panels() -> tuple[Panel, ...]:
+    return (Panel("Toys up", ("toy_up",), kind="stat", width=6), Panel("Errors", ("toy_errors",)))
+''',
+}
+
+
 def _config() -> Config:
     config = load(None)
     return dataclasses.replace(config, selectors={**config.selectors, "toy": 'job="toy"'})
@@ -125,3 +196,25 @@ def test_a_toy_without_its_selector_is_told_where_the_selector_goes(toy_catalog:
     with pytest.raises(CatalogError, match=r"^generator/catalog/toy\.py: job toy: has no selector; add it to "
                                            r"config\.DEFAULT_SELECTORS"):
         pipeline.generate(load(None))
+
+
+def test_a_toy_package_generates_what_the_toy_module_does(toy_catalog: Path) -> None:
+    """The package layout is the module split by concern: the same component, byte for byte."""
+    as_module = pipeline.generate(_config())
+    (toy_catalog / "toy.py").unlink()
+    package = toy_catalog / "toy"
+    package.mkdir()
+    for name, text in TOY_PACKAGE.items():
+        (package / name).write_text(text, encoding="utf-8")
+    for name in [m for m in sys.modules if m == "generator.catalog.toy" or m.startswith("generator.catalog.toy.")]:
+        del sys.modules[name]
+    try:
+        as_package = pipeline.generate(_config())
+    finally:
+        for name in [m for m in sys.modules if m.startswith("generator.catalog.toy.")]:
+            del sys.modules[name]
+    assert sys.modules["generator.catalog.toy"].__path__ == [str(package)]
+    toy_files = {path for path in as_module if "toy" in path.lower()}
+    assert toy_files == {"rules/toy.yaml", "alerts/toy.yaml", "tests/rules/toy.yaml", "docs/runbooks/ToyDown.md",
+                         "dashboards/toy.json"}
+    assert as_package == as_module

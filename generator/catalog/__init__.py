@@ -1,19 +1,40 @@
-"""The catalog: one module per component, each a `build(ctx) -> Component` function (see generator.model).
+"""The catalog: one component per entry of MODULES, each a module or package with `build(ctx) -> Component`
+(see generator.model).
 
 A catalog module is a function of a Context (generator.context): selectors, the cluster label, thresholds and
 the few site settings a component needs all come through it, never from the config (a test scans for that).
-Names the component defines (recording rules, alerts, signals) are module constants other modules and the
-dashboards import, never copy.
+Names the component defines (recording rules, alerts, signals) are constants other modules and the dashboards
+import, never copy.
+
+Layout. A small component (under ~300 lines) is one module, `catalog/<name>.py`. A bigger one is a package with
+the same module names everywhere (tests/catalog/test_catalog_layout.py holds the shape):
+
+    catalog/<name>/__init__.py   build(ctx) -> Component: puts the parts below together, nothing else
+                   names.py      record names, scrape sources, bucket layouts, test fixtures: what the other
+                                 modules and the dashboards import (`from generator.catalog.<name>.names import X`)
+                   rules.py      rules(ctx), rule_tests(ctx) and the test-input helpers the alerts share
+                   alerts.py     alerts(ctx); past ~350 lines split by area into alerts_<area>.py, which
+                                 alerts.py (or __init__) lists
+                   panels.py     signals(ctx) and panels(): what the dashboard and the correlation engine read
+                   <area>.py     an area with its own rules, tests and alerts the rest does not read (kubelet's
+                                 volumes, kube_apiserver's slo)
+
+Imports go one way, names <- rules <- alerts/panels <- __init__: no circles, and no import inside a function to
+dodge one (test_catalog_layout checks both). Shared builders live beside the components: helpers.py (quantile
+records `Quantiles`, promtool inputs, `quantile_cases` for a quantile alert's firing and quiet observations),
+targets.py (Down alerts), workqueue.py (what client-go binaries expose), control_plane.py (the skeleton
+kube-controller-manager and kube-scheduler share: a `ControlPlane` declaration plus the component's own parts).
 
 Adding a component — what it really takes (docs/extending.md says the same with the commands):
 
-1. `generator/catalog/<module>.py` with `build(ctx) -> Component`: a unique `key` (its file names: rules/<key>.yaml,
-   alerts/<key>.yaml, tests/rules/<key>.yaml, dashboards/<key>.json), signals, recording rules with rule tests,
-   alerts each with a firing and a quiet promtool Case, panels; `control_plane=True` when a managed cluster
-   does not let you scrape it; `jobs=` the scrape jobs whose targets its own alerts watch (general's TargetDown
-   leaves those out). The catalog checks (generator/checks/) must pass: names, duplicates, severities,
-   cases, and every recorded series, signal and alert referred to must exist.
-2. Its module name in MODULES below (the order of files, dashboards and the alert catalogue).
+1. `generator/catalog/<name>.py` (or the package above) with `build(ctx) -> Component`: a unique `key` (its file
+   names: rules/<key>.yaml, alerts/<key>.yaml, tests/rules/<key>.yaml, dashboards/<key>.json), signals,
+   recording rules with rule tests, alerts each with a firing and a quiet promtool Case, panels;
+   `control_plane=True` when a managed cluster does not let you scrape it; `jobs=` the scrape jobs whose targets
+   its own alerts watch (general's TargetDown leaves those out); `AFTER_PEERS = True` at module level when it
+   reads the other components (ctx.watched_jobs). The catalog checks (generator/checks/) must pass: names,
+   duplicates, severities, cases, and every recorded series, signal and alert referred to must exist.
+2. Its name in MODULES below (the order of files, dashboards and the alert catalogue).
 3. Its scrape job in `config.DEFAULT_SELECTORS` when it reads a new job (ctx.sel(<job>) fails otherwise); sites
    override it under `selectors:`.
 4. The simulator: a source in generator/simulate/sources/ (a Target per instance, every metric the rules read,
@@ -27,7 +48,8 @@ Adding a component — what it really takes (docs/extending.md says the same wit
 6. `make generate` and commit the regenerated rules/, alerts/, tests/rules/, dashboards/, docs/ (runbooks and
    the alert catalogue); `stereo generate --check` fails CI until then.
 
-tests/test_extending.py proves steps 1–2 and 6 with a toy component in a temporary catalog.
+tests/test_extending.py proves steps 1–2 and 6 with a toy component in a temporary catalog, as a module and as
+a package.
 """
 
 from __future__ import annotations

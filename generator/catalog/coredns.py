@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.catalog import targets
-from generator.catalog.helpers import Quantiles, counter, over, under
+from generator.catalog.helpers import Quantiles, counter, quantile_cases
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
@@ -144,8 +144,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     fwd_err = ctx.threshold("CoreDNSForwardErrorsHigh", 0.05)
     fwd_latency = ctx.threshold("CoreDNSForwardLatencyHigh", 2.0)
     c = ctx.cluster
-    slow, slow_p99 = over(DNS_BUCKETS, latency)
-    fwd_slow, fwd_slow_p99 = over(DNS_BUCKETS, fwd_latency)
+    slow = quantile_cases(ctx, "CoreDNSLatencyHigh", DNS_BUCKETS, latency)
+    fwd_slow = quantile_cases(ctx, "CoreDNSForwardLatencyHigh", DNS_BUCKETS, fwd_latency)
     return (
         Alert(
             name="CoreDNSDown",
@@ -189,8 +189,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             threshold=latency,
             summary="CoreDNS answers slowly.",
             description="99th percentile DNS latency in cluster {{ $labels." + c + " }} is {{ $value | humanize }}s.",
-            cases=(Case(dns_hist(slow), fires=True, labels={"quantile": "0.99"}, value=slow_p99),
-                   Case(dns_hist(under(DNS_BUCKETS, latency)), fires=False)),
+            cases=(Case(dns_hist(slow.fire), fires=True, labels={"quantile": "0.99"}, value=slow.value),
+                   Case(dns_hist(slow.quiet), fires=False)),
             meaning="The 99th percentile of DNS answer time is above the threshold.",
             impact="Every new connection that resolves a name waits longer.",
             diagnosis=(f'{LATENCY_Q}{{quantile="0.99"}}', f'{FWD_LATENCY_Q}{{quantile="0.99"}}',
@@ -223,8 +223,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="CoreDNS upstream resolvers answer slowly.",
             description="99th percentile forward latency in cluster {{ $labels." + c
                         + " }} is {{ $value | humanize }}s.",
-            cases=(Case(fwd_hist(fwd_slow), fires=True, labels={"quantile": "0.99"}, value=fwd_slow_p99),
-                   Case(fwd_hist(under(DNS_BUCKETS, fwd_latency)), fires=False)),
+            cases=(Case(fwd_hist(fwd_slow.fire), fires=True, labels={"quantile": "0.99"}, value=fwd_slow.value),
+                   Case(fwd_hist(fwd_slow.quiet), fires=False)),
             meaning="Upstream DNS servers take longer than the threshold to answer.",
             impact="Lookups of external names are slow; CoreDNS holds more concurrent queries.",
             diagnosis=(f'{FWD_LATENCY_Q}{{quantile="0.99"}}',),

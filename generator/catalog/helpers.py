@@ -1,4 +1,5 @@
-"""Small builders shared by catalog modules: quantile records, counter inputs, histogram inputs, common expressions.
+"""Small builders shared by catalog modules: quantile records, counter inputs, histogram inputs, common expressions,
+and the observations a quantile alert's firing and quiet cases use.
 
 promtool input values use expanding notation (see generator.series_inputs, where `counter` and `histogram` live so
 that Context can build histogram inputs too).
@@ -6,9 +7,9 @@ that Context can build histogram inputs too).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from generator.model import RecordingRule
@@ -76,38 +77,80 @@ def bucket_quantile(bounds: Sequence[float], observed: float, q: float) -> float
     return lower + (bounds[upper_i] - lower) * q
 
 
-def over(bounds: Sequence[float], threshold: float, q: float = 0.99) -> tuple[float, float]:
-    """An observation whose whole bucket lies above `threshold`, and the quantile histogram_quantile then returns.
-
-    "The next bucket above" is not enough: with the threshold inside a bucket, interpolation can land below it.
-    """
-    for lower, upper in pairwise(bounds):
-        if lower >= threshold:
-            return upper, lower + (upper - lower) * q
-    if bounds[-1] <= threshold:
-        raise ValueError(f"threshold {threshold} is beyond the histogram's last bucket {bounds[-1]}")
-    return bounds[-1] * 2, bounds[-1]  # in +Inf: histogram_quantile returns the highest finite bound
+# the comparisons a histogram-quantile alert makes with its threshold
+COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le}
 
 
-def under(bounds: Sequence[float], threshold: float) -> float:
-    """An observation whose quantile stays at or below half the threshold (the smallest bucket if none is that low)."""
-    low = [b for b in bounds if b <= threshold / 2]
-    return low[-1] if low else bounds[0]
+@dataclass(frozen=True)
+class Observations:
+    """The observations a quantile alert's promtool cases put every sample at (see `observations`)."""
+
+    fire: float  # the firing case's observation
+    value: float  # what histogram_quantile(q) returns for it: the firing case's value
+    quiet: float  # the quiet case's observation
 
 
-def fire_obs(bounds: Sequence[float], threshold: float) -> tuple[float, float]:
-    """An observation whose p99 lies above `threshold`, and that p99: the first bucket wholly above it.
+def observations(bounds: Sequence[float], threshold: float, op: str = ">", q: float = 0.99) -> Observations:
+    """Observations for the cases of an alert `histogram_quantile(q, ...) <op> threshold` over a histogram whose
+    finite upper bounds are `bounds` (ascending). Every sample sits in one bucket (lower, upper], the first from 0,
+    so the quantile is lower + (upper - lower) * q.
 
-    Past the last finite bucket histogram_quantile answers that bucket's bound, which is why kubernetes-mixin
-    compares the PLEG p99 with `>= 10` (DefBuckets end at 10 s).
-    """
-    for lower, upper in zip((0.0, *bounds), bounds, strict=False):
-        if lower >= threshold:
-            return upper, lower + (upper - lower) * 0.99
-    return bounds[-1] * 2, float(bounds[-1])
+    `>` and `>=` (fires above): the firing bucket is the first lying wholly at or above the threshold (lower >= t;
+    "the next bucket above" is not enough, interpolation inside a bucket that holds the threshold can land under
+    it); past the last bucket histogram_quantile answers the last finite bound, which fires for `>` only when that
+    bound exceeds t and for `>=` when it reaches t (the PLEG alert: `>= 10` with buckets ending at 10 s). The
+    quiet observation is the largest bound at most half the threshold, else the largest at most the threshold,
+    else the first bucket when its quantile stays on the quiet side.
+    `<` and `<=` (fires below, e.g. a certificate lifetime): the firing bucket is the last lying wholly at or
+    below the threshold, the quiet one the first lying wholly at or above it.
+
+    A threshold the buckets cannot tell apart raises ValueError saying why (`quantile_cases` reports it as the
+    site setting's mistake)."""
+    cmp = COMPARE[op]
+    t = threshold
+    buckets = list(zip((0.0, *bounds[:-1]), bounds, strict=True))
+    at = lambda lower, upper: lower + (upper - lower) * q  # noqa: E731
+
+    top = (f"{'above' if op in ('>=', '<') else 'at or above'} the largest finite bucket {fmt_number(bounds[-1])}; "
+           "histogram_quantile never exceeds it, so the alert could never ")
+    bottom = f"below what the smallest bucket {fmt_number(bounds[0])} can tell apart, so the alert could never "
+
+    def why(what: str) -> ValueError:
+        return ValueError(f"{fmt_number(t)} is {what}")
+
+    if op in (">", ">="):
+        fire = next(((upper, at(lower, upper)) for lower, upper in buckets
+                     if lower >= t and cmp(at(lower, upper), t)), None)
+        if fire is None:
+            if not cmp(bounds[-1], t):
+                raise why(top + "fire")
+            fire = (2 * bounds[-1], float(bounds[-1]))  # in +Inf
+        quiet_bounds = [b for b in bounds if b <= t / 2] or [b for b in bounds if b <= t]
+        if quiet_bounds:
+            quiet = quiet_bounds[-1]
+        elif not cmp(at(0.0, bounds[0]), t):
+            quiet = bounds[0]
+        else:
+            raise why(bottom + "stay quiet")
+        return Observations(fire[0], fire[1], quiet)
+    fire = next(((upper, at(lower, upper)) for lower, upper in reversed(buckets)
+                 if upper <= t and cmp(at(lower, upper), t)), None)
+    if fire is None:
+        raise why(bottom + "fire")
+    quiet_at = next((upper for lower, upper in buckets if lower >= t), None)
+    if quiet_at is None:
+        if cmp(bounds[-1], t):
+            raise why(top + "stay quiet")
+        quiet_at = 2 * bounds[-1]
+    return Observations(fire[0], fire[1], quiet_at)
 
 
-def quiet_obs(bounds: Sequence[float], threshold: float) -> float:
-    """An observation whose p99 stays below `threshold`: the largest bound under it ends its bucket."""
-    below = [b for b in bounds if b < threshold]
-    return below[-1] if below else bounds[0] / 2
+def quantile_cases(ctx: Context, alert: str, bounds: Sequence[float], threshold: float, op: str = ">",
+                   q: float = 0.99) -> Observations:
+    """`observations` for the site's threshold of `alert`; one the buckets cannot express is a site-settings
+    mistake, reported at the setting's line."""
+    try:
+        return observations(bounds, threshold, op, q)
+    except ValueError as exc:
+        raise ctx.threshold_error(alert, str(exc)) from None

@@ -2,20 +2,30 @@
 
 No leader-election alert: `leader_election_master_status` appears in none of the 1.31–1.35 captures, and a
 kube-controller-manager without the lease simply runs no controllers (its workqueues vanish), which the workqueue
-signals show. Recorded series names come from workqueue.Names, shared with kube-scheduler.
+signals show. The skeleton it shares with kube-scheduler (process, API client, Down alerts, their panels) is
+control_plane.ControlPlane; this module declares the workqueues and the garbage collector / node lifecycle parts.
 """
 
 from __future__ import annotations
 
-from generator.catalog import targets
 from generator.catalog import workqueue as wq
-from generator.catalog.helpers import bucket_quantile, counter
+from generator.catalog.control_plane import ControlPlane, Parts
+from generator.catalog.helpers import bucket_quantile, counter, quantile_cases
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
 
-SRC = "kube-controller-manager"
-N = wq.Names("kube_controller_manager")
+KCM = ControlPlane(
+    job="kube-controller-manager", title="Kube Controller Manager", prefix="controller_manager",
+    alerts="KubeControllerManager", port="10257",
+    description="Controller loops: workqueue depth, wait, retries and stuck work per controller, API client "
+                "errors and latency, garbage collector and node lifecycle, CPU and memory.",
+    down_impact="Nothing reconciles: Deployments do not roll out, ReplicaSets do not replace pods, Endpoints "
+                "and Jobs are not updated, nodes that die keep their pods.",
+    instance_impact="Little while another replica leads; one replica fewer to take over if the leader fails.",
+)
+SRC = KCM.job
+N = KCM.names
 GC_ERRORS = record_name("cluster", "garbagecollector_controller_resources_sync_error", "rate5m")
 EVICTIONS = record_name("cluster_zone", "node_collector_evictions", "rate5m")
 UNHEALTHY_NODES = record_name("cluster_zone", "node_collector_unhealthy_nodes_in_zone", "max")
@@ -25,89 +35,17 @@ DEPTH = "KubeControllerManagerWorkqueueDepthHigh"
 WAIT = "KubeControllerManagerWorkqueueWaitHigh"  # ...WorkqueueLatencyHigh would be 41 characters
 RETRIES = "KubeControllerManagerWorkqueueRetries"
 STUCK = "KubeControllerManagerWorkqueueStuck"
-REST = "KubeControllerManagerRestClientErrors"
+P = KCM.prefix
 
 
 def build(ctx: Context) -> Component:
-    s = ctx.sel(SRC)
-    rules = (
-        *wq.process_rules(ctx, SRC, N),
-        *wq.workqueue_rules(ctx, SRC, N),
-        *wq.rest_client_rules(ctx, SRC, N),
-        RecordingRule(GC_ERRORS,
-                      f"sum {ctx.by()} (rate(garbagecollector_controller_resources_sync_error_total{s}[5m]))"),
-        RecordingRule(EVICTIONS, f"sum {ctx.by('zone')} (rate(node_collector_evictions_total{s}[5m]))"),
-        RecordingRule(UNHEALTHY_NODES, f"max {ctx.by('zone')} (node_collector_unhealthy_nodes_in_zone{s})"),
-    )
-    return Component(
-        key="kube-controller-manager",
-        jobs=("kube-controller-manager",),
-        title="Kube Controller Manager",
-        description="Controller loops: workqueue depth, wait, retries and stuck work per controller, API client "
-                    "errors and latency, garbage collector and node lifecycle, CPU and memory.",
-        signals=_signals(ctx),
-        rules=rules,
-        rule_tests=_rule_tests(ctx),
-        alerts=_alerts(ctx),
-        panels=_panels(),
-        control_plane=True,
-    )
+    return KCM.component(ctx, own=_workqueues(ctx), tail=_lifecycle(ctx))
 
 
-def _signals(ctx: Context) -> tuple[Signal, ...]:
+def _workqueues(ctx: Context) -> Parts:
     c = ctx.cluster
     f = f'{{{c}="$cluster"}}'
     q99 = f'{{{c}="$cluster",quantile="0.99"}}'
-    p = "controller_manager"
-    return (
-        *wq.process_signals(ctx, N, p, "kube-controller-manager"),
-        Signal(f"{p}_workqueue_adds", f"{N.wq_adds}{f}", "ops", (c, "name"), "Workqueue adds",
-               "Items added per second to each controller's workqueue."),
-        Signal(f"{p}_workqueue_depth", f"{N.wq_depth}{f}", "short", (c, "name"), "Workqueue depth",
-               "Items waiting in each controller's workqueue.", kind="state", alert=DEPTH),
-        Signal(f"{p}_workqueue_latency_p99", f"{N.wq_wait}{q99}", "s", (c, "name"), "Workqueue wait p99",
-               "99th percentile of the time an item waits in a workqueue before a worker picks it up.",
-               alert=WAIT),
-        Signal(f"{p}_workqueue_work_duration_p99", f"{N.wq_work}{q99}", "s", (c, "name"), "Work duration p99",
-               "99th percentile of the time a controller takes to process one item."),
-        Signal(f"{p}_workqueue_retries", f"{N.wq_retries}{f}", "ops", (c, "name"), "Workqueue retries",
-               "Items re-queued per second after a failed sync, by workqueue.", alert=RETRIES),
-        Signal(f"{p}_workqueue_unfinished_work", f"{N.wq_unfinished}{f}", "s", (c, "name"), "Unfinished work",
-               "Seconds of work in progress not yet finished, by workqueue; growing values mean stuck workers.",
-               kind="state", alert=STUCK),
-        *wq.rest_client_signals(ctx, N, p, "kube-controller-manager", REST),
-        Signal(f"{p}_gc_sync_errors", f"{GC_ERRORS}{f}", "ops", (c,), "Garbage collector sync errors",
-               "Failed resource discoveries per second of the garbage collector.",
-               alert="KubeControllerManagerGCSyncErrors"),
-        Signal(f"{p}_node_evictions", f"{EVICTIONS}{f}", "ops", (c, "zone"), "Node evictions",
-               "Nodes per second whose pods the node lifecycle controller evicts, by zone."),
-        Signal(f"{p}_unhealthy_nodes", f"{UNHEALTHY_NODES}{f}", "short", (c, "zone"), "Unhealthy nodes by zone",
-               "Nodes the node lifecycle controller sees as not Ready, by zone.", kind="state"),
-    )
-
-
-def _panels() -> tuple[Panel, ...]:
-    p = "controller_manager"
-    return (
-        Panel("Targets up", (f"{p}_up",), kind="stat", width=6),
-        Panel("Workqueue depth", (f"{p}_workqueue_depth",), legend="{{name}}", width=18),
-        Panel("Workqueue adds", (f"{p}_workqueue_adds",), legend="{{name}}"),
-        Panel("Workqueue wait p99", (f"{p}_workqueue_latency_p99",), legend="{{name}}"),
-        Panel("Work duration p99", (f"{p}_workqueue_work_duration_p99",), legend="{{name}}"),
-        Panel("Workqueue retries", (f"{p}_workqueue_retries",), legend="{{name}}"),
-        Panel("Unfinished work", (f"{p}_workqueue_unfinished_work",), legend="{{name}}"),
-        Panel("API requests by code", (f"{p}_rest_client_requests",), stack=True, legend="{{code}}"),
-        Panel("API request error ratio", (f"{p}_rest_client_error_ratio",)),
-        Panel("API request latency p99", (f"{p}_rest_client_latency_p99",), legend="{{verb}}"),
-        Panel("CPU", (f"{p}_cpu",), legend="{{instance}}"),
-        Panel("Memory", (f"{p}_memory",), legend="{{instance}}"),
-        Panel("Garbage collector sync errors", (f"{p}_gc_sync_errors",)),
-        Panel("Node evictions", (f"{p}_node_evictions",), legend="{{zone}}"),
-        Panel("Unhealthy nodes by zone", (f"{p}_unhealthy_nodes",), legend="{{zone}}"),
-    )
-
-
-def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     series = lambda metric, **lb: ctx.series(SRC, metric, **lb)  # noqa: E731
     two_replicas = {  # a stale replica and the leader: depth adds up, unfinished work takes the worst
         series("workqueue_depth", name=QUEUE, instance="10.0.0.1:10257"): 3,
@@ -115,45 +53,95 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         series("workqueue_unfinished_work_seconds", name=QUEUE, instance="10.0.0.1:10257"): 30,
         series("workqueue_unfinished_work_seconds", name=QUEUE, instance="10.0.0.2:10257"): 90,
     }
-    return (
-        RuleTest(inputs=two_replicas, expr=N.wq_depth, expected=(({"name": QUEUE}, 7),), note="summed per queue"),
-        RuleTest(inputs=two_replicas, expr=N.wq_unfinished, expected=(({"name": QUEUE}, 90),),
-                 note="worst replica per queue"),
-        RuleTest(inputs={series("workqueue_retries_total", name=QUEUE): counter(2),
-                         series("workqueue_retries_total", name="job"): counter(0.5)},
-                 expr=N.wq_retries, expected=(({"name": QUEUE}, 2), ({"name": "job"}, 0.5)), note="per queue"),
-        RuleTest(inputs=ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, 1, 10, name=QUEUE), expr=N.wq_wait,
-                 expected=(({"name": QUEUE, "quantile": "0.99"}, bucket_quantile(wq.WORKQUEUE_BUCKETS, 1, 0.99)),),
-                 note="p99 inside the (0.1, 1] bucket"),
-        RuleTest(inputs={series("garbagecollector_controller_resources_sync_error_total"): counter(0.5)},
-                 expr=GC_ERRORS, expected=(({}, 0.5),)),
-        *wq.rest_client_rule_tests(ctx, SRC, N),
+    return Parts(
+        rules=wq.workqueue_rules(ctx, SRC, N),
+        signals=(
+            Signal(f"{P}_workqueue_adds", f"{N.wq_adds}{f}", "ops", (c, "name"), "Workqueue adds",
+                   "Items added per second to each controller's workqueue."),
+            Signal(f"{P}_workqueue_depth", f"{N.wq_depth}{f}", "short", (c, "name"), "Workqueue depth",
+                   "Items waiting in each controller's workqueue.", kind="state", alert=DEPTH),
+            Signal(f"{P}_workqueue_latency_p99", f"{N.wq_wait}{q99}", "s", (c, "name"), "Workqueue wait p99",
+                   "99th percentile of the time an item waits in a workqueue before a worker picks it up.",
+                   alert=WAIT),
+            Signal(f"{P}_workqueue_work_duration_p99", f"{N.wq_work}{q99}", "s", (c, "name"), "Work duration p99",
+                   "99th percentile of the time a controller takes to process one item."),
+            Signal(f"{P}_workqueue_retries", f"{N.wq_retries}{f}", "ops", (c, "name"), "Workqueue retries",
+                   "Items re-queued per second after a failed sync, by workqueue.", alert=RETRIES),
+            Signal(f"{P}_workqueue_unfinished_work", f"{N.wq_unfinished}{f}", "s", (c, "name"), "Unfinished work",
+                   "Seconds of work in progress not yet finished, by workqueue; growing values mean stuck workers.",
+                   kind="state", alert=STUCK),
+        ),
+        rule_tests=(
+            RuleTest(inputs=two_replicas, expr=N.wq_depth, expected=(({"name": QUEUE}, 7),),
+                     note="summed per queue"),
+            RuleTest(inputs=two_replicas, expr=N.wq_unfinished, expected=(({"name": QUEUE}, 90),),
+                     note="worst replica per queue"),
+            RuleTest(inputs={series("workqueue_retries_total", name=QUEUE): counter(2),
+                             series("workqueue_retries_total", name="job"): counter(0.5)},
+                     expr=N.wq_retries, expected=(({"name": QUEUE}, 2), ({"name": "job"}, 0.5)), note="per queue"),
+            RuleTest(inputs=ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, 1, 10, name=QUEUE),
+                     expr=N.wq_wait,
+                     expected=(({"name": QUEUE, "quantile": "0.99"}, bucket_quantile(wq.WORKQUEUE_BUCKETS, 1, 0.99)),),
+                     note="p99 inside the (0.1, 1] bucket"),
+        ),
+        alerts=_workqueue_alerts(ctx),
+        panels=(
+            Panel("Workqueue depth", (f"{P}_workqueue_depth",), legend="{{name}}", width=18),
+            Panel("Workqueue adds", (f"{P}_workqueue_adds",), legend="{{name}}"),
+            Panel("Workqueue wait p99", (f"{P}_workqueue_latency_p99",), legend="{{name}}"),
+            Panel("Work duration p99", (f"{P}_workqueue_work_duration_p99",), legend="{{name}}"),
+            Panel("Workqueue retries", (f"{P}_workqueue_retries",), legend="{{name}}"),
+            Panel("Unfinished work", (f"{P}_workqueue_unfinished_work",), legend="{{name}}"),
+        ),
     )
 
 
-def _alerts(ctx: Context) -> tuple[Alert, ...]:
+def _lifecycle(ctx: Context) -> Parts:
+    """The garbage collector and the node lifecycle controller."""
+    c = ctx.cluster
+    f = f'{{{c}="$cluster"}}'
+    s = ctx.sel(SRC)
+    return Parts(
+        rules=(
+            RecordingRule(GC_ERRORS,
+                          f"sum {ctx.by()} (rate(garbagecollector_controller_resources_sync_error_total{s}[5m]))"),
+            RecordingRule(EVICTIONS, f"sum {ctx.by('zone')} (rate(node_collector_evictions_total{s}[5m]))"),
+            RecordingRule(UNHEALTHY_NODES, f"max {ctx.by('zone')} (node_collector_unhealthy_nodes_in_zone{s})"),
+        ),
+        signals=(
+            Signal(f"{P}_gc_sync_errors", f"{GC_ERRORS}{f}", "ops", (c,), "Garbage collector sync errors",
+                   "Failed resource discoveries per second of the garbage collector.",
+                   alert="KubeControllerManagerGCSyncErrors"),
+            Signal(f"{P}_node_evictions", f"{EVICTIONS}{f}", "ops", (c, "zone"), "Node evictions",
+                   "Nodes per second whose pods the node lifecycle controller evicts, by zone."),
+            Signal(f"{P}_unhealthy_nodes", f"{UNHEALTHY_NODES}{f}", "short", (c, "zone"), "Unhealthy nodes by zone",
+                   "Nodes the node lifecycle controller sees as not Ready, by zone.", kind="state"),
+        ),
+        rule_tests=(
+            RuleTest(inputs={ctx.series(SRC, "garbagecollector_controller_resources_sync_error_total"): counter(0.5)},
+                     expr=GC_ERRORS, expected=(({}, 0.5),)),
+        ),
+        alerts=_lifecycle_alerts(ctx),
+        panels=(
+            Panel("Garbage collector sync errors", (f"{P}_gc_sync_errors",)),
+            Panel("Node evictions", (f"{P}_node_evictions",), legend="{{zone}}"),
+            Panel("Unhealthy nodes by zone", (f"{P}_unhealthy_nodes",), legend="{{zone}}"),
+        ),
+    )
+
+
+def _workqueue_alerts(ctx: Context) -> tuple[Alert, ...]:
     c = ctx.cluster
     series = lambda metric, **lb: ctx.series(SRC, metric, **lb)  # noqa: E731
     depth = ctx.threshold(DEPTH, 100)
     wait = ctx.threshold(WAIT, 5)
     retries = ctx.threshold(RETRIES, 1)
     stuck = ctx.threshold(STUCK, 300)
-    wait_hi, wait_lo = wq.histogram_cases(ctx, WAIT, wq.WORKQUEUE_BUCKETS, wait)
+    slow = quantile_cases(ctx, WAIT, wq.WORKQUEUE_BUCKETS, wait)
     on_queue = "kube-controller-manager workqueue {{ $labels.name }} in cluster {{ $labels." + c + " }}"
     more = ("Read the leader's log for the controller behind the queue "
             "(`kubectl -n kube-system logs -l component=kube-controller-manager`).")
     return (
-        wq.down_alert(
-            ctx, SRC, "KubeControllerManagerDown", "kube-controller-manager", "10257",
-            impact="Nothing reconciles: Deployments do not roll out, ReplicaSets do not replace pods, Endpoints "
-                   "and Jobs are not updated, nodes that die keep their pods.",
-            mitigation=("Check the kube-controller-manager static pod on the control-plane nodes "
-                        "(`crictl ps`, `/etc/kubernetes/manifests`) and its logs.",
-                        "Check the scrape job reaches the secure port 10257 and is authorised to read /metrics."),
-        ),
-        targets.instance_down(
-            ctx, SRC, "KubeControllerManagerInstanceDown", "kube-controller-manager", "10257",
-            impact="Little while another replica leads; one replica fewer to take over if the leader fails."),
         Alert(
             name=DEPTH,
             expr=f"{N.wq_depth} > {fmt_number(depth)}",
@@ -181,10 +169,10 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             threshold=wait,
             summary="Items wait long in a kube-controller-manager workqueue.",
             description="99th percentile wait in " + on_queue + " is {{ $value | humanizeDuration }}.",
-            cases=(Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, wait_hi, 10, name=QUEUE),
+            cases=(Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, slow.fire, 10, name=QUEUE),
                         fires=True, labels={"name": QUEUE, "quantile": "0.99"},
-                        value=bucket_quantile(wq.WORKQUEUE_BUCKETS, wait_hi, 0.99)),
-                   Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, wait_lo, 10, name=QUEUE),
+                        value=slow.value),
+                   Case(ctx.histogram(SRC, N.wq_wait_q.metric, wq.WORKQUEUE_BUCKETS, slow.quiet, 10, name=QUEUE),
                         fires=False)),
             meaning="Queued items wait longer than the threshold before a worker picks them up: every worker of "
                     "that controller is busy.",
@@ -231,7 +219,13 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             mitigation=(more, "A goroutine dump (`/debug/pprof/goroutine?debug=2`) shows where the worker hangs; "
                               "restarting the leader hands the work to another replica."),
         ),
-        wq.rest_client_errors_alert(ctx, SRC, N, REST, "kube-controller-manager"),
+    )
+
+
+def _lifecycle_alerts(ctx: Context) -> tuple[Alert, ...]:
+    c = ctx.cluster
+    series = lambda metric, **lb: ctx.series(SRC, metric, **lb)  # noqa: E731
+    return (
         Alert(
             name="KubeControllerManagerGCSyncErrors",
             expr=f"{GC_ERRORS} > 0",

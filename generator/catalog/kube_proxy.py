@@ -8,7 +8,7 @@ network programming latency, a cluster-wide SLI, is recorded per cluster. Names 
 from __future__ import annotations
 
 from generator.catalog import targets
-from generator.catalog.helpers import Quantiles, counter, gauge_ramp, over, under
+from generator.catalog.helpers import Quantiles, counter, gauge_ramp, quantile_cases
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, format_duration, record_name
@@ -157,8 +157,8 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     stale = ctx.threshold("KubeProxyRulesSyncStale", 600)
     restore = ctx.threshold("KubeProxyIptablesRestoreFailing", 0)
     api = ctx.threshold("KubeProxyAPIErrorsHigh", 0.01)
-    sync_over, sync_value = over(SYNC_BUCKETS, sync)
-    net_over, net_value = over(NETPROG_BUCKETS, netprog)
+    sync_slow = quantile_cases(ctx, "KubeProxySyncRulesSlow", SYNC_BUCKETS, sync)
+    net_slow = quantile_cases(ctx, "KubeProxyNetworkProgrammingSlow", NETPROG_BUCKETS, netprog)
     stale_lookback = format_duration(max(600, 2 * stale))  # long enough for a stuck sync to age past the threshold
     # the iptables and nftables proxiers resync at most hourly when nothing changes, so age alone is no symptom:
     # the alert wants a change queued after the last sync. Fires: last synced at 1m while changes keep being
@@ -210,9 +210,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="kube-proxy syncs its proxy rules slowly.",
             description="99th percentile rule sync time of kube-proxy {{ $labels.instance }} in cluster {{ $labels."
                         + c + " }} is {{ $value | humanizeDuration }}.",
-            cases=(Case(ctx.histogram(SRC, SYNC.metric, SYNC_BUCKETS, sync_over, 2, **inst),
-                        fires=True, labels={**inst, **P99}, value=sync_value),
-                   Case(ctx.histogram(SRC, SYNC.metric, SYNC_BUCKETS, under(SYNC_BUCKETS, sync), 2, **inst),
+            cases=(Case(ctx.histogram(SRC, SYNC.metric, SYNC_BUCKETS, sync_slow.fire, 2, **inst),
+                        fires=True, labels={**inst, **P99}, value=sync_slow.value),
+                   Case(ctx.histogram(SRC, SYNC.metric, SYNC_BUCKETS, sync_slow.quiet, 2, **inst),
                         fires=False)),
             meaning="Writing the Service rules (iptables-restore, ipvs, nftables) takes long on this node.",
             impact="Service and endpoint changes reach the node late; the node's CPU is busy with rule writing.",
@@ -229,9 +229,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="Service changes take long to reach the nodes.",
             description="99th percentile network programming latency in cluster {{ $labels." + c
                         + " }} is {{ $value | humanizeDuration }}.",
-            cases=(Case(ctx.histogram(SRC, NETPROG.metric, NETPROG_BUCKETS, net_over, 2, **inst),
-                        fires=True, labels=P99, value=net_value),
-                   Case(ctx.histogram(SRC, NETPROG.metric, NETPROG_BUCKETS, under(NETPROG_BUCKETS, netprog), 2, **inst),
+            cases=(Case(ctx.histogram(SRC, NETPROG.metric, NETPROG_BUCKETS, net_slow.fire, 2, **inst),
+                        fires=True, labels=P99, value=net_slow.value),
+                   Case(ctx.histogram(SRC, NETPROG.metric, NETPROG_BUCKETS, net_slow.quiet, 2, **inst),
                         fires=False)),
             meaning="From a Service or EndpointSlice change to its rules being in place on the nodes takes longer "
                     "than the threshold (the Kubernetes scalability SLO is 30s at the 99th percentile).",

@@ -5,20 +5,29 @@ Latency metrics, as of Kubernetes 1.35: `scheduler_e2e_scheduling_duration_secon
 latency alert reads; `scheduler_pod_scheduling_sli_duration_seconds` (BETA, queue entry to bound, across attempts)
 is the end-to-end signal; the ALPHA `scheduler_scheduling_algorithm_duration_seconds` is left out.
 The scheduler's only workqueues serve its serving/client-CA certificate controllers, so there are no workqueue
-rules here.
+rules here. The skeleton it shares with kube-controller-manager (process, API client, Down alerts, their panels)
+is control_plane.ControlPlane; this module declares the scheduling parts.
 """
 
 from __future__ import annotations
 
-from generator.catalog import targets
 from generator.catalog import workqueue as wq
-from generator.catalog.helpers import Quantiles, bucket_quantile, counter
+from generator.catalog.control_plane import ControlPlane, Parts
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter, quantile_cases
 from generator.context import Context
 from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, record_name
 
-SRC = "kube-scheduler"
-N = wq.Names("kube_scheduler")
+SCHEDULER = ControlPlane(
+    job="kube-scheduler", title="Kube Scheduler", prefix="scheduler", alerts="KubeScheduler", port="10259",
+    description="Pod scheduling: pending and unschedulable pods, attempts by result, attempt and end-to-end "
+                "latency, extension points, preemption, API client errors, CPU and memory.",
+    down_impact="New pods stay Pending: nothing binds them to nodes. Running pods are not affected.",
+    instance_impact="Little while another replica leads; if the unreachable one is the leader and hangs, "
+                    "scheduling waits for the lease to expire.",
+)
+SRC = SCHEDULER.job
+N = SCHEDULER.names
 PROFILE = "default-scheduler"
 SCHEDULED = {"profile": PROFILE, "result": "scheduled"}  # the labels of test attempts
 # scheduler_scheduling_attempt_duration_seconds buckets: 1ms doubling 15 times
@@ -43,98 +52,73 @@ PENDING_HIGH = "KubeSchedulerPendingPodsHigh"
 UNSCHED = "KubeSchedulerUnschedulablePods"
 LATENCY = "KubeSchedulerLatencyHigh"
 ERRORS = "KubeSchedulerErrors"
-REST = "KubeSchedulerRestClientErrors"
 
 
 def build(ctx: Context) -> Component:
     s = ctx.sel(SRC)
-    rules = (
-        *wq.process_rules(ctx, SRC, N),
-        RecordingRule(PENDING, f"sum {ctx.by('queue')} (scheduler_pending_pods{s})"),
-        RecordingRule(UNSCHEDULABLE, f"sum {ctx.by('plugin')} (scheduler_unschedulable_pods{s})"),
-        RecordingRule(INCOMING, f"sum {ctx.by('queue')} (rate(scheduler_queue_incoming_pods_total{s}[5m]))"),
-        RecordingRule(ATTEMPTS, f"sum {ctx.by('result')} (rate(scheduler_schedule_attempts_total{s}[5m]))"),
-        RecordingRule(ERROR_RATIO, wq.ratio(ctx, "scheduler_schedule_attempts_total",
-                                            ctx.sel(SRC, 'result="error"'), s)),
-        *ATTEMPT.rules(ctx, s),
-        *SLI.rules(ctx, s),
-        *EXT.rules(ctx, s),
-        RecordingRule(PREEMPTIONS, f"sum {ctx.by()} (rate(scheduler_preemption_attempts_total{s}[5m]))"),
-        # the victims histogram observes victims per preemption; its _sum rate is victims per second
-        RecordingRule(VICTIMS, f"sum {ctx.by()} (rate(scheduler_preemption_victims_sum{s}[5m]))"),
-        *wq.rest_client_rules(ctx, SRC, N),
-    )
-    return Component(
-        key="kube-scheduler",
-        jobs=("kube-scheduler",),
-        title="Kube Scheduler",
-        description="Pod scheduling: pending and unschedulable pods, attempts by result, attempt and end-to-end "
-                    "latency, extension points, preemption, API client errors, CPU and memory.",
-        signals=_signals(ctx),
-        rules=rules,
-        rule_tests=_rule_tests(ctx),
-        alerts=_alerts(ctx),
-        panels=_panels(),
-        control_plane=True,
-    )
-
-
-def _signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
     f = f'{{{c}="$cluster"}}'
     q = lambda v: f'{{{c}="$cluster",quantile="{v}"}}'  # noqa: E731
-    return (
-        *wq.process_signals(ctx, N, "scheduler", "kube-scheduler"),
-        Signal("scheduler_pending_pods", f"{PENDING}{f}", "short", (c, "queue"), "Pending pods by queue",
-               "Pods waiting in the scheduler's active, backoff, unschedulable and gated queues.", kind="state",
-               alert=PENDING_HIGH),
-        Signal("scheduler_unschedulable_pods", f"{UNSCHEDULABLE}{f}", "short", (c, "plugin"),
-               "Unschedulable pods by plugin", "Pods the scheduler could not place, by the plugin that rejected "
-               "them (a pod counts once per rejecting plugin).", kind="state", alert=UNSCHED),
-        Signal("scheduler_incoming_pods", f"{INCOMING}{f}", "ops", (c, "queue"), "Pods entering queues",
-               "Pods added per second to each scheduling queue."),
-        Signal("scheduler_schedule_attempts", f"{ATTEMPTS}{f}", "ops", (c, "result"), "Scheduling attempts",
-               "Scheduling attempts per second by result: scheduled, unschedulable or error."),
-        Signal("scheduler_error_ratio", f"{ERROR_RATIO}{f}", "percentunit", (c,), "Scheduling error ratio",
-               "Share of scheduling attempts that ended in an internal error.", alert=ERRORS),
-        Signal("scheduler_scheduling_latency_p99", f"{ATTEMPT_Q}{q('0.99')}", "s", (c,),
-               "Scheduling attempt latency p99",
-               "99th percentile of one scheduling attempt (algorithm and binding).", alert=LATENCY),
-        Signal("scheduler_scheduling_latency_p50", f"{ATTEMPT_Q}{q('0.5')}", "s", (c,),
-               "Scheduling attempt latency p50", "Median duration of one scheduling attempt."),
-        Signal("scheduler_pod_scheduling_duration_p99", f"{SLI_Q}{q('0.99')}", "s", (c,),
-               "Pod scheduling latency p99 (end to end)",
-               "99th percentile of the time from a pod entering the queue to its binding, across attempts."),
-        Signal("scheduler_extension_point_latency_p99", f"{EXT_Q}{q('0.99')}", "s", (c, "extension_point"),
-               "Extension point latency p99", "99th percentile duration of each framework extension point "
-               "(Filter, Score, Bind…)."),
-        Signal("scheduler_preemption_attempts", f"{PREEMPTIONS}{f}", "ops", (c,), "Preemption attempts",
-               "Preemption attempts per second: a higher-priority pod tries to evict lower-priority ones."),
-        Signal("scheduler_preemption_victims", f"{VICTIMS}{f}", "ops", (c,), "Preemption victims",
-               "Pods selected per second for eviction by preemption."),
-        *wq.rest_client_signals(ctx, N, "scheduler", "kube-scheduler", REST),
-    )
-
-
-def _panels() -> tuple[Panel, ...]:
-    return (
-        Panel("Targets up", ("scheduler_up",), kind="stat", width=6),
-        Panel("Pending pods by queue", ("scheduler_pending_pods",), legend="{{queue}}", width=18),
-        Panel("Scheduling attempt latency", ("scheduler_scheduling_latency_p99", "scheduler_scheduling_latency_p50")),
-        Panel("Pod scheduling latency p99 (end to end)", ("scheduler_pod_scheduling_duration_p99",)),
-        Panel("Scheduling attempts by result", ("scheduler_schedule_attempts",), stack=True, legend="{{result}}"),
-        Panel("Scheduling error ratio", ("scheduler_error_ratio",)),
-        Panel("Unschedulable pods by plugin", ("scheduler_unschedulable_pods",), legend="{{plugin}}"),
-        Panel("Pods entering queues", ("scheduler_incoming_pods",), stack=True, legend="{{queue}}"),
-        Panel("Extension point latency p99", ("scheduler_extension_point_latency_p99",),
-              legend="{{extension_point}}"),
-        Panel("Preemption", ("scheduler_preemption_attempts", "scheduler_preemption_victims")),
-        Panel("API requests by code", ("scheduler_rest_client_requests",), stack=True, legend="{{code}}"),
-        Panel("API request error ratio", ("scheduler_rest_client_error_ratio",)),
-        Panel("API request latency p99", ("scheduler_rest_client_latency_p99",), legend="{{verb}}"),
-        Panel("CPU", ("scheduler_cpu",), legend="{{instance}}"),
-        Panel("Memory", ("scheduler_memory",), legend="{{instance}}"),
-    )
+    return SCHEDULER.component(ctx, Parts(
+        rules=(
+            RecordingRule(PENDING, f"sum {ctx.by('queue')} (scheduler_pending_pods{s})"),
+            RecordingRule(UNSCHEDULABLE, f"sum {ctx.by('plugin')} (scheduler_unschedulable_pods{s})"),
+            RecordingRule(INCOMING, f"sum {ctx.by('queue')} (rate(scheduler_queue_incoming_pods_total{s}[5m]))"),
+            RecordingRule(ATTEMPTS, f"sum {ctx.by('result')} (rate(scheduler_schedule_attempts_total{s}[5m]))"),
+            RecordingRule(ERROR_RATIO, wq.ratio(ctx, "scheduler_schedule_attempts_total",
+                                                ctx.sel(SRC, 'result="error"'), s)),
+            *ATTEMPT.rules(ctx, s),
+            *SLI.rules(ctx, s),
+            *EXT.rules(ctx, s),
+            RecordingRule(PREEMPTIONS, f"sum {ctx.by()} (rate(scheduler_preemption_attempts_total{s}[5m]))"),
+            # the victims histogram observes victims per preemption; its _sum rate is victims per second
+            RecordingRule(VICTIMS, f"sum {ctx.by()} (rate(scheduler_preemption_victims_sum{s}[5m]))"),
+        ),
+        signals=(
+            Signal("scheduler_pending_pods", f"{PENDING}{f}", "short", (c, "queue"), "Pending pods by queue",
+                   "Pods waiting in the scheduler's active, backoff, unschedulable and gated queues.", kind="state",
+                   alert=PENDING_HIGH),
+            Signal("scheduler_unschedulable_pods", f"{UNSCHEDULABLE}{f}", "short", (c, "plugin"),
+                   "Unschedulable pods by plugin", "Pods the scheduler could not place, by the plugin that rejected "
+                   "them (a pod counts once per rejecting plugin).", kind="state", alert=UNSCHED),
+            Signal("scheduler_incoming_pods", f"{INCOMING}{f}", "ops", (c, "queue"), "Pods entering queues",
+                   "Pods added per second to each scheduling queue."),
+            Signal("scheduler_schedule_attempts", f"{ATTEMPTS}{f}", "ops", (c, "result"), "Scheduling attempts",
+                   "Scheduling attempts per second by result: scheduled, unschedulable or error."),
+            Signal("scheduler_error_ratio", f"{ERROR_RATIO}{f}", "percentunit", (c,), "Scheduling error ratio",
+                   "Share of scheduling attempts that ended in an internal error.", alert=ERRORS),
+            Signal("scheduler_scheduling_latency_p99", f"{ATTEMPT_Q}{q('0.99')}", "s", (c,),
+                   "Scheduling attempt latency p99",
+                   "99th percentile of one scheduling attempt (algorithm and binding).", alert=LATENCY),
+            Signal("scheduler_scheduling_latency_p50", f"{ATTEMPT_Q}{q('0.5')}", "s", (c,),
+                   "Scheduling attempt latency p50", "Median duration of one scheduling attempt."),
+            Signal("scheduler_pod_scheduling_duration_p99", f"{SLI_Q}{q('0.99')}", "s", (c,),
+                   "Pod scheduling latency p99 (end to end)",
+                   "99th percentile of the time from a pod entering the queue to its binding, across attempts."),
+            Signal("scheduler_extension_point_latency_p99", f"{EXT_Q}{q('0.99')}", "s", (c, "extension_point"),
+                   "Extension point latency p99", "99th percentile duration of each framework extension point "
+                   "(Filter, Score, Bind…)."),
+            Signal("scheduler_preemption_attempts", f"{PREEMPTIONS}{f}", "ops", (c,), "Preemption attempts",
+                   "Preemption attempts per second: a higher-priority pod tries to evict lower-priority ones."),
+            Signal("scheduler_preemption_victims", f"{VICTIMS}{f}", "ops", (c,), "Preemption victims",
+                   "Pods selected per second for eviction by preemption."),
+        ),
+        rule_tests=_rule_tests(ctx),
+        alerts=_alerts(ctx),
+        panels=(
+            Panel("Pending pods by queue", ("scheduler_pending_pods",), legend="{{queue}}", width=18),
+            Panel("Scheduling attempt latency",
+                  ("scheduler_scheduling_latency_p99", "scheduler_scheduling_latency_p50")),
+            Panel("Pod scheduling latency p99 (end to end)", ("scheduler_pod_scheduling_duration_p99",)),
+            Panel("Scheduling attempts by result", ("scheduler_schedule_attempts",), stack=True, legend="{{result}}"),
+            Panel("Scheduling error ratio", ("scheduler_error_ratio",)),
+            Panel("Unschedulable pods by plugin", ("scheduler_unschedulable_pods",), legend="{{plugin}}"),
+            Panel("Pods entering queues", ("scheduler_incoming_pods",), stack=True, legend="{{queue}}"),
+            Panel("Extension point latency p99", ("scheduler_extension_point_latency_p99",),
+                  legend="{{extension_point}}"),
+            Panel("Preemption", ("scheduler_preemption_attempts", "scheduler_preemption_victims")),
+        ),
+    ))
 
 
 def _pending(ctx: Context, active: float, backoff: float, unschedulable: float) -> dict[str, float | str]:
@@ -167,7 +151,6 @@ def _rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
                  expected=(({"quantile": "0.5"}, bucket_quantile(ATTEMPT_BUCKETS, 0.004, 0.5)),
                            ({"quantile": "0.99"}, bucket_quantile(ATTEMPT_BUCKETS, 0.004, 0.99))),
                  note="all attempts in the (2ms, 4ms] bucket"),
-        *wq.rest_client_rule_tests(ctx, SRC, N),
     )
 
 
@@ -177,22 +160,11 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
     unsched = ctx.threshold(UNSCHED, 0)
     latency = ctx.threshold(LATENCY, 1)
     errors = ctx.threshold(ERRORS, 0.01)
-    slow, fast = wq.histogram_cases(ctx, LATENCY, ATTEMPT_BUCKETS, latency)
+    slow = quantile_cases(ctx, LATENCY, ATTEMPT_BUCKETS, latency)
     in_cluster = "in cluster {{ $labels." + c + " }}"
     unsched_pods = lambda v: {ctx.series(SRC, "scheduler_unschedulable_pods", plugin="NodeResourcesFit",  # noqa: E731
                                          profile=PROFILE): v}
     return (
-        wq.down_alert(
-            ctx, SRC, "KubeSchedulerDown", "kube-scheduler", "10259",
-            impact="New pods stay Pending: nothing binds them to nodes. Running pods are not affected.",
-            mitigation=("Check the kube-scheduler static pod on the control-plane nodes "
-                        "(`crictl ps`, `/etc/kubernetes/manifests`) and its logs.",
-                        "Check the scrape job reaches the secure port 10259 and is authorised to read /metrics."),
-        ),
-        targets.instance_down(
-            ctx, SRC, "KubeSchedulerInstanceDown", "kube-scheduler", "10259",
-            impact="Little while another replica leads; if the unreachable one is the leader and hangs, "
-                   "scheduling waits for the lease to expire."),
         Alert(
             name=PENDING_HIGH,
             expr=f'sum {ctx.by()} ({PENDING}{{queue=~"active|backoff"}}) > {fmt_number(pending)}',
@@ -244,9 +216,9 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             summary="The scheduler takes long to schedule pods.",
             description="99th percentile scheduling attempt latency " + in_cluster
                         + " is {{ $value | humanizeDuration }}.",
-            cases=(Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow, 5, **SCHEDULED), fires=True,
-                        labels={"quantile": "0.99"}, value=bucket_quantile(ATTEMPT_BUCKETS, slow, 0.99)),
-                   Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, fast, 5, **SCHEDULED), fires=False)),
+            cases=(Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow.fire, 5, **SCHEDULED), fires=True,
+                        labels={"quantile": "0.99"}, value=slow.value),
+                   Case(ctx.histogram(SRC, ATTEMPT.metric, ATTEMPT_BUCKETS, slow.quiet, 5, **SCHEDULED), fires=False)),
             meaning="One scheduling attempt (filtering, scoring, binding) takes longer than the threshold at p99.",
             impact="Pods queue up behind slow attempts; start-up of every new pod is delayed.",
             diagnosis=(f'{ATTEMPT_Q}{{quantile="0.99"}}', f'{EXT_Q}{{quantile="0.99"}}',
@@ -272,5 +244,4 @@ def _alerts(ctx: Context) -> tuple[Alert, ...]:
             mitigation=("Read the scheduler's log for the failing plugin or API call.",
                         "If API requests fail too, the apiserver or etcd is the cause."),
         ),
-        wq.rest_client_errors_alert(ctx, SRC, N, REST, "kube-scheduler"),
     )

@@ -9,7 +9,7 @@ by the pod it was scraped from) and `ingress-nginx` (the controller's per-ingres
 from __future__ import annotations
 
 from generator import promql
-from generator.catalog.helpers import Quantiles, bucket_quantile, counter, histogram
+from generator.catalog.helpers import Quantiles, bucket_quantile, counter
 from generator.context import Context
 from generator.model import Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import record_name
@@ -52,8 +52,8 @@ def _http(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, list]:
                "Response time p99 per pod", "99th percentile HTTP response time per pod: the service side of "
                "memory ↔ response time."),
     ]
-    hist = histogram(lambda suffix, **lb: _series(ctx, entry, f"http_request_duration_seconds{suffix}", **lb),
-                     BUCKETS, 0.3, 10, namespace="shop", pod="web-1")
+    hist = ctx.histogram_passing(entry.get("selector", ""), HTTP_DURATION.metric, BUCKETS, 0.3, 10, namespace="shop",
+                                 pod="web-1")
     tests = [
         RuleTest(hist, HTTP_Q, (({"namespace": "shop", "pod": "web-1", "quantile": "0.99"},
                                  bucket_quantile(BUCKETS, 0.3, 0.99)),), note="p99 per pod"),

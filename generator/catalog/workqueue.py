@@ -8,8 +8,6 @@ one name would write the same series twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from generator.catalog import targets
 from generator.catalog.helpers import Quantiles, counter
 from generator.context import Context
@@ -48,23 +46,6 @@ class Names:
         self.rest_latency_q = Quantiles("rest_client_request_duration_seconds", by=("verb",),
                                         recorded=f"{p}_rest_client_request_duration_seconds")
         self.rest_latency = self.rest_latency_q.name
-
-
-# ---- histogram cases ---------------------------------------------------------------------------------------
-def histogram_cases(ctx: Context, alert: str, bounds: Sequence[float], threshold: float) -> tuple[float, float]:
-    """Observations for a quantile alert's cases: (in the first bucket above the threshold, in a bucket whose
-    upper bound is at most half the threshold, or at most the threshold). A threshold the buckets cannot express
-    is a site-settings mistake, reported as one."""
-    above = [b for b in bounds if b > threshold]
-    below = [b for b in bounds if b <= threshold / 2] or [b for b in bounds if b <= threshold]
-    if above and below:
-        return above[0], below[-1]
-    if not above:
-        why = (f"at or above the largest finite bucket {fmt_number(bounds[-1])}; histogram_quantile never "
-               "exceeds it, so the alert could never fire")
-    else:
-        why = f"below the smallest bucket {fmt_number(bounds[0])}"
-    raise ctx.threshold_error(alert, f"{fmt_number(threshold)} is {why}")
 
 
 # ---- recording rules ---------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from generator import catalog, pipeline, writer
-from generator.catalog import kube_apiserver, kube_apiserver_slo
-from generator.catalog.kube_apiserver_slo import (
+from generator.catalog import kube_apiserver
+from generator.catalog.kube_apiserver import slo as kube_apiserver_slo
+from generator.catalog.kube_apiserver.slo import (
     SLO_ERRORS,
     SLO_REQUESTS,
     load_windows,

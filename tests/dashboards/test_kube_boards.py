@@ -15,7 +15,7 @@ import pytest
 import yaml
 from dashboard_helpers import leaves, prior, render, site
 
-from generator.catalog import workloads_rules as W
+from generator.catalog.workloads import names as W
 from generator.render.dashboards import kube
 
 PROMTOOL = shutil.which("promtool")

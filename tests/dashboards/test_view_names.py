@@ -8,7 +8,7 @@ import json
 
 from dashboard_helpers import leaves, prior, render, site
 
-from generator.catalog import workloads_rules
+from generator.catalog.workloads import names as workloads_rules
 from generator.render.dashboards import views
 
 READ = {"overview": (views.REQUESTS, views.ALLOCATABLE, views.NS_CPU, views.NS_MEMORY), "workload": (views.OWNER,)}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import workloads_rules as W
-from generator.catalog.kubelet import PODS as KUBELET_PODS
+from generator.catalog.kubelet.names import PODS as KUBELET_PODS
+from generator.catalog.workloads import names as W
 from generator.render.dashboards import board, links, variables
 from generator.render.dashboards.board import Cell, Section
 from generator.render.dashboards.lookup import Lookup

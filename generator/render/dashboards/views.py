@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from generator.catalog import workloads_rules
+from generator.catalog.workloads import names as workloads_rules
 from generator.layout import layout
 from generator.model import Panel, Signal
 from generator.render.dashboards import board, links, variables

@@ -5,14 +5,13 @@ md arrays, bonds or the systemd collector: there they have no series and stay qu
 
 from __future__ import annotations
 
-from generator.catalog import nodes as n
 from generator.catalog import targets
-from generator.catalog.nodes_alerts import UNREACHABLE_IGNORE
+from generator.catalog.nodes import names as n
+from generator.catalog.nodes.names import INST, UNREACHABLE_IGNORE
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import escape_regex, fmt_number
 
-INST = {"instance": n.INSTANCE}
 # virtual interfaces of pods come and go with the pods: their link changes are no fault
 VIRTUAL = "veth.+|lxc.+|cali.+|cilium.+|flannel.+|cni.+|docker.+|br-.+|tun.+|vxlan.+"
 PHYSICAL = f'device!~"{VIRTUAL}"'

@@ -4,26 +4,19 @@ namespaces against their quotas, as kubernetes-mixin's kubernetes-resources grou
 
 from __future__ import annotations
 
-from generator.catalog.workloads_pod_alerts import above
-from generator.catalog.workloads_rules import (
-    ALLOC_MAX,
-    ALLOC_SUM,
-    GIB,
-    KSM,
-    NS_REQ,
-    allocatable,
-    ksm,
-    on,
-    resource,
-    running,
-)
+from generator.catalog.workloads import alerts_apps, alerts_pods
+from generator.catalog.workloads.alerts_pods import above
+from generator.catalog.workloads.names import ALLOC_MAX, ALLOC_SUM, GIB, KSM, NS_REQ
+from generator.catalog.workloads.rules import allocatable, ksm, on, resource, running
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
 
 
 def alerts(ctx: Context) -> tuple[Alert, ...]:
-    return (*_overcommit(ctx, "cpu"), *_overcommit(ctx, "memory"), *_quotas(ctx))
+    """Every workload alert: containers and pods (alerts_pods), controllers (alerts_apps), then capacity."""
+    return (*alerts_pods.alerts(ctx), *alerts_apps.alerts(ctx),
+            *_overcommit(ctx, "cpu"), *_overcommit(ctx, "memory"), *_quotas(ctx))
 
 
 def _overcommit(ctx: Context, res: str) -> tuple[Alert, ...]:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from generator.catalog.workloads_rules import KSM, PHASE, ksm, on
+from generator.catalog.workloads.names import KSM, PHASE
+from generator.catalog.workloads.rules import ksm, on
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number, format_duration

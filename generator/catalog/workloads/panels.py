@@ -1,15 +1,8 @@
-"""Workloads: containers, pods and their controllers, from cAdvisor (kubelet /metrics/cadvisor) and kube-state-metrics.
-
-The resource side of the workload "stereo view": container CPU sits next to pod network traffic, container memory
-next to response time (the service module provides that side). Rules are in workloads_rules.py, alerts in
-workloads_pod_alerts.py (containers and pods), workloads_apps_alerts.py (controllers, jobs, HPA, PVC) and
-workloads_alerts.py (requests, quotas, overcommit).
-"""
+"""Workloads' signals (what the dashboards and the correlation engine read) and its dashboard panels."""
 
 from __future__ import annotations
 
-from generator.catalog import workloads_alerts, workloads_apps_alerts, workloads_pod_alerts
-from generator.catalog.workloads_rules import (
+from generator.catalog.workloads.names import (
     CPU_LIM_RATIO,
     CPU_REQ_RATIO,
     MEM_LIM_RATIO,
@@ -27,28 +20,12 @@ from generator.catalog.workloads_rules import (
     THROTTLE,
     WL_CPU,
     WL_MEM,
-    rule_tests,
-    rules,
 )
 from generator.context import Context
-from generator.model import Component, Panel, Signal
+from generator.model import Panel, Signal
 
 
-def build(ctx: Context) -> Component:
-    return Component(
-        key="workloads",
-        title="Workloads",
-        description="Containers, pods and their controllers: CPU, memory, throttling, network, restarts, OOM kills, "
-                    "rollouts, jobs, autoscalers, claims, quotas and requests against capacity.",
-        signals=_signals(ctx),
-        rules=rules(ctx),
-        rule_tests=rule_tests(ctx),
-        alerts=(*workloads_pod_alerts.alerts(ctx), *workloads_apps_alerts.alerts(ctx), *workloads_alerts.alerts(ctx)),
-        panels=_panels(),
-    )
-
-
-def _signals(ctx: Context) -> tuple[Signal, ...]:
+def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
     ns = f'{c}="$cluster",namespace="$namespace"'
     pods = f'{{{ns},pod=~"$pod"}}'
@@ -102,7 +79,7 @@ def _signals(ctx: Context) -> tuple[Signal, ...]:
     )
 
 
-def _panels() -> tuple[Panel, ...]:
+def panels() -> tuple[Panel, ...]:
     # CPU beside network traffic and memory beside its limit: the pairs the stereo prior puts together
     return (
         Panel("CPU usage per pod", ("container_cpu_usage",), legend="{{pod}}"),

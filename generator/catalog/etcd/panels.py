@@ -1,86 +1,64 @@
-"""etcd: the cluster's store. Members and leadership, raft proposals, disk and peer latency, database size, gRPC.
-
-Recording rules and their tests live in `etcd_rules`, alerts in `etcd_alerts` (after etcd's own mixin);
-this module puts them together with the signals and panels. Metric names follow etcd 3.5–3.6.
-"""
+"""etcd's signals (what the dashboard and the correlation engine read) and its dashboard panels."""
 
 from __future__ import annotations
 
-from generator.catalog import etcd_rules as r
-from generator.catalog.etcd_alerts import alerts
+from generator.catalog.etcd import names as n
 from generator.context import Context
-from generator.model import Component, Panel, Signal
+from generator.model import Panel, Signal
 
 
-def build(ctx: Context) -> Component:
-    return Component(
-        key="etcd",
-        jobs=("etcd",),
-        title="etcd",
-        description="The Kubernetes datastore: member health and leadership, raft proposals, backend commit and "
-                    "WAL fsync latency, peer round trips, database size against its quota, gRPC errors.",
-        signals=_signals(ctx),
-        rules=r.rules(ctx),
-        slow_rules=r.slow_rules(ctx),
-        rule_tests=r.rule_tests(ctx),
-        alerts=alerts(ctx),
-        panels=_panels(),
-        control_plane=True,
-    )
-
-
-def _signals(ctx: Context) -> tuple[Signal, ...]:
+def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
     f = f'{{{c}="$cluster"}}'
     p99 = f'{{{c}="$cluster",quantile="0.99"}}'
     ci = (c, "instance")
     return (
-        Signal("etcd_members_up", f"{r.UP_SUM}{f}", "short", (c,), "Members up",
+        Signal("etcd_members_up", f"{n.UP_SUM}{f}", "short", (c,), "Members up",
                "Number of etcd members Prometheus scrapes successfully.", kind="state",
                alert="EtcdInsufficientMembers"),
-        Signal("etcd_has_leader", f"{r.HAS_LEADER}{f}", "short", ci, "Has leader",
+        Signal("etcd_has_leader", f"{n.HAS_LEADER}{f}", "short", ci, "Has leader",
                "1 when the member knows a raft leader, 0 during an election or when cut off.", kind="state",
                alert="EtcdNoLeader"),
-        Signal("etcd_leader_changes_15m", f"{r.LEADER_CHANGES_15M}{f}", "short", (c,), "Leader changes (15m)",
+        Signal("etcd_leader_changes_15m", f"{n.LEADER_CHANGES_15M}{f}", "short", (c,), "Leader changes (15m)",
                "Raft leader elections in the last 15 minutes.", kind="state", alert="EtcdHighNumberOfLeaderChanges"),
-        Signal("etcd_leader_changes_1h", f"{r.LEADER_CHANGES_1H}{f}", "short", (c,), "Leader changes (1h)",
+        Signal("etcd_leader_changes_1h", f"{n.LEADER_CHANGES_1H}{f}", "short", (c,), "Leader changes (1h)",
                "Raft leader elections in the last hour.", kind="state"),
-        Signal("etcd_proposals_committed_rate", f"{r.PROPOSALS_COMMITTED}{f}", "ops", ci, "Proposals committed",
+        Signal("etcd_proposals_committed_rate", f"{n.PROPOSALS_COMMITTED}{f}", "ops", ci, "Proposals committed",
                "Raft proposals committed per second: the write throughput of the cluster."),
-        Signal("etcd_proposals_pending", f"{r.PROPOSALS_PENDING}{f}", "short", ci, "Proposals pending",
+        Signal("etcd_proposals_pending", f"{n.PROPOSALS_PENDING}{f}", "short", ci, "Proposals pending",
                "Raft proposals waiting to be committed.", alert="EtcdProposalsPendingHigh"),
-        Signal("etcd_proposals_failed_rate", f"{r.PROPOSALS_FAILED}{f}", "ops", ci, "Proposals failed",
+        Signal("etcd_proposals_failed_rate", f"{n.PROPOSALS_FAILED}{f}", "ops", ci, "Proposals failed",
                "Raft proposals failing per second.", alert="EtcdHighNumberOfFailedProposals"),
-        Signal("etcd_commit_apply_gap", f"{r.APPLY_GAP}{f}", "short", ci, "Committed − applied",
+        Signal("etcd_commit_apply_gap", f"{n.APPLY_GAP}{f}", "short", ci, "Committed − applied",
                "Raft entries committed but not yet applied by the member.", alert="EtcdCommitApplyGapHigh"),
-        Signal("etcd_backend_commit_p99", f"{r.COMMIT_Q}{p99}", "s", ci, "Backend commit p99",
+        Signal("etcd_backend_commit_p99", f"{n.COMMIT_Q}{p99}", "s", ci, "Backend commit p99",
                "99th percentile time the member takes to commit its bbolt backend to disk.",
                alert="EtcdHighCommitDurations"),
-        Signal("etcd_wal_fsync_p99", f"{r.FSYNC_Q}{p99}", "s", ci, "WAL fsync p99",
+        Signal("etcd_wal_fsync_p99", f"{n.FSYNC_Q}{p99}", "s", ci, "WAL fsync p99",
                "99th percentile time the member takes to fsync its write-ahead log.",
                alert="EtcdHighFsyncDurations"),
-        Signal("etcd_peer_rtt_p99", f"{r.RTT_Q}{p99}", "s", ci, "Peer round trip p99",
+        Signal("etcd_peer_rtt_p99", f"{n.RTT_Q}{p99}", "s", ci, "Peer round trip p99",
                "99th percentile round-trip time from the member to its peers.", alert="EtcdPeerRoundTripSlow"),
-        Signal("etcd_grpc_requests", f"{r.GRPC_RATE}{f}", "reqps", (c, "instance", "grpc_code"),
+        Signal("etcd_grpc_requests", f"{n.GRPC_RATE}{f}", "reqps", (c, "instance", "grpc_code"),
                "gRPC requests by code", "Unary gRPC requests per second the member handles, by status code."),
-        Signal("etcd_grpc_error_ratio", f"{r.GRPC_ERR_RATIO}{f}", "percentunit", ci, "gRPC error ratio",
+        Signal("etcd_grpc_error_ratio", f"{n.GRPC_ERR_RATIO}{f}", "percentunit", ci, "gRPC error ratio",
                "Share of unary gRPC requests ending with a server-side error code.", alert="EtcdHighGRPCErrorRatio"),
-        Signal("etcd_db_size", f"{r.DB_SIZE}{f}", "bytes", ci, "Database size",
+        Signal("etcd_db_size", f"{n.DB_SIZE}{f}", "bytes", ci, "Database size",
                "Size of the member's database file on disk.", kind="resource"),
-        Signal("etcd_db_quota_ratio", f"{r.DB_QUOTA_RATIO}{f}", "percentunit", ci, "Database quota used",
+        Signal("etcd_db_quota_ratio", f"{n.DB_QUOTA_RATIO}{f}", "percentunit", ci, "Database quota used",
                "Database file size as a share of --quota-backend-bytes.", kind="resource",
                alert="EtcdDatabaseQuotaLowSpace"),
-        Signal("etcd_db_in_use_ratio", f"{r.DB_IN_USE_RATIO}{f}", "percentunit", ci, "Database in use",
+        Signal("etcd_db_in_use_ratio", f"{n.DB_IN_USE_RATIO}{f}", "percentunit", ci, "Database in use",
                "Share of the database file holding live data; the rest is fragmentation.", kind="resource",
                alert="EtcdDatabaseHighFragmentation"),
-        Signal("etcd_cpu", f"{r.CPU}{f}", "cores", ci, "etcd CPU", "CPU cores used by each etcd member.",
+        Signal("etcd_cpu", f"{n.CPU}{f}", "cores", ci, "etcd CPU", "CPU cores used by each etcd member.",
                kind="resource"),
-        Signal("etcd_memory", f"{r.MEMORY}{f}", "bytes", ci, "etcd memory",
+        Signal("etcd_memory", f"{n.MEMORY}{f}", "bytes", ci, "etcd memory",
                "Resident memory of each etcd member.", kind="resource"),
     )
 
 
-def _panels() -> tuple[Panel, ...]:
+def panels() -> tuple[Panel, ...]:
     member = "{{instance}}"
     return (
         Panel("Members up", ("etcd_members_up",), kind="stat", width=6),

@@ -8,7 +8,7 @@ ContainerCPUThrottlingHigh to carry a prefix); `for` durations too.
 from __future__ import annotations
 
 from generator.catalog.helpers import counter
-from generator.catalog.workloads_rules import (
+from generator.catalog.workloads.names import (
     CADV,
     CPU_LIM_RATIO,
     CPU_USAGE,
@@ -23,14 +23,8 @@ from generator.catalog.workloads_rules import (
     POD,
     RESTARTS,
     THROTTLE,
-    cpu_usage,
-    ctr_cadv,
-    ctr_ksm,
-    on,
-    pod_ksm,
-    resource,
-    running,
 )
+from generator.catalog.workloads.rules import cpu_usage, ctr_cadv, ctr_ksm, on, pod_ksm, resource, running
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number

@@ -1,4 +1,5 @@
-"""Kubelet, volume part: PersistentVolume space and inodes as the kubelet measures them, PV phase, volume operations.
+"""Kubelet, volumes: PersistentVolume space and inodes as the kubelet measures them, PV phase, volume operations;
+an area with its own rules, signals, tests and alerts (its record names are in names).
 
 `kubelet_volume_stats_*` (labels namespace, persistentvolumeclaim; names stable since Kubernetes 1.8) appear only
 while a PVC is mounted on the node, so they are missing from captures of nodes without volumes. The alerts follow
@@ -13,24 +14,22 @@ from collections.abc import Callable
 
 from generator import promql
 from generator.catalog.helpers import gauge_ramp
+from generator.catalog.kubelet.names import (
+    AVAIL_RATIO,
+    INODES_RATIO,
+    INODES_USED,
+    KSM,
+    PVC,
+    SRC,
+    STORAGE_ERR_RATIO,
+    USED,
+)
 from generator.context import TEST_CLUSTER, Context, selects
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
-from generator.promql import fmt_number, parse_duration, record_name
+from generator.promql import fmt_number, parse_duration
 
-SRC = "kubelet"
-KSM = "kube-state-metrics"
 ROX = 'access_mode="ReadOnlyMany"'
 OPT_OUT_KEY = "filters.pv_exclude"  # the site's opt-out: matchers on kube_persistentvolumeclaim_labels
-PVC = ("namespace", "persistentvolumeclaim")
-LEVEL = "cluster_namespace_persistentvolumeclaim"
-
-AVAIL_RATIO = record_name(LEVEL, "kubelet_volume_stats_available_bytes", "ratio")
-INODES_RATIO = record_name(LEVEL, "kubelet_volume_stats_inodes_free", "ratio")
-USED = record_name(LEVEL, "kubelet_volume_stats_used_bytes", "max")
-INODES_USED = record_name(LEVEL, "kubelet_volume_stats_inodes_used", "max")
-# storage_operation_duration_seconds carries status="success"|"fail-unknown" since 1.19; the older
-# storage_operation_errors_total / storage_operation_status_count are deprecated, so the error ratio uses the former.
-STORAGE_ERR_RATIO = record_name("cluster_node_operation_name", "storage_operation_errors", "ratio_rate5m")
 
 # how far kubernetes-mixin looks back and ahead for the linear prediction
 PREDICT_RANGE = "6h"
@@ -48,7 +47,7 @@ INODES = 1e6  # inodes of the test volume
 
 
 def rules(ctx: Context, node_sum: Callable[..., str]) -> tuple[RecordingRule, ...]:
-    """`node_sum(expr, *labels)` sums per node (the kubelet module joins kubelet_node_name on instance)."""
+    """`node_sum(expr, *labels)` sums per node (rules.PerNode joins kubelet_node_name on instance)."""
     s = lambda *m: ctx.sel(SRC, *m)  # noqa: E731
     pvc = ctx.by(*PVC)
     failed = s('status!="success"')

@@ -1,37 +1,17 @@
 """kube-apiserver alerts besides the SLO burn rates: down, errors, throttling, latency, API Priority and Fairness,
 terminated requests, admission webhooks, client certificates, etcd as the apiserver sees it (availability and
-aggregated APIs: kube_apiserver_availability.py)."""
+aggregated APIs: alerts_availability.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from itertools import pairwise
-
-from generator.catalog import kube_apiserver_names as n
-from generator.catalog.helpers import bucket_quantile, counter
+from generator.catalog.helpers import counter, quantile_cases
+from generator.catalog.kube_apiserver import names as n
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number
 
 SRC = n.SRC
 EMPTY = '""'  # an empty label value, for matchers
-
-
-def _beyond(bounds: Sequence[float], t: float) -> float:
-    """An observation in the first bucket lying wholly above the threshold (its lower bound at least t), so every
-    quantile of it exceeds t."""
-    return next((b for prev, b in pairwise(bounds) if prev >= t), bounds[-1])
-
-
-def _within(bounds: Sequence[float], t: float) -> float:
-    """An observation in the last bucket lying wholly at or below the threshold."""
-    return max(b for b in bounds if b <= t)
-
-
-def _below(bounds: Sequence[float], t: float) -> float:
-    """An observation comfortably under the threshold: the largest bound at most half of it."""
-    under = [b for b in bounds if b <= t / 2]
-    return under[-1] if under else bounds[0] / 2
 
 
 def _fire_ratio(t: float) -> float:
@@ -51,7 +31,7 @@ def _availability(ctx: Context) -> tuple[Alert, ...]:
     latency = ctx.threshold("KubeAPIServerLatencyHigh", 1.0)
     duration = lambda seconds: ctx.histogram(  # noqa: E731
         SRC, n.LAT.metric, n.REQUEST_BUCKETS, seconds, 20, resource="pods", scope="resource", verb="GET")
-    slow = _beyond(n.REQUEST_BUCKETS, latency)
+    slow = quantile_cases(ctx, "KubeAPIServerLatencyHigh", n.REQUEST_BUCKETS, latency)
     return (
         Alert(
             name="KubeAPIServerResourceErrorsHigh",
@@ -105,9 +85,9 @@ def _availability(ctx: Context) -> tuple[Alert, ...]:
             summary="The API server answers slowly.",
             description="99th percentile latency of {{ $labels.verb }} requests in cluster {{ $labels." + c
                         + " }} is {{ $value | humanize }}s.",
-            cases=(Case(duration(slow), fires=True, labels={"verb": "GET", "quantile": "0.99"},
-                        value=bucket_quantile(n.REQUEST_BUCKETS, slow, 0.99)),
-                   Case(duration(_below(n.REQUEST_BUCKETS, latency)), fires=False)),
+            cases=(Case(duration(slow.fire), fires=True, labels={"verb": "GET", "quantile": "0.99"},
+                        value=slow.value),
+                   Case(duration(slow.quiet), fires=False)),
             meaning="The 99th percentile of apiserver_request_duration_seconds for one verb (LIST, WATCH, CONNECT "
                     "and streaming subresources left out) is above the threshold.",
             impact="Every client waits longer; controllers fall behind.",
@@ -250,9 +230,12 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
         SRC, n.ETCD.metric, n.REQUEST_BUCKETS, seconds, 20, operation="get", resource="pods")
     deprecated = lambda v: {ctx.series(SRC, "apiserver_requested_deprecated_apis", group="batch",  # noqa: E731
                                        removed_release="1.25", resource="cronjobs", version="v1beta1"): v}
-    hook_slow = _beyond(n.WEBHOOK_BUCKETS, hook_latency)
-    etcd_slow = _beyond(n.REQUEST_BUCKETS, etcd_latency)
+    hook_slow = quantile_cases(ctx, "KubeAPIServerWebhookLatencyHigh", n.WEBHOOK_BUCKETS, hook_latency)
+    etcd_slow = quantile_cases(ctx, "KubeAPIServerEtcdLatencyHigh", n.REQUEST_BUCKETS, etcd_latency)
     hook_rate = max(2 * hook_errors, 1)
+    certs = [(name, severity, t, quantile_cases(ctx, name, n.CERT_BUCKETS, t, "<", 0.01))
+             for name, severity, t in (("KubeClientCertificateExpiration", "warning", cert_warn),
+                                       ("KubeClientCertificateExpirationCritical", "critical", cert_crit))]
     cert_note = dict(
         summary="A client certificate used to authenticate to the API server expires soon.",
         meaning="The 1st percentile of the remaining lifetime of client certificates presented to the apiserver "
@@ -271,11 +254,10 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
             threshold=t,
             description=f"A client certificate used to authenticate to the kube-apiserver in cluster "
                         f"{{{{ $labels.{c} }}}} expires in less than {fmt_number(t / 86400)} days.",
-            cases=(Case(cert(_within(n.CERT_BUCKETS, t)), fires=True, labels={"quantile": "0.01"}),
-                   Case(cert(_beyond(n.CERT_BUCKETS, t)), fires=False)),
+            cases=(Case(cert(short.fire), fires=True, labels={"quantile": "0.01"}),
+                   Case(cert(short.quiet), fires=False)),
             **cert_note,  # type: ignore[arg-type]
-        ) for name, severity, t in (("KubeClientCertificateExpiration", "warning", cert_warn),
-                                    ("KubeClientCertificateExpirationCritical", "critical", cert_crit))),
+        ) for name, severity, t, short in certs),
         Alert(
             name="KubeAPIServerWebhookLatencyHigh",
             expr=f'{n.WEBHOOK_Q}{{quantile="0.99"}} > {fmt_number(hook_latency)}',
@@ -285,9 +267,9 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
             summary="An admission webhook answers slowly.",
             description="99th percentile latency of admission webhook {{ $labels.name }} in cluster {{ $labels."
                         + c + " }} is {{ $value | humanize }}s.",
-            cases=(Case(hook(hook_slow), fires=True, labels={"name": "policy.example.com", "quantile": "0.99"},
-                        value=bucket_quantile(n.WEBHOOK_BUCKETS, hook_slow, 0.99)),
-                   Case(hook(_below(n.WEBHOOK_BUCKETS, hook_latency)), fires=False)),
+            cases=(Case(hook(hook_slow.fire), fires=True, labels={"name": "policy.example.com", "quantile": "0.99"},
+                        value=hook_slow.value),
+                   Case(hook(hook_slow.quiet), fires=False)),
             meaning="The apiserver waits for an admission webhook longer than the threshold.",
             impact="Every create/update the webhook intercepts is that much slower; near its timeout, requests fail.",
             diagnosis=(f'{n.WEBHOOK_Q}{{quantile="0.99"}}', f"{n.WEBHOOK_REJECTIONS}"),
@@ -322,9 +304,9 @@ def _dependencies(ctx: Context) -> tuple[Alert, ...]:
             summary="etcd answers the API server slowly.",
             description="99th percentile etcd {{ $labels.operation }} latency seen by the kube-apiserver in cluster "
                         "{{ $labels." + c + " }} is {{ $value | humanize }}s.",
-            cases=(Case(etcd(etcd_slow), fires=True, labels={"operation": "get", "quantile": "0.99"},
-                        value=bucket_quantile(n.REQUEST_BUCKETS, etcd_slow, 0.99)),
-                   Case(etcd(_below(n.REQUEST_BUCKETS, etcd_latency)), fires=False)),
+            cases=(Case(etcd(etcd_slow.fire), fires=True, labels={"operation": "get", "quantile": "0.99"},
+                        value=etcd_slow.value),
+                   Case(etcd(etcd_slow.quiet), fires=False)),
             meaning="etcd_request_duration_seconds, measured by the apiserver, is high for single-object "
                     "operations (lists left out, they grow with the collection). Works on managed clusters "
                     "where etcd itself cannot be scraped.",

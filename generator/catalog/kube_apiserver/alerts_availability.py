@@ -3,9 +3,9 @@ unavailable or flapping."""
 
 from __future__ import annotations
 
-from generator.catalog import kube_apiserver_names as n
 from generator.catalog import targets
 from generator.catalog.helpers import counter
+from generator.catalog.kube_apiserver import names as n
 from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number

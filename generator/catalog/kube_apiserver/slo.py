@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from generator.catalog.helpers import counter
-from generator.catalog.kube_apiserver_names import ETCD_Q, LAT_VERB_Q, PREFIX, REQ_RATE, SRC
+from generator.catalog.kube_apiserver.names import ETCD_Q, LAT_VERB_Q, PREFIX, REQ_RATE, SRC
 from generator.context import TEST_CLUSTER, Context
 from generator.model import SEVERITIES, Alert, Case, RecordingRule, RuleTest
 from generator.promql import PromQLError, fmt_number, format_duration, parse_duration, record_name
