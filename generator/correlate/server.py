@@ -290,7 +290,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/api/v1/findings", summary="Every object-scoped finding, as `stereo suggest --json` writes them",
              response_class=Response, responses=_doc("[{a, b, scope, rho, n, n_eff, p, q, critical, significant, "
-                                                     "derived, phase, change, window: {start, end}}, ...]"))
+                                                     "derived, expected, phase, change, points, present, partial, "
+                                                     "window: {start, end}}, ...]"))
     async def findings(targets: str | None = None, selector: str | None = None, window: str | None = None,
                        step: str | None = None, alpha: str | None = None, start: str | None = None,
                        end: str | None = None, derived: str | None = None) -> Response:

@@ -118,3 +118,20 @@ def test_prometheus_down_is_503_json() -> None:
         for path, params in (("/api/v1/labels", {"label": "pod", "target": CPU}), ("/api/v1/series", {"signals": CPU})):
             r = c.get(path, params=params)
             assert r.status_code == 503 and r.json()["error"].startswith("cannot connect to http://127.0.0.1:"), r.text
+
+
+def test_the_findings_the_page_reads_carry_expected_and_partial_as_documented(api: TestClient) -> None:
+    """The page tags rows from the object-scoped findings of /api/v1/suggestions; /api/v1/findings (which it asks
+    for derived partners) serves the same objects, and its OpenAPI description names every field they carry."""
+    scope = f'namespace="{NAMESPACE}"'
+    body = ok(api.get("/api/v1/suggestions", headers=AUTH, params={"target": CPU, "selector": scope}))
+    (whole,) = [f for f in body["findings"] if {f["a"], f["b"]} == {CPU, NET} and f["phase"] is None]
+    assert whole["scope"] == {"cluster": CLUSTER, "namespace": NAMESPACE, "pod": POD}
+    assert whole["expected"] is False and whole["partial"] is False  # CPU and traffic: measured, not expected
+    assert whole["points"] == 360 and whole["present"] == 360 and whole["n"] <= whole["present"]  # 6h of changes
+    served = ok(api.get("/api/v1/findings", headers=AUTH, params={
+        "targets": CPU, "selector": scope, "derived": "true"}))
+    assert whole in served
+    doc = ok(api.get("/openapi.json", headers=AUTH))["paths"]["/api/v1/findings"]["get"]["responses"]["200"]
+    named = doc["description"].replace("[{", "").replace("}, ...]", "").replace("window: {start, end}", "window")
+    assert sorted(k.strip() for k in named.split(",")) == sorted(whole)  # the fields, no more, no fewer

@@ -331,3 +331,180 @@ def test_token_protected_service_asks_for_the_token(prometheus: Prometheus, brow
         assert console_errors(d, allowed=("401",)) == []
     finally:
         s.stop()
+
+
+# ---------------------------------------------------------------- expected pairs, partial objects, derived ones
+
+
+NET_TX, RPS, MEM = "pod_network_transmit_bytes", "service_request_rate", "container_memory_working_set"
+LIMITS, NS_CPU = "container_cpu_limits_ratio", "namespace_cpu_usage"
+RECORDED = {CPU: "cluster_namespace_pod:container_cpu_usage_seconds:rate5m",
+            NET: "cluster_namespace_pod:container_network_receive_bytes:rate5m",
+            NET_TX: "cluster_namespace_pod:container_network_transmit_bytes:rate5m",
+            RPS: "namespace_pod:http_requests:rate5m",
+            MEM: "cluster_namespace_pod:container_memory_working_set_bytes:sum",
+            LIMITS: "cluster_namespace_pod_container:container_cpu_usage_over_limits:ratio_rate5m",
+            NS_CPU: "cluster_namespace:container_cpu_usage_seconds:rate5m"}
+LEVEL = {CPU: (1.0, 0.02), NET: (2e5, 4e3), NET_TX: (1e5, 2e3), RPS: (50.0, 1.0), MEM: (3e8, 1e6)}
+
+
+def rollout_series(points: int) -> list[tuple[str, dict[str, str], list[float], int]]:
+    """(signal, labels, values, index of the first point) of a cluster Stereo did not plan (fixed seed):
+    shop/web-1's received bytes, requests and sent bytes share one traffic (expected pairs), its CPU follows that
+    traffic loosely (the unexpected partner); shop/web-2 is created 60 % into the window and its memory follows
+    its traffic (a partial object); edge/proxy-0 has traffic only (every partner expected); batch/job-0's CPU
+    moves with its usage/limit ratio and its namespace's sum only (derived); solo/one-0 has CPU and its ratio."""
+    import numpy as np
+
+    rng = np.random.default_rng(20261207)
+
+    def walk(shared: Any, noise: float) -> Any:
+        return np.cumsum(shared + noise * rng.normal(size=shared.size))
+
+    out: list[tuple[str, dict[str, str], list[float], int]] = []
+
+    def add(sig: str, ns: str, pod: str, v: Any, first: int = 0, **extra: str) -> None:
+        base, scale = LEVEL.get(sig, (0.0, 1.0))
+        labels = {"cluster": CLUSTER, "namespace": ns, **({"pod": pod} if pod else {}), **extra}
+        out.append((sig, labels, (base + scale * v).tolist(), first))
+
+    calm = np.zeros(points)
+    t = rng.normal(size=points)
+    for sig, noise in ((NET, 0.15), (RPS, 0.15), (NET_TX, 0.15), (CPU, 0.7)):
+        add(sig, "shop", "web-1", walk(t, noise))
+    add(MEM, "shop", "web-1", walk(calm, 1.0))
+    late = int(points * 0.6)
+    w = rng.normal(size=points - late)
+    add(NET, "shop", "web-2", walk(w, 0.2), late)
+    add(MEM, "shop", "web-2", walk(w, 0.9), late)
+    t = rng.normal(size=points)
+    for sig in (NET, RPS, NET_TX):
+        add(sig, "edge", "proxy-0", walk(t, 0.2))
+    for sig in (CPU, MEM):
+        add(sig, "edge", "proxy-0", walk(calm, 1.0))
+    for ns, pod, others in (("batch", "job-0", (MEM, NET)), ("solo", "one-0", ())):
+        cpu = 1.0 + 0.02 * walk(calm, 1.0)
+        out.append((CPU, {"cluster": CLUSTER, "namespace": ns, "pod": pod}, cpu.tolist(), 0))
+        add(LIMITS, ns, pod, cpu / 2, container="main")
+        if others:
+            add(NS_CPU, ns, "", cpu)
+        for sig in others:
+            add(sig, ns, pod, walk(calm, 1.0))
+    return out
+
+
+@pytest.fixture(scope="module")
+def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    """A real Prometheus holding `rollout_series` (backfilled with promtool), and `stereo serve` over it."""
+    from generator.simulate import prometheus as runner
+
+    if shutil.which("promtool") is None or shutil.which("prometheus") is None:
+        pytest.skip("prometheus and promtool are not installed")
+    work = tmp_path_factory.mktemp("rollout")
+    step, points = 60, 7 * 60 + 1
+    end = int(time.time()) // step * step
+    by: dict[str, list[str]] = {}
+    for sig, labels, values, first in rollout_series(points):
+        sel = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        start = end - (points - 1) * step + first * step
+        by.setdefault(RECORDED[sig], []).extend(f"{RECORDED[sig]}{{{sel}}} {v!r} {start + i * step}"
+                                                for i, v in enumerate(values))
+    lines = [line for metric, rows in by.items() for line in (f"# TYPE {metric} gauge", *rows)]
+    (work / "rollout.om").write_text("\n".join([*lines, "# EOF"]) + "\n", encoding="utf-8")
+    runner.backfill(work / "rollout.om", work / "blocks")
+    prom = Prometheus(work / "blocks", work / "prometheus")
+    try:
+        prom.start()
+        s = Serve(prom.url, work)
+        try:
+            yield s
+        finally:
+            s.stop()
+    finally:
+        prom.stop()
+
+
+def tag_texts(driver: Any, kind: str) -> dict[str, str]:
+    """Row name → the text of its `kind` tag, in the related list."""
+    out = {}
+    for row in driver.find_elements(By.CSS_SELECTOR, "#related-table tbody tr"):
+        found = row.find_elements(By.CSS_SELECTOR, f".tag.{kind}")
+        if found:
+            assert found[0].is_displayed()
+            out[row.get_attribute("data-name")] = found[0].text
+    return out
+
+
+def test_expected_pairs_and_partial_objects_are_marked(rollout: Serve, browser: Any, tmp_path: Path) -> None:
+    d = browser
+    api = requests.get(f"{rollout.url}/api/v1/suggestions", timeout=60,
+                       params={"target": NET, "selector": 'namespace="shop"', "k": 25}).json()
+    whole = {(f["b"] if f["a"] == NET else f["a"]): f for f in api["findings"] if f["phase"] is None}
+    # what the API measured on this cluster: two unexpected partners (one on the late pod), two expected ones after
+    order = [r["name"] for r in api["suggestions"]]
+    assert {*order[:2]} == {CPU, MEM} and {*order[2:]} == {NET_TX, RPS}
+    assert [whole[n]["expected"] for n in order] == [False, False, True, True]
+    assert min(whole[n]["rho"] for n in order[2:]) > max(whole[n]["rho"] for n in order[:2])  # yet after
+    late = whole[MEM]
+    assert late["partial"] and late["scope"]["pod"] == "web-2" and late["present"] < 0.8 * late["points"]
+    assert not any(whole[n]["partial"] for n in (CPU, NET_TX, RPS))
+
+    for width, height in ((1280, 800), (390, 844)):
+        viewport(d, width, height, mobile=width < 500)
+        d.get(f"{rollout.url}/?target={NET}&namespace=shop&window=6h")
+        wait_measured(d)
+        assert first_rows(d) == order  # as the API orders them: the expected ones last
+        assert tag_texts(d, "expected") == {NET_TX: "expected: same traffic", RPS: "expected: same traffic"}
+        assert tag_texts(d, "partial") == {MEM: f"web-2 present {late['present']}/{late['points']} points — "
+                                                "replaced, created or deleted during the window"}
+        n_cell = d.find_element(By.CSS_SELECTOR, f"#related-table tr[data-name='{MEM}'] td:nth-child(4)")
+        assert n_cell.text == str(late["n"]) == str(late["present"])  # the low n the tag explains
+        assert "4 at |ρ| ≥ 0.3 (2 expected)" in d.find_element(By.ID, "status").text
+        assert not d.find_elements(By.ID, "related-summary")  # unexpected partners listed: no excuse needed
+        inner = d.execute_script("return window.innerWidth")
+        assert d.execute_script("return document.documentElement.scrollWidth") <= inner  # no sideways scrolling
+        for tag in d.find_elements(By.CSS_SELECTOR, "#related-table .tag"):
+            rect = tag.rect
+            assert rect["x"] >= 0 and rect["x"] + rect["width"] <= inner and rect["height"] < 60, tag.text
+        wait_drawn(d)
+        screenshot(d, tmp_path, f"explorer-expected-partial-{width}")
+    assert console_errors(d) == []
+
+
+def test_only_expected_or_derived_partners_are_said_in_a_sentence(rollout: Serve, browser: Any,
+                                                                 tmp_path: Path) -> None:
+    d = browser
+    viewport(d, 1280, 800)
+    signals = requests.get(f"{rollout.url}/api/v1/signals", timeout=30).json()["signals"]
+    titles = {s["name"]: s["title"] for s in signals}
+
+    # every partner listed is expected: a sentence says so above them
+    d.get(f"{rollout.url}/?target={RPS}&namespace=edge&window=6h")
+    wait_measured(d)
+    assert sorted(first_rows(d)) == sorted([NET, NET_TX])
+    assert sorted(tag_texts(d, "expected")) == sorted([NET, NET_TX])
+    summary = d.find_element(By.ID, "related-summary")
+    assert summary.is_displayed() and summary.text == ("Only expected pairs move with this target here (the same "
+                                                       "traffic measured twice): nothing unexpected at |ρ| ≥ 0.3.")
+    screenshot(d, tmp_path, "explorer-only-expected")
+
+    # only derived partners move with it (left out of the list): named, instead of a bare 'nothing'
+    d.get(f"{rollout.url}/?target={CPU}&namespace=batch&window=6h")
+    wait_measured(d)
+    until(d, "the derived partners", lambda d: d.find_element(By.ID, "related-summary").get_attribute("data-derived"))
+    summary = d.find_element(By.ID, "related-summary")
+    assert sorted(summary.get_attribute("data-derived").split(",")) == [LIMITS, NS_CPU]
+    names = summary.text.rsplit(": ", 1)[1].rstrip(".").split(", ")
+    assert sorted(names) == sorted([titles[LIMITS], titles[NS_CPU]])
+    assert summary.text.startswith("No signal moves with this target here at |ρ| ≥ 0.3 (significant). Derived "
+                                   "signals (the same data by definition) are left out: ")
+    assert first_rows(d) == [] and d.find_element(By.ID, "weaker")  # the measured ones wait, folded
+    screenshot(d, tmp_path, "explorer-only-derived")
+
+    # nothing but a derived partner has data in the scope
+    d.get(f"{rollout.url}/?target={CPU}&namespace=solo&window=6h")
+    until(d, "the derived partner", lambda d: d.find_elements(By.CSS_SELECTOR, "#related-summary[data-derived]"))
+    assert d.find_element(By.ID, "related-summary").text == (
+        f"Only derived signals move with this target here — the same data by definition, so they are left out: "
+        f"{titles[LIMITS]}.")
+    assert console_errors(d) == []

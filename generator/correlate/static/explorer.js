@@ -240,26 +240,57 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     const own = r.missing.find((m) => m.name === target);
     const scope = " · window " + r.window + " at " + r.step + " · α " + r.alpha + " · scope " + (r.selector || "everything");
     if (own) setStatus(title + ": " + own.reason + " in this scope and window, nothing to compare" + scope, "error");
-    else setStatus(sig + " significant of " + state.rows.length + " tested, " + listed.length + " at |ρ| ≥ " +
-      state.meta.min_rho + scope, "");
+    else {
+      const expected = listed.filter((row) => wholeOf(row) && wholeOf(row).expected).length;
+      setStatus(sig + " significant of " + state.rows.length + " tested, " + listed.length + " at |ρ| ≥ " +
+        state.meta.min_rho + (expected ? " (" + expected + " expected)" : "") + scope, "");
+    }
     $("related-meta").textContent = "ρ (Spearman), n points, q (false discovery rate)";
     const missing = r.missing.map((m) => (state.byName[m.name] || { title: m.name }).title + " (" + m.reason + ")");
     $("missing").replaceChildren(...(missing.length ? [el("details", { class: "note" },
       el("summary", {}, missing.length + " candidate" + (missing.length > 1 ? "s" : "") + " not measured"),
       missing.join("; ") + ".")] : []));
-    renderRelated();
+    renderRelated(gen, !own);
     renderHeatmap();
     renderPair();
   }
 
-  // the whole-window finding of the pair (its object scope), and the same object's findings per regime
-  function findingsOf(name) {
-    const target = state.result.target;
+  // the whole-window finding of the row's pair on the row's object (the scope its labels name; else the
+  // strongest object), and the same object's findings per regime
+  function findingsOf(row) {
+    const target = state.result.target, name = row.name;
     const mine = state.result.findings.filter((f) => (f.a === target && f.b === name) || (f.b === target && f.a === name));
-    const whole = mine.find((f) => f.phase === null);
+    const labels = Object.assign({}, row.target_labels || {}, row.labels || {});
+    const fits = (f) => Object.entries(f.scope).every(([k, v]) => labels[k] === v);
+    const wholes = mine.filter((f) => f.phase === null);
+    const whole = wholes.find(fits) || wholes[0];
     const key = whole ? JSON.stringify(whole.scope) : null;
     const phases = mine.filter((f) => f.phase !== null && (key === null || JSON.stringify(f.scope) === key));
     return { whole, phases };
+  }
+
+  const wholeOf = (row) => findingsOf(row).whole;
+
+  // the object a finding is about, in a word: its pod (or instance, node, ...), else its last label's value
+  function objectName(scope) {
+    for (const k of ["pod", "instance", "node", "workload", "namespace"]) if (scope[k]) return scope[k];
+    const values = Object.values(scope);
+    return values.length ? values[values.length - 1] : "the object";
+  }
+
+  // what a person needs to read a row right: a pair that is the same traffic twice, an object there for part
+  // of the window (so n is low)
+  function tags(whole) {
+    if (!whole) return [];
+    const out = [];
+    if (whole.expected) out.push(el("span", { class: "tag expected", title: "Expected: both are volumes of the same " +
+      "traffic on one object (e.g. requests and the bytes they bring), so they move together by nature; listed " +
+      "after the unexpected pairs." }, "expected: same traffic"));
+    if (whole.partial) out.push(el("span", { class: "tag partial", title: "n counts only the points where " +
+      objectName(whole.scope) + " was there: " + whole.present + " of the window's " + whole.points + "." },
+      objectName(whole.scope) + " present " + whole.present + "/" + whole.points + " points — replaced, created or " +
+      "deleted during the window"));
+    return out;
   }
 
   // listed as related: significant, and |ρ| at or above the floor (min_rho) and the pair's critical value
@@ -267,22 +298,54 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     return row.significant && row.rho !== null && Math.abs(row.rho) >= Math.max(state.meta.min_rho, row.critical || 0);
   }
 
-  function renderRelated() {
+  // `measured`: the target had data, so derived partners (left out of the list) are worth looking up when
+  // nothing unexpected is listed
+  function renderRelated(gen, measured) {
     const box = $("related");
     box.className = "box";
-    if (!state.rows.length) {
-      box.replaceChildren(el("p", { class: "empty" }, "Nothing could be compared with this target here."));
-      return;
-    }
     const listed = state.rows.slice(0, state.listed), weaker = state.rows.slice(state.listed);
     const floor = "|ρ| ≥ " + state.meta.min_rho;
+    const onlyExpected = listed.length > 0 && listed.every((row) => wholeOf(row) && wholeOf(row).expected);
+    const summary = el("p", { class: "empty", id: "related-summary" },
+      !state.rows.length ? "Nothing could be compared with this target here." :
+        !listed.length ? "No signal moves with this target here at " + floor + " (significant)." :
+          onlyExpected ? "Only expected pairs move with this target here (the same traffic measured twice): " +
+            "nothing unexpected at " + floor + "." : "");
+    if (measured && (!listed.length || onlyExpected)) derivedNote(gen, summary, !state.rows.length);
+    if (!state.rows.length) {
+      box.replaceChildren(summary);
+      return;
+    }
     box.replaceChildren(
-      listed.length ? relatedTable("related-table", listed) :
-        el("p", { class: "empty" }, "No signal moves with this target here at " + floor + " (significant)."),
+      ...(listed.length && !onlyExpected ? [] : [summary]),
+      ...(listed.length ? [relatedTable("related-table", listed)] : []),
       ...(weaker.length ? [el("details", { class: "note", id: "weaker" },
         el("summary", {}, weaker.length + " weaker pair" + (weaker.length > 1 ? "s" : "") +
            " (not significant, or |ρ| below " + state.meta.min_rho + ")"),
         relatedTable("weaker-table", weaker))] : []));
+  }
+
+  // Derived partners (the same data by definition) are not in the suggestions: when nothing unexpected is
+  // listed, the target's findings with derived ones say whether only such partners move with it.
+  async function derivedNote(gen, summary, nothing) {
+    let found;
+    try {
+      found = await api("/api/v1/findings", { targets: state.result.target, selector: selector(),
+                                              window: $("window").value, derived: "true" });
+    } catch (e) {
+      return; // the list already says what was measured; this is only a hint
+    }
+    if (gen !== state.gen) return;
+    const target = state.result.target;
+    const names = [...new Set(found.filter((f) => f.derived && f.significant && f.phase === null && f.rho !== null &&
+      Math.abs(f.rho) >= Math.max(state.meta.min_rho, f.critical || 0) && (f.a === target || f.b === target))
+      .map((f) => (f.a === target ? f.b : f.a)))];
+    if (!names.length) return;
+    const list = names.map((n) => title(n)).join(", ");
+    summary.dataset.derived = names.join(",");
+    summary.textContent = nothing ? "Only derived signals move with this target here — the same data by definition, " +
+      "so they are left out: " + list + "." : summary.textContent + " Derived signals (the same data by definition) " +
+      "are left out: " + list + ".";
   }
 
   function relatedTable(id, rows) {
@@ -291,7 +354,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
       el("th", { class: "wide" }, "tier"), el("th", { class: "regimes" }, "Regimes"), el("th", { class: "wide" }, "Grafana"));
     const body = el("tbody");
     for (const row of rows) {
-      const { phases } = findingsOf(row.name);
+      const { whole, phases } = findingsOf(row);
       const tick = el("input", { type: "checkbox", "aria-label": "show " + row.name + " in the heatmap" });
       tick.checked = state.ticked.includes(row.name);
       tick.addEventListener("change", () => {
@@ -305,7 +368,8 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
       const meta = state.byName[row.name] || {};
       const tr = el("tr", { "data-name": row.name, class: (strong(row) ? "" : "weak") + (row.name === state.chosen ? " chosen" : "") },
         el("td", {}, tick),
-        el("td", {}, row.title, el("span", { class: "name" }, row.name), el("span", { class: "inline-regimes" }, ...badges())),
+        el("td", {}, row.title, el("span", { class: "name" }, row.name), ...tags(whole),
+           el("span", { class: "inline-regimes" }, ...badges())),
         el("td", { class: "num", title: "p " + q(row.pvalue) + ", critical |ρ| " + rho(row.critical) }, rho(row.rho)),
         el("td", { class: "num", title: row.n_eff ? "effective n " + row.n_eff : null }, String(row.n)),
         el("td", { class: "num" }, q(row.qvalue)),
@@ -373,7 +437,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
       el("a", { href: row.url, target: "_blank", rel: "noopener" }, "Grafana pair view"),
       el("a", { href: dashboardURL(A), target: "_blank", rel: "noopener" }, A.home + " dashboard"),
       ...(B.home !== A.home ? [el("a", { href: dashboardURL(B), target: "_blank", rel: "noopener" }, B.home + " dashboard")] : []));
-    const { whole, phases } = findingsOf(partner);
+    const { whole, phases } = findingsOf(row);
     loading(box, "Loading both series…");
     let data;
     try {
