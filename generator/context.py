@@ -85,6 +85,13 @@ class Context:
         """`by (cluster, ...)`: every aggregation keeps the cluster label."""
         return promql.by(self.cluster, *labels)
 
+    def dash(self, *matchers: str, quantile: float | None = None) -> str:
+        """The matchers a signal's dashboard query puts on a recorded series: `{<cluster>="$cluster",matchers...}`
+        (the dashboard's $cluster variable picks the cluster; matchers such as 'namespace=~"$namespace"' narrow
+        the scope further), then `quantile="q"` to pick one recorded quantile."""
+        picked = (f'quantile="{promql.fmt_number(quantile)}"',) if quantile is not None else ()
+        return promql.selector(f'{self.cluster}="$cluster"', *matchers, *picked)
+
     def sel(self, source: str, *matchers: str) -> str:
         """`{<job selector of source>, matchers...}`."""
         return promql.selector(self._selector(source), *matchers)

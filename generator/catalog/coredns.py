@@ -68,7 +68,7 @@ def build(ctx: Context) -> Component:
 
 def _signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     return (
         Signal("coredns_requests", f"sum by ({c}, type) ({REQ_RATE}{f})", "reqps", (c, "type"),
                "DNS requests by type", "DNS queries per second CoreDNS receives, by record type (A, AAAA, SRV…).",
@@ -79,13 +79,13 @@ def _signals(ctx: Context) -> tuple[Signal, ...]:
         Signal("coredns_servfail_ratio", f"{SERVFAIL_RATIO}{f}", "percentunit", (c,),
                "SERVFAIL ratio", "Share of responses that are SERVFAIL: CoreDNS could not answer.",
                alert="CoreDNSServfailRatioHigh"),
-        Signal("coredns_latency_p99", f'{LATENCY_Q}{{{c}="$cluster",quantile="0.99"}}', "s", (c,),
+        Signal("coredns_latency_p99", f"{LATENCY_Q}{ctx.dash(quantile=0.99)}", "s", (c,),
                "DNS latency p99", "99th percentile of the time CoreDNS takes to answer a query.",
                alert="CoreDNSLatencyHigh"),
         Signal("coredns_forward_error_ratio", f"{FWD_ERR_RATIO}{f}", "percentunit", (c,),
                "Forward SERVFAIL ratio", "Share of queries forwarded upstream that came back SERVFAIL.",
                alert="CoreDNSForwardErrorsHigh"),
-        Signal("coredns_forward_latency_p99", f'{FWD_LATENCY_Q}{{{c}="$cluster",quantile="0.99"}}', "s", (c,),
+        Signal("coredns_forward_latency_p99", f"{FWD_LATENCY_Q}{ctx.dash(quantile=0.99)}", "s", (c,),
                "Forward latency p99", "99th percentile of upstream resolver response time.",
                alert="CoreDNSForwardLatencyHigh"),
         Signal("coredns_cache_hit_ratio", f"{CACHE_HIT}{f}", "percentunit", (c,),

@@ -76,8 +76,8 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
 
 def _signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
-    p99 = f'{{{c}="$cluster",quantile="0.99"}}'
+    f = ctx.dash()
+    p99 = ctx.dash(quantile=0.99)
     ci = (c, "instance")
     return (
         Signal("kube_proxy_up", f"{UP_SUM}{f}", "short", (c,), "kube-proxies up",

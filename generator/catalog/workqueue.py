@@ -159,7 +159,7 @@ def rest_client_errors_alert(ctx: Context, src: str, n: Names, name: str, who: s
 # ---- signals -----------------------------------------------------------------------------------------------
 def process_signals(ctx: Context, n: Names, prefix: str, who: str) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     return (
         Signal(f"{prefix}_up", f"{n.up}{f}", "short", (c,), f"{who} targets up",
                f"How many {who} instances Prometheus scrapes successfully.", kind="state",
@@ -173,14 +173,14 @@ def process_signals(ctx: Context, n: Names, prefix: str, who: str) -> tuple[Sign
 
 def rest_client_signals(ctx: Context, n: Names, prefix: str, who: str, alert: str) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     return (
         Signal(f"{prefix}_rest_client_requests", f"{n.rest_requests}{f}", "reqps", (c, "code"),
                "API requests by code", f"Requests per second {who} sends to the apiserver, by HTTP code."),
         Signal(f"{prefix}_rest_client_error_ratio", f"{n.rest_errors}{f}", "percentunit", (c,),
                "API request error ratio", f"Share of {who}'s API requests answered 5xx or not at all.",
                alert=alert),
-        Signal(f"{prefix}_rest_client_latency_p99", f'{n.rest_latency}{{{c}="$cluster",quantile="0.99"}}', "s",
+        Signal(f"{prefix}_rest_client_latency_p99", f"{n.rest_latency}{ctx.dash(quantile=0.99)}", "s",
                (c, "verb"), "API request latency p99",
                f"99th percentile of {who}'s API request latency, by verb."),
     )
