@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import targets
 from generator.catalog.helpers import Quantiles, counter, quantile_cases
 from generator.context import Context
@@ -9,9 +10,7 @@ from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTe
 from generator.promql import fmt_number, record_name
 
 SRC = "coredns"
-# coredns_dns_request_duration_seconds buckets (CoreDNS 1.8+)
-DNS_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
-               2.048, 4.096, 8.192)
+DNS_BUCKETS = buckets.COREDNS
 
 REQ_RATE = record_name("cluster_type", "coredns_dns_requests", "rate5m")
 RCODE_RATE = record_name("cluster_rcode", "coredns_dns_responses", "rate5m")

@@ -11,6 +11,7 @@ is control_plane.ControlPlane; this module declares the scheduling parts.
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import workqueue as wq
 from generator.catalog.control_plane import ControlPlane, Parts
 from generator.catalog.helpers import Quantiles, bucket_quantile, counter, quantile_cases
@@ -30,9 +31,7 @@ SRC = SCHEDULER.job
 N = SCHEDULER.names
 PROFILE = "default-scheduler"
 SCHEDULED = {"profile": PROFILE, "result": "scheduled"}  # the labels of test attempts
-# scheduler_scheduling_attempt_duration_seconds buckets: 1ms doubling 15 times
-ATTEMPT_BUCKETS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096,
-                   8.192, 16.384)
+ATTEMPT_BUCKETS = buckets.SCHEDULER_ATTEMPT
 
 PENDING = record_name("cluster_queue", "scheduler_pending_pods", "sum")
 UNSCHEDULABLE = record_name("cluster_plugin", "scheduler_unschedulable_pods", "sum")

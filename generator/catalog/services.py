@@ -8,13 +8,13 @@ by the pod it was scraped from) and `ingress-nginx` (the controller's per-ingres
 
 from __future__ import annotations
 
-from generator import promql
+from generator import buckets, promql
 from generator.catalog.helpers import Quantiles, bucket_quantile, counter
 from generator.context import Context
 from generator.model import Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import record_name
 
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # the client libraries' defaults
+BUCKETS = buckets.HTTP  # the client libraries' defaults
 
 HTTP_RATE = record_name("namespace_pod", "http_requests", "rate5m")
 HTTP_DURATION = Quantiles("http_request_duration_seconds", by=("namespace", "pod"), level="namespace_pod")

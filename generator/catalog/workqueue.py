@@ -8,16 +8,15 @@ one name would write the same series twice.
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import targets
 from generator.catalog.helpers import Quantiles, counter
 from generator.context import Context
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, matcher, record_name
 
-# client-go workqueue histograms: exponential from 10ns to 10s (captures print 1e-05 as 9.999999999999999e-06)
-WORKQUEUE_BUCKETS = (1e-08, 1e-07, 1e-06, 1e-05, 0.0001, 0.001, 0.01, 0.1, 1, 10)
-# rest_client_request_duration_seconds (client-go 1.2x+)
-REST_BUCKETS = (0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
+WORKQUEUE_BUCKETS = buckets.WORKQUEUE
+REST_BUCKETS = buckets.REST_CLIENT
 # code="<error>" counts requests that got no HTTP response at all (connection refused, timeout)
 REST_ERRORS = matcher("code", "=~", "5..|<error>")
 APISERVER = "10.0.0.1:6443"  # the `host` label of test series

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from generator import buckets
 from generator.catalog.helpers import counter
 from generator.catalog.kube_apiserver.names import ETCD_Q, LAT_VERB_Q, PREFIX, REQ_RATE, SRC
 from generator.context import TEST_CLUSTER, Context
@@ -38,7 +39,7 @@ STREAMING = "proxy|attach|log|exec|portforward"
 # apiserver_request_sli_duration_seconds buckets (Kubernetes 1.26+; it replaced apiserver_request_slo_duration_seconds).
 # The SLI histogram leaves out webhook time and API Priority and Fairness queue waits, which the apiserver does not
 # control, so it is the one to hold an SLO to; apiserver_request_duration_seconds (what clients feel) feeds the p99.
-SLI_BUCKETS = (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60)
+SLI_BUCKETS = buckets.APISERVER_SLI
 # read latency targets per scope, as multiples of slo.read_latency: kubernetes-mixin's 1s / 5s / 30s. A LIST over a
 # namespace or the whole cluster grows with the collection, so one target for every read would page on big clusters.
 READ_SCOPES = (('scope=~"resource|"', 1), ('scope="namespace"', 5), ('scope="cluster"', 30))
