@@ -32,7 +32,8 @@ Adding a component — what it really takes (docs/extending.md says the same wit
    names: rules/<key>.yaml, alerts/<key>.yaml, tests/rules/<key>.yaml, dashboards/<key>.json), signals,
    recording rules with rule tests, alerts each with a firing and a quiet promtool Case, panels;
    `control_plane=True` when a managed cluster does not let you scrape it; `jobs=` the scrape jobs whose targets
-   its own alerts watch (general's TargetDown leaves those out); `AFTER_PEERS = True` at module level when it
+   its own alerts watch (general's TargetDown leaves those out), `client_jobs=` those whose API client errors
+   they watch (general's KubeClientErrors leaves those out); `AFTER_PEERS = True` at module level when it
    reads the other components (ctx.watched_jobs). The catalog checks (generator/checks/) must pass: names,
    duplicates, severities, cases, and every recorded series, signal and alert referred to must exist.
 2. Its name in MODULES below (the order of files, dashboards and the alert catalogue).

@@ -41,6 +41,7 @@ def build(ctx: Context) -> Component:
     return Component(
         key="kube-proxy",
         jobs=("kube-proxy",),
+        client_jobs=("kube-proxy",),
         title="kube-proxy",
         description="Service load balancing on every node: rule sync latency and freshness, network programming "
                     "latency, iptables-restore failures, API errors, CPU and memory.",
