@@ -297,10 +297,15 @@ def _window_tests(ctx: Context, windows: Windows) -> list[RuleTest]:
 def alerts(ctx: Context, windows: Windows) -> tuple[Alert, ...]:
     objective = ctx.slo_objective
     budget = 1 - objective
+    defined = slos(ctx)
+    fastest, factor = max(((b, p.factor) for b in windows.alerts for p in b.pairs), key=lambda bf: bf[1])
+    if factor * budget >= 1:  # the error ratio would have to pass 100%
+        raise ctx.setting_error("slo.objective", f"expected an objective above {fmt_number(1 - 1 / factor)}: "
+                                f"{PREFIX}{defined[0].stem}{fastest.suffix} fires at {fmt_number(factor)} × the error "
+                                f"budget, which {fmt_number(objective)} makes ≥ 100%, so it could never fire")
     b = fmt_number(budget)
     c = ctx.cluster
     out = []
-    defined = slos(ctx)
     first = defined[0]
     for slo in defined:
         for burn in windows.alerts:
@@ -367,10 +372,7 @@ def _burn_cases(slo: Slo, burn: BurnAlert, budget: float, fill: float) -> tuple[
                               default=format_duration(fill))
     cases = []
     for p in burn.pairs:
-        threshold = p.factor * budget
-        if threshold >= 1:
-            raise ValueError(f"{PREFIX}{slo.stem}{burn.suffix}: factor {p.factor} × budget {budget:g} is ≥ 100%, "
-                             "the alert could never fire; lower the objective or the factor")
+        threshold = p.factor * budget  # below 1: alerts() refuses an objective that makes it 100%
         ratio = min(1.5 * threshold, (1 + threshold) / 2)
         lookback = lasting(p.long, p.short)
         cases.append(Case(slo.inputs(ratio), fires=True, labels={"slo": slo.key}, value=ratio / budget,
