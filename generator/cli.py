@@ -90,14 +90,6 @@ def _generate(args: argparse.Namespace) -> int:
     except PromQLError as exc:  # a setting the catalog could not use, not caught by the config checks
         print(f"stereo: {config_path or '<defaults>'}: {one_line(exc)}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # a catalog helper refusing a threshold from the settings (e.g. past its buckets)
-        key = next((f"thresholds.{name}" for name, value in config.thresholds.items()
-                    if f"threshold {value} " in f"{exc} "), None)
-        if key is None:
-            raise
-        print(f"stereo: {config.where(key)}: {key}: expected a threshold this alert can use ({one_line(exc)})",
-              file=sys.stderr)
-        return 2
     if args.check and out.exists() and not out.is_dir():
         print(f"stereo: --out {out}: not a directory", file=sys.stderr)
         return 2

@@ -85,6 +85,13 @@ class Context:
         """`by (cluster, ...)`: every aggregation keeps the cluster label."""
         return promql.by(self.cluster, *labels)
 
+    def dash(self, *matchers: str, quantile: float | None = None) -> str:
+        """The matchers a signal's dashboard query puts on a recorded series: `{<cluster>="$cluster",matchers...}`
+        (the dashboard's $cluster variable picks the cluster; matchers such as 'namespace=~"$namespace"' narrow
+        the scope further), then `quantile="q"` to pick one recorded quantile."""
+        picked = (f'quantile="{promql.fmt_number(quantile)}"',) if quantile is not None else ()
+        return promql.selector(f'{self.cluster}="$cluster"', *matchers, *picked)
+
     def sel(self, source: str, *matchers: str) -> str:
         """`{<job selector of source>, matchers...}`."""
         return promql.selector(self._selector(source), *matchers)
@@ -99,12 +106,20 @@ class Context:
         """The scrape jobs whose own component alerts on their targets on this site: each peer's `jobs`, less
         the components this site leaves out (exclude.components, the managed profile's control plane), and
         `own`, the asking component's. Raises NeedsPeers before the peers are built."""
+        return tuple(sorted({*own, *(job for c in self._kept_peers("watched_jobs") for job in c.jobs)}))
+
+    def watched_client_jobs(self) -> tuple[str, ...]:
+        """The scrape jobs whose API client errors their own component alerts on, on this site: each kept peer's
+        `client_jobs`, in catalog order. Raises NeedsPeers before the peers are built."""
+        return tuple(dict.fromkeys(job for c in self._kept_peers("watched_client_jobs") for job in c.client_jobs))
+
+    def _kept_peers(self, asking: str) -> list[Component]:
+        """The peers this site keeps: less exclude.components and, on a managed profile, the control plane."""
         if self.peers is None:
-            raise NeedsPeers("watched_jobs() needs the other components: set AFTER_PEERS = True in the module")
+            raise NeedsPeers(f"{asking}() needs the other components: set AFTER_PEERS = True in the module")
         cfg = self.config
-        kept = [c for c in self.peers if c.key not in cfg.exclude_components
+        return [c for c in self.peers if c.key not in cfg.exclude_components
                 and not (cfg.profile == "managed" and c.control_plane)]
-        return tuple(sorted({*own, *(job for c in kept for job in c.jobs)}))
 
     def containers(self, *matchers: str) -> str:
         """`{<cadvisor job selector>, <real containers' selector>, matchers...}` (site settings, '' = any series)."""

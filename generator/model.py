@@ -112,6 +112,9 @@ class Component:
     control_plane: bool = False
     # the scrape jobs (selector names) whose targets it alerts on itself: general's TargetDown leaves them to it
     jobs: tuple[str, ...] = ()
+    # the scrape jobs whose API client errors (rest_client_requests_total) it alerts on itself: general's
+    # KubeClientErrors leaves them to it
+    client_jobs: tuple[str, ...] = ()
     # recording rules evaluated in their own group (long windows built from short ones)
     slow_rules: tuple[RecordingRule, ...] = ()
 

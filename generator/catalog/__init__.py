@@ -10,8 +10,9 @@ Layout. A small component (under ~300 lines) is one module, `catalog/<name>.py`.
 the same module names everywhere (tests/catalog/test_catalog_layout.py holds the shape):
 
     catalog/<name>/__init__.py   build(ctx) -> Component: puts the parts below together, nothing else
-                   names.py      record names, scrape sources, bucket layouts, test fixtures: what the other
-                                 modules and the dashboards import (`from generator.catalog.<name>.names import X`)
+                   names.py      record names, scrape sources, bucket layouts (from generator.buckets), test
+                                 fixtures: what the other modules and the dashboards import
+                                 (`from generator.catalog.<name>.names import X`)
                    rules.py      rules(ctx), rule_tests(ctx) and the test-input helpers the alerts share
                    alerts.py     alerts(ctx); past ~350 lines split by area into alerts_<area>.py, which
                                  alerts.py (or __init__) lists
@@ -31,17 +32,18 @@ Adding a component — what it really takes (docs/extending.md says the same wit
    names: rules/<key>.yaml, alerts/<key>.yaml, tests/rules/<key>.yaml, dashboards/<key>.json), signals,
    recording rules with rule tests, alerts each with a firing and a quiet promtool Case, panels;
    `control_plane=True` when a managed cluster does not let you scrape it; `jobs=` the scrape jobs whose targets
-   its own alerts watch (general's TargetDown leaves those out); `AFTER_PEERS = True` at module level when it
+   its own alerts watch (general's TargetDown leaves those out), `client_jobs=` those whose API client errors
+   they watch (general's KubeClientErrors leaves those out); `AFTER_PEERS = True` at module level when it
    reads the other components (ctx.watched_jobs). The catalog checks (generator/checks/) must pass: names,
    duplicates, severities, cases, and every recorded series, signal and alert referred to must exist.
 2. Its name in MODULES below (the order of files, dashboards and the alert catalogue).
 3. Its scrape job in `config.DEFAULT_SELECTORS` when it reads a new job (ctx.sel(<job>) fails otherwise); sites
    override it under `selectors:`.
-4. The simulator: a source in generator/simulate/sources/ (a Target per instance, every metric the rules read,
-   with the real bucket layouts from generator/simulate/buckets.py) added to `SOURCES`, and to the topology
-   when it runs as pods; tests/simulate/test_realism.py checks every metric and selector the rules read is
-   produced, and `REAL_BUCKETS` there lists the layouts the real component prints (take them from a real
-   /metrics capture, never guess).
+4. The simulator: a source in generator/simulate/sources/ (a Target per instance, every metric the rules read)
+   added to `SOURCES`, and to the topology when it runs as pods. Each histogram's layout is written once, in
+   generator/buckets.py (and its metric in `LAYOUTS`), taken from a real /metrics capture, never guessed: the
+   catalog's test inputs and the simulator both read it, and tests/simulate/test_realism.py holds it against the
+   real captures and checks every metric and selector the rules read is produced.
 5. A fault scenario in generator/simulate/scenarios.py whose `expect` names each new alert (or the alert in
    test_realism.NOT_EXPECTED with the reason); the e2e tests run it against a real Prometheus, and the healthy
    run must fire none of them.

@@ -62,6 +62,7 @@ class ControlPlane:
         return Component(
             key=self.job,
             jobs=(self.job,),
+            client_jobs=(self.job,),
             title=self.title,
             description=self.description,
             signals=(*wq.process_signals(ctx, n, self.prefix, self.job), *own.signals,

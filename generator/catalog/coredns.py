@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import targets
 from generator.catalog.helpers import Quantiles, counter, quantile_cases
 from generator.context import Context
@@ -9,9 +10,7 @@ from generator.model import Alert, Case, Component, Panel, RecordingRule, RuleTe
 from generator.promql import fmt_number, record_name
 
 SRC = "coredns"
-# coredns_dns_request_duration_seconds buckets (CoreDNS 1.8+)
-DNS_BUCKETS = (0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024,
-               2.048, 4.096, 8.192)
+DNS_BUCKETS = buckets.COREDNS
 
 REQ_RATE = record_name("cluster_type", "coredns_dns_requests", "rate5m")
 RCODE_RATE = record_name("cluster_rcode", "coredns_dns_responses", "rate5m")
@@ -68,7 +67,7 @@ def build(ctx: Context) -> Component:
 
 def _signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     return (
         Signal("coredns_requests", f"sum by ({c}, type) ({REQ_RATE}{f})", "reqps", (c, "type"),
                "DNS requests by type", "DNS queries per second CoreDNS receives, by record type (A, AAAA, SRV…).",
@@ -79,13 +78,13 @@ def _signals(ctx: Context) -> tuple[Signal, ...]:
         Signal("coredns_servfail_ratio", f"{SERVFAIL_RATIO}{f}", "percentunit", (c,),
                "SERVFAIL ratio", "Share of responses that are SERVFAIL: CoreDNS could not answer.",
                alert="CoreDNSServfailRatioHigh"),
-        Signal("coredns_latency_p99", f'{LATENCY_Q}{{{c}="$cluster",quantile="0.99"}}', "s", (c,),
+        Signal("coredns_latency_p99", f"{LATENCY_Q}{ctx.dash(quantile=0.99)}", "s", (c,),
                "DNS latency p99", "99th percentile of the time CoreDNS takes to answer a query.",
                alert="CoreDNSLatencyHigh"),
         Signal("coredns_forward_error_ratio", f"{FWD_ERR_RATIO}{f}", "percentunit", (c,),
                "Forward SERVFAIL ratio", "Share of queries forwarded upstream that came back SERVFAIL.",
                alert="CoreDNSForwardErrorsHigh"),
-        Signal("coredns_forward_latency_p99", f'{FWD_LATENCY_Q}{{{c}="$cluster",quantile="0.99"}}', "s", (c,),
+        Signal("coredns_forward_latency_p99", f"{FWD_LATENCY_Q}{ctx.dash(quantile=0.99)}", "s", (c,),
                "Forward latency p99", "99th percentile of upstream resolver response time.",
                alert="CoreDNSForwardLatencyHigh"),
         Signal("coredns_cache_hit_ratio", f"{CACHE_HIT}{f}", "percentunit", (c,),

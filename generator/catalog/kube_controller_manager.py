@@ -44,8 +44,8 @@ def build(ctx: Context) -> Component:
 
 def _workqueues(ctx: Context) -> Parts:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
-    q99 = f'{{{c}="$cluster",quantile="0.99"}}'
+    f = ctx.dash()
+    p99 = ctx.dash(quantile=0.99)
     series = lambda metric, **lb: ctx.series(SRC, metric, **lb)  # noqa: E731
     two_replicas = {  # a stale replica and the leader: depth adds up, unfinished work takes the worst
         series("workqueue_depth", name=QUEUE, instance="10.0.0.1:10257"): 3,
@@ -60,10 +60,10 @@ def _workqueues(ctx: Context) -> Parts:
                    "Items added per second to each controller's workqueue."),
             Signal(f"{P}_workqueue_depth", f"{N.wq_depth}{f}", "short", (c, "name"), "Workqueue depth",
                    "Items waiting in each controller's workqueue.", kind="state", alert=DEPTH),
-            Signal(f"{P}_workqueue_latency_p99", f"{N.wq_wait}{q99}", "s", (c, "name"), "Workqueue wait p99",
+            Signal(f"{P}_workqueue_latency_p99", f"{N.wq_wait}{p99}", "s", (c, "name"), "Workqueue wait p99",
                    "99th percentile of the time an item waits in a workqueue before a worker picks it up.",
                    alert=WAIT),
-            Signal(f"{P}_workqueue_work_duration_p99", f"{N.wq_work}{q99}", "s", (c, "name"), "Work duration p99",
+            Signal(f"{P}_workqueue_work_duration_p99", f"{N.wq_work}{p99}", "s", (c, "name"), "Work duration p99",
                    "99th percentile of the time a controller takes to process one item."),
             Signal(f"{P}_workqueue_retries", f"{N.wq_retries}{f}", "ops", (c, "name"), "Workqueue retries",
                    "Items re-queued per second after a failed sync, by workqueue.", alert=RETRIES),
@@ -99,7 +99,7 @@ def _workqueues(ctx: Context) -> Parts:
 def _lifecycle(ctx: Context) -> Parts:
     """The garbage collector and the node lifecycle controller."""
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     s = ctx.sel(SRC)
     return Parts(
         rules=(

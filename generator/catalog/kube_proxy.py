@@ -7,6 +7,7 @@ network programming latency, a cluster-wide SLI, is recorded per cluster. Names 
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import targets
 from generator.catalog.helpers import Quantiles, counter, gauge_ramp, quantile_cases
 from generator.context import Context
@@ -15,10 +16,8 @@ from generator.promql import fmt_number, format_duration, record_name
 
 SRC = "kube-proxy"
 NODE = "10.0.0.21:10249"  # test instance
-# kubeproxy_sync_proxy_rules_duration_seconds: ExponentialBuckets(0.001, 2, 15)
-SYNC_BUCKETS = tuple(round(0.001 * 2**i, 3) for i in range(15))
-# kubeproxy_network_programming_duration_seconds: 0, 0.25, 0.5, 1..59, 60..115 by 5, 120..300 by 30
-NETPROG_BUCKETS = (0, 0.25, 0.5, *range(1, 60), *range(60, 120, 5), *range(120, 301, 30))
+SYNC_BUCKETS = buckets.PROXY_SYNC
+NETPROG_BUCKETS = buckets.PROXY_NETWORK_PROGRAMMING
 # transport failures are counted with code "<error>"
 API_ERRORS = 'code=~"5..|<error>"'
 
@@ -42,6 +41,7 @@ def build(ctx: Context) -> Component:
     return Component(
         key="kube-proxy",
         jobs=("kube-proxy",),
+        client_jobs=("kube-proxy",),
         title="kube-proxy",
         description="Service load balancing on every node: rule sync latency and freshness, network programming "
                     "latency, iptables-restore failures, API errors, CPU and memory.",
@@ -76,8 +76,8 @@ def _rules(ctx: Context) -> tuple[RecordingRule, ...]:
 
 def _signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
-    p99 = f'{{{c}="$cluster",quantile="0.99"}}'
+    f = ctx.dash()
+    p99 = ctx.dash(quantile=0.99)
     ci = (c, "instance")
     return (
         Signal("kube_proxy_up", f"{UP_SUM}{f}", "short", (c,), "kube-proxies up",

@@ -11,6 +11,7 @@ is control_plane.ControlPlane; this module declares the scheduling parts.
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import workqueue as wq
 from generator.catalog.control_plane import ControlPlane, Parts
 from generator.catalog.helpers import Quantiles, bucket_quantile, counter, quantile_cases
@@ -30,9 +31,7 @@ SRC = SCHEDULER.job
 N = SCHEDULER.names
 PROFILE = "default-scheduler"
 SCHEDULED = {"profile": PROFILE, "result": "scheduled"}  # the labels of test attempts
-# scheduler_scheduling_attempt_duration_seconds buckets: 1ms doubling 15 times
-ATTEMPT_BUCKETS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096,
-                   8.192, 16.384)
+ATTEMPT_BUCKETS = buckets.SCHEDULER_ATTEMPT
 
 PENDING = record_name("cluster_queue", "scheduler_pending_pods", "sum")
 UNSCHEDULABLE = record_name("cluster_plugin", "scheduler_unschedulable_pods", "sum")
@@ -57,8 +56,8 @@ ERRORS = "KubeSchedulerErrors"
 def build(ctx: Context) -> Component:
     s = ctx.sel(SRC)
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
-    q = lambda v: f'{{{c}="$cluster",quantile="{v}"}}'  # noqa: E731
+    f = ctx.dash()
+    p99 = ctx.dash(quantile=0.99)
     return SCHEDULER.component(ctx, Parts(
         rules=(
             RecordingRule(PENDING, f"sum {ctx.by('queue')} (scheduler_pending_pods{s})"),
@@ -87,15 +86,15 @@ def build(ctx: Context) -> Component:
                    "Scheduling attempts per second by result: scheduled, unschedulable or error."),
             Signal("scheduler_error_ratio", f"{ERROR_RATIO}{f}", "percentunit", (c,), "Scheduling error ratio",
                    "Share of scheduling attempts that ended in an internal error.", alert=ERRORS),
-            Signal("scheduler_scheduling_latency_p99", f"{ATTEMPT_Q}{q('0.99')}", "s", (c,),
+            Signal("scheduler_scheduling_latency_p99", f"{ATTEMPT_Q}{p99}", "s", (c,),
                    "Scheduling attempt latency p99",
                    "99th percentile of one scheduling attempt (algorithm and binding).", alert=LATENCY),
-            Signal("scheduler_scheduling_latency_p50", f"{ATTEMPT_Q}{q('0.5')}", "s", (c,),
+            Signal("scheduler_scheduling_latency_p50", f"{ATTEMPT_Q}{ctx.dash(quantile=0.5)}", "s", (c,),
                    "Scheduling attempt latency p50", "Median duration of one scheduling attempt."),
-            Signal("scheduler_pod_scheduling_duration_p99", f"{SLI_Q}{q('0.99')}", "s", (c,),
+            Signal("scheduler_pod_scheduling_duration_p99", f"{SLI_Q}{p99}", "s", (c,),
                    "Pod scheduling latency p99 (end to end)",
                    "99th percentile of the time from a pod entering the queue to its binding, across attempts."),
-            Signal("scheduler_extension_point_latency_p99", f"{EXT_Q}{q('0.99')}", "s", (c, "extension_point"),
+            Signal("scheduler_extension_point_latency_p99", f"{EXT_Q}{p99}", "s", (c, "extension_point"),
                    "Extension point latency p99", "99th percentile duration of each framework extension point "
                    "(Filter, Score, Bind…)."),
             Signal("scheduler_preemption_attempts", f"{PREEMPTIONS}{f}", "ops", (c,), "Preemption attempts",

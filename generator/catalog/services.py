@@ -8,13 +8,13 @@ by the pod it was scraped from) and `ingress-nginx` (the controller's per-ingres
 
 from __future__ import annotations
 
-from generator import promql
+from generator import buckets, promql
 from generator.catalog.helpers import Quantiles, bucket_quantile, counter
 from generator.context import Context
 from generator.model import Component, Panel, RecordingRule, RuleTest, Signal
 from generator.promql import record_name
 
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # the client libraries' defaults
+BUCKETS = buckets.HTTP  # the client libraries' defaults
 
 HTTP_RATE = record_name("namespace_pod", "http_requests", "rate5m")
 HTTP_DURATION = Quantiles("http_request_duration_seconds", by=("namespace", "pod"), level="namespace_pod")
@@ -44,11 +44,12 @@ def _http(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, list]:
                       f"sum {ctx.by('namespace', 'pod')} (rate(http_request_duration_seconds_count{sel}[5m]))"),
         *HTTP_DURATION.rules(ctx, sel),
     ]
-    scope = f'{c}="$cluster",namespace=~"$namespace",pod=~"$pod"'
+    scope = ctx.dash('namespace=~"$namespace"', 'pod=~"$pod"')
+    p99 = ctx.dash('namespace=~"$namespace"', 'pod=~"$pod"', quantile=0.99)
     signals = [
-        Signal("service_request_rate", f"{HTTP_RATE}{{{scope}}}", "reqps", (c, "namespace", "pod"),
+        Signal("service_request_rate", f"{HTTP_RATE}{scope}", "reqps", (c, "namespace", "pod"),
                "Requests per pod", "HTTP requests per second each pod serves (http_request_duration_seconds_count)."),
-        Signal("service_latency_p99", f'{HTTP_Q}{{{scope},quantile="0.99"}}', "s", (c, "namespace", "pod"),
+        Signal("service_latency_p99", f"{HTTP_Q}{p99}", "s", (c, "namespace", "pod"),
                "Response time p99 per pod", "99th percentile HTTP response time per pod: the service side of "
                "memory ↔ response time."),
     ]
@@ -75,14 +76,15 @@ def _ingress(ctx: Context, entry: dict[str, str]) -> tuple[list, list, list, lis
                                       f" / sum {ctx.by(*keep)} (rate(nginx_ingress_controller_requests{sel}[5m]))"),
         *INGRESS_DURATION.rules(ctx, sel),
     ]
-    scope = f'{c}="$cluster",exported_namespace=~"$namespace"'
+    scope = ctx.dash('exported_namespace=~"$namespace"')
+    p99 = ctx.dash('exported_namespace=~"$namespace"', quantile=0.99)
     labels = (c, "exported_namespace", "ingress")
     signals = [
-        Signal("ingress_request_rate", f"{INGRESS_RATE}{{{scope}}}", "reqps", labels, "Ingress requests",
+        Signal("ingress_request_rate", f"{INGRESS_RATE}{scope}", "reqps", labels, "Ingress requests",
                "Requests per second through each ingress (ingress-nginx)."),
-        Signal("ingress_error_ratio", f"{INGRESS_ERRORS}{{{scope}}}", "percentunit", labels, "Ingress 5xx ratio",
+        Signal("ingress_error_ratio", f"{INGRESS_ERRORS}{scope}", "percentunit", labels, "Ingress 5xx ratio",
                "Share of requests through each ingress answered with a 5xx status."),
-        Signal("ingress_latency_p99", f'{INGRESS_Q}{{{scope},quantile="0.99"}}', "s", labels,
+        Signal("ingress_latency_p99", f"{INGRESS_Q}{p99}", "s", labels,
                "Ingress response time p99", "99th percentile response time per ingress, as ingress-nginx sees it."),
     ]
     req = lambda status, rate: {  # noqa: E731

@@ -8,16 +8,15 @@ one name would write the same series twice.
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import targets
 from generator.catalog.helpers import Quantiles, counter
 from generator.context import Context
 from generator.model import Alert, Case, RecordingRule, RuleTest, Signal
 from generator.promql import fmt_number, matcher, record_name
 
-# client-go workqueue histograms: exponential from 10ns to 10s (captures print 1e-05 as 9.999999999999999e-06)
-WORKQUEUE_BUCKETS = (1e-08, 1e-07, 1e-06, 1e-05, 0.0001, 0.001, 0.01, 0.1, 1, 10)
-# rest_client_request_duration_seconds (client-go 1.2x+)
-REST_BUCKETS = (0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60)
+WORKQUEUE_BUCKETS = buckets.WORKQUEUE
+REST_BUCKETS = buckets.REST_CLIENT
 # code="<error>" counts requests that got no HTTP response at all (connection refused, timeout)
 REST_ERRORS = matcher("code", "=~", "5..|<error>")
 APISERVER = "10.0.0.1:6443"  # the `host` label of test series
@@ -159,7 +158,7 @@ def rest_client_errors_alert(ctx: Context, src: str, n: Names, name: str, who: s
 # ---- signals -----------------------------------------------------------------------------------------------
 def process_signals(ctx: Context, n: Names, prefix: str, who: str) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     return (
         Signal(f"{prefix}_up", f"{n.up}{f}", "short", (c,), f"{who} targets up",
                f"How many {who} instances Prometheus scrapes successfully.", kind="state",
@@ -173,14 +172,14 @@ def process_signals(ctx: Context, n: Names, prefix: str, who: str) -> tuple[Sign
 
 def rest_client_signals(ctx: Context, n: Names, prefix: str, who: str, alert: str) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     return (
         Signal(f"{prefix}_rest_client_requests", f"{n.rest_requests}{f}", "reqps", (c, "code"),
                "API requests by code", f"Requests per second {who} sends to the apiserver, by HTTP code."),
         Signal(f"{prefix}_rest_client_error_ratio", f"{n.rest_errors}{f}", "percentunit", (c,),
                "API request error ratio", f"Share of {who}'s API requests answered 5xx or not at all.",
                alert=alert),
-        Signal(f"{prefix}_rest_client_latency_p99", f'{n.rest_latency}{{{c}="$cluster",quantile="0.99"}}', "s",
+        Signal(f"{prefix}_rest_client_latency_p99", f"{n.rest_latency}{ctx.dash(quantile=0.99)}", "s",
                (c, "verb"), "API request latency p99",
                f"99th percentile of {who}'s API request latency, by verb."),
     )

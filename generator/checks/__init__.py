@@ -2,8 +2,9 @@
 
 Each module here has `check(entries) -> list[Problem]`, where an entry is a built component and the catalog
 module that built it (see base.py), and is listed in CHECKS. A Problem names the catalog module and the object
-(rule, alert, panel) it is about, so a failure reads `generator/catalog/etcd.py: alert EtcdX: ...`. A problem is
-a bug in the catalog, never in the site settings: the builder raises CatalogError, not ConfigError.
+(rule, alert, panel) it is about, so a failure reads `generator/catalog/etcd/: alert EtcdX: ...` (a package) or
+`generator/catalog/coredns.py: alert CoreDNSX: ...` (a module). A problem is a bug in the catalog, never in the
+site settings: the builder raises CatalogError, not ConfigError.
 
 Adding a check: a module with `check()`, its entry in CHECKS, and a table-driven test in tests/checks/.
 """

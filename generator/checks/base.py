@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -10,7 +11,8 @@ from generator.model import Alert, Component, RecordingRule
 
 @dataclass(frozen=True)
 class Entry:
-    """One built component and the catalog module (`generator/catalog/<module>.py`) that built it."""
+    """One built component and the catalog module (`generator/catalog/<module>.py`, or the package
+    `generator/catalog/<module>/`) that built it."""
 
     module: str
     component: Component
@@ -29,7 +31,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"generator/catalog/{self.module}.py: {self.obj}: {self.message}"
+        return f"{module_path(self.module)}: {self.obj}: {self.message}"
+
+
+def module_path(module: str) -> str:
+    """Where a catalog module lives: `generator/catalog/<module>/` for a package, else `generator/catalog/<module>.py`
+    (also for a name the catalog does not have, e.g. a test's toy)."""
+    try:
+        spec = importlib.util.find_spec(f"generator.catalog.{module}")
+    except (ImportError, ValueError):
+        spec = None
+    package = spec is not None and spec.submodule_search_locations is not None
+    return f"generator/catalog/{module}/" if package else f"generator/catalog/{module}.py"
 
 
 Check = Callable[[Sequence[Entry]], list[Problem]]

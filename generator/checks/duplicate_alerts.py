@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator.checks.base import Entry, Problem
+from generator.checks.base import Entry, Problem, module_path
 
 
 def check(entries: Sequence[Entry]) -> list[Problem]:
@@ -14,7 +14,7 @@ def check(entries: Sequence[Entry]) -> list[Problem]:
         for alert in e.alerts():
             if alert.name in first:
                 out.append(Problem(e.module, f"alert {alert.name}",
-                                   f"defined twice (also in generator/catalog/{first[alert.name]}.py)"))
+                                   f"defined twice (also in {module_path(first[alert.name])})"))
             else:
                 first[alert.name] = e.module
     return out

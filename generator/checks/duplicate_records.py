@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from generator.checks.base import Entry, Problem
+from generator.checks.base import Entry, Problem, module_path
 
 
 def check(entries: Sequence[Entry]) -> list[Problem]:
@@ -17,7 +17,7 @@ def check(entries: Sequence[Entry]) -> list[Problem]:
             if key in first:
                 labels = f" {dict(key[1])}" if key[1] else ""
                 out.append(Problem(e.module, f"recording rule {rule.record}{labels}",
-                                   f"defined twice (also in generator/catalog/{first[key]}.py)"))
+                                   f"defined twice (also in {module_path(first[key])})"))
             else:
                 first[key] = e.module
     return out

@@ -20,7 +20,7 @@ from generator.catalog.kube_apiserver.slo import (
     ratio_name,
     slo_bucket,
 )
-from generator.config import build, load
+from generator.config import ConfigError, build, load
 from generator.context import Context
 from generator.model import Component
 from generator.promql import parse_duration
@@ -189,3 +189,18 @@ def test_promtool_cases_follow_the_site(tmp_path: Path, monkeypatch: pytest.Monk
     assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
     text = (out / "alerts/kube-apiserver.yaml").read_text()
     assert "/ 0.005 > 14.4" in text and 'k8s_cluster' in (out / "rules/kube-apiserver.yaml").read_text()
+
+
+@pytest.mark.parametrize(("objective", "refused"), [(0.9, True), (0.93, True), (0.931, False), (0.999, False)])
+def test_an_objective_whose_fastest_burn_needs_over_100_percent_errors_is_the_sites_mistake(
+        tmp_path: Path, objective: float, refused: bool) -> None:
+    """14.4 × the budget must stay under 1 for the fast burn alert to be able to fire (objective > 0.930556)."""
+    path = tmp_path / "stereo.yaml"
+    path.write_text(f"slo:\n  objective: {objective}\n")
+    if refused:
+        with pytest.raises(ConfigError, match=r":2: slo\.objective: expected an objective above 0\.930556"):
+            kube_apiserver.build(Context(load(path)))
+    else:
+        fast = next(a for a in kube_apiserver.build(Context(load(path))).alerts
+                    if a.name == "KubeAPIServerErrorBudgetBurnFast")
+        assert max(c.value for c in fast.cases if c.fires) > 14.4

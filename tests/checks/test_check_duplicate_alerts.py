@@ -11,7 +11,7 @@ from generator.checks import Entry, duplicate_alerts
     ([entry(alerts=(alert("ToyDown"), alert("ToyDown")))],
      ["generator/catalog/toy.py: alert ToyDown: defined twice (also in generator/catalog/toy.py)"]),
     ([entry("kubelet", alerts=(alert("ToyDown"),)), entry("nodes"), entry("nodes_two", alerts=(alert("ToyDown"),))],
-     ["generator/catalog/nodes_two.py: alert ToyDown: defined twice (also in generator/catalog/kubelet.py)"]),
+     ["generator/catalog/nodes_two.py: alert ToyDown: defined twice (also in generator/catalog/kubelet/)"]),
 ])
 def test_duplicate_alerts(entries: list[Entry], problems: list[str]) -> None:
     assert [str(p) for p in duplicate_alerts.check(entries)] == problems

@@ -16,8 +16,8 @@ from generator.checks import Entry, duplicate_records
      ["generator/catalog/toy.py: recording rule cluster:toy_up:sum {'slo': 'read'}: defined twice "
       "(also in generator/catalog/toy.py)"]),
     ([entry("etcd", rules=(rule(),)), entry("nodes", rules=(rule(),))],
-     ["generator/catalog/nodes.py: recording rule cluster:toy_up:sum: defined twice "
-      "(also in generator/catalog/etcd.py)"]),
+     ["generator/catalog/nodes/: recording rule cluster:toy_up:sum: defined twice "
+      "(also in generator/catalog/etcd/)"]),
 ])
 def test_duplicate_records(entries: list[Entry], problems: list[str]) -> None:
     assert [str(p) for p in duplicate_records.check(entries)] == problems

@@ -4,7 +4,9 @@ counters that only go back at restarts, and the planted relations between catalo
 from __future__ import annotations
 
 import math
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +14,12 @@ from scipy.stats import spearmanr
 from simhelpers import SELECTOR, by_labels, check_metric_names, rate, registry_series, rule_exprs, selector_matches
 
 from generator import pipeline
+from generator.buckets import LAYOUTS, exponential
 from generator.config import load
 from generator.simulate import planted_pairs
 from generator.simulate.run import ClusterSpec, Simulation, Window
 from generator.simulate.scenarios import SCENARIOS
+from generator.simulate.series import fmt_le
 from generator.simulate.topology import build
 
 # selectors that only ever exclude (`unless`): nodes being removed, claims opted out of alerts
@@ -88,42 +92,79 @@ def test_grouping_labels_exist_on_the_raw_series(default_files: dict[str, str], 
     assert not missing
 
 
-REAL_BUCKETS = {  # le values as the components print them (Kubernetes 1.35, etcd 3.6, CoreDNS, node exporters)
-    "apiserver_request_duration_seconds": "0.005 0.025 0.05 0.1 0.2 0.4 0.6 0.8 1 1.25 1.5 2 3 4 5 6 8 10 15 20 30 "
-                                          "45 60 +Inf",
-    "apiserver_request_sli_duration_seconds": "0.05 0.1 0.2 0.4 0.6 0.8 1 1.25 1.5 2 3 4 5 6 8 10 15 20 30 45 60 "
-                                              "+Inf",
-    "apiserver_client_certificate_expiration_seconds": "0 1800 3600 7200 21600 43200 86400 172800 345600 604800 "
-                                                       "2.592e+06 7.776e+06 1.5552e+07 3.1104e+07 +Inf",
-    "etcd_disk_wal_fsync_duration_seconds": "0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 0.512 1.024 "
-                                            "2.048 4.096 8.192 +Inf",
-    "workqueue_queue_duration_seconds": "1e-08 1e-07 1e-06 9.999999999999999e-06 9.999999999999999e-05 0.001 0.01 "
-                                        "0.1 1 10 +Inf",
-    "rest_client_request_duration_seconds": "0.005 0.025 0.1 0.25 0.5 1 2 4 8 15 30 60 +Inf",
-    "scheduler_scheduling_attempt_duration_seconds": "0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 0.512 "
-                                                     "1.024 2.048 4.096 8.192 16.384 +Inf",
-    "kubelet_runtime_operations_duration_seconds": "0.005 0.0125 0.03125 0.078125 0.1953125 0.48828125 1.220703125 "
-                                                   "3.0517578125 7.62939453125 19.073486328125 47.6837158203125 "
-                                                   "119.20928955078125 298.0232238769531 745.0580596923828 +Inf",
-    "kubelet_pleg_relist_duration_seconds": "0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 10 +Inf",
-    "kubeproxy_sync_proxy_rules_duration_seconds": "0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 0.512 "
-                                                   "1.024 2.048 4.096 8.192 16.384 +Inf",
-    "coredns_dns_request_duration_seconds": "0.00025 0.0005 0.001 0.002 0.004 0.008 0.016 0.032 0.064 0.128 0.256 "
-                                            "0.512 1.024 2.048 4.096 8.192 +Inf",
+# where the real /metrics captures are (tests/simulate reads them, never copies them into the project)
+CAPTURES = Path(os.environ.get("STEREO_REAL_METRICS", "/work/shared/real-metrics")) / "captures"
+# layouts no capture prints, and why (these come from the component's source)
+NOT_CAPTURED = {
+    "apiserver_admission_webhook_admission_duration_seconds": "the captured apiserver had no webhooks",
+    "etcd_network_peer_round_trip_time_seconds": "the captured etcd is a single member: no peers",
+    "grpc_server_handling_seconds": "etcd prints it only with --metrics=extensive",
+    "kubelet_pod_start_duration_seconds": "the kubelet capture is v1.21, before podStartupDurationBuckets (1.27)",
+    "http_request_duration_seconds": "an application's histogram (the client libraries' defaults)",
+    "nginx_ingress_controller_request_duration_seconds": "no ingress-nginx capture",
 }
+# histograms the catalog reads that the simulated cluster does not export, and why
+NOT_SIMULATED = {
+    "nginx_ingress_controller_request_duration_seconds": "the simulated cluster has no ingress-nginx",
+}
+_BUCKET = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)_bucket\{(.*)\}\s')
+_LE = re.compile(r'(?:^|,)le="([^"]*)"')
 
 
-@pytest.mark.parametrize("metric", sorted(REAL_BUCKETS))
-def test_bucket_layouts_are_the_real_ones(healthy: dict, metric: str) -> None:
-    rows = healthy[f"{metric}_bucket"]
-    key = min({tuple(sorted((k, v) for k, v in labels.items() if k != "le")) for labels, _ in rows})
-    les = [labels["le"] for labels, _ in rows if tuple(sorted((k, v) for k, v in labels.items() if k != "le")) == key]
-    assert les == REAL_BUCKETS[metric].split()
+def captured_layouts(directory: Path) -> dict[str, list[list[str]]]:
+    """metric -> the `le` lists a capture prints for it, one per capture and label set, in printed order."""
+    found: dict[str, dict[tuple[str, str], list[str]]] = {}
+    for path in sorted(directory.glob("*.prom")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = _BUCKET.match(line)
+            le = _LE.search(m.group(2)) if m else None
+            if m and le:
+                rest = _LE.sub("", m.group(2))
+                found.setdefault(m.group(1), {}).setdefault((path.name, rest), []).append(le.group(1))
+    return {metric: list(lists.values()) for metric, lists in found.items()}
 
 
-def test_network_programming_buckets(healthy: dict) -> None:
-    les = {labels["le"] for labels, _ in healthy["kubeproxy_network_programming_duration_seconds_bucket"]}
-    assert len(les) == 82 and {"0", "0.25", "59", "60", "65", "115", "120", "150", "300", "+Inf"} <= les
+@pytest.fixture(scope="module")
+def captured() -> dict[str, list[list[str]]]:
+    if not CAPTURES.is_dir():
+        pytest.skip(f"no real /metrics captures at {CAPTURES} (set STEREO_REAL_METRICS)")
+    return captured_layouts(CAPTURES)
+
+
+def printed(layout: tuple[float, ...]) -> list[str]:
+    return [*map(fmt_le, layout), "+Inf"]
+
+
+@pytest.mark.parametrize("metric", sorted(LAYOUTS))
+def test_the_layouts_are_the_real_ones(captured: dict[str, list[list[str]]], metric: str) -> None:
+    """Each layout of generator/buckets.py is what a real component prints (exactly, `le` text and order)."""
+    if metric in NOT_CAPTURED:
+        assert printed(LAYOUTS[metric]) not in captured.get(metric, []), f"{metric}: take it out of NOT_CAPTURED"
+        return
+    assert printed(LAYOUTS[metric]) in captured[metric]
+
+
+def test_a_wrong_layout_is_caught(tmp_path: Path) -> None:
+    (tmp_path / "x.prom").write_text('# TYPE d histogram\nd_bucket{le="0.1"} 1\nd_bucket{le="1"} 2\n'
+                                     'd_bucket{le="+Inf"} 2\nd_bucket{code="200",le="0.5"} 0\n'
+                                     'd_bucket{code="200",le="+Inf"} 0\nd_count 2\n')
+    seen = captured_layouts(tmp_path)
+    assert seen == {"d": [["0.1", "1", "+Inf"], ["0.5", "+Inf"]]}
+    assert printed((0.1, 1)) in seen["d"] and printed((0.1, 1.0, 10)) not in seen["d"]
+    assert printed(exponential(1e-08, 10, 4)) == ["1e-08", "1e-07", "1e-06", "9.999999999999999e-06", "+Inf"]
+
+
+@pytest.mark.parametrize("metric", sorted(LAYOUTS))
+def test_the_simulator_prints_the_shared_layouts(healthy: dict, metric: str) -> None:
+    rows = healthy.get(f"{metric}_bucket")
+    if metric in NOT_SIMULATED:
+        assert rows is None, f"{metric} is simulated now: take it out of NOT_SIMULATED"
+        return
+    assert rows, f"the simulated cluster does not export {metric}"
+    by_set: dict[tuple, list[str]] = {}
+    for labels, _ in rows:
+        by_set.setdefault(tuple(sorted((k, v) for k, v in labels.items() if k != "le")), []).append(labels["le"])
+    assert all(les == printed(LAYOUTS[metric]) for les in by_set.values())
 
 
 def test_counters_only_go_back_when_a_container_restarts() -> None:

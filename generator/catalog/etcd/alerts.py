@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog import targets
 from generator.catalog.etcd import names as n
 from generator.catalog.etcd.rules import grpc
@@ -14,8 +15,7 @@ GIB = 1024**3
 MIB = 1024**2
 QUOTA = 2 * GIB  # etcd's default --quota-backend-bytes
 FRAGMENTATION_FLOOR = 100 * MIB  # below this, a fragmented database is not worth a defrag (mixin)
-# grpc_server_handling_seconds: go-grpc-prometheus uses prometheus.DefBuckets
-GRPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+GRPC_BUCKETS = buckets.ETCD_GRPC
 
 
 def alerts(ctx: Context) -> tuple[Alert, ...]:

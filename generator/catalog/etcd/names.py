@@ -6,6 +6,7 @@ member count and leader-change rules are per cluster. Names checked against etcd
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog.helpers import Quantiles
 from generator.promql import record_name
 
@@ -13,10 +14,8 @@ SRC = "etcd"
 MEMBER = "10.0.0.11:2379"  # test instance
 PEER = "8688e899f7831fc7"  # test peer id (the `To` label of peer metrics)
 
-# etcd_disk_* histograms: ExponentialBuckets(0.001, 2, 14)
-DISK_BUCKETS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192)
-# etcd_network_peer_round_trip_time_seconds: ExponentialBuckets(0.0001, 2, 16)
-RTT_BUCKETS = tuple(round(0.0001 * 2**i, 4) for i in range(16))
+DISK_BUCKETS = buckets.ETCD_DISK
+RTT_BUCKETS = buckets.ETCD_PEER_RTT
 # the codes etcd's own mixin counts as server-side failures (Canceled, NotFound... are the client's business)
 GRPC_ERROR_CODES = "Unknown|FailedPrecondition|ResourceExhausted|Internal|Unavailable|DataLoss|DeadlineExceeded"
 

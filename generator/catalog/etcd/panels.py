@@ -9,8 +9,8 @@ from generator.model import Panel, Signal
 
 def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
-    p99 = f'{{{c}="$cluster",quantile="0.99"}}'
+    f = ctx.dash()
+    p99 = ctx.dash(quantile=0.99)
     ci = (c, "instance")
     return (
         Signal("etcd_members_up", f"{n.UP_SUM}{f}", "short", (c,), "Members up",

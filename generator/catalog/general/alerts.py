@@ -7,7 +7,7 @@ port (8081), scraped under the same job in kube-prometheus."""
 from __future__ import annotations
 
 from generator.catalog import targets
-from generator.catalog.general.names import HEARTBEAT, KSM, OWN_CLIENT_ALERTS
+from generator.catalog.general.names import HEARTBEAT, KSM
 from generator.catalog.helpers import counter
 from generator.catalog.workqueue import REST_ERRORS
 from generator.context import TEST_CLUSTER, Context
@@ -89,7 +89,8 @@ def _cluster(ctx: Context) -> tuple[Alert, ...]:
         for code, rate in (("200", ok), ("503", failed))}
     # `unless` the jobs alerted on elsewhere (none left when a site excludes their components)
     unless = lambda jobs: f" unless on ({c}, job) group by ({c}, job) ({jobs})" if jobs else ""  # noqa: E731
-    own = " or ".join(f"up{ctx.sel(src)}" for src in OWN_CLIENT_ALERTS if src in ctx.watched_jobs(KSM))
+    # jobs whose components alert on their own API client errors (KubeControllerManagerRestClientErrors...)
+    own = " or ".join(f"up{ctx.sel(src)}" for src in ctx.watched_client_jobs())
     # jobs whose components alert on their own targets (Down, InstanceDown, ManyDown, EtcdMembersDown)
     watched = " or ".join(f"up{ctx.sel(src)}" for src in ctx.watched_jobs(KSM))
     all_codes = "rest_client_requests_total"

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog.helpers import Quantiles
 from generator.promql import record_name
 
 SRC = "kube-apiserver"
 PREFIX = "KubeAPIServer"
 
-# apiserver_request_duration_seconds and etcd_request_duration_seconds buckets (Kubernetes 1.23+)
-REQUEST_BUCKETS = (0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45,
-                   60)
-# apiserver_client_certificate_expiration_seconds: 0s … 360 days
-CERT_BUCKETS = (0, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 345600, 604800, 2592000, 7776000, 15552000,
-                31104000)
-# apiserver_admission_webhook_admission_duration_seconds (10 and 25 added in Kubernetes 1.26)
-WEBHOOK_BUCKETS = (0.005, 0.025, 0.1, 0.5, 1, 2.5, 10, 25)
+REQUEST_BUCKETS = buckets.APISERVER_REQUEST
+CERT_BUCKETS = buckets.CERT_EXPIRATION
+WEBHOOK_BUCKETS = buckets.WEBHOOK_ADMISSION
 
 # traffic
 REQ_RATE = record_name("cluster_verb_code_resource", "apiserver_request", "rate5m")

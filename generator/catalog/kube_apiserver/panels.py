@@ -33,8 +33,8 @@ from generator.promql import fmt_number
 
 def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
-    q = lambda v: f'{{{c}="$cluster",quantile="{v}"}}'  # noqa: E731
+    f, watches = ctx.dash(), ctx.dash('verb="WATCH"')
+    p99 = ctx.dash(quantile=0.99)
     budget = fmt_number(1 - ctx.slo_objective)
     period = slo.load_windows().period
     return (
@@ -63,19 +63,19 @@ def signals(ctx: Context) -> tuple[Signal, ...]:
         Signal("apiserver_resource_error_ratio", f"topk(10, {RESOURCE_ERR_RATIO}{f})", "percentunit",
                (c, "verb", "resource"), "5xx ratio by resource", "Verbs and resources with the highest 5xx share.",
                alert="KubeAPIServerResourceErrorsHigh"),
-        Signal("apiserver_request_latency_p99", f"{LAT_Q}{q('0.99')}", "s", (c,), "Request latency p99",
+        Signal("apiserver_request_latency_p99", f"{LAT_Q}{p99}", "s", (c,), "Request latency p99",
                "99th percentile API request latency, WATCH, CONNECT and streaming subresources left out."),
-        Signal("apiserver_request_latency_p50", f"{LAT_Q}{q('0.5')}", "s", (c,), "Request latency p50",
+        Signal("apiserver_request_latency_p50", f"{LAT_Q}{ctx.dash(quantile=0.5)}", "s", (c,), "Request latency p50",
                "Median API request latency, WATCH, CONNECT and streaming subresources left out."),
-        Signal("apiserver_request_latency_p99_by_verb", f"{LAT_VERB_Q}{q('0.99')}", "s", (c, "verb"),
+        Signal("apiserver_request_latency_p99_by_verb", f"{LAT_VERB_Q}{p99}", "s", (c, "verb"),
                "Request latency p99 by verb", "99th percentile API request latency for each verb.",
                alert="KubeAPIServerLatencyHigh"),
-        Signal("apiserver_etcd_request_latency_p99", f"{ETCD_Q}{q('0.99')}", "s", (c, "operation"),
+        Signal("apiserver_etcd_request_latency_p99", f"{ETCD_Q}{p99}", "s", (c, "operation"),
                "etcd request latency p99", "99th percentile latency of the apiserver's etcd requests, by operation.",
                alert="KubeAPIServerEtcdLatencyHigh"),
         Signal("apiserver_inflight_requests", f"{INFLIGHT}{f}", "short", (c, "request_kind"), "Inflight requests",
                "Requests being served, read-only and mutating, summed over apiservers (highest in the last second)."),
-        Signal("apiserver_watches", f'{LONGRUNNING}{{{c}="$cluster",verb="WATCH"}}', "short", (c, "verb"),
+        Signal("apiserver_watches", f"{LONGRUNNING}{watches}", "short", (c, "verb"),
                "Open watches", "Long-running WATCH requests the apiservers hold open.", kind="state"),
         Signal("apiserver_flowcontrol_seat_utilization", f"{APF_SEATS}{f}", "percentunit", (c, "priority_level"),
                "APF seat utilization", "Executing seats over the seat limit of each priority level, busiest "
@@ -90,7 +90,7 @@ def signals(ctx: Context) -> tuple[Signal, ...]:
         Signal("apiserver_terminated_ratio", f"{TERMINATION_RATIO}{f}", "percentunit", (c,), "Terminated requests",
                "Share of incoming requests the apiserver dropped in self-defense.",
                alert="KubeAPIServerTerminatedRequests"),
-        Signal("apiserver_webhook_latency_p99", f"{WEBHOOK_Q}{q('0.99')}", "s", (c, "name"), "Webhook latency p99",
+        Signal("apiserver_webhook_latency_p99", f"{WEBHOOK_Q}{p99}", "s", (c, "name"), "Webhook latency p99",
                "99th percentile latency of each admission webhook.", alert="KubeAPIServerWebhookLatencyHigh"),
         Signal("apiserver_webhook_rejections", f"{WEBHOOK_REJECTIONS}{f}", "reqps", (c, "name", "error_type"),
                "Webhook rejections", "Requests per second admission webhooks reject; error_type no_error is a "
@@ -98,7 +98,7 @@ def signals(ctx: Context) -> tuple[Signal, ...]:
         Signal("apiserver_aggregated_api_unavailable", f"{AGG_UNAVAILABLE}{f} > 0", "short", (c, "name"),
                "Unavailable aggregated APIs", "APIServices the aggregator marks unavailable.", kind="state",
                alert="KubeAPIServerAggregatedAPIDown"),
-        Signal("apiserver_client_certificate_lifetime_p1", f"{CERT_Q}{q('0.01')}", "s", (c,),
+        Signal("apiserver_client_certificate_lifetime_p1", f"{CERT_Q}{ctx.dash(quantile=0.01)}", "s", (c,),
                "Client certificate lifetime (1st percentile)", "Remaining lifetime of the shortest-lived client "
                "certificates presented to the apiserver.", kind="state", alert="KubeClientCertificateExpiration"),
         Signal("apiserver_resource_objects", f"topk(10, {OBJECTS}{f})", "short", (c, "group", "resource"),

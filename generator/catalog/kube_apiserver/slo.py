@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from generator import buckets
 from generator.catalog.helpers import counter
 from generator.catalog.kube_apiserver.names import ETCD_Q, LAT_VERB_Q, PREFIX, REQ_RATE, SRC
 from generator.context import TEST_CLUSTER, Context
@@ -38,7 +39,7 @@ STREAMING = "proxy|attach|log|exec|portforward"
 # apiserver_request_sli_duration_seconds buckets (Kubernetes 1.26+; it replaced apiserver_request_slo_duration_seconds).
 # The SLI histogram leaves out webhook time and API Priority and Fairness queue waits, which the apiserver does not
 # control, so it is the one to hold an SLO to; apiserver_request_duration_seconds (what clients feel) feeds the p99.
-SLI_BUCKETS = (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60)
+SLI_BUCKETS = buckets.APISERVER_SLI
 # read latency targets per scope, as multiples of slo.read_latency: kubernetes-mixin's 1s / 5s / 30s. A LIST over a
 # namespace or the whole cluster grows with the collection, so one target for every read would page on big clusters.
 READ_SCOPES = (('scope=~"resource|"', 1), ('scope="namespace"', 5), ('scope="cluster"', 30))
@@ -296,10 +297,15 @@ def _window_tests(ctx: Context, windows: Windows) -> list[RuleTest]:
 def alerts(ctx: Context, windows: Windows) -> tuple[Alert, ...]:
     objective = ctx.slo_objective
     budget = 1 - objective
+    defined = slos(ctx)
+    fastest, factor = max(((b, p.factor) for b in windows.alerts for p in b.pairs), key=lambda bf: bf[1])
+    if factor * budget >= 1:  # the error ratio would have to pass 100%
+        raise ctx.setting_error("slo.objective", f"expected an objective above {fmt_number(1 - 1 / factor)}: "
+                                f"{PREFIX}{defined[0].stem}{fastest.suffix} fires at {fmt_number(factor)} × the error "
+                                f"budget, which {fmt_number(objective)} makes ≥ 100%, so it could never fire")
     b = fmt_number(budget)
     c = ctx.cluster
     out = []
-    defined = slos(ctx)
     first = defined[0]
     for slo in defined:
         for burn in windows.alerts:
@@ -366,10 +372,7 @@ def _burn_cases(slo: Slo, burn: BurnAlert, budget: float, fill: float) -> tuple[
                               default=format_duration(fill))
     cases = []
     for p in burn.pairs:
-        threshold = p.factor * budget
-        if threshold >= 1:
-            raise ValueError(f"{PREFIX}{slo.stem}{burn.suffix}: factor {p.factor} × budget {budget:g} is ≥ 100%, "
-                             "the alert could never fire; lower the objective or the factor")
+        threshold = p.factor * budget  # below 1: alerts() refuses an objective that makes it 100%
         ratio = min(1.5 * threshold, (1 + threshold) / 2)
         lookback = lasting(p.long, p.short)
         cases.append(Case(slo.inputs(ratio), fires=True, labels={"slo": slo.key}, value=ratio / budget,

@@ -11,6 +11,7 @@ from generator.catalog.kubelet.names import (
     CONTAINERS,
     DEF_BUCKETS,
     EVICTIONS,
+    INSTANCE,
     KSM,
     NODE,
     OPS_ERR_RATIO,
@@ -28,7 +29,7 @@ from generator.catalog.kubelet.names import (
     UP,
     WORKLOAD_OPS,
 )
-from generator.catalog.kubelet.rules import kubelet, kubelet_histogram
+from generator.catalog.kubelet.rules import kubelet, node_name
 from generator.context import TEST_CLUSTER, Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number, format_duration
@@ -79,8 +80,10 @@ def _pod_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Alert, 
                                     unit="integer"): capacity}
     pleg_slow = quantile_cases(ctx, "KubeletPlegDurationHigh", DEF_BUCKETS, pleg, ">=")
     start_slow = quantile_cases(ctx, "KubeletPodStartUpLatencyHigh", POD_START_BUCKETS, start)
-    pleg_hist = lambda o: kubelet_histogram(ctx, "kubelet_pleg_relist_duration_seconds", DEF_BUCKETS, o)  # noqa: E731
-    start_hist = lambda o: kubelet_histogram(ctx, "kubelet_pod_start_duration_seconds", POD_START_BUCKETS, o)  # noqa: E731
+    pleg_hist = lambda o: {**ctx.histogram(  # noqa: E731
+        SRC, "kubelet_pleg_relist_duration_seconds", DEF_BUCKETS, o, 2, instance=INSTANCE), **node_name(ctx)}
+    start_hist = lambda o: {**ctx.histogram(  # noqa: E731
+        SRC, "kubelet_pod_start_duration_seconds", POD_START_BUCKETS, o, 2, instance=INSTANCE), **node_name(ctx)}
     q99 = {**nd, "quantile": "0.99"}
     return (
         Alert(
@@ -239,8 +242,9 @@ def runtime_alerts(ctx: Context, on_node: str, nd: dict[str, str]) -> tuple[Aler
         **kubelet(ctx, "kubelet_runtime_operations_errors_total", counter(10 * errors), operation_type=op),
     }
     slow = quantile_cases(ctx, "KubeletRuntimeLatencyHigh", RUNTIME_BUCKETS, latency)
-    lat_hist = lambda o, op="container_status": kubelet_histogram(  # noqa: E731
-        ctx, "kubelet_runtime_operations_duration_seconds", RUNTIME_BUCKETS, o, operation_type=op)
+    lat_hist = lambda o, op="container_status": {**ctx.histogram(  # noqa: E731
+        SRC, "kubelet_runtime_operations_duration_seconds", RUNTIME_BUCKETS, o, 2, instance=INSTANCE,
+        operation_type=op), **node_name(ctx)}
     return (
         Alert(
             name="KubeletRuntimeErrorsHigh",

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+from generator import buckets
 from generator.catalog.helpers import Quantiles
-from generator.promql import fmt_number, record_name
+from generator.promql import record_name
 
 SRC = "kubelet"
 KSM = "kube-state-metrics"
-# metrics.DefBuckets: PLEG relist duration and interval
-DEF_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-# podStartupDurationBuckets (Kubernetes 1.27+)
-POD_START_BUCKETS = (0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200,
-                     1800, 2700, 3600)
-# ExponentialBuckets(.005, 2.5, 14), rounded as the test inputs write them
-RUNTIME_BUCKETS = tuple(float(fmt_number(0.005 * 2.5**i)) for i in range(14))
+DEF_BUCKETS = buckets.KUBELET_PLEG
+POD_START_BUCKETS = buckets.KUBELET_POD_START
+RUNTIME_BUCKETS = buckets.KUBELET_RUNTIME
 # runtime operations whose errors or duration belong to the workload, not the runtime: image pulls (bad names,
 # registries), exec probes and `kubectl exec`, graceful stops that wait terminationGracePeriodSeconds
 WORKLOAD_OPS = "pull_image|exec|exec_sync|attach|port_forward|stop_container|stop_podsandbox"

@@ -26,8 +26,8 @@ from generator.model import Panel, Signal
 
 def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
-    q99 = f'{{{c}="$cluster",quantile="0.99"}}'
+    f = ctx.dash()
+    p99 = ctx.dash(quantile=0.99)
     node = (c, "node")
     return (
         Signal("kubelet_up_ratio", f"{UP}{f}", "percentunit", (c,), "Kubelets up",
@@ -40,15 +40,15 @@ def signals(ctx: Context) -> tuple[Signal, ...]:
         Signal("kubelet_running_containers", f"sum by ({c}, container_state) ({CONTAINERS}{f})", "short",
                (c, "container_state"), "Containers by state", "Containers the kubelets know, by runtime state.",
                kind="state"),
-        Signal("kubelet_pod_start_p99", f"{START_Q}{q99}", "s", node, "Pod start p99",
+        Signal("kubelet_pod_start_p99", f"{START_Q}{p99}", "s", node, "Pod start p99",
                "99th percentile time from the kubelet seeing a pod to all its containers running (image pulls "
                "included).", alert="KubeletPodStartUpLatencyHigh"),
-        Signal("kubelet_pod_start_p50", f'{START_Q}{{{c}="$cluster",quantile="0.5"}}', "s", node, "Pod start p50",
+        Signal("kubelet_pod_start_p50", f"{START_Q}{ctx.dash(quantile=0.5)}", "s", node, "Pod start p50",
                "Median time from the kubelet seeing a pod to all its containers running."),
-        Signal("kubelet_pleg_relist_p99", f"{PLEG_Q}{q99}", "s", node, "PLEG relist duration p99",
+        Signal("kubelet_pleg_relist_p99", f"{PLEG_Q}{p99}", "s", node, "PLEG relist duration p99",
                "99th percentile time the pod lifecycle event generator takes to list pods from the runtime.",
                alert="KubeletPlegDurationHigh"),
-        Signal("kubelet_pleg_relist_interval_p99", f"{PLEG_INT_Q}{q99}", "s", node, "PLEG relist interval p99",
+        Signal("kubelet_pleg_relist_interval_p99", f"{PLEG_INT_Q}{p99}", "s", node, "PLEG relist interval p99",
                "99th percentile time between two PLEG relists (1 s plus the relist itself when healthy)."),
         Signal("kubelet_pleg_last_seen_age", f"time() - {PLEG_LAST_SEEN}{f}", "s", node, "PLEG last active",
                "Seconds since the PLEG last completed a relist; the kubelet reports NotReady past 3 minutes.",
@@ -58,7 +58,7 @@ def signals(ctx: Context) -> tuple[Signal, ...]:
         Signal("kubelet_runtime_error_ratio", f"{OPS_ERR_RATIO}{f}", "percentunit", (c, "node", "operation_type"),
                "Runtime operation errors", "Share of CRI calls that failed, per node and operation.",
                alert="KubeletRuntimeErrorsHigh"),
-        Signal("kubelet_runtime_latency_p99", f"{OPS_Q}{q99}", "s", (c, "operation_type"),
+        Signal("kubelet_runtime_latency_p99", f"{OPS_Q}{p99}", "s", (c, "operation_type"),
                "Runtime operation latency p99", "99th percentile CRI call duration, by operation.",
                alert="KubeletRuntimeLatencyHigh"),
         Signal("kubelet_evictions", f"sum by ({c}, node, eviction_signal) ({EVICTIONS}{f})", "ops",

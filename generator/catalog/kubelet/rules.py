@@ -7,8 +7,6 @@ do not).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from generator.catalog.helpers import counter
 from generator.catalog.kubelet.names import (
     CLIENT_RENEW_ERR,
@@ -106,12 +104,6 @@ def kubelet(ctx: Context, metric: str, value: float | str, **labels: str) -> dic
     return {ctx.series(SRC, metric, instance=INSTANCE, **labels): value, **node_name(ctx)}
 
 
-def kubelet_histogram(ctx: Context, metric: str, bounds: Sequence[float], observed: float,
-                      **labels: str) -> dict[str, float | str]:
-    """A kubelet histogram on the test node, with the node-name series it is joined to."""
-    return {**ctx.histogram(SRC, metric, bounds, observed, 2, instance=INSTANCE, **labels), **node_name(ctx)}
-
-
 def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
     capacity = {ctx.series(KSM, "kube_node_status_capacity", node=NODE, resource="pods", unit="integer"): 110}
     nd = {"node": NODE}
@@ -126,7 +118,8 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
                  expected=((nd, 0.5),), note="running pods over kube-state-metrics pod capacity"),
         RuleTest(inputs=ops("create_container", 10, 1), expr=OPS_ERR_RATIO,
                  expected=(({**nd, "operation_type": "create_container"}, 0.1),), note="failed share of CRI calls"),
-        RuleTest(inputs=kubelet_histogram(ctx, "kubelet_pleg_relist_duration_seconds", DEF_BUCKETS, 0.3),
+        RuleTest(inputs={**ctx.histogram(SRC, "kubelet_pleg_relist_duration_seconds", DEF_BUCKETS, 0.3, 2,
+                                         instance=INSTANCE), **node_name(ctx)},
                  expr=PLEG_Q, expected=(({**nd, "quantile": "0.99"}, 0.25 + 0.25 * 0.99),),
                  note="p99 inside the (0.25, 0.5] bucket"),
         RuleTest(inputs=kubelet(ctx, "kubelet_certificate_manager_client_ttl_seconds", 86400), expr=CLIENT_TTL,

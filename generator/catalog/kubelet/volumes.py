@@ -69,7 +69,7 @@ def rules(ctx: Context, node_sum: Callable[..., str]) -> tuple[RecordingRule, ..
 
 def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     lab = (c, *PVC)
     return (
         Signal("kubelet_volume_usage_ratio", f"1 - {AVAIL_RATIO}{f}", "percentunit", lab,

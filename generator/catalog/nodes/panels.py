@@ -29,7 +29,7 @@ from generator.model import Panel, Signal
 
 def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    f = f'{{{c}="$cluster"}}'
+    f = ctx.dash()
     i, d, m = (c, "instance"), (c, "instance", "device"), (c, "instance", "device", "mountpoint")
     return (
         Signal("node_cpu_utilisation", f"{CPU_UTIL}{f}", "percentunit", i, "CPU utilisation",

@@ -27,8 +27,9 @@ from generator.model import Panel, Signal
 
 def signals(ctx: Context) -> tuple[Signal, ...]:
     c = ctx.cluster
-    ns = f'{c}="$cluster",namespace="$namespace"'
-    pods = f'{{{ns},pod=~"$pod"}}'
+    in_ns = 'namespace="$namespace"'
+    ns, pods = ctx.dash(in_ns), ctx.dash(in_ns, 'pod=~"$pod"')
+    cpu, memory = ctx.dash(in_ns, 'resource="cpu"'), ctx.dash(in_ns, 'resource="memory"')
     per_pod, per_ctr = (c, "namespace", "pod"), (c, "namespace", "pod", "container")
     return (
         Signal("container_cpu_usage", f"{POD_CPU}{pods}", "cores", per_pod, "CPU usage per pod",
@@ -58,22 +59,22 @@ def signals(ctx: Context) -> tuple[Signal, ...]:
                "Share of the pod's packets dropped.", kind="resource", alert="PodNetworkDropsHigh"),
         Signal("pod_restarts", f"{RESTARTS}{pods}", "short", per_pod, "Container restarts per pod",
                "Container restarts in each pod over the last 5 minutes.", kind="state"),
-        Signal("namespace_cpu_usage", f"{NS_CPU}{{{ns}}}", "cores", (c, "namespace"), "Namespace CPU usage",
+        Signal("namespace_cpu_usage", f"{NS_CPU}{ns}", "cores", (c, "namespace"), "Namespace CPU usage",
                "CPU cores all containers of the namespace use.", kind="resource"),
-        Signal("namespace_memory_usage", f"{NS_MEM}{{{ns}}}", "bytes", (c, "namespace"), "Namespace memory usage",
+        Signal("namespace_memory_usage", f"{NS_MEM}{ns}", "bytes", (c, "namespace"), "Namespace memory usage",
                "Working-set memory of all containers of the namespace.", kind="resource"),
-        Signal("namespace_cpu_requests", f'{NS_REQ}{{{ns},resource="cpu"}}', "cores", (c, "namespace"),
+        Signal("namespace_cpu_requests", f"{NS_REQ}{cpu}", "cores", (c, "namespace"),
                "Namespace CPU requests", "CPU cores requested by the namespace's Pending and Running pods.",
                kind="resource"),
-        Signal("namespace_memory_requests", f'{NS_REQ}{{{ns},resource="memory"}}', "bytes", (c, "namespace"),
+        Signal("namespace_memory_requests", f"{NS_REQ}{memory}", "bytes", (c, "namespace"),
                "Namespace memory requests", "Memory requested by the namespace's Pending and Running pods.",
                kind="resource"),
-        Signal("namespace_pods_by_phase", f"{PHASE}{{{ns}}}", "short", (c, "namespace", "phase"), "Pods by phase",
+        Signal("namespace_pods_by_phase", f"{PHASE}{ns}", "short", (c, "namespace", "phase"), "Pods by phase",
                "Pods of the namespace in each phase (Pending, Running, Succeeded, Failed, Unknown).", kind="state"),
-        Signal("workload_cpu_usage", f"{WL_CPU}{{{ns}}}", "cores", (c, "namespace", "workload", "workload_type"),
+        Signal("workload_cpu_usage", f"{WL_CPU}{ns}", "cores", (c, "namespace", "workload", "workload_type"),
                "CPU usage per workload", "CPU cores each Deployment, StatefulSet, DaemonSet or Job uses.",
                kind="resource"),
-        Signal("workload_memory_working_set", f"{WL_MEM}{{{ns}}}", "bytes",
+        Signal("workload_memory_working_set", f"{WL_MEM}{ns}", "bytes",
                (c, "namespace", "workload", "workload_type"), "Memory per workload",
                "Working-set memory of each Deployment, StatefulSet, DaemonSet or Job.", kind="resource"),
     )

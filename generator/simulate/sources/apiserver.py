@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from generator.simulate import buckets
+from generator import buckets
 from generator.simulate.series import CounterHandle
 from generator.simulate.sources.base import Latency, Process, Target, rate
 from generator.simulate.sources.etcd import commit_median

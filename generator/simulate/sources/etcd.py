@@ -10,14 +10,13 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from generator.simulate import buckets
+from generator import buckets
 from generator.simulate.sources.base import Latency, Process, Target, rate
 
 if TYPE_CHECKING:
     from generator.simulate.world import World
 
 QUOTA = 2 * 1024**3  # etcd's default --quota-backend-bytes
-GRPC_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)  # prometheus.DefBuckets
 UNARY = (("etcdserverpb.KV", "Range", 30.0), ("etcdserverpb.KV", "Txn", 8.0), ("etcdserverpb.Lease", "LeaseGrant", 0.2))
 STREAM = (("etcdserverpb.Watch", "Watch"), ("etcdserverpb.Lease", "LeaseKeepAlive"))
 ERROR_CODES = ("Unavailable", "DeadlineExceeded")
@@ -57,7 +56,7 @@ class Etcd:
                 "sent_failures": [t.counter("etcd_network_peer_sent_failures_total", To=peer)
                                   for j, peer in enumerate(ids) if j != i],
                 # server-side handling time of unary calls (etcd --metrics=extensive), DefBuckets
-                "handling": {(svc, meth): Latency(t.histogram("grpc_server_handling_seconds", GRPC_BUCKETS,
+                "handling": {(svc, meth): Latency(t.histogram("grpc_server_handling_seconds", buckets.ETCD_GRPC,
                                                               grpc_method=meth, grpc_service=svc, grpc_type="unary"),
                                                   rng) for svc, meth, _ in UNARY},
                 "started": {(svc, meth): t.counter("grpc_server_started_total", grpc_method=meth, grpc_service=svc,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from generator.simulate import buckets
+from generator import buckets
 from generator.simulate.sources.base import Latency, Process, Target, rate
 from generator.simulate.sources.controllers import RestClient
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from generator.simulate import buckets
+from generator import buckets
 from generator.simulate.sources.base import Latency, Target
 
 if TYPE_CHECKING:
