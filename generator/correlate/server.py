@@ -212,6 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz() -> dict[str, str]:
         deadline = time.monotonic() + min(2.0, settings.timeout)
         loop = asyncio.get_running_loop()
+        analysts.start()  # the answer is decoded in a worker, as every upstream answer (forked here, on the loop)
         try:
             await loop.run_in_executor(pool, lambda: source.instant("vector(1)", deadline=deadline))
         except SourceError as exc:
