@@ -387,9 +387,8 @@ def main(argv: list[str]) -> int:
         return 2
     import uvicorn
 
-    # The event loop answers /healthz between the fetching threads' (little) Python work: a thread that wants the
-    # GIL waits up to the switch interval each time (5 ms by default); 1 ms keeps probes prompt.
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(0.001)  # how long /healthz may wait for a thread holding the GIL (5 ms by default)
+    workers.settle()  # the app built so far out of the garbage collector's full collections
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
