@@ -41,6 +41,30 @@ def decode_range(body: bytes, start: int, step: int, size: int, max_series: int,
     return "ok", keys, np.vstack([rows[k] for k in keys]) if keys else np.empty((0, size))
 
 
+def decode_instant(body: bytes, max_series: int, query: str, url: str
+                   ) -> tuple[str, Any, list[tuple[dict[str, str], float]] | None]:
+    """An instant query's JSON body as ("ok", None, [(labels, value), ...] sorted by labels), or (kind, message,
+    None) as decode_range; run in a worker process too, so the service's process decodes no instant answer."""
+    try:
+        result = json.loads(body)["data"]["result"]
+    except (ValueError, RecursionError):
+        return "bad_response", f"{url} answered with invalid JSON", None
+    except (KeyError, TypeError) as exc:
+        return "bad_response", f"{url} answered with an unexpected response shape ({type(exc).__name__})", None
+    if not isinstance(result, list):
+        return "bad_response", f"{url} answered with an unexpected response shape (result)", None
+    out = []
+    for item in result:
+        try:
+            labels, (_, raw) = labels_of(item["metric"]), item["value"]
+            out.append((labels, float(raw)))
+        except (KeyError, TypeError, ValueError) as exc:
+            return "bad_response", f"{url} answered with an unexpected response shape ({exc})", None
+    if len(out) > max_series:
+        return "too_many_series", f"{query}: more than {max_series} series", None
+    return "ok", None, sorted(out, key=lambda p: sorted(p[0].items()))
+
+
 def merge(result: Any, rows: dict[tuple[tuple[str, str], ...], np.ndarray], start: int, step: int, size: int,
            max_series: int, query: str, url: str) -> None:
     """Place one chunk's series on the grid (values off the grid are rounded to the nearest point).

@@ -212,6 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz() -> dict[str, str]:
         deadline = time.monotonic() + min(2.0, settings.timeout)
         loop = asyncio.get_running_loop()
+        analysts.start()  # the answer is decoded in a worker, as every upstream answer (forked here, on the loop)
         try:
             await loop.run_in_executor(pool, lambda: source.instant("vector(1)", deadline=deadline))
         except SourceError as exc:
@@ -387,9 +388,8 @@ def main(argv: list[str]) -> int:
         return 2
     import uvicorn
 
-    # The event loop answers /healthz between the fetching threads' (little) Python work: a thread that wants the
-    # GIL waits up to the switch interval each time (5 ms by default); 1 ms keeps probes prompt.
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(0.001)  # how long /healthz may wait for a thread holding the GIL (5 ms by default)
+    workers.settle()  # the app built so far out of the garbage collector's full collections
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -164,3 +164,29 @@ def test_a_waiter_that_gives_up_does_not_cancel_the_computation() -> None:
         assert (await answers.get("k", 1, slow, 30)).body == b"late"
 
     run(main())
+
+
+# ---------------------------------------------------------------- answers encoded in pieces (httpparts.json_parts)
+_SHAPES = [
+    [], {}, ["text"], 3, 1.5e-300, None, True, [[[1]]], {"a": {"b": {"c": []}}},
+    {"é": ["ü\u2028", {"\x1e": None}], "rho": -0.0, "n": 2**62},
+    [{"a": "container_cpu_usage", "b": "pod_network_receive_bytes", "scope": {"namespace": "shop", "pod": f"p-{i}"},
+      "rho": 0.91 - i / 1000, "p": 1e-12, "derived": False, "phase": None} for i in range(50)],
+]
+
+
+@pytest.mark.parametrize("value", _SHAPES, ids=range(len(_SHAPES)))
+def test_an_answer_encoded_in_pieces_is_json_dumps_byte_for_byte(value: object) -> None:
+    import json
+
+    from generator.correlate.httpparts import encoded
+
+    expected = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    assert encoded(lambda _deadline: value, 0.0) == expected
+
+
+def test_a_non_finite_number_deep_in_an_answer_is_still_refused() -> None:
+    from generator.correlate.httpparts import encoded
+
+    with pytest.raises(ValueError, match="Out of range float"):
+        encoded(lambda _deadline: {"findings": [{"rho": 0.5}, {"rho": float("nan")}]}, 0.0)

@@ -191,3 +191,100 @@ def test_a_worker_killed_between_requests_is_replaced_by_the_next_request(promet
         assert r.status_code == 200 and r.json()["suggestions"][0]["name"] == NET
         new = analysts.pids()
         assert len(new) == 2 and not set(new) & set(old)
+
+
+_decode_instant = source.decode_instant
+
+
+def spied_decode_instant(body: bytes, *args: Any) -> Any:
+    """A spy in front of the real instant decoding (named so): records the pid it runs in."""
+    with DECODES.get_lock():
+        DECODED_IN[0] = os.getpid()
+        DECODES.value += 1
+    return _decode_instant(body, *args)
+
+
+def test_instant_answers_are_decoded_in_the_worker_processes_too(prometheus: Prometheus,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """/readyz's instant query (and any other) is decoded where range answers are: not in the service process."""
+    monkeypatch.setattr(source, "decode_instant", spied_decode_instant)  # before the workers fork
+    DECODES.value = DECODED_IN[0] = 0
+    with client(prometheus.url, timeout=60, cache_size=0) as c:
+        assert c.get("/readyz").json() == {"status": "ready"}
+        pids = c.app.state.analysts.pids()  # type: ignore[attr-defined]
+        assert DECODES.value == 1 and DECODED_IN[0] in pids and DECODED_IN[0] != os.getpid()
+        assert c.app.state.source.instant("vector(7)") == [({}, 7.0)]  # the same decoding, through a worker
+    with client(prometheus.url, timeout=60, cache_size=0, analysis_workers=0) as c:
+        assert c.get("/readyz").json() == {"status": "ready"}
+    assert DECODES.value == 3 and DECODED_IN[0] == os.getpid()  # without workers: in the request's thread
+
+
+def _spills() -> list[Path]:
+    return sorted(workers.SPILL_DIR.glob(f"{workers.SPILL_PREFIX}{os.getpid()}-*"))
+
+
+def test_analysis_inputs_travel_through_a_spill_file_removed_when_the_job_ends(prometheus: Prometheus,
+                                                                              held: None) -> None:
+    """The fetched series are not pickled in the service (one C call holding its interpreter lock for tens of
+    milliseconds): they wait in a file while the analysis runs, the answer is the in-process one, and the file
+    is gone afterwards; a file left by a dead service is removed when workers start."""
+    stale = workers.SPILL_DIR / f"{workers.SPILL_PREFIX}999999999-x.f64"  # no such pid (above Linux's pid_max)
+    stale.write_bytes(b"\0" * 8)
+    params = {"target": CPU, "selector": SHOP}
+    with client(prometheus.url, timeout=300, cache_size=0) as c, ThreadPoolExecutor(1) as pool:
+        c.app.state.analysts.job = held_analysis  # type: ignore[attr-defined]
+        heavy = pool.submit(c.get, "/api/v1/suggestions", params=params)
+        assert STARTED.wait(300), "the analysis never started"
+        assert not stale.exists()
+        spilled = _spills()
+        assert len(spilled) == 1 and spilled[0].stat().st_size > 8 * 100  # the series, as float64
+        RELEASE.set()
+        r = heavy.result(timeout=300)
+        assert r.status_code == 200 and _spills() == []
+    with client(prometheus.url, timeout=300, cache_size=0, analysis_workers=0) as c:
+        alone = c.get("/api/v1/suggestions", params=params)
+    assert alone.status_code == 200 and alone.json()["suggestions"] == r.json()["suggestions"]
+
+
+def test_spill_round_trip_keeps_every_field() -> None:
+    import numpy as np
+
+    from generator.correlate.suggest import Fetched
+
+    signal = object.__new__(type("S", (), {}))  # any picklable value stands for the signal
+    fetched = {"a": Fetched(signal, np.arange(6, dtype=float).reshape(2, 3), [{"pod": "p0"}, {"pod": "p1"}]),
+               "b": Fetched(signal, np.empty((0, 3)), [], "no data"),
+               "c": Fetched(signal, np.array([[np.nan, 1.5, -np.inf]]), [{"pod": "x"}])}
+    path, layout = workers.spill(fetched)
+    try:
+        back = workers.unspill(path, layout)
+    finally:
+        path.unlink()
+    assert list(back) == ["a", "b", "c"]
+    for k, f in fetched.items():
+        np.testing.assert_array_equal(back[k].values, f.values)
+        assert back[k].labels == f.labels and back[k].reason == f.reason and back[k].values.shape == f.values.shape
+
+
+def test_the_built_app_is_out_of_the_garbage_collectors_full_collections() -> None:
+    """After workers.settle (stereo serve calls it once the app is built), a full collection has the
+    ~80,000 objects of the catalog and app no longer to walk (it took 130-170 ms holding the interpreter lock).
+    In a child process: freezing this test process's objects would outlive the test."""
+    code = ("import gc; from generator.correlate.server import create_app, Settings; "
+            "from generator.correlate import workers; app = create_app(Settings('http://127.0.0.1:1')); "
+            "before = len(gc.get_objects()); workers.settle(); "
+            "print(before, len(gc.get_objects()), gc.get_freeze_count())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    before, after, frozen = map(int, out.stdout.split())
+    assert before > 20_000 and frozen > before * 0.9 and after < 1_000
+
+
+def test_workers_run_at_a_lower_priority_than_the_service(prometheus: Prometheus) -> None:
+    """On a full CPU the kernel runs the service's event loop (/healthz) before the batch analysis."""
+    def nice(pid: int) -> int:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[16])
+
+    with client(prometheus.url, timeout=300, cache_size=0) as c:
+        assert c.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP}).status_code == 200
+        pids = c.app.state.analysts.pids()  # type: ignore[attr-defined]
+        assert pids and all(nice(p) == min(19, nice(os.getpid()) + workers.NICE) for p in pids)
