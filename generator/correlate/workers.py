@@ -55,7 +55,6 @@ from generator.correlate.faults import UpstreamTimeout
 Derived = Callable[[str, str], bool]
 Job = Callable[..., Analysis]
 
-NICE = 5  # workers' scheduling priority below the service's (CPU weight about a third on Linux)
 _derived: Derived | None = None  # the catalog's test, in a worker process (set by _start)
 
 
@@ -66,8 +65,6 @@ def _start(derived: Derived, parent: int) -> None:
     _derived = derived
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    with contextlib.suppress(OSError):
-        os.nice(NICE)  # batch work: on a full CPU the service's event loop is scheduled first
     _end_with_parent(parent)
 
 

@@ -277,14 +277,3 @@ def test_the_built_app_is_out_of_the_garbage_collectors_full_collections() -> No
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
     before, after, frozen = map(int, out.stdout.split())
     assert before > 20_000 and frozen > before * 0.9 and after < 1_000
-
-
-def test_workers_run_at_a_lower_priority_than_the_service(prometheus: Prometheus) -> None:
-    """On a full CPU the kernel runs the service's event loop (/healthz) before the batch analysis."""
-    def nice(pid: int) -> int:
-        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[16])
-
-    with client(prometheus.url, timeout=300, cache_size=0) as c:
-        assert c.get("/api/v1/suggestions", params={"target": CPU, "selector": SHOP}).status_code == 200
-        pids = c.app.state.analysts.pids()  # type: ignore[attr-defined]
-        assert pids and all(nice(p) == min(19, nice(os.getpid()) + workers.NICE) for p in pids)
