@@ -110,7 +110,8 @@ def _doctor(*args: str) -> tuple[int, str, str]:
 
 
 class _Fake(BaseHTTPRequestHandler):
-    """A fake server: answers HTML on /html/..., 401 unless the bearer token is right on /auth/..."""
+    """A fake server: answers HTML on /html/..., 404 on /mimir/api/v1/targets (as Mimir does), 401 unless the
+    bearer token is right."""
 
     seen: ClassVar[list[str]] = []
 
@@ -118,6 +119,8 @@ class _Fake(BaseHTTPRequestHandler):
         _Fake.seen.append(self.headers.get("Authorization", ""))
         if self.path.startswith("/html/"):
             self._send(200, b"<html>login</html>", "text/html")
+        elif self.path.startswith("/mimir/api/v1/targets"):
+            self._send(404, b"404 page not found\n", "text/plain")
         elif self.headers.get("Authorization") != "Bearer s3cret":
             self._send(401, b'{"status":"error","error":"token required"}', "application/json")
         else:
@@ -161,15 +164,45 @@ def test_the_token_is_sent_as_a_bearer_header(fake: str, tmp_path: Path) -> None
     token = tmp_path / "token"
     token.write_text("s3cret\n")
     code, _, err = _doctor("--prometheus", fake, "--token-file", str(token))
-    # every call carries the token; the fake's answer to the first query is no vector, which ends it
-    assert _Fake.seen[1:] == ["Bearer s3cret"] * 3
+    # every call carries the token (buildinfo and top_queries to tell the backend, alerts, targets, rules, the
+    # first query); the fake's answer to that query is no vector, which ends it
+    assert _Fake.seen[1:] == ["Bearer s3cret"] * 6
     assert code == 2 and "/api/v1/query: expected a vector for 'count(up{job=" in err and len(err.splitlines()) == 1
+
+
+def test_an_endpoint_the_backend_lacks_is_one_na_row(fake: str) -> None:
+    """Mimir answers 404 for /api/v1/targets: the duplicate-URL check says so, the other answers still count."""
+    from generator.doctor.backend import Backend, Views
+
+    views = Views(Client(f"{fake}/mimir", "s3cret"), None, Backend("Grafana Mimir", "2.10.0"))
+    assert views.targets() is None
+    assert views.why["targets"] == (f"not available on this backend (Grafana Mimir): {fake}/mimir/api/v1/targets: "
+                                    "HTTP 404")
+    assert views.alerts() == [] and views.rule_groups() == []  # real answers (nothing firing), not placeholders
+    doctor = Doctor(Site(load(None), []), Client(f"{fake}/mimir", "s3cret"))
+    doctor.views = views
+    assert [f.as_dict() for f in doctor.scrape_urls()] == [
+        {"component": "(prometheus)", "check": "duplicate scrape", "status": "n/a",
+         "detail": views.why["targets"] + " (the per-job checks below read the up series)"}]
+
+
+def test_a_placeholder_rules_api_is_no_answer(fake: str) -> None:
+    """VictoriaMetrics answers /api/v1/rules and /api/v1/alerts with empty lists unless proxied to vmalert."""
+    from generator.doctor.backend import Backend, Views
+
+    views = Views(Client(fake, "s3cret"), None, Backend("VictoriaMetrics", placeholders=True))
+    assert views.rule_groups() is None and views.alerts() is None
+    assert "placeholder" in views.why["rules"] and "--ruler" in views.why["alerts"]
+    assert views.targets() == []  # it scrapes nothing itself: a true answer
+    ruled = Views(Client(fake, "s3cret"), Client(fake, "s3cret"), Backend("VictoriaMetrics", placeholders=True))
+    assert ruled.rule_groups() == [] and ruled.alerts() == []  # asked of the ruler: believed
 
 
 @pytest.mark.parametrize("args, says", [
     (["--timeout", "0"], "--timeout 0.0: expected seconds in (0, 600]"),
     (["--config", "/nonexistent/stereo.yaml"], "/nonexistent/stereo.yaml"),
     (["--token-file", "/nonexistent/token"], "/nonexistent/token"),
+    (["--ruler", "vmalert:8880"], "--ruler 'vmalert:8880': expected an http(s) URL"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args: list[str], says: str) -> None:
     code, out, err = _doctor("--prometheus", "http://127.0.0.1:9", *args)

@@ -278,4 +278,6 @@ def test_containerfile_builds_the_service_as_the_deployments_non_root_user() -> 
     uid, _, gid = user.partition(":")
     assert int(uid) == int(gid) == manifests_service.UID != 0
     assert re.search(r"^EXPOSE 9797$", text, re.M)
-    assert 'ENTRYPOINT ["stereo"]' in text
+    # the package lives in a virtualenv (works on python:3.11-slim and on Debian's python3 alike); no dev extras
+    assert 'ENTRYPOINT ["/opt/stereo/bin/stereo"]' in text and "dev" not in re.findall(r"\[([a-z,]+)\]'", text)[-1]
+    assert re.search(r"^ARG BASE=python:3\.11-slim$", text, re.M) and text.count("FROM ${BASE}") == 2

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from generator import promql
+from generator.doctor.backend import Backend, Views, detect
 from generator.doctor.client import Client
 from generator.doctor.exprs import Selector
 from generator.doctor.site import Part, Site, source_matchers
@@ -24,7 +25,7 @@ SHOWN = 5  # names shown in one detail at most
 class Finding:
     component: str
     check: str
-    status: str  # ok | warn | fail
+    status: str  # ok | warn | fail | n/a (this backend cannot answer the check)
     detail: str
 
     def as_dict(self) -> dict[str, str]:
@@ -54,9 +55,12 @@ def _label(row: dict, name: str) -> str:
 
 
 class Doctor:
-    def __init__(self, site: Site, client: Client) -> None:
+    def __init__(self, site: Site, client: Client, ruler: Client | None = None) -> None:
         self.site = site
         self.client = client
+        self.ruler = ruler
+        self.backend = Backend("unknown")
+        self.views = Views(client, ruler, self.backend)
         self.cl = site.config.cluster_label
         self._jobs: list[str] | None = None
         self._present: dict[str, bool] = {}  # metric name -> has a series now
@@ -206,9 +210,10 @@ class Doctor:
         return self.present([sel.metric])[sel.metric]
 
     def rules(self, part: Part) -> list[Finding]:
-        if not part.groups:
+        groups = self.groups()
+        if not part.groups or groups is None:  # None: one "n/a" row for the site (run)
             return []
-        loaded = {g.get("name"): g for g in self.groups()}
+        loaded = {g.get("name"): g for g in groups}
         missing = [g for g in part.groups if g not in loaded]
         broken = [f"{r.get('name')}: {str(r.get('lastError', ''))[:120]}" for g in part.groups if g in loaded
                   for r in loaded[g].get("rules") or () if isinstance(r, dict) and r.get("health") == "err"]
@@ -220,10 +225,8 @@ class Doctor:
             return [Finding(part.key, "rules loaded", "fail", f"rules failing to evaluate: {_names(broken)}")]
         return [Finding(part.key, "rules loaded", "ok", f"{len(part.groups)} rule group(s) loaded")]
 
-    def groups(self) -> list[dict]:
-        if not hasattr(self, "_groups"):
-            self._groups = self.client.rule_groups()
-        return self._groups
+    def groups(self) -> list[dict] | None:
+        return self.views.rule_groups()
 
     def records(self, part: Part) -> list[Finding]:
         fast = [r for r in part.records if r not in part.slow]
@@ -241,12 +244,15 @@ class Doctor:
         return [Finding(part.key, "recorded series", "ok", f"all {len(part.records)} recorded series present")]
 
     def _why_not_recorded(self, part: Part) -> str:
-        loaded = {g.get("name") for g in self.groups()}
+        groups = self.groups()
+        if groups is None:
+            return " (rule groups not visible on this backend: see the rules loaded row)"
+        loaded = {g.get("name") for g in groups}
         if not any(g in loaded for g in part.groups):
             return " (its rule groups are not loaded)"
         return " (rules loaded: see raw metrics and targets for their inputs)"
 
-    def alerts(self, part: Part, firing: dict[str, int]) -> list[Finding]:
+    def alerts(self, part: Part, firing: dict[str, int] | None) -> list[Finding]:
         out = []
         never, waiting = [], []
         for name, expr in part.alerts.items():
@@ -265,9 +271,13 @@ class Doctor:
         # a heartbeat (Watchdog) fires all the time: it is news when it does not
         beats = sorted(part.heartbeats)
         for beat in beats:
-            out.append(Finding(part.key, "heartbeat", "ok", f"{beat} is firing") if beat in firing else
-                       Finding(part.key, "heartbeat", "warn", f"{beat} is not firing: are the alert rules loaded?"))
-        now = {a: n for a, n in firing.items() if a in part.alerts and a not in beats}
+            if firing is None:
+                out.append(Finding(part.key, "heartbeat", "n/a", f"{beat}: {self.views.why['alerts']}"))
+            elif beat in firing:
+                out.append(Finding(part.key, "heartbeat", "ok", f"{beat} is firing"))
+            else:
+                out.append(Finding(part.key, "heartbeat", "warn", f"{beat} is not firing: are the alert rules loaded?"))
+        now = {a: n for a, n in (firing or {}).items() if a in part.alerts and a not in beats}
         if now:
             out.append(Finding(part.key, "alerts firing", "warn",
                                f"firing now: {_names(f'{a} ({n})' for a, n in now.items())}"))
@@ -275,9 +285,14 @@ class Doctor:
 
     # ---- the whole site ----------------------------------------------------------------------------------
     def scrape_urls(self) -> list[Finding]:
-        """Targets Prometheus scrapes itself (empty for backfilled data): one URL in two scrape pools."""
+        """Targets the server scrapes itself (none for backfilled or remote-written data): one URL in two
+        scrape pools."""
+        targets = self.views.targets()
+        if targets is None:
+            return [Finding("(prometheus)", "duplicate scrape", "n/a",
+                            f"{self.views.why['targets']} (the per-job checks below read the up series)")]
         pools: dict[str, set[str]] = {}
-        for t in self.client.active_targets():
+        for t in targets:
             url, pool = t.get("scrapeUrl"), t.get("scrapePool")
             if isinstance(url, str) and isinstance(pool, str):
                 pools.setdefault(url, set()).add(pool)
@@ -287,17 +302,29 @@ class Doctor:
             return [Finding("(prometheus)", "duplicate scrape", "fail",
                             f"{len(twice)} URL(s) scraped by more than one job: {shown}")]
         if not pools:
-            return [Finding("(prometheus)", "duplicate scrape", "ok", "this server scrapes no targets itself "
-                                                                      "(remote-written or backfilled series)")]
+            return [Finding("(prometheus)", "duplicate scrape", "ok",
+                            "this server scrapes no targets itself (remote-written, imported or backfilled series)")]
         return [Finding("(prometheus)", "duplicate scrape", "ok", f"{len(pools)} scrape URLs, each in one job")]
 
     def run(self) -> list[Finding]:
-        firing: dict[str, int] = {}
-        for a in self.client.alerts():
-            labels = a.get("labels") if isinstance(a.get("labels"), dict) else {}
-            if a.get("state") == "firing" and isinstance(labels.get("alertname"), str):
-                firing[labels["alertname"]] = firing.get(labels["alertname"], 0) + 1
-        out = self.scrape_urls()
+        self.backend = detect(self.client)
+        self.views = Views(self.client, self.ruler, self.backend)
+        out = [Finding("(prometheus)", "backend", "ok", self.backend.describe())]
+        if self.ruler is not None:
+            out.append(Finding("(prometheus)", "ruler", "ok", f"rules and alerts read from {self.ruler.url}"))
+        alerts = self.views.alerts()
+        out += self.scrape_urls()
+        if self.groups() is None:
+            out.append(Finding("(prometheus)", "rules loaded", "n/a", self.views.why["rules"]))
+        firing: dict[str, int] | None = None
+        if alerts is None:
+            out.append(Finding("(prometheus)", "alerts firing", "n/a", self.views.why["alerts"]))
+        else:
+            firing = {}
+            for a in alerts:
+                labels = a.get("labels") if isinstance(a.get("labels"), dict) else {}
+                if a.get("state") == "firing" and isinstance(labels.get("alertname"), str):
+                    firing[labels["alertname"]] = firing.get(labels["alertname"], 0) + 1
         for part in self.site.parts:
             out += self.component(part)
             out += self.alerts(part, firing)

@@ -22,11 +22,27 @@ class Unreachable(Exception):
     """The server cannot be asked (connection, HTTP error, not Prometheus' API); str() is one line."""
 
 
+class Refused(Unreachable):
+    """The server answered, but with an HTTP error (`code`) or something that is not JSON (code 0)."""
+
+    def __init__(self, message: str, code: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class NotServed(Refused):
+    """The server answers, but not at this path (404, 405, 501, or a 400 that is no Prometheus API error, as
+    VictoriaMetrics' "unsupported path requested"): a backend without this endpoint."""
+
+
+NOT_SERVED = (404, 405, 501)
+
+
 class Client:
-    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, token: str | None = None, timeout: float = 30.0, flag: str = "--prometheus") -> None:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError(f"--prometheus {url!r}: expected an http(s) URL such as http://prometheus:9090")
+            raise ValueError(f"{flag} {url!r}: expected an http(s) URL such as http://prometheus:9090")
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
@@ -43,7 +59,7 @@ class Client:
                                      headers={"Content-Type": "application/x-www-form-urlencoded"})
         return self._call(req, path)
 
-    def _call(self, req: urllib.request.Request, path: str) -> Any:
+    def _call(self, req: urllib.request.Request, path: str, whole: bool = False) -> Any:
         if self.token:
             req.add_header("Authorization", f"Bearer {self.token}")
         req.add_header("Accept", "application/json")
@@ -52,21 +68,38 @@ class Client:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                 raw = resp.read(MAX_BODY + 1)
         except urllib.error.HTTPError as exc:
-            detail = _error_of(exc.read(4096))
-            raise Unreachable(f"{self.url}{path}: HTTP {exc.code}{': ' + detail if detail else ''}") from None
+            body = exc.read(4096)
+            detail = _error_of(body)
+            message = f"{self.url}{path}: HTTP {exc.code}{': ' + detail if detail else ''}"
+            if exc.code in NOT_SERVED or (exc.code == 400 and not detail):
+                raise NotServed(message, exc.code) from None
+            raise Refused(message, exc.code) from None
         except (urllib.error.URLError, OSError, ValueError) as exc:
             reason = getattr(exc, "reason", exc)
             raise Unreachable(f"{self.url}{path}: {one_line(reason, 300)}") from None
         if len(raw) > MAX_BODY:
-            raise Unreachable(f"{self.url}{path}: answer larger than {MAX_BODY} bytes")
+            raise Refused(f"{self.url}{path}: answer larger than {MAX_BODY} bytes")
         try:
             payload = json.loads(raw)
         except ValueError:
-            raise Unreachable(f"{self.url}{path}: not a Prometheus API answer (not JSON)") from None
+            raise Refused(f"{self.url}{path}: not a Prometheus API answer (not JSON)") from None
+        if whole:  # the answer as it is, whatever its shape
+            return payload
         if not isinstance(payload, dict) or payload.get("status") != "success":
             detail = payload.get("error", "") if isinstance(payload, dict) else ""
-            raise Unreachable(f"{self.url}{path}: {one_line(detail, 300) or 'not a Prometheus API answer'}")
+            raise Refused(f"{self.url}{path}: {one_line(detail, 300) or 'not a Prometheus API answer'}")
         return payload.get("data")
+
+    def probe(self, path: str) -> Any:
+        """GET `path` and return its JSON, or None when the server answers with an HTTP error or no JSON
+        (for telling backends apart); raises Unreachable when the server cannot be reached or refuses us
+        (401, 403: every other call would be refused too)."""
+        try:
+            return self._call(urllib.request.Request(f"{self.url}{path}"), path, whole=True)
+        except Refused as exc:
+            if exc.code in (401, 403):
+                raise
+            return None
 
     # ---- the calls doctor makes --------------------------------------------------------------------------
     def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
