@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from promtool_run import TreeRun
 
 from generator import catalog, pipeline, writer
 from generator.catalog import etcd, kube_proxy
@@ -104,24 +105,12 @@ def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
-def test_promtool_cases_pass(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", MODULES)
-    cfg = None
-    if site is not None:
-        cfg = tmp_path / "stereo.yaml"
-        cfg.write_text(site)
-    out = tmp_path / "out"
-    writer.write(pipeline.generate(load(cfg)), out)
-    rule_files = sorted(p.relative_to(out).as_posix() for p in [*out.glob("rules/*.yaml"), *out.glob("alerts/*.yaml")])
-    checked = _promtool("check", "rules", *rule_files, cwd=out)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    tests = sorted(p.relative_to(out).as_posix() for p in out.glob("tests/rules/*.yaml"))
-    ran = _promtool("test", "rules", *tests, cwd=out)
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
-    if site is not None:
-        text = (out / "rules/etcd.yaml").read_text()
-        assert "k8s_cluster" in text and 'job=~"etcd|kube-etcd"' in text
+@pytest.mark.promtool_site(SITE, only=("etcd", "kube-proxy"))  # defaults: tests/test_promtool.py
+def test_promtool_cases_pass(tree_promtool: TreeRun) -> None:
+    """The site's cases, run in the background over a site tree shared with compatible settings (conftest.py)."""
+    tree_promtool.result().assert_passed()
+    text = (tree_promtool.tree / "rules/etcd.yaml").read_text()
+    assert "k8s_cluster" in text and 'job=~"etcd|kube-etcd"' in text
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
