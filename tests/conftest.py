@@ -7,6 +7,8 @@ works on the second core while pytest runs the tests that come first on the othe
 
 from __future__ import annotations
 
+import contextlib
+import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -94,7 +96,9 @@ def _start_trees(items: list[pytest.Item]) -> None:
         builders[("site", i)] = _site_builder(settings)
     for key, build in builders.items():
         _tmp.append(tempfile.TemporaryDirectory(prefix="stereo-tree-"))
-        _trees[key] = PendingTree(build(Path(_tmp[-1].name)), stems[key])
+        with contextlib.redirect_stdout(io.StringIO()):  # `stereo generate`'s summary line, outside any test
+            tree = build(Path(_tmp[-1].name))
+        _trees[key] = PendingTree(tree, stems[key])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from promtool_run import check_and_test
+from promtool_run import TreeRun
 
 from generator import gotemplate, pipeline, writer
 from generator.build import build, site
@@ -65,6 +65,12 @@ def files_b() -> dict[str, str]:
     return pipeline.generate(load(None), MEASURED_B)
 
 
+def _tree_b(where: Path) -> Path:
+    """The files of MEASURED_B written out: their promtool run starts at collection end (tests/conftest.py)."""
+    writer.write(pipeline.generate(load(None), MEASURED_B), where)
+    return where
+
+
 def test_metrics_are_the_series_an_expression_reads() -> None:
     expr = ('sum by (cluster, pod) (rate(a_total{job="x",le="0.5"}[5m])) / on (cluster) group_left (node) '
             'b:c:rate5m offset 1h > 1e3 and time() - max_over_time(d[10m]) > 0.9 unless {__name__="e"}')
@@ -116,11 +122,13 @@ def test_two_correlation_files_give_two_sets_of_annotations(files_a: dict[str, s
     assert files_a == pipeline.generate(load(None), MEASURED_A)  # deterministic
 
 
-def test_the_promtool_cases_expect_the_annotations_and_pass(files_b: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.promtool_tree(_tree_b, only=("workloads", "nodes", "coredns"))
+def test_the_promtool_cases_expect_the_annotations_and_pass(files_b: dict[str, str], tree_promtool: TreeRun) -> None:
     firing = [(n, ann) for n, _, ann in _expected(files_b) if n == "ContainerCPUNearLimit"]
     assert firing and all(ann["related"].startswith("pod_network_transmit_bytes (ρ -0.91") for _, ann in firing)
-    writer.write(files_b, tmp_path)
-    check_and_test(tmp_path, only=("workloads", "nodes", "coredns")).assert_passed()
+    for path in ("alerts/workloads.yaml", "tests/rules/workloads.yaml", "alerts/nodes.yaml", "tests/rules/nodes.yaml"):
+        assert (tree_promtool.tree / path).read_text() == files_b[path], path  # the tree promtool ran is files_b
+    tree_promtool.result().assert_passed()
 
 
 def test_without_pairs_no_alert_carries_them_and_no_annotation_is_empty() -> None:
