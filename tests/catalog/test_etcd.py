@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from promtool_run import TreeRun
 
-from generator import catalog, pipeline, writer
+from generator import pipeline, writer
 from generator.catalog import etcd, kube_proxy
 from generator.config import Config, load
 from generator.context import Context
@@ -114,13 +114,21 @@ def test_promtool_cases_pass(tree_promtool: TreeRun) -> None:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-def test_a_moved_threshold_fails_its_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", MODULES)
-    out = tmp_path / "out"
+def _moved_threshold(where: Path) -> Path:
+    """The default output with EtcdDatabaseQuotaLowSpace's threshold moved in its alert file only."""
+    out = where / "out"
     writer.write(pipeline.generate(load(None)), out)
     path = out / "alerts/etcd.yaml"
-    path.write_text(path.read_text().replace("etcd_mvcc_db_total_size_quota:ratio > 0.95",
-                                             "etcd_mvcc_db_total_size_quota:ratio > 0.99"))
-    ran = _promtool("test", "rules", "tests/rules/etcd.yaml", cwd=out)
-    assert ran.returncode != 0
+    text = path.read_text()
+    assert "etcd_mvcc_db_total_size_quota:ratio > 0.95" in text
+    path.write_text(text.replace("etcd_mvcc_db_total_size_quota:ratio > 0.95",
+                                 "etcd_mvcc_db_total_size_quota:ratio > 0.99"))
+    return out
+
+
+@pytest.mark.promtool_tree(_moved_threshold, only=("etcd",))  # generated and run from collection end
+def test_a_moved_threshold_fails_its_case(tree_promtool: TreeRun) -> None:
+    assert "ratio > 0.99" in (tree_promtool.tree / "alerts/etcd.yaml").read_text()
+    ran = tree_promtool.result().ran
+    assert ran.returncode > 0
     assert "EtcdDatabaseQuotaLowSpace" in ran.stdout + ran.stderr
