@@ -94,11 +94,14 @@ def _start_trees(items: list[pytest.Item]) -> None:
         stems.setdefault(key, set()).update((site or tree).kwargs["only"])
     for i, settings in enumerate(sites):
         builders[("site", i)] = _site_builder(settings)
+    if builders:
+        _tmp.append(tempfile.TemporaryDirectory(prefix="stereo-trees-lock-"))
+    lock = Path(_tmp[-1].name) / "promtool.lock" if builders else Path()
     for key, build in builders.items():
         _tmp.append(tempfile.TemporaryDirectory(prefix="stereo-tree-"))
         with contextlib.redirect_stdout(io.StringIO()):  # `stereo generate`'s summary line, outside any test
             tree = build(Path(_tmp[-1].name))
-        _trees[key] = PendingTree(tree, stems[key])
+        _trees[key] = PendingTree(tree, stems[key], lock)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -104,7 +104,7 @@ class PendingTree:
     `promtool check rules` over every rule file, then `promtool test rules` file by file, each step's output and
     exit code in its own file. Tests sharing the tree each read the steps of their own test files (`result`)."""
 
-    def __init__(self, tree: Path, stems: set[str], timeout: float = 1200) -> None:
+    def __init__(self, tree: Path, stems: set[str], lock: Path, timeout: float = 1200) -> None:
         assert PROMTOOL, "promtool is missing: tools/setup-test-deps.sh (run by `make test`) installs it"
         self.tree = tree
         self.rule_files, self.tests = _files(tree, tuple(sorted(stems)))
@@ -116,8 +116,10 @@ class PendingTree:
         self._steps = [[str(PROMTOOL), *s] for s in steps]
         script = "".join(f'{shlex.join(s)} >"$1/{i}.out" 2>&1; echo $? >"$1/{i}.rc"\n'
                          for i, s in enumerate(self._steps))
-        # niced: the tests in the foreground come first, the loop takes what they leave of the two cores
-        self._proc = subprocess.Popen(["nice", "-n", "10", "sh", "-c", script, "sh", self._dir.name], cwd=tree,
+        # niced: the tests in the foreground come first, the loop takes what they leave of the two cores; the
+        # trees' loops take turns on `lock` (flock), so they add one busy process beside the tests, not one per tree
+        self._proc = subprocess.Popen(["nice", "-n", "10", "flock", str(lock), "sh", "-c", script, "sh",
+                                       self._dir.name], cwd=tree,
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         self._waited = False
 
