@@ -4,7 +4,10 @@ the end of collection as `PendingRun` so that promtool works beside the tests th
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -94,3 +97,73 @@ class PendingRun:
                 proc.kill()
                 proc.wait()
         self._dir.cleanup()
+
+
+class PendingTree:
+    """One generated tree's promtool work started now in the background, as one shell loop (one core at most):
+    `promtool check rules` over every rule file, then `promtool test rules` file by file, each step's output and
+    exit code in its own file. Tests sharing the tree each read the steps of their own test files (`result`)."""
+
+    def __init__(self, tree: Path, stems: set[str], lock: Path, timeout: float = 1200) -> None:
+        assert PROMTOOL, "promtool is missing: tools/setup-test-deps.sh (run by `make test`) installs it"
+        self.tree = tree
+        self.rule_files, self.tests = _files(tree, tuple(sorted(stems)))
+        missing = stems - {Path(t).stem for t in self.tests}
+        assert not missing, f"{tree}: no tests/rules file for {sorted(missing)}"
+        self.timeout = timeout
+        self._dir = tempfile.TemporaryDirectory(prefix="stereo-promtool-")
+        steps = [["check", "rules", *self.rule_files], *(["test", "rules", t] for t in self.tests)]
+        self._steps = [[str(PROMTOOL), *s] for s in steps]
+        script = "".join(f'{shlex.join(s)} >"$1/{i}.out" 2>&1; echo $? >"$1/{i}.rc"\n'
+                         for i, s in enumerate(self._steps))
+        # the trees' loops take turns on `lock` (flock), so they add one busy process beside the tests, not one per
+        # tree; not niced: beside CPU hogs a niced promtool gets ~5 % of a core and the tests waiting on it time out
+        self._proc = subprocess.Popen(["flock", str(lock), "sh", "-c", script, "sh",
+                                       self._dir.name], cwd=tree,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        self._waited = False
+
+    def _wait(self) -> None:
+        if not self._waited:
+            try:
+                self._proc.wait(timeout=self.timeout)
+            except subprocess.TimeoutExpired:
+                self.stop()
+            self._waited = True
+
+    def _step(self, i: int) -> subprocess.CompletedProcess[str]:
+        out, rc = Path(self._dir.name) / f"{i}.out", Path(self._dir.name) / f"{i}.rc"
+        text = out.read_text(encoding="utf-8", errors="replace") if out.exists() else "(did not run: timeout)"
+        code = int(rc.read_text()) if rc.exists() else -9
+        return subprocess.CompletedProcess(self._steps[i], code, text, "")
+
+    def result(self, only: tuple[str, ...]) -> PromtoolRun:
+        """The check of every rule file and the tests/rules files named in `only` (waits for the whole loop)."""
+        self._wait()
+        chosen = [i for i, t in enumerate(self.tests, start=1) if Path(t).stem in only]
+        assert len(chosen) == len(only), (only, self.tests)
+        runs = [self._step(i) for i in chosen]
+        ran = subprocess.CompletedProcess([str(PROMTOOL), "test", "rules", *(r.args[-1] for r in runs)],
+                                          max(r.returncode for r in runs) if all(r.returncode >= 0 for r in runs)
+                                          else -9, "".join(r.stdout for r in runs), "")
+        return PromtoolRun(self.rule_files, [self.tests[i - 1] for i in chosen], self._step(0), ran)
+
+    def stop(self) -> None:
+        """Stop the loop and its promtool by their process group (started as its own session)."""
+        if self._proc.poll() is None:
+            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+
+    def cleanup(self) -> None:
+        self.stop()
+        self._dir.cleanup()
+
+
+class TreeRun:
+    """A test's view of a background tree: the tree itself and the promtool results of its own files."""
+
+    def __init__(self, pending: PendingTree, only: tuple[str, ...]) -> None:
+        self.tree, self._pending, self._only = pending.tree, pending, only
+
+    def result(self) -> PromtoolRun:
+        return self._pending.result(self._only)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from promtool_run import check_and_test
+from promtool_run import TreeRun
 
 from generator import correlations, gotemplate, pipeline, writer
 from generator.build import build, site
@@ -63,6 +63,12 @@ def files_a() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def files_b() -> dict[str, str]:
     return pipeline.generate(load(None), MEASURED_B)
+
+
+def _tree_b(where: Path) -> Path:
+    """The files of MEASURED_B written out: their promtool run starts at collection end (tests/conftest.py)."""
+    writer.write(pipeline.generate(load(None), MEASURED_B), where)
+    return where
 
 
 def test_metrics_are_the_series_an_expression_reads() -> None:
@@ -221,11 +227,13 @@ def test_two_correlation_files_give_two_sets_of_annotations(files_a: dict[str, s
     assert files_a == pipeline.generate(load(None), MEASURED_A)  # deterministic
 
 
-def test_the_promtool_cases_expect_the_annotations_and_pass(files_b: dict[str, str], tmp_path: Path) -> None:
+@pytest.mark.promtool_tree(_tree_b, only=("workloads", "nodes", "coredns"))
+def test_the_promtool_cases_expect_the_annotations_and_pass(files_b: dict[str, str], tree_promtool: TreeRun) -> None:
     firing = [(n, ann) for n, _, ann in _expected(files_b) if n == "ContainerCPUNearLimit"]
     assert firing and all(ann["related"].startswith("pod_network_transmit_bytes (ρ -0.91") for _, ann in firing)
-    writer.write(files_b, tmp_path)
-    check_and_test(tmp_path, only=("workloads", "nodes", "coredns")).assert_passed()
+    for path in ("alerts/workloads.yaml", "tests/rules/workloads.yaml", "alerts/nodes.yaml", "tests/rules/nodes.yaml"):
+        assert (tree_promtool.tree / path).read_text() == files_b[path], path  # the tree promtool ran is files_b
+    tree_promtool.result().assert_passed()
 
 
 def test_without_pairs_no_alert_carries_them_and_no_annotation_is_empty() -> None:

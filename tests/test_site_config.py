@@ -16,7 +16,7 @@ from generator.build import build, exclude_components
 from generator.config import FILTER_DEFAULTS, Config, ConfigError, load
 from generator.config import build as config_build
 from generator.model import Alert, Case
-from tests.promtool_run import check_and_test
+from tests.promtool_run import TreeRun
 
 SITE = """\
 exclude:
@@ -45,12 +45,16 @@ def _alerts(tree: Path) -> dict[str, dict]:
     return out
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("site")
+def _generate(root: Path) -> Path:
+    """`stereo generate` of SITE into root/out (the fixture below, and the promtool tree started at collection)."""
     (root / "stereo.yaml").write_text(SITE)
     assert cli.main(["generate", "--config", str(root / "stereo.yaml"), "--out", str(root / "out")]) == 0
     return root / "out"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _generate(tmp_path_factory.mktemp("site"))
 
 
 # ------------------------------------------------------------------------------------------ exclude.components
@@ -67,9 +71,13 @@ def test_an_excluded_component_leaves_nothing_behind(site: Path) -> None:
     assert not (site / "docs/runbooks/KubeProxyDown.md").exists()
 
 
-def test_excluded_output_passes_promtool_and_amtool(site: Path) -> None:
-    run = check_and_test(site, only=("coredns", "nodes"))
-    run.assert_passed()
+@pytest.mark.promtool_tree(_generate, only=("coredns", "nodes"))
+def test_excluded_output_passes_promtool_and_amtool(site: Path, tree_promtool: TreeRun) -> None:
+    """promtool over the same `_generate` as `site`, run in the background from collection end."""
+    for path in ("alerts/coredns.yaml", "tests/rules/coredns.yaml", "tests/rules/nodes.yaml"):
+        assert (tree_promtool.tree / path).read_text() == (site / path).read_text(), path
+    assert not (tree_promtool.tree / "tests/rules/kube-proxy.yaml").exists()
+    tree_promtool.result().assert_passed()
     amtool = shutil.which("amtool")
     assert amtool, "amtool is missing: install Debian's prometheus-alertmanager"
     done = subprocess.run([amtool, "check-config", str(site / "alertmanager/alertmanager.yml")],

@@ -17,7 +17,7 @@ from generator.config import Config, ConfigError, load
 from generator.config import build as config_build
 from generator.context import selects
 from generator.model import Component
-from tests.promtool_run import check_and_test, promtool
+from tests.promtool_run import TreeRun, promtool
 
 FILTER = 'namespace=~"prod-.*"'
 SITE = f"""\
@@ -36,12 +36,16 @@ def _namespaced(components: list[Component]) -> dict[str, str]:
             if a.name not in NOT_FILTERED and any(k.fires and "namespace" in (k.labels or {}) for k in a.cases)}
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("filters")
+def _generate(root: Path) -> Path:
+    """`stereo generate` of SITE into root/out (the fixture below, and the promtool tree started at collection)."""
     (root / "stereo.yaml").write_text(SITE)
     assert cli.main(["generate", "--config", str(root / "stereo.yaml"), "--out", str(root / "out")]) == 0
     return root / "out"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _generate(tmp_path_factory.mktemp("filters"))
 
 
 @pytest.fixture(scope="module")
@@ -133,9 +137,13 @@ def test_every_namespaced_alert_carries_the_filter(site: Path, components: list[
     assert len(records) > 100 and [k for k, e in records.items() if "prod-" in e] == []
 
 
-def test_filtered_output_passes_promtool(site: Path) -> None:
-    run = check_and_test(site, only=("workloads", "kubelet"))
-    run.assert_passed()
+@pytest.mark.promtool_tree(_generate, only=("workloads", "kubelet"))
+def test_filtered_output_passes_promtool(site: Path, tree_promtool: TreeRun) -> None:
+    """The same `_generate` as `site`, run through promtool in the background from collection end."""
+    for path in ("alerts/workloads.yaml", "tests/rules/workloads.yaml", "tests/rules/kubelet.yaml"):
+        assert (tree_promtool.tree / path).read_text() == (site / path).read_text(), path
+    assert FILTER in (tree_promtool.tree / "alerts/workloads.yaml").read_text()
+    tree_promtool.result().assert_passed()
 
 
 def test_filtered_output_loads_in_vmalert(site: Path) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from promtool_run import TreeRun
 
-from generator import catalog, pipeline, writer
+from generator import catalog, pipeline
 from generator.catalog import kube_controller_manager, kube_scheduler
 from generator.config import ConfigError, load
 from generator.context import Context
@@ -107,22 +107,10 @@ def test_threshold_beyond_the_buckets_is_a_config_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
-def test_promtool_cases_follow_the_settings(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", MODULES)
-    cfg = None
-    if site:
-        cfg = tmp_path / "stereo.yaml"
-        cfg.write_text(site)
-    out = tmp_path / "out"
-    writer.write(pipeline.generate(load(cfg)), out)
-    if site:
-        assert "> 0.3" in (out / "alerts/kube-controller-manager.yaml").read_text()
-        assert 'job=~"kube-scheduler|scheduler"' in (out / "rules/kube-scheduler.yaml").read_text()
-    rule_files = sorted(p.relative_to(out).as_posix() for p in [*out.glob("rules/*.yaml"), *out.glob("alerts/*.yaml")])
-    checked = subprocess.run(["promtool", "check", "rules", *rule_files], cwd=out, capture_output=True, text=True,
-                             check=False)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    tests = sorted(p.relative_to(out).as_posix() for p in out.glob("tests/rules/*.yaml"))
-    ran = subprocess.run(["promtool", "test", "rules", *tests], cwd=out, capture_output=True, text=True, check=False)
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
+@pytest.mark.promtool_site(SITE, only=("kube-controller-manager", "kube-scheduler"))  # defaults: test_promtool.py
+def test_promtool_cases_follow_the_settings(tree_promtool: TreeRun) -> None:
+    """The site's cases, run in the background over a site tree shared with compatible settings (conftest.py)."""
+    out = tree_promtool.tree
+    assert "> 0.3" in (out / "alerts/kube-controller-manager.yaml").read_text()
+    assert 'job=~"kube-scheduler|scheduler"' in (out / "rules/kube-scheduler.yaml").read_text()
+    tree_promtool.result().assert_passed()

@@ -9,8 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from promtool_run import TreeRun
 
-from generator import catalog, pipeline, writer
+from generator import pipeline, writer
 from generator.catalog import etcd, kube_proxy
 from generator.config import Config, load
 from generator.context import Context
@@ -104,34 +105,30 @@ def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
-def test_promtool_cases_pass(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", MODULES)
-    cfg = None
-    if site is not None:
-        cfg = tmp_path / "stereo.yaml"
-        cfg.write_text(site)
-    out = tmp_path / "out"
-    writer.write(pipeline.generate(load(cfg)), out)
-    rule_files = sorted(p.relative_to(out).as_posix() for p in [*out.glob("rules/*.yaml"), *out.glob("alerts/*.yaml")])
-    checked = _promtool("check", "rules", *rule_files, cwd=out)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    tests = sorted(p.relative_to(out).as_posix() for p in out.glob("tests/rules/*.yaml"))
-    ran = _promtool("test", "rules", *tests, cwd=out)
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
-    if site is not None:
-        text = (out / "rules/etcd.yaml").read_text()
-        assert "k8s_cluster" in text and 'job=~"etcd|kube-etcd"' in text
+@pytest.mark.promtool_site(SITE, only=("etcd", "kube-proxy"))  # defaults: tests/test_promtool.py
+def test_promtool_cases_pass(tree_promtool: TreeRun) -> None:
+    """The site's cases, run in the background over a site tree shared with compatible settings (conftest.py)."""
+    tree_promtool.result().assert_passed()
+    text = (tree_promtool.tree / "rules/etcd.yaml").read_text()
+    assert "k8s_cluster" in text and 'job=~"etcd|kube-etcd"' in text
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-def test_a_moved_threshold_fails_its_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", MODULES)
-    out = tmp_path / "out"
+def _moved_threshold(where: Path) -> Path:
+    """The default output with EtcdDatabaseQuotaLowSpace's threshold moved in its alert file only."""
+    out = where / "out"
     writer.write(pipeline.generate(load(None)), out)
     path = out / "alerts/etcd.yaml"
-    path.write_text(path.read_text().replace("etcd_mvcc_db_total_size_quota:ratio > 0.95",
-                                             "etcd_mvcc_db_total_size_quota:ratio > 0.99"))
-    ran = _promtool("test", "rules", "tests/rules/etcd.yaml", cwd=out)
-    assert ran.returncode != 0
+    text = path.read_text()
+    assert "etcd_mvcc_db_total_size_quota:ratio > 0.95" in text
+    path.write_text(text.replace("etcd_mvcc_db_total_size_quota:ratio > 0.95",
+                                 "etcd_mvcc_db_total_size_quota:ratio > 0.99"))
+    return out
+
+
+@pytest.mark.promtool_tree(_moved_threshold, only=("etcd",))  # generated and run from collection end
+def test_a_moved_threshold_fails_its_case(tree_promtool: TreeRun) -> None:
+    assert "ratio > 0.99" in (tree_promtool.tree / "alerts/etcd.yaml").read_text()
+    ran = tree_promtool.result().ran
+    assert ran.returncode > 0
     assert "EtcdDatabaseQuotaLowSpace" in ran.stdout + ran.stderr

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+from promtool_run import TreeRun
 
-from generator import catalog, pipeline, writer
 from generator.catalog import kube_apiserver
 from generator.catalog.kube_apiserver import slo as kube_apiserver_slo
 from generator.catalog.kube_apiserver.slo import (
@@ -175,18 +174,11 @@ def test_latency_targets_reach_the_sli_rules() -> None:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-def test_promtool_cases_follow_the_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", ("kube_apiserver",))
-    cfg = tmp_path / "stereo.yaml"
-    cfg.write_text(SITE)
-    out = tmp_path / "out"
-    writer.write(pipeline.generate(load(cfg)), out)
-    run = lambda *args: subprocess.run([PROMTOOL, *args], cwd=out, capture_output=True, text=True,  # noqa: E731
-                                       check=False, timeout=600)
-    checked = run("check", "rules", "rules/kube-apiserver.yaml", "alerts/kube-apiserver.yaml")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    ran = run("test", "rules", "tests/rules/kube-apiserver.yaml")
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
+@pytest.mark.promtool_site(SITE, only=("kube-apiserver",))
+def test_promtool_cases_follow_the_site(tree_promtool: TreeRun) -> None:
+    """The site's cases, run in the background over a site tree shared with compatible settings (conftest.py)."""
+    tree_promtool.result().assert_passed()
+    out = tree_promtool.tree
     text = (out / "alerts/kube-apiserver.yaml").read_text()
     assert "/ 0.005 > 14.4" in text and 'k8s_cluster' in (out / "rules/kube-apiserver.yaml").read_text()
 

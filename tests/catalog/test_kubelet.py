@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
+from promtool_run import TreeRun
 
-from generator import catalog, pipeline, writer
 from generator.catalog import kubelet
-from generator.config import Config, load
+from generator.config import Config
 from generator.context import Context
 
 PROMTOOL = shutil.which("promtool")
@@ -73,22 +71,10 @@ def test_thresholds_reach_the_expressions() -> None:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
-def test_promtool_cases(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, site: str | None) -> None:
-    monkeypatch.setattr(catalog, "MODULES", ("kubelet",))
-    cfg = None
-    if site:
-        cfg = tmp_path / "stereo.yaml"
-        cfg.write_text(site)
-    out = tmp_path / "out"
-    writer.write(pipeline.generate(load(cfg)), out)
-    assert PROMTOOL
-    checked = subprocess.run([PROMTOOL, "check", "rules", "rules/kubelet.yaml", "alerts/kubelet.yaml"], cwd=out,
-                             capture_output=True, text=True, check=False, timeout=300)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    ran = subprocess.run([PROMTOOL, "test", "rules", "tests/rules/kubelet.yaml"], cwd=out,
-                         capture_output=True, text=True, check=False, timeout=600)
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
-    if site:
-        text = (out / "alerts/kubelet.yaml").read_text()
-        assert "k8s_cluster" in text and "node-agent" in (out / "rules/kubelet.yaml").read_text()
+@pytest.mark.promtool_site(SITE, only=("kubelet",))  # defaults: tests/test_promtool.py
+def test_promtool_cases(tree_promtool: TreeRun) -> None:
+    """The site's cases, run in the background over a site tree shared with compatible settings (conftest.py)."""
+    tree_promtool.result().assert_passed()
+    out = tree_promtool.tree
+    text = (out / "alerts/kubelet.yaml").read_text()
+    assert "k8s_cluster" in text and "node-agent" in (out / "rules/kubelet.yaml").read_text()

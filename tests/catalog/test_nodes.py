@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from promtool_run import TreeRun
 
-from generator import catalog, pipeline, writer
 from generator.catalog import nodes
-from generator.config import Config, load
+from generator.config import Config
 from generator.context import Context
 from generator.promql import fmt_number
 
@@ -97,19 +97,9 @@ def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
-def test_promtool_cases_pass(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", ("nodes",))
-    cfg = None
-    if site is not None:
-        cfg = tmp_path / "stereo.yaml"
-        cfg.write_text(site)
-    out = tmp_path / "out"
-    writer.write(pipeline.generate(load(cfg)), out)
-    checked = _promtool("check", "rules", "rules/nodes.yaml", "alerts/nodes.yaml", cwd=out)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    ran = _promtool("test", "rules", "tests/rules/nodes.yaml", cwd=out)
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
-    if site is not None:
-        text = (out / "rules/nodes.yaml").read_text()
-        assert "k8s_cluster" in text and 'job=~"node-exporter|node"' in text and 'job="ksm"' in text
+@pytest.mark.promtool_site(SITE, only=("nodes",))  # defaults: tests/test_promtool.py
+def test_promtool_cases_pass(tree_promtool: TreeRun) -> None:
+    """The site's cases, run in the background over a site tree shared with compatible settings (conftest.py)."""
+    tree_promtool.result().assert_passed()
+    text = (tree_promtool.tree / "rules/nodes.yaml").read_text()
+    assert "k8s_cluster" in text and 'job=~"node-exporter|node"' in text and 'job="ksm"' in text

@@ -13,7 +13,7 @@ import yaml
 from generator import cli
 from generator.config import FILTER_DEFAULTS, ConfigError, load
 from generator.pipeline import generate
-from tests.promtool_run import promtool
+from tests.promtool_run import TreeRun, promtool
 
 VOLUME_ALERTS = ("KubePersistentVolumeAlmostFull", "KubePersistentVolumeFillingUp",
                  "KubePersistentVolumeInodesAlmostFull", "KubePersistentVolumeInodesFillingUp")
@@ -62,29 +62,42 @@ def _run(tmp_path: Path, out: Path, claim_labels: str, fires: bool) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_a_site_selector_reaches_the_alerts_and_their_cases(tmp_path: Path) -> None:
-    selector = 'label_tier=~"scratch|tmp"'
-    out = _site(tmp_path, selector)
+TIER = 'label_tier=~"scratch|tmp"'
+
+
+def _tier_site(where: Path) -> Path:
+    return _site(where, TIER)
+
+
+def _namespace_site(where: Path) -> Path:
+    return _site(where, 'namespace="scratch"')
+
+
+@pytest.mark.promtool_tree(_tier_site, only=("kubelet",))  # generated and run from collection end (conftest.py)
+def test_a_site_selector_reaches_the_alerts_and_their_cases(tmp_path: Path, tree_promtool: TreeRun) -> None:
+    selector = TIER
+    out = tree_promtool.tree
     for name, expr in _volume_alerts(out).items():
         assert f"{LABELS}{{{selector}}}) == 1" in expr, name
         assert "label_excluded_from_alerts" not in expr, name
     # the generated cases carry a claim the selector selects, and pass
     tests = (out / "tests/rules/kubelet.yaml").read_text()
     assert 'label_tier="scratch"' in tests and "opts out (filters.pv_exclude)" in tests
-    assert promtool("test", "rules", "tests/rules/kubelet.yaml", cwd=out, timeout=600).returncode == 0
+    tree_promtool.result().assert_passed()
     # a labelled claim the selector does not pick still alerts; the old opt-out label no longer silences
     _run(tmp_path, out, 'label_tier="tmp"', fires=False)
     _run(tmp_path, out, 'label_tier="prod"', fires=True)
     _run(tmp_path, out, 'label_excluded_from_alerts="true"', fires=True)
 
 
-def test_an_opt_out_by_namespace_gets_a_case_in_that_namespace(tmp_path: Path) -> None:
-    out = _site(tmp_path, 'namespace="scratch"')
+@pytest.mark.promtool_tree(_namespace_site, only=("kubelet",))  # generated and run from collection end
+def test_an_opt_out_by_namespace_gets_a_case_in_that_namespace(tree_promtool: TreeRun) -> None:
+    out = tree_promtool.tree
     tests = (out / "tests/rules/kubelet.yaml").read_text()
     assert f'{LABELS}{{cluster="test-cluster",job="ksm",namespace="scratch"' in tests
     assert 'kubelet_volume_stats_available_bytes{cluster="test-cluster",instance="10.0.0.1:10250",' \
            'job="kubelet",metrics_path="/metrics",namespace="scratch"' in tests
-    assert promtool("test", "rules", "tests/rules/kubelet.yaml", cwd=out, timeout=600).returncode == 0
+    tree_promtool.result().assert_passed()
 
 
 def test_an_empty_selector_turns_the_opt_out_off(tmp_path: Path) -> None:

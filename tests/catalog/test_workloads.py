@@ -4,14 +4,12 @@ cases that follow a site's thresholds, cluster label, selectors, `for` and evalu
 from __future__ import annotations
 
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
+from promtool_run import TreeRun
 
-from generator import catalog, pipeline, writer
 from generator.catalog import workloads
-from generator.config import Config, load
+from generator.config import Config
 from generator.context import Context
 
 PROMTOOL = shutil.which("promtool")
@@ -67,25 +65,8 @@ def test_counts_and_names() -> None:
         assert "by (cluster" in r.expr or r.expr.startswith("cluster_"), r.record
 
 
-def _run(tree: Path) -> None:
-    files = sorted(p.relative_to(tree).as_posix() for p in [*tree.glob("rules/*.yaml"), *tree.glob("alerts/*.yaml")])
-    checked = subprocess.run([PROMTOOL, "check", "rules", *files], cwd=tree, capture_output=True, text=True,
-                             check=False, timeout=300)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    tests = sorted(p.relative_to(tree).as_posix() for p in tree.glob("tests/rules/*.yaml"))
-    ran = subprocess.run([PROMTOOL, "test", "rules", *tests], cwd=tree, capture_output=True, text=True,
-                         check=False, timeout=600)
-    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
-
-
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")
-@pytest.mark.parametrize("site", [SITE], ids=["site"])  # defaults: tests/test_promtool.py
-def test_promtool_cases_follow_settings(site: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(catalog, "MODULES", ("workloads",))
-    cfg = None
-    if site:
-        cfg = tmp_path / "stereo.yaml"
-        cfg.write_text(site)
-    out = tmp_path / "out"
-    writer.write(pipeline.generate(load(cfg)), out)
-    _run(out)
+@pytest.mark.promtool_site(SITE, only=("workloads",))  # defaults: tests/test_promtool.py
+def test_promtool_cases_follow_settings(tree_promtool: TreeRun) -> None:
+    """The site's cases, run in the background over a site tree shared with compatible settings (conftest.py)."""
+    tree_promtool.result().assert_passed()
