@@ -45,6 +45,13 @@ def test_a_dribbling_upstream_holds_no_slot_past_the_deadline(fake_dribbling_pro
         assert fake.requests >= 2 and fake.in_flight >= 1  # the fake is still dribbling the old answers
         fake.upstream, fake.mode = prometheus.url, "proxy"  # healthy again
         r = c.get("/api/v1/suggestions", params={"target": CPU})
+        # the bug this holds: slots still taken by the dribbled reads past the deadline. A 504 while no upstream
+        # query is in flight is a slow analysis on a loaded machine, not that bug: only then is it asked again
+        for _ in range(3):
+            idle = "stereo_correlation_upstream_in_flight 0.0" in c.get("/metrics").text
+            if r.status_code != 504 or "already in flight" in r.text or not idle:
+                break
+            r = c.get("/api/v1/suggestions", params={"target": CPU})
         assert r.status_code == 200, r.text
         assert r.json()["suggestions"][0]["name"] == NET
         assert "stereo_correlation_upstream_in_flight 0.0" in c.get("/metrics").text
