@@ -183,7 +183,7 @@ def create_app(settings: Settings) -> FastAPI:
         return {
             "name": f.partner, "title": catalog.index.title.get(f.partner, f.partner), "home": catalog.home(f.partner),
             "tier": f.tier, "rho": num(f.rho), "pvalue": num(f.pvalue), "qvalue": num(f.qvalue), "n": f.n,
-            "n_eff": f.n_eff, "critical": num(f.critical), "significant": f.significant,
+            "n_eff": f.n_eff, "critical": num(f.critical), "significant": f.significant, "expected": f.expected,
             "stability": num(f.stability), "target_labels": f.target_labels, "labels": f.partner_labels,
             "short": [{"time": t, "rho": num(r)} for t, r in zip(f.short_times, f.short_rho, strict=True)],
             "url": pair_url(f.target, f.partner, m, matchers),

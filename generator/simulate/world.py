@@ -19,8 +19,11 @@ import math
 import random
 from dataclasses import dataclass, field
 
+from generator.simulate import scenarios as registry_of_scenarios
 from generator.simulate import shapes
+from generator.simulate.labels import Labels
 from generator.simulate.series import Registry
+from generator.simulate.sources import SOURCES
 from generator.simulate.topology import Pod, Topology
 
 # (signal, signal): relation in the smooth phase, relation in the congested phase
@@ -30,17 +33,6 @@ PLANTED: dict[tuple[str, str], tuple[str, str]] = {
     ("apiserver_request_latency_p99", "etcd_backend_commit_p99"): ("positive", "positive"),
     ("coredns_latency_p99", "coredns_cpu"): ("positive", "negative"),
 }
-
-Labels = tuple[tuple[str, str], ...]
-
-
-def labels(*base: Labels, **extra: str) -> Labels:
-    merged: dict[str, str] = {}
-    for part in base:
-        merged.update(part)
-    merged.update(extra)
-    return tuple(sorted(merged.items()))
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -81,10 +73,6 @@ class World:
 
     def __init__(self, topo: Topology, registry: Registry, seed: int, settings: Settings,
                  scenarios: tuple[str, ...] = (), cluster_label: str = "cluster") -> None:
-        # imported here: the sources import this module
-        from generator.simulate import scenarios as registry_of_scenarios
-        from generator.simulate.sources import SOURCES
-
         self.topo, self.reg, self.settings = topo, registry, settings
         self.scenarios = scenarios
         self._knob_table = registry_of_scenarios.knobs_for(scenarios)

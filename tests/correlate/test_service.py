@@ -60,6 +60,7 @@ def test_suggestions_rank_the_planted_pair_first(api: TestClient) -> None:
     s = top[0]
     assert s["significant"] and s["rho"] > 0.7 and s["pvalue"] < 1e-6 and s["n"] == 360 and s["critical"] < 0.2
     assert s["stability"] > 0.9 and s["tier"] == "prior" and s["home"] == "workloads"
+    assert s["expected"] is False  # CPU is the cost of traffic, not the same traffic measured twice
     assert len(s["short"]) > 10 and all(set(p) == {"time", "rho"} for p in s["short"])
     assert s["url"].startswith("http://localhost:3000/d/stereo-pair/pair?var-a=container_cpu_usage"
                                "&var-b=pod_network_receive_bytes&var-a_home=stereo-workloads"

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from generator.simulate import shapes
+from generator.simulate.labels import Labels, labels
 from generator.simulate.series import CounterHandle, HistogramHandle, Registry, Series
-from generator.simulate.world import Labels, labels
 
 if TYPE_CHECKING:
     from generator.simulate.world import World

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from generator.simulate.labels import labels
 from generator.simulate.sources.base import Target
-from generator.simulate.world import labels
 
 if TYPE_CHECKING:
     from generator.simulate.series import Series
