@@ -176,8 +176,11 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     wait_measured(d)
     assert first_rows(d)[0] == NET
     assert "scope namespace=\"shop\"" in d.find_element(By.ID, "status").text
-    assert [o.get_attribute("value") for o in Select(d.find_element(By.ID, "pod")).options] == ["", "web-1"]
-    assert [o.get_attribute("value") for o in Select(d.find_element(By.ID, "cluster")).options] == ["", CLUSTER]
+    # the pickers below the namespace refill in parallel with the measurement (a loaded machine may finish either
+    # first): waited for, not read at once
+    options = lambda d, level: [o.get_attribute("value") for o in Select(d.find_element(By.ID, level)).options]  # noqa: E731
+    until(d, "the pods of the namespace", lambda d: options(d, "pod") == ["", "web-1"])
+    until(d, "the clusters", lambda d: options(d, "cluster") == ["", CLUSTER])
 
     # the table shows what the API measured, to two decimals
     api = requests.get(f"{serve.url}/api/v1/suggestions", timeout=30,
