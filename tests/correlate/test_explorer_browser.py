@@ -21,7 +21,7 @@ import requests
 from promlab import CLUSTER, NAMESPACE, PLANTED, Prometheus, free_port
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -234,9 +234,16 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
     # a weaker row, once unfolded: the chart follows the choice
     weaker.find_element(By.TAG_NAME, "summary").click()
     rows = d.find_elements(By.CSS_SELECTOR, "#weaker-table tbody tr")
-    rows[0].find_element(By.CSS_SELECTOR, "td:nth-child(2)").click()
+    # the click event on the cell itself (not at screen coordinates, which a late layout shift can move)
+    d.execute_script("arguments[0].click()", rows[0].find_element(By.CSS_SELECTOR, "td:nth-child(2)"))
     second, third = [r.get_attribute("data-name") for r in rows[:2]]
-    until(d, "the second pair", lambda d: state_title(d, second))
+    try:
+        until(d, "the second pair", lambda d: state_title(d, second))
+    except TimeoutException:  # say what the page showed (two loaded CI runs timed out here)
+        chosen = d.execute_script("return (document.querySelector('#related tr.chosen') || {}).dataset.name")
+        pair = d.find_element(By.ID, "pair")
+        raise AssertionError(f"chosen {chosen!r}, pair box {pair.get_attribute('class')!r}: {pair.text[:300]!r}; "
+                             f"console {console_errors(d)}") from None
     wait_drawn(d)
     assert state_title(d, second) and second in d.find_element(By.CSS_SELECTOR, "#pair-svg path.series.b title") \
         .get_attribute("textContent")
