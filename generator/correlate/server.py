@@ -392,7 +392,7 @@ def main(argv: list[str]) -> int:
     workers.settle()  # the app built so far out of the garbage collector's full collections
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_keep_alive=75)  # browsers reuse idle sockets
     return 0
 
 
