@@ -28,25 +28,26 @@ depends on the targets' scrape phase against the query grid, so both are marked:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
-from generator import promql
+from generator import promql, promql_tokens
 
 LOOKBACK = 300  # seconds: Prometheus' default --query.lookback-delta
-_SELECTOR = re.compile(r'([A-Za-z_:][A-Za-z0-9_:]*)\s*(\{(?:[^{}"]|"(?:[^"\\]|\\.)*")*\})?\s*\[')
-_RANGE = re.compile(r"\[\s*([0-9]+[a-z]+(?:[0-9]+[a-z]+)*)\s*(?::[^\]]*)?\]")
 
 
 def reach(expr: str) -> int:
-    """Seconds one sample can influence a point of `expr`: the lookback delta or its longest range selector."""
+    """Seconds one sample can influence a point of `expr`: the lookback delta or its longest range (a range
+    selector's `[5m]` or a subquery's `[10m:1m]`), read with the project's PromQL scanner."""
     longest = LOOKBACK
-    for m in _RANGE.finditer(expr):
+    for tok in promql_tokens.tokens(expr):
+        if tok.kind != "range":
+            continue
+        window = expr[tok.start + 1:tok.end - 1].partition(":")[0].strip()
         try:
-            longest = max(longest, int(promql.parse_duration(m.group(1))))
+            longest = max(longest, int(promql.parse_duration(window)))
         except promql.PromQLError:
             continue  # a template variable such as $__rate_interval was bound elsewhere: keep the lookback
     return longest
@@ -80,10 +81,10 @@ def widen(values: NDArray[np.float64], width: int) -> NDArray[np.float64]:
 def coverage(expr: str, labels: Sequence[str], step: int) -> str | None:
     """Samples per step of the first range-selected metric of `expr`, per `labels` (the fewest over the series
     behind one signal series); None when `expr` reads no range selector."""
-    m = _SELECTOR.search(expr)
-    if m is None or not labels:
+    ranged = next((f for f in promql_tokens.find_selectors(expr) if f.range_end > f.end), None)
+    if ranged is None or not labels:
         return None
-    return f"min by ({', '.join(labels)}) (count_over_time({m.group(1)}{m.group(2) or ''}[{int(step)}s]))"
+    return f"min by ({', '.join(labels)}) (count_over_time({expr[ranged.start:ranged.end]}[{int(step)}s]))"
 
 
 def missed(counts: NDArray[np.float64], reach_points: int) -> NDArray[np.bool_]:

@@ -216,6 +216,9 @@ def test_missed_marks_steps_with_fewer_samples_than_usual() -> None:
     assert q == 'min by (cluster, pod) (count_over_time(x_total{pod=~"$pod",a="}["}[60s]))'
     assert gaps.coverage("sum(rate(x_total[1h]))", ["pod"], 30) == "min by (pod) (count_over_time(x_total[30s]))"
     assert gaps.coverage('max by (pod) (x{a="b"})', ["pod"], 60) is None  # a gauge: holes only
+    # the first *range-selected* metric, not the first selector; strings may hold brackets
+    assert gaps.coverage('x{a="[1h]"} * on (pod) rate(y_total{b="c"}[5m])', ["pod"], 60) \
+        == 'min by (pod) (count_over_time(y_total{b="c"}[60s]))'
 
 
 def test_widen_marks_the_reach_of_a_hole_and_leaves_window_edges() -> None:
@@ -236,6 +239,7 @@ def test_widen_marks_the_reach_of_a_hole_and_leaves_window_edges() -> None:
     ("sum(rate(foo[1h])) / sum(rate(bar[5m]))", 3600),
     ("max_over_time(foo[10m:1m])", 600),
     ("rate(foo[$__rate_interval])", 300),
+    ('rate(foo{path="/x[1h]"}[5m])', 300),  # a bracket inside a matcher's string is no range
 ])
 def test_reach_is_the_lookback_or_the_longest_range(expr: str, seconds: int) -> None:
     assert gaps.reach(expr) == seconds
