@@ -54,11 +54,17 @@ class Catalog:
                 self.rule_list.setdefault(rule.record, []).append(rule)
         self.lineage = Lineage(self.rules)
         self._ancestors: dict[str, frozenset[str]] = {}
+        self._raw: dict[str, Signal | None] = {}
 
     def raw_signal(self, name: str) -> Signal | None:
         """The signal with its recording rules expanded to raw metrics; None when it reads no recorded series or
-        cannot be expanded."""
-        sig = self.signals[name]
+        cannot be expanded. Expanded once per signal (every measurement asks for each fetched signal's reach;
+        expanding all 156 default signals takes ~36 ms of interpreter time)."""
+        if name not in self._raw:
+            self._raw[name] = self._expand(self.signals[name])
+        return self._raw[name]
+
+    def _expand(self, sig: Signal) -> Signal | None:
         if not recorded_in(sig.expr, self.rule_list):
             return None
         try:

@@ -35,6 +35,7 @@ def test_raw_expression_expands_recording_rules(catalog: Catalog) -> None:
     assert raw is not None and ":" not in raw.expr.split("{")[0]
     assert "rate(container_cpu_usage_seconds_total{" in raw.expr and 'image!=""' in raw.expr
     assert catalog.raw_signal("apiserver_up") is not None
+    assert catalog.raw_signal("container_cpu_usage") is raw  # expanded once, then served from the catalog
 
 
 def _rows(labels: list[dict[str, str]], owner: list[int], signals: list[str], values: np.ndarray) -> findings.Rows:
