@@ -67,6 +67,7 @@ from generator.correlate.upstream import (
 PROG = "stereo serve"
 MAX_FINDINGS = 2000  # object-scoped findings in one answer (ranked: the strongest measured ones first)
 YAML = "application/yaml; charset=utf-8"
+KEEP_ALIVE = 75  # seconds an idle connection stays open (uvicorn: 5): a browser reusing one being closed waits forever
 
 
 @dataclass(frozen=True)
@@ -387,12 +388,11 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     import uvicorn
-
     sys.setswitchinterval(0.001)  # how long /healthz may wait for a thread holding the GIL (5 ms by default)
     workers.settle()  # the app built so far out of the garbage collector's full collections
 
     print(f"{PROG}: listening on http://{host}:{port}, reading {settings.prometheus_url}", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_keep_alive=75)  # browsers reuse idle sockets
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_keep_alive=KEEP_ALIVE)
     return 0
 
 

@@ -147,3 +147,25 @@ def test_concurrent_identical_requests_share_one_computation(fake_slow_prometheu
         answers = [f.result(timeout=120) for f in futures]
     assert [a.status_code for a in answers] == [200] * 4 and len({a.content for a in answers}) == 1
     assert fake.requests == 2
+
+
+def test_an_idle_connection_outlives_uvicorns_default_keep_alive(tmp_path: Path) -> None:
+    """A browser keeps a connection and reuses it seconds later; with uvicorn's default (5 s) the service closed it
+    while the explorer sent its next fetch, which then never got an answer (seen in loaded CI runs). One
+    connection, idle past that default, still answers on the same socket."""
+    import http.client
+
+    from generator.correlate.server import KEEP_ALIVE
+
+    assert KEEP_ALIVE > 6
+    with serving("http://127.0.0.1:9", tmp_path) as served:  # /healthz asks no upstream
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=30)
+        try:
+            conn.request("GET", "/healthz")
+            assert conn.getresponse().read() == b'{"status":"ok"}'
+            sock = conn.sock
+            time.sleep(6)  # past uvicorn's default keep-alive: the state under test, not a measurement
+            conn.request("GET", "/healthz")  # http.client does not reconnect on its own: a closed socket raises
+            assert conn.getresponse().read() == b'{"status":"ok"}' and conn.sock is sock
+        finally:
+            conn.close()
