@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from generator.correlate import derived as definitions
 from generator.correlate import findings, regimes, stats, windows
@@ -94,6 +95,17 @@ def _sig(value: float) -> float:
 
 def analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]], options,
             derived: Callable[[str, str], bool]) -> Analysis:
+    """Findings of every target against its candidates over the window (and per phase).
+
+    BLAS runs on one thread here: the products are small (a few hundred rows per target), so a second
+    OpenBLAS thread saves nothing on an idle machine, and on a busy one its threads spin waiting for a core —
+    over 8,000 series that was half the analysis' CPU time (bench/bench_suggest.py: 2.4 → 1.4 s)."""
+    with threadpool_limits(1, "blas"):
+        return _analyse(times, fetched, targets, options, derived)
+
+
+def _analyse(times: np.ndarray, fetched: dict, targets: dict[str, list[Candidate]], options,
+             derived: Callable[[str, str], bool]) -> Analysis:
     names = list(fetched)
     sid = {n: k for k, n in enumerate(names)}
     blocks = [fetched[n].values for n in names]
