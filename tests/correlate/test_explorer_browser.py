@@ -363,7 +363,8 @@ def rollout_series(points: int) -> list[tuple[str, dict[str, str], list[float], 
     shop/web-1's received bytes, requests and sent bytes share one traffic (expected pairs), its CPU follows that
     traffic loosely (the unexpected partner); shop/web-2 is created 60 % into the window and its memory follows
     its traffic (a partial object); edge/proxy-0 has traffic only (every partner expected); batch/job-0's CPU
-    moves with its usage/limit ratio and its namespace's sum only (derived); solo/one-0 has CPU and its ratio."""
+    moves with its usage/limit ratio and its namespace's sum only (derived); solo/one-0 has CPU and its ratio;
+    quiet/q-0's received and sent bytes are independent noise (an expected pair that is weak)."""
     import numpy as np
 
     rng = np.random.default_rng(20261207)
@@ -400,6 +401,8 @@ def rollout_series(points: int) -> list[tuple[str, dict[str, str], list[float], 
             add(NS_CPU, ns, "", cpu)
         for sig in others:
             add(sig, ns, pod, walk(calm, 1.0))
+    for sig in (NET, NET_TX):  # quiet/q-0: two traffic volumes that do not move together (a weak expected pair)
+        add(sig, "quiet", "q-0", rng.normal(size=points))
     return out
 
 
@@ -478,6 +481,29 @@ def test_expected_pairs_and_partial_objects_are_marked(rollout: Serve, browser: 
             assert rect["x"] >= 0 and rect["x"] + rect["width"] <= inner and rect["height"] < 60, tag.text
         wait_drawn(d)
         screenshot(d, tmp_path, f"explorer-expected-partial-{width}")
+    assert console_errors(d) == []
+
+
+def test_a_weak_expected_pair_is_tagged_in_the_weaker_fold(rollout: Serve, browser: Any, tmp_path: Path) -> None:
+    """The suggestion rows carry `expected` themselves: a pair too weak to have an object finding is still
+    tagged when the weaker pairs are unfolded."""
+    d = browser
+    api = requests.get(f"{rollout.url}/api/v1/suggestions", timeout=60,
+                       params={"target": NET, "selector": 'namespace="quiet"', "k": 25}).json()
+    rows = {r["name"]: r for r in api["suggestions"] + api["not_significant"]}
+    assert rows[NET_TX]["expected"] is True and abs(rows[NET_TX]["rho"]) < 0.3
+    assert not any(NET_TX in (f["a"], f["b"]) for f in api["findings"])  # no finding to take the flag from
+    viewport(d, 1280, 800)
+    d.get(f"{rollout.url}/?target={NET}&namespace=quiet&window=6h")
+    wait_measured(d)
+    assert first_rows(d) == []
+    weaker = d.find_element(By.ID, "weaker")
+    weaker.find_element(By.TAG_NAME, "summary").click()
+    row = d.find_element(By.CSS_SELECTOR, f"#weaker-table tbody tr[data-name='{NET_TX}']")
+    tag = row.find_element(By.CSS_SELECTOR, ".tag.expected")
+    assert tag.is_displayed() and tag.text == "expected: same traffic"
+    assert row.get_attribute("class").split() == ["weak"]
+    screenshot(d, tmp_path, "explorer-weak-expected")
     assert console_errors(d) == []
 
 

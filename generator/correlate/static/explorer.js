@@ -241,7 +241,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     const scope = " · window " + r.window + " at " + r.step + " · α " + r.alpha + " · scope " + (r.selector || "everything");
     if (own) setStatus(title + ": " + own.reason + " in this scope and window, nothing to compare" + scope, "error");
     else {
-      const expected = listed.filter((row) => wholeOf(row) && wholeOf(row).expected).length;
+      const expected = listed.filter((row) => row.expected).length;
       setStatus(sig + " significant of " + state.rows.length + " tested, " + listed.length + " at |ρ| ≥ " +
         state.meta.min_rho + (expected ? " (" + expected + " expected)" : "") + scope, "");
     }
@@ -269,8 +269,6 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     return { whole, phases };
   }
 
-  const wholeOf = (row) => findingsOf(row).whole;
-
   // the object a finding is about, in a word: its pod (or instance, node, ...), else its last label's value
   function objectName(scope) {
     for (const k of ["pod", "instance", "node", "workload", "namespace"]) if (scope[k]) return scope[k];
@@ -278,15 +276,14 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     return values.length ? values[values.length - 1] : "the object";
   }
 
-  // what a person needs to read a row right: a pair that is the same traffic twice, an object there for part
-  // of the window (so n is low)
-  function tags(whole) {
-    if (!whole) return [];
+  // what a person needs to read a row right: a pair that is the same traffic twice (the row says so, weak or
+  // not), an object there for part of the window (so n is low; from its finding)
+  function tags(row, whole) {
     const out = [];
-    if (whole.expected) out.push(el("span", { class: "tag expected", title: "Expected: both are volumes of the same " +
+    if (row.expected) out.push(el("span", { class: "tag expected", title: "Expected: both are volumes of the same " +
       "traffic on one object (e.g. requests and the bytes they bring), so they move together by nature; listed " +
       "after the unexpected pairs." }, "expected: same traffic"));
-    if (whole.partial) out.push(el("span", { class: "tag partial", title: "n counts only the points where " +
+    if (whole && whole.partial) out.push(el("span", { class: "tag partial", title: "n counts only the points where " +
       objectName(whole.scope) + " was there: " + whole.present + " of the window's " + whole.points + "." },
       objectName(whole.scope) + " present " + whole.present + "/" + whole.points + " points — replaced, created or " +
       "deleted during the window"));
@@ -305,7 +302,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     box.className = "box";
     const listed = state.rows.slice(0, state.listed), weaker = state.rows.slice(state.listed);
     const floor = "|ρ| ≥ " + state.meta.min_rho;
-    const onlyExpected = listed.length > 0 && listed.every((row) => wholeOf(row) && wholeOf(row).expected);
+    const onlyExpected = listed.length > 0 && listed.every((row) => row.expected);
     const summary = el("p", { class: "empty", id: "related-summary" },
       !state.rows.length ? "Nothing could be compared with this target here." :
         !listed.length ? "No signal moves with this target here at " + floor + " (significant)." :
@@ -368,7 +365,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
       const meta = state.byName[row.name] || {};
       const tr = el("tr", { "data-name": row.name, class: (strong(row) ? "" : "weak") + (row.name === state.chosen ? " chosen" : "") },
         el("td", {}, tick),
-        el("td", {}, row.title, el("span", { class: "name" }, row.name), ...tags(whole),
+        el("td", {}, row.title, el("span", { class: "name" }, row.name), ...tags(row, whole),
            el("span", { class: "inline-regimes" }, ...badges())),
         el("td", { class: "num", title: "p " + q(row.pvalue) + ", critical |ρ| " + rho(row.critical) }, rho(row.rho)),
         el("td", { class: "num", title: row.n_eff ? "effective n " + row.n_eff : null }, String(row.n)),
