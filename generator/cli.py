@@ -28,8 +28,8 @@ DELEGATED: dict[str, tuple[str, str]] = {
 # what each delegated subcommand imports beyond the base package: extra -> modules it provides
 EXTRAS: dict[str, dict[str, tuple[str, ...]]] = {
     "correlate": {"correlate": ("numpy", "scipy")},
-    "suggest": {"correlate": ("numpy", "scipy", "requests", "prometheus_api_client")},
-    "serve": {"correlate": ("numpy", "scipy", "requests", "prometheus_api_client"),
+    "suggest": {"correlate": ("numpy", "scipy", "requests", "prometheus_api_client", "threadpoolctl")},
+    "serve": {"correlate": ("numpy", "scipy", "requests", "prometheus_api_client", "threadpoolctl"),
               "service": ("fastapi", "uvicorn", "prometheus_client")},
     "simulate": {},
     "preview": {},
