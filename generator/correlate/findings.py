@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from generator.correlate import stats
+from generator.correlate import pairwise, stats
 
 # labels that differ between signals describing the same thing, so they never decide compatibility
 IGNORED_LABELS = frozenset({"__name__", "quantile", "le", "job", "endpoint", "service", "metrics_path"})
@@ -154,25 +154,14 @@ def _dense(left: NDArray[np.int64], ra: NDArray[np.int64], rb: NDArray[np.int64]
 
 
 def _finish(pr: _Prepared, i: NDArray[np.int64], j: NDArray[np.int64], rho: NDArray[np.float64],
-            infl: NDArray[np.float64] | None) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
-    """n and n_test of row pairs (i, j) from ρ and the inflation; pairs with gaps redone on their common points."""
+            infl: NDArray[np.float64] | None
+            ) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+    """ρ (NaN where undefined), n and n_test of row pairs (i, j) from the products and the inflation, and which
+    pairs have gaps (to be measured again on their common points: `pairwise`, all of a call's at once)."""
     n = np.full(i.size, pr.m, np.int64)
     n_test = n.copy() if infl is None else stats.neff_from_inflation(n, infl)
     defined = pr.defined[i] & pr.defined[j]
-    rho = np.where(defined, rho, np.nan)
-    for s in np.flatnonzero(defined & (pr.gappy[i] | pr.gappy[j])):  # many gaps: pairwise-complete points
-        both = ~np.isnan(pr.x[i[s]]) & ~np.isnan(pr.x[j[s]])
-        rho[s], n[s], n_test[s] = np.nan, int(both.sum()), 0
-        if both.sum() < 3:
-            continue
-        zz = np.nan_to_num(stats.standardised_ranks(np.stack([pr.x[i[s], both], pr.x[j[s], both]])))
-        rho[s] = zz[0] @ zz[1]
-        n_test[s] = n[s]
-        if pr.w is not None:
-            ww = stats.autocorrelation_weights(zz, stats.default_lags(n[s]))
-            n_test[s] = stats.neff_from_inflation(n[s], 1 + 2 * ww[0] @ ww[1])
-    undefined = np.isnan(rho)
-    return np.clip(rho, -1.0, 1.0), np.where(undefined, 0, n), np.where(undefined, 0, n_test)
+    return np.where(defined, rho, np.nan), n, n_test, defined & (pr.gappy[i] | pr.gappy[j])
 
 
 def test_all(rows: Rows, signal_pairs: Sequence[tuple[int, int]], *, alpha: float, method: str,
@@ -233,7 +222,12 @@ def test_all(rows: Rows, signal_pairs: Sequence[tuple[int, int]], *, alpha: floa
         e = np.empty(0)
         ei = np.empty(0, np.int64)
         return Tested(ei, ei, ei, e, ei, ei, e, e, np.empty(0, bool), pr.total, ei), shared
-    i, j, pair, rho, n, n_test, span = (np.concatenate(c) for c in zip(*parts, strict=True))
+    i, j, pair, rho, n, n_test, redo, span = (np.concatenate(c) for c in zip(*parts, strict=True))
+    redo = np.flatnonzero(redo)  # many gaps: pairwise-complete points
+    if redo.size:
+        rho[redo], n[redo], n_test[redo] = pairwise.measure(pr.x[at[i[redo]]], pr.x[at[j[redo]]], pr.w is not None)
+    undefined = np.isnan(rho)
+    rho, n, n_test = np.clip(rho, -1.0, 1.0), np.where(undefined, 0, n), np.where(undefined, 0, n_test)
     # p only where it can reach α: |ρ| at or above the critical value of the pair's n_test
     crit = np.asarray(stats.critical_value(np.arange(int(n_test.max()) + 1, dtype=np.float64), alpha))
     crit = np.where(np.isnan(crit), 2.0, crit)

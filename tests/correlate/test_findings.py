@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from generator.config import load
-from generator.correlate import findings, regimes, stats
+from generator.correlate import findings, pairwise, regimes, stats
 from generator.correlate.candidates import Catalog
 from generator.correlate.upstream import site_catalog
 
@@ -105,3 +105,69 @@ def test_aggregates_that_echo_a_finer_pair_are_kept_apart(catalog: Catalog) -> N
     assert not echo("container_cpu_usage", "service_latency_p99")
     alone = _echoes(["namespace_memory_usage", "service_latency_p99"], labels, catalog.derived)
     assert not alone("namespace_memory_usage", "service_latency_p99")  # no finer pair measured: not an echo
+
+
+def _one_pair_at_a_time(x: np.ndarray, i: np.ndarray, j: np.ndarray, autocorrelated: bool
+                        ) -> tuple[list[float], list[int], list[int]]:
+    """What pairwise.measure computes for all pairs at once, one pair at a time: the pair's common points
+    taken out and ranked on their own (the engine's per-pair path before it was batched)."""
+    rho, n, n_test = [], [], []
+    for a, b in zip(i, j, strict=True):
+        both = ~np.isnan(x[a]) & ~np.isnan(x[b])
+        k = int(both.sum())
+        n.append(k)
+        if k < 3:
+            rho.append(float("nan"))
+            n_test.append(0)
+            continue
+        zz = np.nan_to_num(stats.standardised_ranks(np.stack([x[a, both], x[b, both]])))
+        rho.append(float(zz[0] @ zz[1]))
+        if autocorrelated:
+            ww = stats.autocorrelation_weights(zz, stats.default_lags(k))
+            n_test.append(int(stats.neff_from_inflation(k, 1 + 2 * ww[0] @ ww[1])))
+        else:
+            n_test.append(k)
+    return rho, n, n_test
+
+
+@pytest.mark.parametrize("autocorrelated", [True, False])
+def test_pairs_with_gaps_are_measured_on_their_common_points_all_at_once(autocorrelated: bool) -> None:
+    """Series with holes (missed scrapes widened, pods created late, nearly empty series, ties, a series
+    constant where its partner has values) give the same ρ, n and n_eff batched as pair by pair, across more
+    pairs than one batch holds."""
+    rng = np.random.default_rng(7)
+    rows, points = 64, 150
+    x = np.cumsum(rng.normal(size=(rows, points)), axis=1)
+    x[::3] = np.round(x[::3])  # ties
+    x[rng.random(x.shape) < 0.05] = np.nan  # scattered holes
+    x[1, :100] = np.nan  # created late
+    x[2, 3:] = np.nan  # three points only
+    x[4, :] = np.nan
+    x[4, [10, 20]] = 1.0  # two points: never measured
+    x[5, :] = 7.0
+    x[5, 50:] = np.linspace(0, 1, points - 50)  # constant where row 1 has no values
+    x[6, :] = x[7, :] * 2 + 1  # the same series, different holes
+    i, j = np.triu_indices(rows, 1)
+    assert i.size > pairwise.BATCH
+    rho, n, n_test = pairwise.measure(x[i], x[j], autocorrelated)
+    want_rho, want_n, want_test = _one_pair_at_a_time(x, i, j, autocorrelated)
+    np.testing.assert_allclose(rho, want_rho, rtol=0, atol=1e-12)  # NaN where the reference has NaN
+    assert n.tolist() == want_n and n_test.tolist() == want_test
+    assert np.isnan(rho[(i == 4) | (j == 4)]).all() and (n[i == 2] <= 3).all()
+    ok = ~np.isnan(rho)
+    assert ok.sum() > 0.9 * i.size and (n_test[ok] < n[ok]).any() == autocorrelated
+
+
+def test_series_with_gaps_in_every_row_are_tested_without_a_loop_per_pair() -> None:
+    """Every row gappy (holes at different points in each): test_all measures each pair on its common points."""
+    rng = np.random.default_rng(3)
+    values = np.cumsum(rng.normal(size=(40, 200)), axis=1)
+    values[20:] = values[:20] + 0.3 * np.cumsum(rng.normal(size=(20, 200)), axis=1)
+    values[rng.random(values.shape) < 0.04] = np.nan
+    labels = [{"pod": f"p{r % 20}"} for r in range(40)]
+    rows = findings.encode(values, [0] * 20 + [1] * 20, ["a", "b"], labels)
+    tested, _ = findings.test_all(rows, [(0, 1)], alpha=0.05, method="levels")
+    assert tested.i.size == 20 and (tested.n < 200).all() and (tested.n > 150).all()
+    want, n, _ = _one_pair_at_a_time(values, tested.i, tested.j, False)
+    np.testing.assert_allclose(tested.rho, want, atol=1e-12)
+    assert tested.n.tolist() == n and tested.significant.sum() >= 15

@@ -288,6 +288,32 @@ def test_windows_with_gaps_and_selected_pairs() -> None:
     assert res.rho[1, 1] == pytest.approx(ref.rho[1, 3], abs=1e-12)
 
 
+@pytest.mark.parametrize("method", stats.METHODS)
+def test_windows_with_gaps_measure_each_pair_on_its_common_points(method: str) -> None:
+    """Holes in different places in every series (missed scrapes of different targets), a series that starts
+    late, one constant where its partner has values: each pair in each window is what stats.correlate gives for
+    those two series alone on that window."""
+    rng = np.random.default_rng(23)
+    x = np.cumsum(rng.normal(size=(8, 240)), axis=1)
+    x[rng.random(x.shape) < 0.03] = np.nan
+    x[3, :150] = np.nan
+    x[5, 100:] = 4.0
+    pairs = [(a, b) for a in range(8) for b in range(a + 1, 8)]
+    res = windows.sliding(x, 30, pairs=pairs, method=method)
+    gappy = 0
+    for w, end in enumerate(res.ends):
+        for k, (i, j) in enumerate(res.pairs):
+            part = x[[i, j], end - 29: end + 1]
+            gappy += bool(np.isnan(part).any())
+            ref = stats.correlate(part, method=method)
+            assert res.rho[k, w] == pytest.approx(ref.rho[0, 1], abs=1e-12, nan_ok=True), (i, j, w)
+            if not np.isnan(ref.rho[0, 1]):
+                assert res.n[k, w] == np.broadcast_to(np.asarray(ref.n), (2, 2))[0, 1], (i, j, w)
+            else:
+                assert res.n[k, w] == 0 and np.isnan(res.pvalue[k, w])
+    assert gappy > 100 and np.isnan(res.rho).sum() > 10 and (~np.isnan(res.rho)).sum() > 200
+
+
 def test_stability_separates_a_real_relation_from_decoys() -> None:
     rng = np.random.default_rng(20)
     dy = rng.standard_normal(N)
