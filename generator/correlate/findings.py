@@ -80,8 +80,8 @@ def join(rows: Rows, a: int, b: int) -> tuple[NDArray[np.int64], NDArray[np.int6
         return none, none, ra, rb, shared  # many series on both sides and nothing ties them to one object
     if shared.size == 0:  # nothing in common: every series of a against every series of b
         return np.repeat(np.arange(ra.size), rb.size), np.tile(np.arange(rb.size), ra.size), ra, rb, shared
-    _, inv = np.unique(np.concatenate([ka, kb]), axis=0, return_inverse=True)
-    ga, gb = inv.ravel()[: ra.size], inv.ravel()[ra.size:]
+    inv = _groups(both)
+    ga, gb = inv[: ra.size], inv[ra.size:]
     order = np.argsort(gb, kind="stable")
     gb_sorted = gb[order]
     lo, hi = np.searchsorted(gb_sorted, ga, "left"), np.searchsorted(gb_sorted, ga, "right")
@@ -90,6 +90,18 @@ def join(rows: Rows, a: int, b: int) -> tuple[NDArray[np.int64], NDArray[np.int6
     starts = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
     right = order[starts] if starts.size else none
     return left, right, ra, rb, shared
+
+
+def _groups(codes: NDArray[np.int64]) -> NDArray[np.int64]:
+    """A group number per row of `codes` (rows × keys), equal for equal rows: the columns folded into one
+    integer when that fits in 63 bits (a 1-D unique, several times faster than a unique over rows)."""
+    span = codes.max(axis=0) + 2 if codes.size else np.ones(codes.shape[1], np.int64)  # codes are ≥ -1
+    if float(np.prod(span.astype(np.float64))) < 2.0**62:
+        key = np.zeros(codes.shape[0], np.int64)
+        for c in range(codes.shape[1]):
+            key = key * span[c] + (codes[:, c] + 1)
+        return np.unique(key, return_inverse=True)[1].ravel()
+    return np.unique(codes, axis=0, return_inverse=True)[1].ravel()
 
 
 @dataclass

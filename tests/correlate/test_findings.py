@@ -171,3 +171,13 @@ def test_series_with_gaps_in_every_row_are_tested_without_a_loop_per_pair() -> N
     want, n, _ = _one_pair_at_a_time(values, tested.i, tested.j, False)
     np.testing.assert_allclose(tested.rho, want, atol=1e-12)
     assert tested.n.tolist() == n and tested.significant.sum() >= 15
+
+
+@pytest.mark.parametrize("keys, largest", [(3, 50), (2, 2**40), (5, 2**20)])  # the last does not fit in 63 bits
+def test_join_groups_are_those_of_a_unique_over_rows(keys: int, largest: int) -> None:
+    rng = np.random.default_rng(keys)
+    raw = rng.integers(-1, 4, size=(500, keys))
+    codes = np.where(raw < 0, -1, raw * (largest // 4))  # repeats, and -1 where a row lacks the label
+    want = np.unique(codes, axis=0, return_inverse=True)[1].ravel()
+    assert findings._groups(codes).tolist() == want.tolist()
+    assert findings._groups(codes[:0]).size == 0
