@@ -122,7 +122,8 @@ def decoded(pods: int) -> float:
                    "values": [[int(t), format(v, ".17g")] for t, v in zip(times.tolist(), row.tolist(), strict=True)
                               if v == v]}
                   for lb, row in zip(f.labels, f.values, strict=True)]
-        bodies.append(json.dumps({"status": "success", "data": {"resultType": "matrix", "result": result}}).encode())
+        doc = {"status": "success", "data": {"resultType": "matrix", "result": result}}
+        bodies.append(json.dumps(doc, separators=(",", ":")).encode())  # compact, as Prometheus writes it
     from generator.correlate.rangedecode import decode_range
 
     cpu = []
