@@ -237,7 +237,7 @@ def test_all(rows: Rows, signal_pairs: Sequence[tuple[int, int]], *, alpha: floa
     i, j, pair, rho, n, n_test, redo, span = (np.concatenate(c) for c in zip(*parts, strict=True))
     redo = np.flatnonzero(redo)  # many gaps: pairwise-complete points
     if redo.size:
-        rho[redo], n[redo], n_test[redo] = pairwise.measure(pr.x[at[i[redo]]], pr.x[at[j[redo]]], pr.w is not None)
+        rho[redo], n[redo], n_test[redo] = pairwise.measure(pr.x, at[i[redo]], at[j[redo]], pr.w is not None)
     undefined = np.isnan(rho)
     rho, n, n_test = np.clip(rho, -1.0, 1.0), np.where(undefined, 0, n), np.where(undefined, 0, n_test)
     # p only where it can reach α: |ρ| at or above the critical value of the pair's n_test

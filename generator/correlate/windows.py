@@ -96,7 +96,7 @@ def sliding(
         rho[:, clean], n[:, clean], n_test[:, clean] = batch
     for w in np.flatnonzero(~clean):  # windows with gaps: each pair on the points both series have there
         xw = stats.transform(x[:, starts[w] : starts[w] + window], method)
-        r, c, t = pairwise.measure(xw[pi], xw[pj], method != "levels", constant_nan=True)
+        r, c, t = pairwise.measure(xw, pi, pj, method != "levels", constant_nan=True)
         ok = ~np.isnan(r)
         rho[:, w], n[:, w], n_test[:, w] = np.clip(r, -1.0, 1.0), np.where(ok, c, 0), np.where(ok, t, 0)
     pval = stats.pvalue(rho, n_test)
