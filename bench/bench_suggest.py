@@ -1,7 +1,8 @@
 """`stereo suggest`'s analysis at cluster scale: 500 pods, 6 h at 60 s, every default target, 6,000+ series.
 
 The series are synthetic (random walks, some planted relations; with --missing a share of points missing,
-each series on its own, as missed scrapes of different targets) but shaped like a real
+each series on its own, as missed scrapes of different targets; --replaced also times it with a share of the
+pods created during the window, NaN before, as after a rollout) but shaped like a real
 cluster's: every signal the default targets and their candidates need, with the labels the catalog says it
 carries (pods in 20 namespaces, 10 nodes, two values for other labels). What is timed is the analysis
 `measure()` runs after the fetch (holes widened by each signal's reach, label join, ranks, ρ, n_eff, p, BH,
@@ -15,7 +16,8 @@ Prometheus' JSON answers (rangedecode.decode_range; the service does it in its w
 the same run: each measurement a fresh process, base and this checkout alternating (--cycles times, the first
 one of each cycle alternating too), so load bursts from other processes hit both.
 
-Usage: python bench/bench_suggest.py [--pods 500] [--json] [--decode] [--base COMMIT [--cycles 3]]
+Usage: python bench/bench_suggest.py [--pods 500] [--json] [--decode] [--replaced 0.1] [--missing 0.01]
+                                     [--base COMMIT [--cycles 3]]
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def _rows(labels: tuple[str, ...], pods: int) -> list[dict[str, str]]:
     return base
 
 
-def setup(pods: int, seed: int = 1, missing: float = 0.0) -> tuple[np.ndarray, dict, dict, suggest.Options, Any, int]:
+def setup(pods: int, seed: int = 1, missing: float = 0.0, replaced: float = 0.0
+          ) -> tuple[np.ndarray, dict, dict, suggest.Options, Any, int]:
     catalog = site_catalog(Config())
     prior = correlations.prior(set(catalog.signals))
     targets = suggest.default_targets(catalog, prior)
@@ -77,6 +80,8 @@ def setup(pods: int, seed: int = 1, missing: float = 0.0) -> tuple[np.ndarray, d
     fetched = {}
     total = 0
     shared = rng.normal(size=(pods, POINTS))  # a quarter of the pods: CPU, network and memory move together
+    late = np.random.default_rng(seed + 1)  # pods created during the window (a rollout): NaN before their start
+    born = {f"pod-{i}": int(late.integers(30, POINTS - 30)) for i in range(pods) if late.random() < replaced}
     for name in names:
         sig = catalog.signals[name]
         labels = _rows(sig.labels, pods)
@@ -86,6 +91,9 @@ def setup(pods: int, seed: int = 1, missing: float = 0.0) -> tuple[np.ndarray, d
         values = np.cumsum(steps, axis=1) + 100
         if missing:
             values[rng.random(values.shape) < missing] = np.nan
+        for r, lb in enumerate(labels):
+            if lb.get("pod") in born:
+                values[r, : born[lb["pod"]]] = np.nan
         fetched[name] = suggest.Fetched(sig, values, labels)
         total += len(labels)
     return times, fetched, todo, suggest.Options(), catalog, total
@@ -100,8 +108,9 @@ def _widened(fetched: dict, catalog: Any, step: int) -> dict:
     return out
 
 
-def timed(pods: int, repeats: int = 3, missing: float = 0.0) -> tuple[float, float, int, int]:
-    times, fetched, todo, options, catalog, total = setup(pods, missing=missing)
+def timed(pods: int, repeats: int = 3, missing: float = 0.0, replaced: float = 0.0
+          ) -> tuple[float, float, int, int]:
+    times, fetched, todo, options, catalog, total = setup(pods, missing=missing, replaced=replaced)
     cpu, wall = [], []
     found = 0
     for _ in range(repeats):
@@ -135,16 +144,19 @@ def decoded(pods: int) -> float:
     return float(np.median(cpu))
 
 
-def run(pods: int = 500, decode: bool = False, missing: float = 0.0) -> dict[str, Any]:
+def run(pods: int = 500, decode: bool = False, missing: float = 0.0, replaced: float = 0.0) -> dict[str, Any]:
     cpu, wall, series, found = timed(pods, missing=missing)
     half_cpu, _, half_series, _ = timed(pods // 2, missing=missing)
     out = {"suggest_seconds_6k": round(cpu, 3), "suggest_wall_seconds_6k": round(wall, 3),
            "suggest_series": series, "suggest_half_series": half_series,
            "suggest_half_seconds": round(half_cpu, 3), "suggest_object_findings": found,
            "command": f"python bench/bench_suggest.py --pods {pods}" + (" --decode" if decode else "")
-           + (f" --missing {missing}" if missing else "")}
+           + (f" --missing {missing}" if missing else "") + (f" --replaced {replaced}" if replaced else "")}
     if decode:
         out["suggest_decode_seconds_6k"] = round(decoded(pods), 3)
+    if replaced:
+        out["suggest_replaced_seconds_6k"] = round(timed(pods, replaced=replaced)[0], 3)
+        out["suggest_replaced_share"] = replaced
     return out
 
 
@@ -183,6 +195,8 @@ def main() -> int:
     p.add_argument("--base", help="also measure the analysis at this git commit, alternating with this checkout")
     p.add_argument("--cycles", type=int, default=3)
     p.add_argument("--missing", type=float, default=0.0, help="share of points missing, each series on its own")
+    p.add_argument("--replaced", type=float, default=0.0,
+                   help="also time it with this share of the pods created during the window (a rollout)")
     p.add_argument("--full-only", action="store_true", help=argparse.SUPPRESS)  # one figure (a --base child)
     args = p.parse_args()
     if args.full_only:
@@ -194,7 +208,7 @@ def main() -> int:
               f"$ {cmp['command']}\nCPU seconds, median of 3 per process: base {cmp['base']} {cmp['base_cpu']} "
               f"(median {cmp['base_median']:.3f}), this checkout {cmp['new_cpu']} (median {cmp['new_median']:.3f})")
         return 0
-    out = run(args.pods, args.decode, args.missing)
+    out = run(args.pods, args.decode, args.missing, args.replaced)
     if args.json:
         print(json.dumps(out, sort_keys=True))
     else:
@@ -202,7 +216,9 @@ def main() -> int:
         print(f"{out['suggest_series']} series: analysis {out['suggest_seconds_6k']} s CPU, "
               f"{out['suggest_wall_seconds_6k']} s wall (median of 3); {out['suggest_half_series']} series: "
               f"{out['suggest_half_seconds']} s CPU; {out['suggest_object_findings']} object findings; "
-              + (f"decoding {out['suggest_decode_seconds_6k']} s CPU; " if args.decode else "") +
+              + (f"decoding {out['suggest_decode_seconds_6k']} s CPU; " if args.decode else "")
+              + (f"{args.replaced:.0%} of pods created during the window {out['suggest_replaced_seconds_6k']} s CPU; "
+                 if args.replaced else "") +
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     return 0
 
