@@ -168,7 +168,7 @@ def _base_src(commit: str, scratch: Path) -> Path:
     return scratch
 
 
-def compare(base: str, pods: int, cycles: int, missing: float = 0.0) -> dict[str, Any]:
+def compare(base: str, pods: int, cycles: int, missing: float = 0.0, replaced: float = 0.0) -> dict[str, Any]:
     """CPU seconds (median of 3 per process) of this checkout and `base`, alternating, one process each."""
     got: dict[str, list[float]] = {"base": [], "new": []}
     with tempfile.TemporaryDirectory(prefix="stereo-bench-suggest-") as tmp:
@@ -176,7 +176,7 @@ def compare(base: str, pods: int, cycles: int, missing: float = 0.0) -> dict[str
         for c in range(cycles):
             for name in ("base", "new") if c % 2 == 0 else ("new", "base"):
                 child = subprocess.run([sys.executable, __file__, "--pods", str(pods), "--json", "--full-only",
-                                        "--missing", str(missing)],
+                                        "--missing", str(missing), "--replaced", str(replaced)],
                                        env={**os.environ, "BENCH_SUGGEST_SRC": srcs[name]}, capture_output=True,
                                        text=True, check=True)
                 got[name].append(json.loads(child.stdout)["suggest_seconds_6k"])
@@ -184,7 +184,7 @@ def compare(base: str, pods: int, cycles: int, missing: float = 0.0) -> dict[str
     return {"base": base, "base_cpu": got["base"], "new_cpu": got["new"],
             "base_median": float(np.median(got["base"])), "new_median": float(np.median(got["new"])),
             "command": f"python bench/bench_suggest.py --pods {pods} --base {base} --cycles {cycles}"
-            + (f" --missing {missing}" if missing else "")}
+            + (f" --missing {missing}" if missing else "") + (f" --replaced {replaced}" if replaced else "")}
 
 
 def main() -> int:
@@ -200,10 +200,10 @@ def main() -> int:
     p.add_argument("--full-only", action="store_true", help=argparse.SUPPRESS)  # one figure (a --base child)
     args = p.parse_args()
     if args.full_only:
-        print(json.dumps({"suggest_seconds_6k": timed(args.pods, missing=args.missing)[0]}))
+        print(json.dumps({"suggest_seconds_6k": timed(args.pods, missing=args.missing, replaced=args.replaced)[0]}))
         return 0
     if args.base:
-        cmp = compare(args.base, args.pods, args.cycles, args.missing)
+        cmp = compare(args.base, args.pods, args.cycles, args.missing, args.replaced)
         print(json.dumps(cmp, sort_keys=True) if args.json else
               f"$ {cmp['command']}\nCPU seconds, median of 3 per process: base {cmp['base']} {cmp['base_cpu']} "
               f"(median {cmp['base_median']:.3f}), this checkout {cmp['new_cpu']} (median {cmp['new_median']:.3f})")
