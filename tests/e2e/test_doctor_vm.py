@@ -79,14 +79,17 @@ def _records(files: list[Path]) -> set[str]:
 
 
 def _wait_for_records(vm: VictoriaMetrics, names: set[str], timeout: float = 240) -> None:
-    """Until every record has a series: vmalert writes them through remote write, a round or two late."""
+    """Until every record has a series: vmalert writes them through remote write, a round or two late, and each
+    level of records reads the one before. VictoriaMetrics makes new series searchable every few seconds on its
+    own (~10 s a level here, ~30 s for five); flushing it at each look lets the next level read them at once."""
     deadline = time.monotonic() + timeout
     seen: set[str] = set()
     while time.monotonic() < deadline:
         seen = {r["metric"]["__name__"] for r in vm.query('count by (__name__) ({__name__=~".+:.+"})')}
         if names <= seen:
             return
-        time.sleep(2)
+        vm.flush()
+        time.sleep(1)
     raise AssertionError(f"records never written: {sorted(names - seen)[:10]}")
 
 
@@ -134,6 +137,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         _top_up(vm, sim, work)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(vm.query('up{job=~"self-a|self-b"} == 1')) < 2:
+            vm.flush()  # its own scrapes become searchable now, not at its next flush
             time.sleep(0.5)
         out["proxied"] = doctor("--prometheus", vm.url, "--config", config, "--json")
         yield out
