@@ -34,7 +34,6 @@ from generator.simulate.run import ClusterSpec, Simulation, Window
 EVALUATION_INTERVAL = "5s"
 PER_SERVER = 10  # clusters per Prometheus in `snapshots_in_batches`
 FRESH = 240  # seconds: a snapshot later than this after the newest sample would see 5m rates run dry
-LONG_GROUP_INTERVAL = EVALUATION_INTERVAL
 
 
 def cluster(scenario: str | None = None, size: tuple[int, int, int] = (3, 3, 12), name: str = "") -> ClusterSpec:
@@ -48,11 +47,13 @@ def catalog_alerts() -> list[str]:
     return sorted(a.name for c in components for a in c.alerts)
 
 
-def write_site(workdir: Path, thresholds: dict[str, float] | None = None) -> dict[str, str]:
-    """Generate the site's files from a test stereo.yaml; write rules/ and alerts/; return them by path."""
+def write_site(workdir: Path, thresholds: dict[str, float] | None = None,
+               interval: str = EVALUATION_INTERVAL) -> dict[str, str]:
+    """Generate the site's files from a test stereo.yaml; write rules/ and alerts/; return them by path.
+    Every group is evaluated each `interval` (the 5m groups too: a lab lives minutes, not hours)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "stereo.yaml"
-    site: dict[str, Any] = {"evaluation_interval": EVALUATION_INTERVAL,
+    site: dict[str, Any] = {"evaluation_interval": interval,
                             "patch": {name: {"for": "0s"} for name in catalog_alerts()}}
     if thresholds:
         site["thresholds"] = thresholds
@@ -61,7 +62,7 @@ def write_site(workdir: Path, thresholds: dict[str, float] | None = None) -> dic
     for path, text in files.items():
         target = workdir / "site" / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text.replace("interval: 5m\n", f"interval: {LONG_GROUP_INTERVAL}\n"), encoding="utf-8")
+        target.write_text(text.replace("interval: 5m\n", f"interval: {interval}\n"), encoding="utf-8")
     return files
 
 
