@@ -167,11 +167,13 @@ def settle(prom: Prometheus, lab: Lab, rounds: int) -> None:
 @contextmanager
 def simulated_prometheus(workdir: Path, clusters: Sequence[ClusterSpec], *, seed: int = 1, duration: int = 6 * 3600,
                          step: int = 60, scenario_window: int = 1200, rounds: int = 3, parts: int = 2,
-                         thresholds: dict[str, float] | None = None) -> Iterator[Lab]:
-    """A Prometheus over the simulated `clusters`, its rules settled; stopped (by pid) on exit, always."""
+                         thresholds: dict[str, float] | None = None,
+                         interval: str = EVALUATION_INTERVAL) -> Iterator[Lab]:
+    """A Prometheus over the simulated `clusters`, its rules settled (`rounds` rounds of `interval`, then no more
+    evaluation); stopped (by pid) on exit, always."""
     timings: dict[str, float] = {}
     began = time.monotonic()
-    files = write_site(workdir, thresholds)
+    files = write_site(workdir, thresholds, interval)
     timings["generate"] = time.monotonic() - began
     mark = time.monotonic()
     window = Window(end=run.now(), duration=duration, step=step, scenario_window=scenario_window)
@@ -179,7 +181,7 @@ def simulated_prometheus(workdir: Path, clusters: Sequence[ClusterSpec], *, seed
     recent, newest = top_up(workdir, sims)
     timings["samples"] = samples + recent
     timings["simulate_and_backfill"] = time.monotonic() - mark
-    prom = Prometheus(workdir, rule_globs(workdir), workdir / "data", EVALUATION_INTERVAL)
+    prom = Prometheus(workdir, rule_globs(workdir), workdir / "data", interval)
     try:
         lab = Lab(prom, list(clusters), files, newest, timings)
         settle(prom, lab, rounds)
