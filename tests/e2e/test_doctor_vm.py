@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,7 +93,8 @@ def _wait_for_records(vm: VictoriaMetrics, names: set[str], timeout: float = 240
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """Every doctor run the tests read; the servers stop once the last one is taken."""
     if not (shutil.which(VMALERT) and shutil.which(VICTORIA_METRICS)):
         pytest.fail("vmalert and victoria-metrics are not installed (apt-get install victoria-metrics)")
     work = tmp_path_factory.mktemp("doctor-vm")
@@ -140,7 +140,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
             vm.flush()  # its own scrapes become searchable now, not at its next flush
             time.sleep(0.5)
         out["proxied"] = doctor("--prometheus", vm.url, "--config", config, "--json")
-        yield out
+        return out
     finally:
         forgetful.stop()
         vmalert.stop()
