@@ -45,8 +45,9 @@ def need_prometheus() -> None:
 @pytest.fixture(scope="session")
 def simulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     need_prometheus()
+    # settled at 2 s a round: the same three rounds as at the labs' 5 s, 9 s sooner; no rule runs after them
     with simulated_prometheus(tmp_path_factory.mktemp("healthy-lab"), [HEALTHY],
-                              duration=HEALTHY_HOURS * 3600) as lab:
+                              duration=HEALTHY_HOURS * 3600, interval="2s") as lab:
         yield lab
 
 

@@ -34,7 +34,6 @@ from generator.simulate.run import ClusterSpec, Simulation, Window
 EVALUATION_INTERVAL = "5s"
 PER_SERVER = 10  # clusters per Prometheus in `snapshots_in_batches`
 FRESH = 240  # seconds: a snapshot later than this after the newest sample would see 5m rates run dry
-LONG_GROUP_INTERVAL = EVALUATION_INTERVAL
 
 
 def cluster(scenario: str | None = None, size: tuple[int, int, int] = (3, 3, 12), name: str = "") -> ClusterSpec:
@@ -48,11 +47,13 @@ def catalog_alerts() -> list[str]:
     return sorted(a.name for c in components for a in c.alerts)
 
 
-def write_site(workdir: Path, thresholds: dict[str, float] | None = None) -> dict[str, str]:
-    """Generate the site's files from a test stereo.yaml; write rules/ and alerts/; return them by path."""
+def write_site(workdir: Path, thresholds: dict[str, float] | None = None,
+               interval: str = EVALUATION_INTERVAL) -> dict[str, str]:
+    """Generate the site's files from a test stereo.yaml; write rules/ and alerts/; return them by path.
+    Every group is evaluated each `interval` (the 5m groups too: a lab lives minutes, not hours)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "stereo.yaml"
-    site: dict[str, Any] = {"evaluation_interval": EVALUATION_INTERVAL,
+    site: dict[str, Any] = {"evaluation_interval": interval,
                             "patch": {name: {"for": "0s"} for name in catalog_alerts()}}
     if thresholds:
         site["thresholds"] = thresholds
@@ -61,7 +62,7 @@ def write_site(workdir: Path, thresholds: dict[str, float] | None = None) -> dic
     for path, text in files.items():
         target = workdir / "site" / path
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text.replace("interval: 5m\n", f"interval: {LONG_GROUP_INTERVAL}\n"), encoding="utf-8")
+        target.write_text(text.replace("interval: 5m\n", f"interval: {interval}\n"), encoding="utf-8")
     return files
 
 
@@ -166,11 +167,13 @@ def settle(prom: Prometheus, lab: Lab, rounds: int) -> None:
 @contextmanager
 def simulated_prometheus(workdir: Path, clusters: Sequence[ClusterSpec], *, seed: int = 1, duration: int = 6 * 3600,
                          step: int = 60, scenario_window: int = 1200, rounds: int = 3, parts: int = 2,
-                         thresholds: dict[str, float] | None = None) -> Iterator[Lab]:
-    """A Prometheus over the simulated `clusters`, its rules settled; stopped (by pid) on exit, always."""
+                         thresholds: dict[str, float] | None = None,
+                         interval: str = EVALUATION_INTERVAL) -> Iterator[Lab]:
+    """A Prometheus over the simulated `clusters`, its rules settled (`rounds` rounds of `interval`, then no more
+    evaluation); stopped (by pid) on exit, always."""
     timings: dict[str, float] = {}
     began = time.monotonic()
-    files = write_site(workdir, thresholds)
+    files = write_site(workdir, thresholds, interval)
     timings["generate"] = time.monotonic() - began
     mark = time.monotonic()
     window = Window(end=run.now(), duration=duration, step=step, scenario_window=scenario_window)
@@ -178,7 +181,7 @@ def simulated_prometheus(workdir: Path, clusters: Sequence[ClusterSpec], *, seed
     recent, newest = top_up(workdir, sims)
     timings["samples"] = samples + recent
     timings["simulate_and_backfill"] = time.monotonic() - mark
-    prom = Prometheus(workdir, rule_globs(workdir), workdir / "data", EVALUATION_INTERVAL)
+    prom = Prometheus(workdir, rule_globs(workdir), workdir / "data", interval)
     try:
         lab = Lab(prom, list(clusters), files, newest, timings)
         settle(prom, lab, rounds)

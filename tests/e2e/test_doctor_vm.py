@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -79,19 +78,37 @@ def _records(files: list[Path]) -> set[str]:
 
 
 def _wait_for_records(vm: VictoriaMetrics, names: set[str], timeout: float = 240) -> None:
-    """Until every record has a series: vmalert writes them through remote write, a round or two late."""
+    """Until every record has a series: vmalert writes them through remote write, a round or two late, and each
+    level of records reads the one before. VictoriaMetrics makes new series searchable every few seconds on its
+    own (~10 s a level here, ~30 s for five); flushing it at each look lets the next level read them at once."""
     deadline = time.monotonic() + timeout
     seen: set[str] = set()
     while time.monotonic() < deadline:
         seen = {r["metric"]["__name__"] for r in vm.query('count by (__name__) ({__name__=~".+:.+"})')}
         if names <= seen:
             return
-        time.sleep(2)
+        vm.flush()
+        time.sleep(1)
     raise AssertionError(f"records never written: {sorted(names - seen)[:10]}")
 
 
+def _fresh_rounds(vmalert: VMAlert, timeout: float = 240) -> None:
+    """Until every group of `vmalert` has run twice more: its evaluations failed while VictoriaMetrics restarted,
+    and the doctor reports a group whose last evaluation failed (one run could have started before the restart
+    ended)."""
+    before = vmalert.iterations()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = vmalert.iterations()
+        if all(now.get(g, 0) >= n + 2 for g, n in before.items()):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"vmalert's groups did not run twice in {timeout}s after the restart: {vmalert.tail()}")
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    """Every doctor run the tests read; the servers stop once the last one is taken."""
     if not (shutil.which(VMALERT) and shutil.which(VICTORIA_METRICS)):
         pytest.fail("vmalert and victoria-metrics are not installed (apt-get install victoria-metrics)")
     work = tmp_path_factory.mktemp("doctor-vm")
@@ -134,9 +151,11 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
         _top_up(vm, sim, work)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(vm.query('up{job=~"self-a|self-b"} == 1')) < 2:
+            vm.flush()  # its own scrapes become searchable now, not at its next flush
             time.sleep(0.5)
+        _fresh_rounds(vmalert)
         out["proxied"] = doctor("--prometheus", vm.url, "--config", config, "--json")
-        yield out
+        return out
     finally:
         forgetful.stop()
         vmalert.stop()

@@ -34,6 +34,9 @@ from generator.simulate.prometheus import Prometheus, backfill
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 SPEC = ClusterSpec("doctor", nodes=2, namespaces=2, pods=6)
+# the healthy lab's rules run every 2 s (the site's evaluation_interval, so every group): its two rounds and the
+# patched alert's first firing evaluation come 2.5x sooner than at 5 s; the doctor reads no interval
+INTERVAL = "2s"
 HOSTILE = 'job="co\\"re\\\\dns"'  # PromQL text job="co\"re\\dns": a quote and a backslash in the value
 
 
@@ -99,9 +102,9 @@ def _backfill(workdir: Path, plant: Callable[[str], str] | None) -> None:
 def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Run]]:
     need_prometheus()
     work = tmp_path_factory.mktemp("doctor-healthy")
-    write_site(work)
+    write_site(work, interval=INTERVAL)
     _backfill(work, None)
-    prom = Prometheus(work, rule_globs(work), work / "data", EVALUATION_INTERVAL)
+    prom = Prometheus(work, rule_globs(work), work / "data", INTERVAL)
     try:
         prom.start()
         prom.wait_for_rounds(2, timeout=300)
@@ -115,7 +118,7 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Run]]:
                 doctor("--prometheus", prom.url, "--config", str(wrong), "--json"),
                 doctor("--prometheus", prom.url, "--config", str(hostile), "--json")]
         # then one alert made to fire on this healthy cluster: its threshold far below the data
-        write_site(work, {"NodeMemoryHighUtilization": 0.001})
+        write_site(work, {"NodeMemoryHighUtilization": 0.001}, INTERVAL)
         prom.reload()
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and not any(

@@ -5,7 +5,7 @@
 - `stereo suggest` measures the same pairs on VictoriaMetrics as on Prometheus over the same recorded series
   (copied from the healthy lab's Prometheus through its query API).
 - A few fault scenarios, simulated once: the same samples go to a Prometheus (promtool backfill) and to a
-  VictoriaMetrics (its import API), both evaluate the same rule files every 5s from "now", and the same alerts
+  VictoriaMetrics (its import API), both evaluate the same rule files every 2s from "now", and the same alerts
   fire in each scenario's cluster on both.
 """
 
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from e2e.conftest import HEALTHY_HOURS
-from e2e.lab import EVALUATION_INTERVAL, Lab, cluster, write_site
+from e2e.lab import Lab, cluster, write_site
 from e2e.vmlab import VICTORIA_METRICS, VMALERT, VictoriaMetrics, VMAlert, dry_run
 
 from generator import correlations, pipeline
@@ -37,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # an absent target, burn rates over recorded series, predict_linear: three kinds of expression, three scenarios
 VM_SCENARIOS = ("etcd-member-down", "apiserver-5xx-burst", "disk-filling")
 ROUNDS = 4
+# both engines evaluate every 2 s (the site's evaluation_interval, so every group): the rounds and vmalert's
+# record levels come 2.5× sooner than at the labs' 5 s; a round of three small clusters is ~0.1 s of CPU
+INTERVAL = "2s"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -97,29 +99,32 @@ class Engines:
     remote-write API, so a rule reading a recorded series sees it a round or two later than on Prometheus,
     where a group's rules read each other's results in the same evaluation."""
 
-    def __init__(self, prometheus: Prometheus, vmalert: VMAlert, timeout: float = 150) -> None:
+    def __init__(self, prometheus: Prometheus, vmalert: VMAlert, vm: VictoriaMetrics, timeout: float = 150) -> None:
         self.prometheus_firing = firing(prometheus.alerts(), VM_SCENARIOS)
         deadline = time.monotonic() + timeout
         while True:
             self.vmalert_firing = firing(vmalert.alerts(), VM_SCENARIOS)
             if self.vmalert_firing == self.prometheus_firing or time.monotonic() > deadline:
                 break
-            time.sleep(2)
+            vm.flush()  # the records written so far searchable now (VictoriaMetrics: every ~10 s by itself)
+            time.sleep(1)
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
-    """One simulation of the scenarios; its samples backfilled into Prometheus and imported into VictoriaMetrics."""
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Engines:
+    """One simulation of the scenarios; its samples backfilled into Prometheus and imported into VictoriaMetrics.
+    The servers stop as soon as both engines' alerts are taken (not at the module's end: evaluating every 2 s, they
+    would take CPU from the tests after these)."""
     workdir = tmp_path_factory.mktemp("vm-lab")
-    write_site(workdir)
+    write_site(workdir, interval=INTERVAL)
     files = rule_files(workdir / "site")
     specs = [replace(cluster(name), duration=(SCENARIOS[name].minutes + 4) * 60,
                      scenario_window=SCENARIOS[name].minutes * 60) for name in VM_SCENARIOS]
     window = Window(end=run.now(), duration=max(s.duration or 0 for s in specs), step=60)
     sim = Simulation(specs, 11, window)
     vm = VictoriaMetrics(workdir)
-    prometheus = Prometheus(workdir, [str(p) for p in files], workdir / "data", EVALUATION_INTERVAL)
-    vmalert = VMAlert(workdir, files, vm, EVALUATION_INTERVAL)
+    prometheus = Prometheus(workdir, [str(p) for p in files], workdir / "data", INTERVAL)
+    vmalert = VMAlert(workdir, files, vm, INTERVAL)
     try:
         vm.start()
         history, recent = workdir / "history.om", workdir / "recent.om"
@@ -138,7 +143,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
         groups = sum(len(yaml.safe_load(p.read_text(encoding="utf-8"))["groups"]) for p in files)
         prometheus.wait_for_rounds(ROUNDS)
         vmalert.wait_for_rounds(groups, ROUNDS)
-        yield Engines(prometheus, vmalert)
+        return Engines(prometheus, vmalert, vm)
     finally:
         vmalert.stop()
         prometheus.stop()

@@ -119,6 +119,10 @@ class VictoriaMetrics(_Process):
         _get(f"{self.url}/internal/force_flush")
         return samples
 
+    def flush(self) -> None:
+        """Make what was written so far searchable now (VictoriaMetrics otherwise does it every few seconds)."""
+        _get(f"{self.url}/internal/force_flush")
+
     def query(self, expr: str) -> list[dict[str, Any]]:
         body = json.loads(_get(f"{self.url}/api/v1/query?" + urllib.parse.urlencode({"query": expr})))
         return list(body["data"]["result"])

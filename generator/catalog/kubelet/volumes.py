@@ -34,7 +34,7 @@ OPT_OUT_KEY = "filters.pv_exclude"  # the site's opt-out: matchers on kube_persi
 # how far kubernetes-mixin looks back and ahead for the linear prediction
 PREDICT_RANGE = "6h"
 PREDICT_AHEAD = "4 * 24 * 3600"
-CASE_LOOKBACK = "1h"  # an hour of history is enough for predict_linear to fit the line (the mixin's cases use ~1h)
+CASE_LOOKBACK = "10m"  # ten minutes of a straight ramp fit the same line as an hour (promtool evaluates each minute)
 FILL_FOR = "1h"  # kubernetes-mixin's `for` on the predictive warnings
 TEST_CLAIM = "data-db-0"
 
@@ -323,8 +323,8 @@ def _predict_cases(ctx: Context, vol: Volume, size: float, threshold: float, for
     """Fire: below the threshold and falling; quiet: below but flat, or falling but still above it.
 
     Evaluation comes after the lookback plus `for`; the series stay positive well past that moment, so a site
-    that lengthens `for` still sees a falling, non-empty volume. No case needs the full 6h window (an hour of history
-    is enough to fit the line), which keeps promtool fast.
+    that lengthens `for` still sees a falling, non-empty volume. No case needs the full 6h window (ten minutes of a
+    straight ramp are enough to fit the line), which keeps promtool fast.
     """
     def minutes(lookback: str) -> float:
         return (parse_duration(lookback) + parse_duration(for_) + 120) / 60

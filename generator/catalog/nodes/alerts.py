@@ -16,7 +16,8 @@ from generator.context import Context
 from generator.model import Alert, Case
 from generator.promql import fmt_number, parse_duration, selector
 
-FS_LOOKBACK = "1h"  # falling history for the filling-up cases: predict_linear fits a line to what it has of its 6h
+FS_LOOKBACK = "10m"  # falling history for the filling-up cases: predict_linear fits a line to what it has of its 6h
+# (a straight ramp: ten points fit the same line as sixty; promtool evaluates every rule each minute of it)
 DISK_SIZE, INODES = 100e9, 6.5e6
 ROOT = {"device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
 FS_LABELS = {"instance": n.INSTANCE, "device": "/dev/sda1", "mountpoint": "/"}
