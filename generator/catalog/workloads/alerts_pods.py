@@ -27,7 +27,7 @@ from generator.catalog.workloads.names import (
 from generator.catalog.workloads.rules import cpu_usage, ctr_cadv, ctr_ksm, on, pod_ksm, resource, running
 from generator.context import Context
 from generator.model import Alert, Case
-from generator.promql import fmt_number
+from generator.promql import fmt_number, left_open
 
 GATED = 'reason="SchedulingGated"'
 
@@ -78,13 +78,22 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubePodCrashLooping",
-            expr=f"max {by_ctr} (max_over_time(kube_pod_container_status_waiting_reason{k(crash)}[5m])) >= 1",
+            # in back-off at any scrape of the last 5 minutes (bridges the short runs between back-offs); the
+            # sample exactly 5 minutes old is out, as in Prometheus 3, on 2.x too (left_open)
+            expr=(f"max {by_ctr} (max_over_time(kube_pod_container_status_waiting_reason{k(crash)}"
+                  f"[{left_open('5m')}])) >= 1"),
             for_="15m",
             severity="warning",
             summary="A container is crash looping.",
             description="The " + where + " is in CrashLoopBackOff: it keeps exiting and is restarted with back-off.",
             cases=(Case(waiting("CrashLoopBackOff", 1), fires=True, labels=ctr),
-                   Case(waiting("CrashLoopBackOff", 0), fires=False)),
+                   Case(waiting("CrashLoopBackOff", 0), fires=False),
+                   # back-off, a few minutes running, back-off again: one episode, pending from the first sample
+                   Case(waiting("CrashLoopBackOff", "1 1 stale _x3 1 1 stale _x2 1x{n}"), fires=True, labels=ctr,
+                        note="running up to 5 minutes between back-offs"),
+                   # last in back-off at 20m, gone at 21m: quiet at 25m, whichever side of the window 20m falls on
+                   Case(waiting("CrashLoopBackOff", "1x20 stale"), fires=False, lookback="10m",
+                        note="5 minutes after the back-off ended")),
             meaning="The container exited repeatedly and the kubelet now waits (up to 5 minutes) between restarts.",
             impact="The pod serves nothing or intermittently; a Deployment rollout including it stalls.",
             diagnosis=(f"{RESTARTS}{{namespace=\"<namespace>\"}}",
