@@ -58,7 +58,7 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     crash, pull = 'reason="CrashLoopBackOff"', 'reason=~"ImagePullBackOff|ErrImagePull"'
     other = 'reason!~"CrashLoopBackOff|ImagePullBackOff|ErrImagePull"'
     bad_phase, ready_false, phase_running = 'phase=~"Pending|Unknown"', 'condition="false"', 'phase="Running"'
-    not_job, oom = 'owner_kind!="Job"', 'reason="OOMKilled"'
+    job_owned, oom = 'owner_kind="Job"', 'reason="OOMKilled"'
     # Pending/Unknown, or Running without passing readiness. Failed pods (evicted, or exited for good) are left
     # out: they never become ready again, their controller replaces them, and the mismatch alerts say so
     not_ready = (f"(kube_pod_status_phase{k(bad_phase)} == 1) or {on_pod} (kube_pod_status_ready{k(ready_false)} == 1"
@@ -66,8 +66,9 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     # pods held back on purpose by scheduling gates (spec.schedulingGates) wait for whoever removes the gate
     gated = f'unless {on_pod} (kube_pod_status_reason{k(GATED)} == 1)'
     gate = {pod_ksm(ctx, "kube_pod_status_reason", reason="SchedulingGated"): 1}
-    owner = (f"topk {by_pod} (1, max {ctx.by('namespace', 'pod', 'owner_kind')}"
-             f" (kube_pod_owner{k(not_job)}))")
+    # Job pods are the Job alerts' concern. kube-state-metrics gives every pod an owner series (kind "<none>" when
+    # it has none), so `unless` the Job-owned ones keeps the same pods as joining the others, and reads only those
+    jobs = f"unless {on_pod} kube_pod_owner{k(job_owned)}"
     pod_state = lambda phase, ready, kind="ReplicaSet": {  # noqa: E731
         **{pod_ksm(ctx, "kube_pod_status_phase", phase=p): float(p == phase) for p in ("Pending", "Running", "Failed")},
         **{pod_ksm(ctx, "kube_pod_status_ready", condition=cond): float(cond == str(ready).lower())
@@ -188,7 +189,7 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubePodNotReady",
-            expr=f"sum {by_pod} (max {by_pod} ({not_ready}) * {on_pod} group_left (owner_kind) {owner}) > 0 {gated}",
+            expr=f"max {by_pod} ({not_ready}) {jobs} {gated}",
             for_="15m",
             severity="warning",
             summary="A pod has not been ready for more than 15 minutes.",
