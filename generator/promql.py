@@ -161,6 +161,20 @@ def format_duration(seconds: float) -> str:
     return "".join(out)
 
 
+def left_open(duration: str) -> str:
+    """A range for `changes()`/`max_over_time()` whose outcome does not hinge on the sample exactly `duration` old.
+
+    Prometheus 2 holds [t-d, t] in a range selector, Prometheus 3 holds (t-d, t]: on scrapes aligned with the
+    evaluation (promtool's series, a steady scrape phase) the two differ by the boundary sample, and an alert on one
+    sample's change fires or resolves an interval apart. Five seconds shorter, the closed window holds exactly the
+    samples of Prometheus 3's left-open one on every scrape grid of 5 s or coarser that divides `duration`, on both.
+    """
+    seconds = parse_duration(duration)
+    if seconds <= 5:
+        raise PromQLError(f"left_open: duration {duration!r} must be longer than 5s")
+    return format_duration(seconds - 5)
+
+
 def record_name(level: str, metric: str, operations: str) -> str:
     """`level:metric:operations`, e.g. record_name("cluster_verb", "apiserver_request", "rate5m")."""
     name = f"{level}:{metric}:{operations}"

@@ -141,3 +141,18 @@ def test_durations_past_prometheus_range() -> None:
 def test_matches_as_prometheus_decides(op: str, have: str, value: str, passes: bool) -> None:
     """The one matcher evaluation shared by the site checks (context.selects), suggest and rawexpr."""
     assert promql.matches(op, have, value) is passes
+
+
+@pytest.mark.parametrize("step", [5, 10, 15, 20, 30, 60, 150])
+def test_left_open_holds_prometheus_3s_samples_on_every_grid(step: int) -> None:
+    # samples at multiples of `step` before t: the closed window [t-w, t] of left_open("5m") holds exactly those of
+    # Prometheus 3's (t-5m, t], and Prometheus 2's closed [t-5m, t] one more
+    w = promql.parse_duration(promql.left_open("5m"))
+    ages = range(0, 600, step)
+    assert [a for a in ages if a <= w] == [a for a in ages if a < 300] != [a for a in ages if a <= 300]
+
+
+def test_left_open_refuses_what_it_cannot_shorten() -> None:
+    assert promql.left_open("10m") == "9m55s"
+    with pytest.raises(promql.PromQLError, match="longer than 5s"):
+        promql.left_open("5s")

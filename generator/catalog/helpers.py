@@ -36,6 +36,9 @@ class Quantiles:
     quantiles: tuple[float, ...] = (0.99,)
     level: str = ""
     recorded: str = ""
+    # per-pod histograms: no bucket record (nothing else reads it, and it is `le` times the quantile's series);
+    # each quantile rule rates the buckets itself. Worth it for one quantile, not for several
+    fused: bool = False
 
     @property
     def buckets(self) -> str:
@@ -53,8 +56,10 @@ class Quantiles:
 
     def rules(self, ctx: Context, selector: str = "", expr: str = "") -> tuple[RecordingRule, ...]:
         """The bucket rule (`expr`, or the rate of `metric`_bucket{`selector`} summed by cluster, `by` and le),
-        then the quantile rules."""
+        then the quantile rules over it; `fused`: the quantile rules over `expr` itself."""
         expr = expr or f"sum {ctx.by(*self.by, 'le')} (rate({self.metric}_bucket{selector}[5m]))"
+        if self.fused:
+            return quantile_rules(self.name, expr, self.quantiles)
         return RecordingRule(self.buckets, expr), *quantile_rules(self.name, self.buckets, self.quantiles)
 
 

@@ -17,7 +17,7 @@ from generator.promql import record_name
 BUCKETS = buckets.HTTP  # the client libraries' defaults
 
 HTTP_RATE = record_name("namespace_pod", "http_requests", "rate5m")
-HTTP_DURATION = Quantiles("http_request_duration_seconds", by=("namespace", "pod"), level="namespace_pod")
+HTTP_DURATION = Quantiles("http_request_duration_seconds", by=("namespace", "pod"), level="namespace_pod", fused=True)
 HTTP_Q = HTTP_DURATION.name
 # ingress-nginx's own `namespace` label becomes `exported_namespace` when Prometheus attaches the target's
 # namespace (the kube-prometheus default, honor_labels false); its dashboards use the same label.

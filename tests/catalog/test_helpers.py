@@ -109,3 +109,11 @@ def test_context_histogram_writes_the_sources_series_with_every_bucket() -> None
         f"demo_seconds_count{{{job}}}": "0+120x{n}",
         f"demo_seconds_sum{{{job}}}": "0+60x{n}",
     }
+
+
+def test_fused_quantiles_rate_the_buckets_in_the_quantile_rule() -> None:
+    # per-pod histograms record no bucket series: `le` times the quantile's series, and nothing else reads them
+    q = Quantiles("http_request_duration_seconds", by=("namespace", "pod"), level="namespace_pod", fused=True)
+    rate = 'sum by (cluster, namespace, pod, le) (rate(http_request_duration_seconds_bucket{job="web"}[5m]))'
+    assert q.rules(Context(), '{job="web"}') == (RecordingRule(q.name, f"histogram_quantile(0.99, {rate})",
+                                                               {"quantile": "0.99"}),)

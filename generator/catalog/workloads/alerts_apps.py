@@ -13,7 +13,7 @@ from generator.catalog.workloads.names import KSM, PHASE
 from generator.catalog.workloads.rules import ksm, on
 from generator.context import Context
 from generator.model import Alert, Case
-from generator.promql import fmt_number, format_duration
+from generator.promql import fmt_number, format_duration, left_open
 
 
 def alerts(ctx: Context) -> tuple[Alert, ...]:
@@ -180,7 +180,7 @@ def _daemonsets(ctx: Context) -> tuple[Alert, ...]:
         s("kube_daemonset_status_number_misscheduled"): mis}
     stuck = (f"(({ds('current_number_scheduled')} != {desired}) or ({ds('number_misscheduled')} != 0)"
              f" or ({ds('updated_number_scheduled')} != {desired}) or ({ds('number_available')} != {desired}))"
-             f" and (changes({ds('updated_number_scheduled')}[5m]) == 0)")
+             f" and (changes({ds('updated_number_scheduled')}[{left_open('5m')}]) == 0)")
     return (
         Alert(
             name="KubeDaemonSetRolloutStuck",
@@ -191,7 +191,13 @@ def _daemonsets(ctx: Context) -> tuple[Alert, ...]:
             description="The rollout of " + where + " has not progressed for 15 minutes.",
             cases=(Case(state(updated=2), fires=True, labels=labels),
                    Case(state(available=4), fires=True, labels=labels, note="a pod unavailable"),
-                   Case(state(), fires=False)),
+                   Case(state(), fires=False),
+                   # updated 2, 3, then 4 of 5 from 2m on: no change in the last 5 minutes from 6m, firing 15m later
+                   # (at 21m, not 22m: the 1m sample, exactly 5 minutes old at 6m, is out of the window)
+                   Case({**state(), s("kube_daemonset_status_updated_number_scheduled"): "2 3 4x{n}"}, fires=True,
+                        labels=labels, lookback="6m", note="15 minutes after its last progress"),
+                   Case({**state(), s("kube_daemonset_status_updated_number_scheduled"): "2 3 4x{n}"}, fires=False,
+                        lookback="5m", note="one minute before")),
             meaning="Not every node runs an updated, available pod of the DaemonSet and the update makes no "
                     "progress.",
             impact="Nodes run an old version or none of the node agent (CNI, log shipper, exporter).",

@@ -27,7 +27,7 @@ from generator.catalog.workloads.names import (
 from generator.catalog.workloads.rules import cpu_usage, ctr_cadv, ctr_ksm, on, pod_ksm, resource, running
 from generator.context import Context
 from generator.model import Alert, Case
-from generator.promql import fmt_number
+from generator.promql import fmt_number, left_open
 
 GATED = 'reason="SchedulingGated"'
 
@@ -58,7 +58,7 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     crash, pull = 'reason="CrashLoopBackOff"', 'reason=~"ImagePullBackOff|ErrImagePull"'
     other = 'reason!~"CrashLoopBackOff|ImagePullBackOff|ErrImagePull"'
     bad_phase, ready_false, phase_running = 'phase=~"Pending|Unknown"', 'condition="false"', 'phase="Running"'
-    not_job, oom = 'owner_kind!="Job"', 'reason="OOMKilled"'
+    job_owned, oom = 'owner_kind="Job"', 'reason="OOMKilled"'
     # Pending/Unknown, or Running without passing readiness. Failed pods (evicted, or exited for good) are left
     # out: they never become ready again, their controller replaces them, and the mismatch alerts say so
     not_ready = (f"(kube_pod_status_phase{k(bad_phase)} == 1) or {on_pod} (kube_pod_status_ready{k(ready_false)} == 1"
@@ -66,8 +66,9 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     # pods held back on purpose by scheduling gates (spec.schedulingGates) wait for whoever removes the gate
     gated = f'unless {on_pod} (kube_pod_status_reason{k(GATED)} == 1)'
     gate = {pod_ksm(ctx, "kube_pod_status_reason", reason="SchedulingGated"): 1}
-    owner = (f"topk {by_pod} (1, max {ctx.by('namespace', 'pod', 'owner_kind')}"
-             f" (kube_pod_owner{k(not_job)}))")
+    # Job pods are the Job alerts' concern. kube-state-metrics gives every pod an owner series (kind "<none>" when
+    # it has none), so `unless` the Job-owned ones keeps the same pods as joining the others, and reads only those
+    jobs = f"unless {on_pod} kube_pod_owner{k(job_owned)}"
     pod_state = lambda phase, ready, kind="ReplicaSet": {  # noqa: E731
         **{pod_ksm(ctx, "kube_pod_status_phase", phase=p): float(p == phase) for p in ("Pending", "Running", "Failed")},
         **{pod_ksm(ctx, "kube_pod_status_ready", condition=cond): float(cond == str(ready).lower())
@@ -78,13 +79,22 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     return (
         Alert(
             name="KubePodCrashLooping",
-            expr=f"max {by_ctr} (max_over_time(kube_pod_container_status_waiting_reason{k(crash)}[5m])) >= 1",
+            # in back-off at any scrape of the last 5 minutes (bridges the short runs between back-offs); the
+            # sample exactly 5 minutes old is out, as in Prometheus 3, on 2.x too (left_open)
+            expr=(f"max {by_ctr} (max_over_time(kube_pod_container_status_waiting_reason{k(crash)}"
+                  f"[{left_open('5m')}])) >= 1"),
             for_="15m",
             severity="warning",
             summary="A container is crash looping.",
             description="The " + where + " is in CrashLoopBackOff: it keeps exiting and is restarted with back-off.",
             cases=(Case(waiting("CrashLoopBackOff", 1), fires=True, labels=ctr),
-                   Case(waiting("CrashLoopBackOff", 0), fires=False)),
+                   Case(waiting("CrashLoopBackOff", 0), fires=False),
+                   # back-off, a few minutes running, back-off again: one episode, pending from the first sample
+                   Case(waiting("CrashLoopBackOff", "1 1 stale _x3 1 1 stale _x2 1x{n}"), fires=True, labels=ctr,
+                        note="running up to 5 minutes between back-offs"),
+                   # last in back-off at 20m, gone at 21m: quiet at 25m, whichever side of the window 20m falls on
+                   Case(waiting("CrashLoopBackOff", "1x20 stale"), fires=False, lookback="10m",
+                        note="5 minutes after the back-off ended")),
             meaning="The container exited repeatedly and the kubelet now waits (up to 5 minutes) between restarts.",
             impact="The pod serves nothing or intermittently; a Deployment rollout including it stalls.",
             diagnosis=(f"{RESTARTS}{{namespace=\"<namespace>\"}}",
@@ -179,7 +189,7 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
         ),
         Alert(
             name="KubePodNotReady",
-            expr=f"sum {by_pod} (max {by_pod} ({not_ready}) * {on_pod} group_left (owner_kind) {owner}) > 0 {gated}",
+            expr=f"max {by_pod} ({not_ready}) {jobs} {gated}",
             for_="15m",
             severity="warning",
             summary="A pod has not been ready for more than 15 minutes.",

@@ -112,7 +112,7 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
     holding = 'phase=~"Pending|Running"'
     held = lambda metric: (  # noqa: E731
         f"sum {ctx.by('namespace', 'pod', 'container', 'resource')}"
-        f" ({metric}{k(cpu_mem)} * {on_pod} group_left {ACTIVE})"
+        f" ({metric}{k(cpu_mem)} and {on_pod} {ACTIVE})"
     )
     # hostNetwork pods see the node's interfaces: their counters are node traffic, not the pod's
     host_network = 'host_network="true"'
@@ -160,8 +160,9 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
                                       "container_network_transmit_packets_dropped_total"), group=net_group),
         RecordingRule(NET_PACKETS, both("container_network_receive_packets_total",
                                         "container_network_transmit_packets_total"), group=net_group),
-        # dropped per packet offered: drops are not counted in the packets counters
-        RecordingRule(NET_DROP_RATIO, f"{NET_DROPS} / ({NET_PACKETS} + {NET_DROPS})", group=net_group),
+        # dropped per packet offered (drops are not counted in the packets counters): drops / (packets + drops),
+        # written to read each record once — 0 without drops (x/0 = +Inf), NaN with no traffic, as the quotient
+        RecordingRule(NET_DROP_RATIO, f"1 / (1 + {NET_PACKETS} / {NET_DROPS})", group=net_group),
     )
 
 
@@ -259,6 +260,9 @@ def rule_tests(ctx: Context) -> tuple[RuleTest, ...]:
         RuleTest(inputs=network, expr=NET_RX, expected=((pod, 1024),),
                  note="interfaces summed per pod, hostNetwork pods left out"),
         RuleTest(inputs=drops, expr=NET_DROP_RATIO, expected=((pod, 0.1),), note="10 dropped of 100 offered"),
+        RuleTest(inputs={**drops, **net("container_network_receive_packets_dropped_total", POD, 0),
+                         **net("container_network_transmit_packets_dropped_total", POD, 0)},
+                 expr=NET_DROP_RATIO, expected=((pod, 0),), note="none dropped"),
         RuleTest(inputs={ctr_ksm(ctx, "kube_pod_container_status_restarts_total"): "0+1x{n}"}, expr=RESTARTS,
                  expected=((pod, 5),), note="one restart a minute"),
         RuleTest(inputs=owners, expr=OWNER,
