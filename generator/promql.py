@@ -168,6 +168,8 @@ def left_open(duration: str) -> str:
     evaluation (promtool's series, a steady scrape phase) the two differ by the boundary sample, and an alert on one
     sample's change fires or resolves an interval apart. Five seconds shorter, the closed window holds exactly the
     samples of Prometheus 3's left-open one on every scrape grid of 5 s or coarser that divides `duration`, on both.
+    On a scrape phase not aligned with the evaluation the window is simply 5 s shorter: a sample in its oldest 5 s is
+    missed at some evaluations, which alerts that hold for many minutes do not notice.
     """
     seconds = parse_duration(duration)
     if seconds <= 5:
