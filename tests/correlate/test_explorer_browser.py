@@ -43,7 +43,7 @@ class Serve:
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "generator", "serve", "--prometheus", prometheus_url, "--listen",
-                 f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "20s", *extra],
+                 f"127.0.0.1:{self.port}", "--log-level", "warning", "--timeout", "60s", *extra],
                 cwd=workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": str(ROOT)})
         limit = time.monotonic() + 180  # generous: a busy machine
@@ -253,7 +253,11 @@ def test_choosing_the_target_lists_the_planted_partner_first(serve: Serve, brows
 
     # a target without data in the scope says so
     choose(d, "target", "apiserver_request_rate")
-    until(d, "the empty target", lambda d: "no data in this scope" in d.find_element(By.ID, "status").text)
+    try:
+        until(d, "the empty target", lambda d: "no data in this scope" in d.find_element(By.ID, "status").text)
+    except TimeoutException:  # say what the page showed instead (one loaded CI run timed out here)
+        raise AssertionError(f"status {d.find_element(By.ID, 'status').text!r}, related "
+                             f"{d.find_element(By.ID, 'related').text[:300]!r}; console {console_errors(d)}") from None
     assert d.find_element(By.ID, "status").text.startswith("Request rate: no data in this scope and window")
     assert "Nothing could be compared" in d.find_element(By.ID, "related").text
 
