@@ -43,7 +43,8 @@ class Case:
     """One promtool case for an alert.
 
     `inputs` maps a series selector (`metric{l="v"}`) to either a constant (held for the whole case) or a
-    promtool expanding-notation string in which `{n}` stands for the number of samples the case needs.
+    promtool expanding-notation string in which `{n}` stands for the number of samples the case needs and `{t-K}`
+    for the evaluation time in minutes less K.
     A firing case lists the labels the alert must carry (beyond severity and component) and, when the
     description uses `$value`, the value the expression must have at evaluation time.
     """

@@ -4,7 +4,8 @@ Each case is its own test group, so the quiet case's series cannot leak into the
 time is the case's lookback (by when its expression holds) plus the alert's (possibly patched) `for`, with no
 slack after it, so a recorded series read one interval late fails the case. Recording groups are evaluated
 before alerting ones (`group_eval_order`): promtool's order is unspecified otherwise. `{n}` in input values
-becomes the number of one-minute samples needed to reach the evaluation time.
+becomes the number of one-minute samples needed to reach the evaluation time, `{t-K}` the evaluation time in minutes
+less K (a series that ends K minutes before it, whatever `for` a site patches in).
 """
 
 from __future__ import annotations
@@ -21,16 +22,18 @@ from generator.render.rulefiles import alert_group, alert_labels, recording_grou
 from generator.yamlio import dump
 
 _BARE_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_BEFORE_EVAL = re.compile(r"\{t-(\d+)\}")
 
 
-def _values(value: float | str, samples: int) -> str:
+def _values(value: float | str, samples: int, minutes: int) -> str:
     if isinstance(value, str):
-        return value.replace("{n}", str(samples))
+        return _BEFORE_EVAL.sub(lambda m: str(minutes - int(m.group(1))), value.replace("{n}", str(samples)))
     return f"{fmt_number(value)}+0x{samples}"
 
 
-def _inputs(inputs: dict[str, float | str], samples: int) -> list[dict[str, str]]:
-    return [{"series": s, "values": _values(v, samples)} for s, v in sorted(inputs.items())]
+def _inputs(inputs: dict[str, float | str], seconds: float) -> list[dict[str, str]]:
+    samples, minutes = int(seconds // 60) + 5, int(seconds // 60)
+    return [{"series": s, "values": _values(v, samples, minutes)} for s, v in sorted(inputs.items())]
 
 
 def _label_text(labels: dict[str, str]) -> str:
@@ -44,7 +47,6 @@ def eval_seconds(alert: Alert, case: Case) -> float:
 def _alert_test(component: Component, alert: Alert, case: Case, cluster: str,
                 notes: dict[str, str]) -> dict[str, Any]:
     seconds = eval_seconds(alert, case)
-    samples = int(seconds // 60) + 5
     expected: list[dict[str, Any]] = []
     if case.fires:
         labels = {cluster: TEST_CLUSTER, **alert_labels(component, alert), **case.labels}
@@ -57,13 +59,12 @@ def _alert_test(component: Component, alert: Alert, case: Case, cluster: str,
     return {
         "name": name,
         "interval": "1m",
-        "input_series": _inputs(case.inputs, samples),
+        "input_series": _inputs(case.inputs, seconds),
         "alert_rule_test": checks,
     }
 
 
 def _rule_test(test: RuleTest, cluster: str) -> dict[str, Any]:
-    samples = int(parse_duration(test.eval_time) // 60) + 5
     base = {"__name__": test.expr} if _BARE_METRIC.match(test.expr) else {}
     rows = [
         {"labels": _label_text({**base, cluster: TEST_CLUSTER, **labels}), "value": value}
@@ -72,7 +73,7 @@ def _rule_test(test: RuleTest, cluster: str) -> dict[str, Any]:
     return {
         "name": f"{test.expr}" + (f": {test.note}" if test.note else ""),
         "interval": "1m",
-        "input_series": _inputs(test.inputs, samples),
+        "input_series": _inputs(test.inputs, parse_duration(test.eval_time)),
         "promql_expr_test": [{"expr": test.expr, "eval_time": test.eval_time, "exp_samples": rows}],
     }
 

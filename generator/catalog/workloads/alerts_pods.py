@@ -92,8 +92,9 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
                    # back-off, a few minutes running, back-off again: one episode, pending from the first sample
                    Case(waiting("CrashLoopBackOff", "1 1 stale _x3 1 1 stale _x2 1x{n}"), fires=True, labels=ctr,
                         note="running up to 5 minutes between back-offs"),
-                   # last in back-off at 20m, gone at 21m: quiet at 25m, whichever side of the window 20m falls on
-                   Case(waiting("CrashLoopBackOff", "1x20 stale"), fires=False, lookback="10m",
+                   # last in back-off 5 minutes before the evaluation, gone a minute later: quiet, whichever side
+                   # of the window that sample falls on (and whatever `for` a site patches in)
+                   Case(waiting("CrashLoopBackOff", "1x{t-5} stale"), fires=False, lookback="10m",
                         note="5 minutes after the back-off ended")),
             meaning="The container exited repeatedly and the kubelet now waits (up to 5 minutes) between restarts.",
             impact="The pod serves nothing or intermittently; a Deployment rollout including it stalls.",
