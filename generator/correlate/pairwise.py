@@ -88,7 +88,7 @@ def _keys(xr: NDArray[np.float64], mask: NDArray[np.bool_], autocorrelated: bool
     z = np.nan_to_num(z)
     if not autocorrelated or not count.size:
         return z, None, count, flat
-    lags = np.maximum(1, np.minimum(count // 5, count - 1))  # default_lags, capped as autocorrelation_weights
+    lags = np.maximum(1, np.minimum(significance.default_lags(count), count - 1))  # capped as autocorrelation_weights
     top = int(lags.max())
     size = sp_fft.next_fast_len(z.shape[1] + top, real=True)
     f = sp_fft.rfft(z, size, axis=1)

@@ -111,8 +111,9 @@ def autocorrelation_weights(z: Array, lags: int) -> Array:
     return acf * np.sqrt((m - np.arange(1, lags + 1)) / m)
 
 
-def default_lags(n_points: int) -> int:
-    return max(1, n_points // 5)
+def default_lags(n_points: int | NDArray[np.int64]) -> int | NDArray[np.int64]:
+    """Lags of the autocorrelation correction for n points: a fifth of them, at least 1 (per element of an array)."""
+    return np.maximum(1, np.asarray(n_points) // 5) if isinstance(n_points, np.ndarray) else max(1, n_points // 5)
 
 
 def _check_alpha(alpha: float) -> None:

@@ -68,7 +68,6 @@ def sliding(
     timestamps: ArrayLike | None = None,
     alpha: float = stats.DEFAULT_ALPHA,
     method: str = stats.DEFAULT_METHOD,
-    max_drop: float = stats.DEFAULT_MAX_DROP,
 ) -> WindowResult:
     """ρ over time in windows of ``window`` points for ``pairs`` (default: all i < j) and their stability."""
     x = stats._finite(data)
@@ -140,8 +139,7 @@ def long_and_short(
     long = stats.correlate(data, series, alpha=alpha, method=method, max_drop=max_drop)
     total = np.asarray(data).shape[1]
     short = {
-        w: sliding(data, w, stride, series=series, pairs=pairs, timestamps=timestamps,
-                   alpha=alpha, method=method, max_drop=max_drop)
+        w: sliding(data, w, stride, series=series, pairs=pairs, timestamps=timestamps, alpha=alpha, method=method)
         for w in windows
         if w <= total
     }
