@@ -181,6 +181,7 @@ def _daemonsets(ctx: Context) -> tuple[Alert, ...]:
     stuck = (f"(({ds('current_number_scheduled')} != {desired}) or ({ds('number_misscheduled')} != 0)"
              f" or ({ds('updated_number_scheduled')} != {desired}) or ({ds('number_available')} != {desired}))"
              f" and (changes({ds('updated_number_scheduled')}[{left_open('5m')}]) == 0)")
+    stalled = {**state(), s("kube_daemonset_status_updated_number_scheduled"): "2 3 4x{n}"}
     return (
         Alert(
             name="KubeDaemonSetRolloutStuck",
@@ -194,10 +195,8 @@ def _daemonsets(ctx: Context) -> tuple[Alert, ...]:
                    Case(state(), fires=False),
                    # updated 2, 3, then 4 of 5 from 2m on: no change in the last 5 minutes from 6m, firing 15m later
                    # (at 21m, not 22m: the 1m sample, exactly 5 minutes old at 6m, is out of the window)
-                   Case({**state(), s("kube_daemonset_status_updated_number_scheduled"): "2 3 4x{n}"}, fires=True,
-                        labels=labels, lookback="6m", note="15 minutes after its last progress"),
-                   Case({**state(), s("kube_daemonset_status_updated_number_scheduled"): "2 3 4x{n}"}, fires=False,
-                        lookback="5m", note="one minute before")),
+                   Case(stalled, fires=True, labels=labels, lookback="6m", note="15 minutes after its last progress"),
+                   Case(stalled, fires=False, lookback="5m", note="one minute before")),
             meaning="Not every node runs an updated, available pod of the DaemonSet and the update makes no "
                     "progress.",
             impact="Nodes run an old version or none of the node agent (CNI, log shipper, exporter).",

@@ -66,8 +66,8 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     # pods held back on purpose by scheduling gates (spec.schedulingGates) wait for whoever removes the gate
     gated = f'unless {on_pod} (kube_pod_status_reason{k(GATED)} == 1)'
     gate = {pod_ksm(ctx, "kube_pod_status_reason", reason="SchedulingGated"): 1}
-    # Job pods are the Job alerts' concern. kube-state-metrics gives every pod an owner series (kind "<none>" when
-    # it has none), so `unless` the Job-owned ones keeps the same pods as joining the others, and reads only those
+    # Job pods are the Job alerts' concern: `unless` the Job-owned ones, which keeps a pod with any other owner,
+    # none (kube-state-metrics 2.x: owner_kind="", 1.x: "<none>") or no owner series at all, and reads only those
     jobs = f"unless {on_pod} kube_pod_owner{k(job_owned)}"
     pod_state = lambda phase, ready, kind="ReplicaSet": {  # noqa: E731
         **{pod_ksm(ctx, "kube_pod_status_phase", phase=p): float(p == phase) for p in ("Pending", "Running", "Failed")},
@@ -199,6 +199,8 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
             cases=(Case(pod_state("Pending", False), fires=True, labels={"namespace": ns, "pod": POD}),
                    Case(pod_state("Running", False), fires=True, labels={"namespace": ns, "pod": POD},
                         note="running but failing its readiness probe"),
+                   Case(pod_state("Pending", False, ""), fires=True, labels={"namespace": ns, "pod": POD},
+                        note="a bare pod (owner_kind=\"\", as kube-state-metrics 2.x writes it)"),
                    Case(pod_state("Running", True), fires=False),
                    Case(pod_state("Pending", False, "Job"), fires=False, note="Job pods are the Job alerts' concern"),
                    Case(pod_state("Failed", False), fires=False, note="an evicted pod: its ReplicaSet replaces it"),
