@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from e2e.history import backfill_recording_rules
-from e2e.lab import Lab, cluster, simulated_prometheus
+from e2e.lab import SMALL_LAB_INTERVAL, Lab, cluster, simulated_prometheus
 from e2e.scenario_snapshots import Pending
 
 TESTS = Path(__file__).resolve().parent.parent
@@ -45,9 +45,9 @@ def need_prometheus() -> None:
 @pytest.fixture(scope="session")
 def simulated_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     need_prometheus()
-    # settled at 2 s a round: the same three rounds as at the labs' 5 s, 9 s sooner; no rule runs after them
+    # the same three rounds as at the scenario labs' interval, sooner; no rule runs after them
     with simulated_prometheus(tmp_path_factory.mktemp("healthy-lab"), [HEALTHY],
-                              duration=HEALTHY_HOURS * 3600, interval="2s") as lab:
+                              duration=HEALTHY_HOURS * 3600, interval=SMALL_LAB_INTERVAL) as lab:
         yield lab
 
 

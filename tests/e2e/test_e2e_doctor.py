@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 from e2e.conftest import need_prometheus
-from e2e.lab import EVALUATION_INTERVAL, rule_globs, write_site
+from e2e.lab import EVALUATION_INTERVAL, SMALL_LAB_INTERVAL, rule_globs, write_site
 
 from generator import cli
 from generator.simulate import run
@@ -34,9 +34,7 @@ from generator.simulate.prometheus import Prometheus, backfill
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 SPEC = ClusterSpec("doctor", nodes=2, namespaces=2, pods=6)
-# the healthy lab's rules run every 2 s (the site's evaluation_interval, so every group): its two rounds and the
-# patched alert's first firing evaluation come 2.5x sooner than at 5 s; the doctor reads no interval
-INTERVAL = "2s"
+INTERVAL = SMALL_LAB_INTERVAL  # the healthy lab's every group (the doctor reads no interval)
 HOSTILE = 'job="co\\"re\\\\dns"'  # PromQL text job="co\"re\\dns": a quote and a backslash in the value
 
 

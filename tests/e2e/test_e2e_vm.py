@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from e2e.conftest import HEALTHY_HOURS
-from e2e.lab import Lab, cluster, write_site
+from e2e.lab import SMALL_LAB_INTERVAL, Lab, cluster, write_site
 from e2e.vmlab import VICTORIA_METRICS, VMALERT, VictoriaMetrics, VMAlert, dry_run
 
 from generator import correlations, pipeline
@@ -36,9 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # an absent target, burn rates over recorded series, predict_linear: three kinds of expression, three scenarios
 VM_SCENARIOS = ("etcd-member-down", "apiserver-5xx-burst", "disk-filling")
 ROUNDS = 4
-# both engines evaluate every 2 s (the site's evaluation_interval, so every group): the rounds and vmalert's
-# record levels come 2.5× sooner than at the labs' 5 s; a round of three small clusters is ~0.1 s of CPU
-INTERVAL = "2s"
+INTERVAL = SMALL_LAB_INTERVAL  # both engines, every group (the site's evaluation_interval)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -99,7 +99,7 @@ class VictoriaMetrics(_Process):
             with urllib.request.urlopen(req, timeout=300) as resp:
                 if resp.status != 204:
                     raise RuntimeError(f"import answered {resp.status}: {resp.read()[:500]!r}")
-        _get(f"{self.url}/internal/force_flush")  # make the samples searchable now
+        self.flush()
         return samples
 
     def import_matrix(self, result: list[dict[str, Any]]) -> int:
@@ -116,7 +116,7 @@ class VictoriaMetrics(_Process):
         with urllib.request.urlopen(req, timeout=300) as resp:
             if resp.status != 204:
                 raise RuntimeError(f"import answered {resp.status}: {resp.read()[:500]!r}")
-        _get(f"{self.url}/internal/force_flush")
+        self.flush()
         return samples
 
     def flush(self) -> None:
