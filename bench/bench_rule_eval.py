@@ -18,12 +18,10 @@ Usage: python bench/bench_rule_eval.py [--pods 500] [--base 0648069] [--json]
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -36,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
+from bench.base_commit import generator_at  # noqa: E402
 from generator import pipeline  # noqa: E402
 from generator.config import load  # noqa: E402
 from generator.demo import Stack  # noqa: E402
@@ -68,12 +67,7 @@ def _write_set(files: dict[str, str], out: Path) -> dict[str, float]:
 
 def _base_files(commit: str, scratch: Path) -> dict[str, str]:
     """`stereo generate` of the generator at `commit` (default settings), as {relative path: text}."""
-    src, out = scratch / "src", scratch / "out"
-    src.mkdir(parents=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "generator"], capture_output=True,
-                             check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(src, filter="data")
+    src, out = generator_at(commit, scratch / "src"), scratch / "out"
     subprocess.run([sys.executable, "-m", "generator", "generate", "--out", str(out)], cwd=scratch, check=True,
                    env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}, capture_output=True)
     return {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")

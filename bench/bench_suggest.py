@@ -23,12 +23,10 @@ Usage: python bench/bench_suggest.py [--pods 500] [--json] [--decode] [--replace
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -160,19 +158,13 @@ def run(pods: int = 500, decode: bool = False, missing: float = 0.0, replaced: f
     return out
 
 
-def _base_src(commit: str, scratch: Path) -> Path:
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "generator"], capture_output=True,
-                             check=True).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(scratch, filter="data")
-    return scratch
-
-
 def compare(base: str, pods: int, cycles: int, missing: float = 0.0, replaced: float = 0.0) -> dict[str, Any]:
     """CPU seconds (median of 3 per process) of this checkout and `base`, alternating, one process each."""
     got: dict[str, list[float]] = {"base": [], "new": []}
     with tempfile.TemporaryDirectory(prefix="stereo-bench-suggest-") as tmp:
-        srcs = {"base": str(_base_src(base, Path(tmp))), "new": str(ROOT)}
+        from bench.base_commit import generator_at  # the parent only (a child's path holds the measured source)
+
+        srcs = {"base": str(generator_at(base, Path(tmp))), "new": str(ROOT)}
         for c in range(cycles):
             for name in ("base", "new") if c % 2 == 0 else ("new", "base"):
                 child = subprocess.run([sys.executable, __file__, "--pods", str(pods), "--json", "--full-only",
