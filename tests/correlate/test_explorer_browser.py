@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -454,8 +455,12 @@ def tag_texts(driver: Any, kind: str) -> dict[str, str]:
 
 def test_expected_pairs_and_partial_objects_are_marked(rollout: Serve, browser: Any, tmp_path: Path) -> None:
     d = browser
+    # the page and the API measure one pinned window: unpinned, a minute passing between the two moves the window
+    # and the late pod's present points with it
+    end = int(time.time())
     api = requests.get(f"{rollout.url}/api/v1/suggestions", timeout=60,
-                       params={"target": NET, "selector": 'namespace="shop"', "k": 25}).json()
+                       params={"target": NET, "selector": 'namespace="shop"', "k": 25, "end": end}).json()
+    assert end - 600 < api["end"] <= end  # aligned to the step
     whole = {(f["b"] if f["a"] == NET else f["a"]): f for f in api["findings"] if f["phase"] is None}
     # what the API measured on this cluster: two unexpected partners (one on the late pod), two expected ones after
     order = [r["name"] for r in api["suggestions"]]
@@ -468,9 +473,12 @@ def test_expected_pairs_and_partial_objects_are_marked(rollout: Serve, browser: 
 
     for width, height in ((1280, 800), (390, 844)):
         viewport(d, width, height, mobile=width < 500)
-        d.get(f"{rollout.url}/?target={NET}&namespace=shop&window=6h")
+        d.get(f"{rollout.url}/?target={NET}&namespace=shop&window=6h&end={end}")
         wait_measured(d)
         assert first_rows(d) == order  # as the API orders them: the expected ones last
+        pinned = datetime.fromtimestamp(api["end"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert f"window 6h ending {pinned} at " in d.find_element(By.ID, "status").text
+        assert f"end={end}" in d.current_url  # the page's own URL keeps the pinned window
         assert tag_texts(d, "expected") == {NET_TX: "expected: same traffic", RPS: "expected: same traffic"}
         assert tag_texts(d, "partial") == {MEM: f"web-2 present {late['present']}/{late['points']} points — "
                                                 "replaced, created or deleted during the window"}
@@ -492,13 +500,14 @@ def test_a_weak_expected_pair_is_tagged_in_the_weaker_fold(rollout: Serve, brows
     """The suggestion rows carry `expected` themselves: a pair too weak to have an object finding is still
     tagged when the weaker pairs are unfolded."""
     d = browser
+    end = int(time.time())  # one window for the API and the page, as above
     api = requests.get(f"{rollout.url}/api/v1/suggestions", timeout=60,
-                       params={"target": NET, "selector": 'namespace="quiet"', "k": 25}).json()
+                       params={"target": NET, "selector": 'namespace="quiet"', "k": 25, "end": end}).json()
     rows = {r["name"]: r for r in api["suggestions"] + api["not_significant"]}
     assert rows[NET_TX]["expected"] is True and abs(rows[NET_TX]["rho"]) < 0.3
     assert not any(NET_TX in (f["a"], f["b"]) for f in api["findings"])  # no finding to take the flag from
     viewport(d, 1280, 800)
-    d.get(f"{rollout.url}/?target={NET}&namespace=quiet&window=6h")
+    d.get(f"{rollout.url}/?target={NET}&namespace=quiet&window=6h&end={end}")
     wait_measured(d)
     assert first_rows(d) == []
     weaker = d.find_element(By.ID, "weaker")

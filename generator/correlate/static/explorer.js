@@ -6,7 +6,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
   const TOKEN_KEY = "stereo.token";
   const LEVELS = ["cluster", "namespace", "pod"];
   const state = { meta: null, byName: {}, result: null, rows: [], listed: 0, chosen: "", ticked: [], gen: 0, heatGen: 0,
-                  pairGen: 0 };
+                  pairGen: 0, end: "" };
 
   class ApiError extends Error {
     constructor(status, message) { super(message); this.status = status; }
@@ -31,6 +31,8 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     for (const [k, v] of Object.entries(params || {})) {
       if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
     }
+    // a link's `end` pins every windowed request to the same past window (an incident, a shared link)
+    if (state.end && params && "window" in params) url.searchParams.set("end", state.end);
     const headers = { Accept: "application/json" };
     if (token()) headers.Authorization = "Bearer " + token();
     let r;
@@ -134,6 +136,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     $("cluster-name").textContent = meta.cluster_label === "cluster" ? "Cluster" : meta.cluster_label;
     const preset = new URLSearchParams(location.search);
     if (preset.get("window")) $("window").value = preset.get("window");
+    state.end = preset.get("end") || "";
     const wanted = preset.get("target");
     if (wanted && state.byName[wanted]) {
       target.value = wanted;
@@ -199,6 +202,7 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     p.set("target", $("target").value);
     for (const level of LEVELS) if ($(level).value) p.set(level, $(level).value);
     p.set("window", $("window").value);
+    if (state.end) p.set("end", state.end);
     history.replaceState(null, "", "?" + p.toString());
   }
 
@@ -238,7 +242,8 @@ import { el, heatmap, pairChart, q, rho } from "./draw.js";
     state.ticked = state.rows.slice(0, 5).map((row) => row.name);
     const sig = r.suggestions.length;
     const own = r.missing.find((m) => m.name === target);
-    const scope = " · window " + r.window + " at " + r.step + " · α " + r.alpha + " · scope " + (r.selector || "everything");
+    const until = state.end ? " ending " + new Date(r.end * 1000).toISOString().replace(".000Z", "Z") : "";
+    const scope = " · window " + r.window + until + " at " + r.step + " · α " + r.alpha + " · scope " + (r.selector || "everything");
     if (own) setStatus(title + ": " + own.reason + " in this scope and window, nothing to compare" + scope, "error");
     else {
       const expected = listed.filter((row) => row.expected).length;
