@@ -214,6 +214,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         controller.cleanup()  # type: ignore[attr-defined]
 
 
+@pytest.hookimpl(tryfirst=True)  # on a worker: the groups file is written before xdist reports the collection
 def pytest_collection_finish(session: pytest.Session) -> None:
     if on_xdist_worker(session.config) and "stereo_groups" in session.config.workerinput:  # type: ignore[attr-defined]
         import xdist_groups

@@ -34,7 +34,9 @@ class GroupScheduling(LoadScopeScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         if self._groups is None:  # read when the first scope is asked for: every worker has reported by then
-            self._groups = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {}
+            if not self.path.exists():
+                raise RuntimeError(f"{self.path}: no worker wrote the tests' groups (tests/conftest.py)")
+            self._groups = json.loads(self.path.read_text(encoding="utf-8"))
         group = self._groups.get(nodeid)
         return f"group:{group}" if group else nodeid
 
