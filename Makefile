@@ -28,8 +28,11 @@ generate: $(BASE)
 test-deps:
 	tools/setup-test-deps.sh
 
+# the suite on TEST_WORKERS pytest-xdist workers (`make test TEST_WORKERS=0` runs it serially); tests sharing an
+# expensive fixture run on one worker, the groups in the order tests/conftest.py gives (tests/xdist_groups.py)
+TEST_WORKERS ?= 3
 test: test-deps $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 check: $(BASE)
 	$(BIN)/stereo generate --check

@@ -38,9 +38,23 @@ PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free port on 127.0.0.1, kept from every other process's port-0 bind until a server takes it.
+
+    A port merely bound and released could be handed to another process (a parallel test worker, another
+    demo) before our server binds it, and a readiness check would then talk to the wrong server. So the port is
+    left in TIME_WAIT (its accepted side closes first): for about a minute the kernel gives it to no port-0 bind
+    and no outgoing connection, while a server binding it by number with SO_REUSEADDR — Prometheus, Alertmanager
+    and VictoriaMetrics (Go), uvicorn, http.server — still can. Nothing listens on it until then: a client
+    is refused."""
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            accepted, _ = listener.accept()
+            accepted.close()
+    return port
 
 
 def backfill(openmetrics: Path, data_dir: Path, timeout: float = 300) -> None:

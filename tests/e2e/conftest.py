@@ -76,7 +76,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the scenario snapshots now when a collected test asks for them (see e2e.scenario_snapshots)."""
     tools = shutil.which("prometheus") and shutil.which("promtool")
     wanted = any("scenario_lab" in getattr(item, "fixturenames", ()) for item in session.items)
-    if tools and wanted and not session.config.option.collectonly:
+    worker = hasattr(session.config, "workerinput")  # an xdist worker starts them when a test asks (tests/conftest)
+    if tools and wanted and not session.config.option.collectonly and not worker:
         _scenarios()
 
 
