@@ -29,7 +29,3 @@ def test_the_port_is_held_against_plain_binds_but_a_reusing_server_takes_it() ->
                 client.sendall(b"x")
                 assert accepted.recv(1) == b"x"
 
-
-def test_ports_handed_out_one_after_the_other_differ() -> None:
-    ports = [free_port() for _ in range(20)]
-    assert len(set(ports)) == len(ports)
