@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from generator.process import stop
+from generator.process import go_batch_env, stop
 from generator.simulate.prometheus import free_port
 
 AMTOOL = shutil.which("amtool")
@@ -25,7 +25,7 @@ DEADLINE = 120.0  # seconds: generous, the machine is busy
 def amtool(*args: str) -> subprocess.CompletedProcess[str]:
     """amtool with its output captured; a missing amtool is a failure (`make test` installs it)."""
     assert AMTOOL, "amtool is missing: install Debian's prometheus-alertmanager"
-    return subprocess.run([AMTOOL, *args], capture_output=True, text=True, check=False, timeout=60)
+    return subprocess.run([AMTOOL, *args], capture_output=True, text=True, check=False, timeout=60, env=go_batch_env())
 
 
 def routes(config_file: Path, **labels: str) -> list[str]:

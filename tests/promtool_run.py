@@ -13,13 +13,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.process import go_batch_env
+
 PROMTOOL = shutil.which("promtool")
 
 
 def promtool(*args: str, cwd: Path, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
     """promtool with its output captured; a missing promtool is a failure (`make test` installs it)."""
     assert PROMTOOL, "promtool is missing: tools/setup-test-deps.sh (run by `make test`) installs it"
-    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout)
+    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=timeout,
+                          env=go_batch_env())
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class PendingRun:
         command = [str(PROMTOOL), *args]
         with out.open("wb") as sink:  # the child keeps its own copy of the descriptor
             proc = subprocess.Popen(command, cwd=tree, stdout=sink, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL)
+                                    stdin=subprocess.DEVNULL, env=go_batch_env())
         return command, proc, out
 
     def result(self) -> PromtoolRun:
@@ -119,7 +122,7 @@ class PendingTree:
         # the trees' loops take turns on `lock` (flock), so they add one busy process beside the tests, not one per
         # tree; not niced: beside CPU hogs a niced promtool gets ~5 % of a core and the tests waiting on it time out
         self._proc = subprocess.Popen(["flock", str(lock), "sh", "-c", script, "sh",
-                                       self._dir.name], cwd=tree,
+                                       self._dir.name], cwd=tree, env=go_batch_env(),
                                       stdin=subprocess.DEVNULL, start_new_session=True)
         self._waited = False
 

@@ -19,6 +19,7 @@ import generator.config
 from generator import cli, pipeline, writer
 from generator.checks import CatalogError
 from generator.config import Config, load
+from generator.process import go_batch_env
 
 TOY = '''
 """Toy: a made-up exporter, written only through the public catalog interface."""
@@ -162,10 +163,10 @@ def test_a_toy_component_is_one_module_and_its_registration(toy_catalog: Path, t
     out = tmp_path / "site"
     writer.write(files, out)
     check = subprocess.run(["promtool", "check", "rules", "rules/toy.yaml", "alerts/toy.yaml"], cwd=out,
-                           capture_output=True, text=True, check=False)
+                           capture_output=True, text=True, check=False, env=go_batch_env())
     assert check.returncode == 0, check.stdout + check.stderr
     test = subprocess.run(["promtool", "test", "rules", "toy.yaml"], cwd=out / "tests/rules",
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=go_batch_env())
     assert test.returncode == 0, test.stdout + test.stderr
     assert "SUCCESS" in test.stdout + test.stderr
 

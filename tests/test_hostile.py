@@ -15,6 +15,7 @@ import pytest
 
 from generator import cli, validate_tools, writer
 from generator.config import Config, load
+from generator.process import go_batch_env
 
 MEMORY = 300 * 1024 * 1024
 CPU_SECONDS = 10
@@ -220,7 +221,7 @@ def test_awkward_but_valid_settings_pass_promtool_and_amtool(tmp_path: Path) -> 
     assert 'team: sré "$value" \\\\ {x}' in alerts
     assert "runbook_url: https://wiki.example.com/runbooks/{{$labels.cluster}}/CoreDNSDown.md" in alerts
     proc = subprocess.run(["promtool", "test", "rules", "tests/rules/coredns.yaml", "tests/rules/etcd.yaml"],
-                          cwd=out, capture_output=True, text=True, timeout=600, check=False)
+                          cwd=out, capture_output=True, text=True, timeout=600, check=False, env=go_batch_env())
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
 
 

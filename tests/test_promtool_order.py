@@ -11,6 +11,7 @@ import yaml
 
 from generator import pipeline
 from generator.config import load
+from generator.process import go_batch_env
 from generator.promql import parse_duration
 from generator.render import promtool_tests
 
@@ -81,7 +82,7 @@ def test_exact_boundary_catches_a_one_interval_lag(tmp_path: Path) -> None:
     for name, order in (("recording_first", ["records", "alerts"]), ("alerts_first", ["alerts", "records"])):
         (tmp_path / f"{name}.yaml").write_text(_case(order))
         ran = subprocess.run([PROMTOOL, "test", "rules", f"{name}.yaml"], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=120, check=False)
+                             text=True, timeout=120, check=False, env=go_batch_env())
         results[name] = (ran.returncode, ran.stdout + ran.stderr)
     assert results["recording_first"][0] == 0, results["recording_first"][1]
     # read one interval late, the alert is still pending at the boundary: the case must fail, not pass with slack

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from generator.process import go_batch_env
 from generator.process import stop as stop_process
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -60,7 +61,8 @@ def free_port() -> int:
 def backfill(openmetrics: Path, data_dir: Path, timeout: float = 300) -> None:
     """`promtool tsdb create-blocks-from openmetrics`; raises with promtool's own message on failure."""
     run = subprocess.run([PROMTOOL, "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(openmetrics),
-                          str(data_dir)], capture_output=True, text=True, timeout=timeout, check=False)
+                          str(data_dir)], capture_output=True, text=True, timeout=timeout, check=False,
+                         env=go_batch_env())
     if run.returncode != 0:
         raise RuntimeError(f"promtool backfill failed: {(run.stderr or run.stdout)[-2000:]}")
 
@@ -341,7 +343,7 @@ def _run_units(units: list[dict[str, Any]], tmp: Path, url: str, start: int, end
                 proc = subprocess.Popen(
                     [PROMTOOL, "tsdb", "create-blocks-from", "rules", "--quiet", f"--url={url}", f"--start={start}",
                      f"--end={end}", "--output-dir=blocks", "rules.yaml"],
-                    cwd=where, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                    cwd=where, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=go_batch_env())
             running.append((proc, where))
             if len(running) >= workers:
                 finish(*running.pop(0))

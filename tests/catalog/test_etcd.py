@@ -16,6 +16,7 @@ from generator.catalog import etcd, kube_proxy
 from generator.config import Config, load
 from generator.context import Context
 from generator.model import Component
+from generator.process import go_batch_env
 from generator.promql import fmt_number
 
 PROMTOOL = shutil.which("promtool")
@@ -101,7 +102,8 @@ def test_site_thresholds_reach_the_rules() -> None:
 
 def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     assert PROMTOOL
-    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600)
+    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=600,
+                          env=go_batch_env())
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")

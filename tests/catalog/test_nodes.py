@@ -14,6 +14,7 @@ from promtool_run import TreeRun
 from generator.catalog import nodes
 from generator.config import Config
 from generator.context import Context
+from generator.process import go_batch_env
 from generator.promql import fmt_number
 
 PROMTOOL = shutil.which("promtool")
@@ -93,7 +94,8 @@ def test_site_thresholds_reach_rules_and_cases() -> None:
 
 def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     assert PROMTOOL
-    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=900)
+    return subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=900,
+                          env=go_batch_env())
 
 
 @pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed")

@@ -12,6 +12,7 @@ import yaml
 
 from generator import pipeline, writer
 from generator.config import load
+from generator.process import go_batch_env
 
 PROMTOOL = shutil.which("promtool")
 
@@ -35,7 +36,8 @@ def test_container_selector_is_a_site_setting(tmp_path: Path, containers: str, e
     assert 'image!=""' not in rules and "job=" not in rules
     assert PROMTOOL, "promtool is missing"
     for args in (["check", "rules", "rules/workloads.yaml"], ["test", "rules", "tests/rules/workloads.yaml"]):
-        ran = subprocess.run([PROMTOOL, *args], cwd=out, capture_output=True, text=True, timeout=300, check=False)
+        ran = subprocess.run([PROMTOOL, *args], cwd=out, capture_output=True, text=True, timeout=300, check=False,
+                             env=go_batch_env())
         assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
 
 

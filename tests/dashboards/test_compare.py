@@ -15,6 +15,7 @@ import yaml
 from dashboard_helpers import leaves, prior, render, site
 
 from generator.catalog.coredns import RCODE_RATE
+from generator.process import go_batch_env
 from generator.render.dashboards import compare
 
 PROMTOOL = shutil.which("promtool")
@@ -28,7 +29,8 @@ def boards() -> dict[str, dict[str, Any]]:
 
 def _promtool(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert PROMTOOL, "promtool is missing: .ci/run installs Debian's prometheus package"
-    return subprocess.run([PROMTOOL, *args], cwd=tmp, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run([PROMTOOL, *args], cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
+                          env=go_batch_env())
 
 
 def _filled(expr: str) -> str:

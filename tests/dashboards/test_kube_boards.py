@@ -16,6 +16,7 @@ import yaml
 from dashboard_helpers import leaves, prior, render, site
 
 from generator.catalog.workloads import names as W
+from generator.process import go_batch_env
 from generator.render.dashboards import kube
 
 PROMTOOL = shutil.which("promtool")
@@ -50,7 +51,7 @@ def _evaluate(tmp: Path, exprs: dict[str, str], inputs: list[dict[str, str]],
             "tests": [{"interval": "1m", "input_series": inputs, "promql_expr_test": tests}]}
     (tmp / "t.yaml").write_text(yaml.safe_dump(case))
     ran = subprocess.run([PROMTOOL, "test", "rules", "t.yaml"], cwd=tmp, capture_output=True, text=True,
-                         timeout=300, check=False)
+                         timeout=300, check=False, env=go_batch_env())
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
 
 

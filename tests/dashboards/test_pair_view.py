@@ -14,6 +14,7 @@ import pytest
 import yaml
 from dashboard_helpers import leaves, prior, render, site
 
+from generator.process import go_batch_env
 from generator.render.dashboards.pair import SERIES_LABEL
 
 PROMTOOL = shutil.which("promtool")
@@ -40,7 +41,8 @@ def _filled(expr: str) -> str:
 
 def _promtool(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     assert PROMTOOL, "promtool is missing: .ci/run installs Debian's prometheus package"
-    return subprocess.run([PROMTOOL, *args], cwd=tmp, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run([PROMTOOL, *args], cwd=tmp, capture_output=True, text=True, timeout=300, check=False,
+                          env=go_batch_env())
 
 
 def test_every_option_is_promql_prometheus_accepts(built: tuple[list[Any], dict[str, Any]], tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from simhelpers import ROOT, parse_text
 
+from generator.process import go_batch_env
 from generator.simulate import main
 from generator.simulate.scenarios import SCENARIOS
 from generator.simulate.serve import LiveCluster, make_server
@@ -66,7 +67,8 @@ def test_output_is_openmetrics_that_promtool_backfills(tmp_path: Path) -> None:
     if not shutil.which("promtool"):
         pytest.skip("promtool is not installed")
     run = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(tmp_path / "sim.om"),
-                          str(tmp_path / "blocks")], capture_output=True, text=True, timeout=300, check=False)
+                          str(tmp_path / "blocks")], capture_output=True, text=True, timeout=300, check=False,
+                         env=go_batch_env())
     assert run.returncode == 0, run.stderr[-2000:]
     assert list((tmp_path / "blocks").glob("*/meta.json"))
 
