@@ -6,8 +6,9 @@ comparison has nothing to compare. So a Down alert also fires for
 
 - every cluster that still reports *some* `up` series but none for the component's selector (the cluster
   label survives, so a multi-cluster Prometheus says which cluster lost the job), and
-- `absent(up{selector})` when Prometheus holds no `up` series at all (a single-cluster setup whose only
-  target vanished; one Prometheus per cluster without a cluster label).
+- no cluster at all (an alert without labels, as `absent(up{selector})` would give) when Prometheus holds no
+  `up` series at all (a single-cluster setup whose only target vanished; one Prometheus per cluster without a
+  cluster label). Both read `up` once: `group by (cluster) (up) or on () vector(1)`.
 
 Components a profile drops (the control plane of a managed cluster) are not built at all, so they get no such
 branch and nothing fires for them.
@@ -32,11 +33,14 @@ def vanished(ctx: Context, src: str, anchor: str = "") -> str:
     absent() branch is left out (no nodes anywhere means no kubelets to miss)."""
     c = ctx.cluster
     sel = ctx.sel(src)
-    lost = f"(group by ({c}) ({anchor or 'up'}) unless on ({c}) group by ({c}) (up{sel}))"
-    # absent() keeps the selector's labels; grouped by the cluster label (which it never has) it carries the same
-    # empty label set as `sum by (cluster) (up) == 0` of a single cluster without a cluster label, so an alert
-    # pending on "every target down" stays pending when the down targets then leave discovery
-    return lost if anchor else f"{lost} or group by ({c}) (absent(up{sel}) unless on () group (up))"
+    if anchor:
+        return f"(group by ({c}) ({anchor}) unless on ({c}) group by ({c}) (up{sel}))"
+    # every `up` series is read once (nine Down alerts read it, the costliest part of each): `or on () vector(1)`
+    # adds one series with no labels only when `up` has none at all, the case `absent(up{sel}) unless on ()
+    # group (up)` caught before; that empty label set is the one `sum by (cluster) (up) == 0` of a single cluster
+    # without a cluster label carries, so an alert pending on "every target down" stays pending when the down
+    # targets then leave discovery
+    return f"((group by ({c}) (up) or on () vector(1)) unless on ({c}) group by ({c}) (up{sel}))"
 
 
 def down_expr(ctx: Context, src: str, *by: str, anchor: str = "") -> str:

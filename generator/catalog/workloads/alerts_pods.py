@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from generator.catalog.helpers import counter
 from generator.catalog.workloads.names import (
+    ACTIVE,
     CADV,
     CPU_LIM_RATIO,
     CPU_USAGE,
@@ -57,12 +58,14 @@ def _lifecycle(ctx: Context) -> tuple[Alert, ...]:
     often = ctx.threshold("KubeContainerRestartsFrequent", 5)
     crash, pull = 'reason="CrashLoopBackOff"', 'reason=~"ImagePullBackOff|ErrImagePull"'
     other = 'reason!~"CrashLoopBackOff|ImagePullBackOff|ErrImagePull"'
-    bad_phase, ready_false, phase_running = 'phase=~"Pending|Unknown"', 'condition="false"', 'phase="Running"'
+    bad_phase, ready_false = 'phase=~"Pending|Unknown"', 'condition="false"'
     job_owned, oom = 'owner_kind="Job"', 'reason="OOMKilled"'
     # Pending/Unknown, or Running without passing readiness. Failed pods (evicted, or exited for good) are left
-    # out: they never become ready again, their controller replaces them, and the mismatch alerts say so
+    # out: they never become ready again, their controller replaces them, and the mismatch alerts say so.
+    # "Running" is read from the Pending|Running record (one series a pod, not kube-state-metrics' phase series
+    # again): a not-ready Pending pod is already on the left of the `or`, which keeps it once
     not_ready = (f"(kube_pod_status_phase{k(bad_phase)} == 1) or {on_pod} (kube_pod_status_ready{k(ready_false)} == 1"
-                 f" and {on_pod} kube_pod_status_phase{k(phase_running)} == 1)")
+                 f" and {on_pod} {ACTIVE})")
     # pods held back on purpose by scheduling gates (spec.schedulingGates) wait for whoever removes the gate
     gated = f'unless {on_pod} (kube_pod_status_reason{k(GATED)} == 1)'
     gate = {pod_ksm(ctx, "kube_pod_status_reason", reason="SchedulingGated"): 1}
