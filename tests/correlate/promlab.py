@@ -193,7 +193,13 @@ class FakePrometheus:
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its timeout): nothing to answer
         finally:
-            with self._lock:
+            self._counted_out(h)
+
+    def _counted_out(self, h: http.server.BaseHTTPRequestHandler) -> None:
+        """The request leaves `in_flight` (once)."""
+        with self._lock:
+            if not getattr(h, "counted_out", False):
+                h.counted_out = True  # type: ignore[attr-defined]
                 self.in_flight -= 1
 
     def _wide(self, path: str) -> bytes:
@@ -220,8 +226,10 @@ class FakePrometheus:
             h.wfile.write(body[i:i + 1])
             h.wfile.flush()
 
-    @staticmethod
-    def _send(h: http.server.BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    def _send(self, h: http.server.BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+        # out of `in_flight` before the answer goes: a client holding it may send its next request at once, before
+        # this handler thread runs again (seen: a limit of 2 counted as 3 in flight on a loaded machine)
+        self._counted_out(h)
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
         h.send_header("Content-Length", str(len(body)))
