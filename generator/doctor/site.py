@@ -69,9 +69,17 @@ PROMETHEUS_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 class Site:
     config: Config
     parts: list[Part]
+    # record_inputs() once per Site: inputs_of() asks for it per expression, and walking every record each time
+    # made `stereo doctor` spend ~30 s of CPU re-reading the same rules (tests/e2e/test_doctor_vm.py under cProfile)
+    _inputs: dict[str, set[Selector]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def record_inputs(self) -> dict[str, set[Selector]]:
         """Each record -> the raw selectors it reads, through the records it reads (transitively)."""
+        if self._inputs is None:
+            self._inputs = self._walk_records()
+        return self._inputs
+
+    def _walk_records(self) -> dict[str, set[Selector]]:
         exprs = {r: e for p in self.parts for r, e in p.records.items()}
         memo: dict[str, set[Selector]] = {}
 
