@@ -9,6 +9,7 @@ written right after it, if any.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -85,8 +86,23 @@ def _braces_body(expr: str, tok: Token) -> str:
     return expr[tok.start + 1:tok.end - 1 if expr[tok.end - 1] == "}" else tok.end].strip()
 
 
+# the generator asks for the selectors of the same rule expressions many times over (related annotations, the
+# reference checks, runbooks, the doctor): up to this many short expressions keep their answer, so memory stays
+# bounded whatever a site's settings hold
+_CACHED, _CACHED_CHARS = 2048, 4096
+
+
 def find_selectors(expr: str) -> list[Found]:
     """Every vector selector of `expr` in order of appearance (repeats included)."""
+    return list(_cached_selectors(expr)) if len(expr) <= _CACHED_CHARS else _scan_selectors(expr)
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _cached_selectors(expr: str) -> tuple[Found, ...]:
+    return tuple(_scan_selectors(expr))
+
+
+def _scan_selectors(expr: str) -> list[Found]:
     toks = list(tokens(expr))
     out: list[Found] = []
     i = 0

@@ -6,7 +6,6 @@ scanned by `generator.promql_tokens`.
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 from generator.promql_tokens import find_selectors
@@ -27,12 +26,7 @@ class Selector(NamedTuple):
 
 def selectors(expr: str) -> list[Selector]:
     """Vector selectors of `expr` in order of appearance, each once."""
-    return list(_selectors(expr))
-
-
-@functools.lru_cache(maxsize=4096)  # the doctor asks for the same few hundred rule expressions again and again
-def _selectors(expr: str) -> tuple[Selector, ...]:
-    return tuple(dict.fromkeys(Selector(f.metric, f.matchers or "") for f in find_selectors(expr)))
+    return list(dict.fromkeys(Selector(f.metric, f.matchers or "") for f in find_selectors(expr)))
 
 
 def metric_names(expr: str) -> set[str]:
