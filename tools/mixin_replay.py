@@ -32,9 +32,10 @@ from typing import Any
 
 import yaml
 
+from generator.process import go_batch_env
+
 HERE = Path(__file__).resolve().parent.parent
 MAPPING = HERE / "generator" / "data" / "mixin_alerts.yaml"
-GO_BATCH = {"GOMAXPROCS": "1", "GOGC": "400"}  # as generator/process.py: a third less promtool CPU
 
 # kubernetes-mixin's config.libsonnet defaults
 MIXIN_SELECTORS = {
@@ -192,7 +193,7 @@ def replay(files: list[str], order: list[str], groups: list[dict[str, Any]], tes
     test.write_text(yaml.safe_dump({"rule_files": files, "evaluation_interval": "1m",
                                     "group_eval_order": order, "tests": groups}, sort_keys=False))
     proc = subprocess.run(["promtool", "test", "rules", str(test)], capture_output=True, text=True,
-                          env={**os.environ, **GO_BATCH})
+                          env=go_batch_env())
     output = proc.stdout + proc.stderr
     if proc.returncode not in (0, 1) or ("FAILED" not in output and proc.returncode):
         raise SystemExit(f"promtool failed:\n{output}")

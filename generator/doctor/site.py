@@ -6,6 +6,7 @@ building its catalog module with a Context that notes every scrape source it ask
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import yaml
@@ -69,17 +70,11 @@ PROMETHEUS_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 class Site:
     config: Config
     parts: list[Part]
-    # record_inputs() once per Site: inputs_of() asks for it per expression, and walking every record each time
-    # made `stereo doctor` spend ~30 s of CPU re-reading the same rules (tests/e2e/test_doctor_vm.py under cProfile)
-    _inputs: dict[str, set[Selector]] | None = field(default=None, init=False, repr=False, compare=False)
-
+    # once per Site: inputs_of() reads it per expression, and walking every record each time made `stereo doctor`
+    # spend ~30 s of CPU re-reading the same rules (tests/e2e/test_doctor_vm.py under cProfile)
+    @functools.cached_property
     def record_inputs(self) -> dict[str, set[Selector]]:
         """Each record -> the raw selectors it reads, through the records it reads (transitively)."""
-        if self._inputs is None:
-            self._inputs = self._walk_records()
-        return self._inputs
-
-    def _walk_records(self) -> dict[str, set[Selector]]:
         exprs = {r: e for p in self.parts for r, e in p.records.items()}
         memo: dict[str, set[Selector]] = {}
 
@@ -98,7 +93,7 @@ class Site:
         return {r: walk(r, frozenset({r})) for r in exprs}
 
     def inputs_of(self, expr: str) -> set[Selector]:
-        inputs = self.record_inputs()
+        inputs = self.record_inputs
         out: set[Selector] = set()
         for sel in selectors(expr):
             if sel.recorded:
