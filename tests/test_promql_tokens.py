@@ -114,3 +114,15 @@ def test_every_generated_signal_expands_to_raw_metrics_only() -> None:
             assert all(":" not in f.metric for f in find_selectors(raw)), (name, raw)
             assert all(f.matchers is None or 'cluster="c"' in f.matchers
                        for f in find_selectors(raw) if f.metric), (name, raw)
+
+
+def test_remembered_answers_are_copies_and_long_expressions_are_scanned_alike() -> None:
+    """find_selectors keeps answers for short expressions: a caller changing its list does not change the next
+    answer, and an expression past the remembered size gives the same selectors as its short parts."""
+    expr = 'sum(rate(a{job="x"}[5m])) / on (c) b'
+    first = find_selectors(expr)
+    first.clear()
+    assert [f.metric for f in find_selectors(expr)] == ["a", "b"]
+    long = " or ".join(f'm{i}{{job="{"j" * 40}"}}' for i in range(120))  # > 4 KiB: not remembered
+    assert len(long) > 4096
+    assert [f.metric for f in find_selectors(long)] == [f"m{i}" for i in range(120)]
