@@ -1,16 +1,23 @@
 """promtool unit tests: for every alert a firing case and a quiet case, for recording rules expression tests.
 
-Each case is its own test group, so the quiet case's series cannot leak into the firing one. The evaluation
-time is the case's lookback (by when its expression holds) plus the alert's (possibly patched) `for`, with no
-slack after it, so a recorded series read one interval late fails the case. Recording groups are evaluated
-before alerting ones (`group_eval_order`): promtool's order is unspecified otherwise. `{n}` in input values
-becomes the number of one-minute samples needed to reach the evaluation time, `{t-K}` the evaluation time in minutes
-less K (a series that ends K minutes before it, whatever `for` a site patches in).
+The evaluation time is the case's lookback (by when its expression holds) plus the alert's (possibly patched)
+`for`, with no slack after it, so a recorded series read one interval late fails the case. Recording groups are
+evaluated before alerting ones (`group_eval_order`): promtool's order is unspecified otherwise. `{n}` in input
+values becomes the number of one-minute samples needed to reach the evaluation time, `{t-K}` the evaluation time in
+minutes less K (a series that ends K minutes before it, whatever `for` a site patches in).
+
+Cases that check the same thing at the same time (an alert's firing and quiet cases, a record's cases) share one
+test group, each case in a cluster of its own (`test-cluster`, `test-cluster.2`, …): promtool evaluates every rule
+of the component at every step of every group, so each group is paid for in full, and the rules compute per
+cluster, so one case's series cannot reach another's alerts. The check lists every case's expected alerts, so a
+quiet case that fires still fails. A case whose series or expected alert lacks the cluster label (absent(), a
+target gone from every cluster) needs the whole storage to itself and keeps a group of its own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from generator import gotemplate
@@ -23,6 +30,20 @@ from generator.yamlio import dump
 
 _BARE_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _BEFORE_EVAL = re.compile(r"\{t-(\d+)\}")
+Rename = Callable[[str], str]
+
+
+def _same(value: str) -> str:
+    return value
+
+
+def _renamer(index: int) -> Rename:
+    """The cluster values of the index-th case of a shared group (the first keeps its own)."""
+    return _same if index == 0 else lambda value: f"{value}.{index + 1}"
+
+
+def _matcher(cluster: str) -> re.Pattern[str]:
+    return re.compile(rf'([{{,]\s*){re.escape(cluster)}="((?:[^"\\]|\\.)*)"')
 
 
 def _values(value: float | str, samples: int, minutes: int) -> str:
@@ -31,8 +52,12 @@ def _values(value: float | str, samples: int, minutes: int) -> str:
     return f"{fmt_number(value)}+0x{samples}"
 
 
-def _inputs(inputs: dict[str, float | str], seconds: float) -> list[dict[str, str]]:
+def _inputs(inputs: dict[str, float | str], seconds: float, cluster: str, rename: Rename) -> list[dict[str, str]]:
     samples, minutes = int(seconds // 60) + 5, int(seconds // 60)
+    if rename is not _same:
+        pattern = _matcher(cluster)
+        inputs = {pattern.sub(lambda m: f'{m.group(1)}{cluster}="{rename(m.group(2))}"', s): v
+                  for s, v in inputs.items()}
     return [{"series": s, "values": _values(v, samples, minutes)} for s, v in sorted(inputs.items())]
 
 
@@ -44,13 +69,19 @@ def eval_seconds(alert: Alert, case: Case) -> float:
     return parse_duration(case.lookback) + parse_duration(alert.for_)
 
 
-def _alert_test(component: Component, alert: Alert, case: Case, cluster: str,
-                notes: dict[str, str]) -> dict[str, Any]:
+def _alert_labels(component: Component, alert: Alert, case: Case, cluster: str) -> dict[str, str]:
+    labels = {cluster: TEST_CLUSTER, **alert_labels(component, alert), **case.labels}
+    return {k: v for k, v in labels.items() if v != ""}
+
+
+def _alert_test(component: Component, alert: Alert, case: Case, cluster: str, notes: dict[str, str],
+                rename: Rename = _same) -> dict[str, Any]:
     seconds = eval_seconds(alert, case)
     expected: list[dict[str, Any]] = []
     if case.fires:
-        labels = {cluster: TEST_CLUSTER, **alert_labels(component, alert), **case.labels}
-        labels = {k: v for k, v in labels.items() if v != ""}
+        labels = _alert_labels(component, alert, case, cluster)
+        if cluster in labels:
+            labels[cluster] = rename(labels[cluster])
         rendered = {k: gotemplate.render(v, labels, case.value) for k, v in notes.items()}
         expected.append({"exp_labels": dict(sorted(labels.items())), "exp_annotations": dict(sorted(rendered.items()))})
     verb = "fires" if case.fires else "stays quiet"
@@ -59,29 +90,79 @@ def _alert_test(component: Component, alert: Alert, case: Case, cluster: str,
     return {
         "name": name,
         "interval": "1m",
-        "input_series": _inputs(case.inputs, seconds),
+        "input_series": _inputs(case.inputs, seconds, cluster, rename),
         "alert_rule_test": checks,
     }
 
 
-def _rule_test(test: RuleTest, cluster: str) -> dict[str, Any]:
+def _rule_test(test: RuleTest, cluster: str, rename: Rename = _same) -> dict[str, Any]:
     base = {"__name__": test.expr} if _BARE_METRIC.match(test.expr) else {}
-    rows = [
-        {"labels": _label_text({**base, cluster: TEST_CLUSTER, **labels}), "value": value}
-        for labels, value in test.expected
-    ]
+    rows = []
+    for labels, value in test.expected:
+        merged = {**base, cluster: TEST_CLUSTER, **labels}
+        rows.append({"labels": _label_text({**merged, cluster: rename(merged[cluster])}), "value": value})
     return {
         "name": f"{test.expr}" + (f": {test.note}" if test.note else ""),
         "interval": "1m",
-        "input_series": _inputs(test.inputs, parse_duration(test.eval_time)),
+        "input_series": _inputs(test.inputs, parse_duration(test.eval_time), cluster, rename),
         "promql_expr_test": [{"expr": test.expr, "eval_time": test.eval_time, "exp_samples": rows}],
     }
 
 
-def test_file(component: Component, interval: str, cluster: str, notes: dict[str, dict[str, str]]) -> str | None:
-    tests = [_rule_test(t, cluster) for t in component.rule_tests]
+def _per_cluster(inputs: dict[str, float | str], cluster: str) -> bool:
+    """Every input series names exactly one cluster (so a renamed copy cannot meet another case's series)."""
+    pattern = _matcher(cluster)
+    return bool(inputs) and all(len(pattern.findall(s)) == 1 for s in inputs)
+
+
+def _alert_key(component: Component, alert: Alert, case: Case, cluster: str) -> tuple[str, ...] | None:
+    """What the case checks, when it can share a group; None when it needs one of its own."""
+    if not _per_cluster(case.inputs, cluster):
+        return None
+    if case.fires and cluster not in _alert_labels(component, alert, case, cluster):
+        return None
+    return ("alert", alert.name, format_duration(eval_seconds(alert, case)))
+
+
+def _rule_key(test: RuleTest, cluster: str) -> tuple[str, ...] | None:
+    if not _BARE_METRIC.match(test.expr) or not _per_cluster(test.inputs, cluster):
+        return None
+    if any(labels.get(cluster, TEST_CLUSTER) == "" for labels, _ in test.expected):
+        return None
+    return ("expr", test.expr, test.eval_time)
+
+
+def _shared(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """One test group of cases that check the same alert or expression at the same time (renamed apart)."""
+    if len(groups) == 1:
+        return groups[0]
+    out: dict[str, Any] = {"name": " | ".join(g["name"] for g in groups), "interval": "1m",
+                           "input_series": [s for g in groups for s in g["input_series"]]}
+    for kind, found in (("alert_rule_test", "exp_alerts"), ("promql_expr_test", "exp_samples")):
+        if kind in groups[0]:
+            check = dict(groups[0][kind][0])
+            check[found] = [row for g in groups for row in g[kind][0][found]]
+            out[kind] = [check]
+    return out
+
+
+def _tests(component: Component, cluster: str, notes: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """The component's test groups: cases with the same check share one, in the order they first appear."""
+    made: list[tuple[tuple[str, ...] | None, Callable[[Rename], dict[str, Any]]]] = []
+    for test in component.rule_tests:
+        made.append((_rule_key(test, cluster), lambda rename, t=test: _rule_test(t, cluster, rename)))
     for alert in component.alerts:
-        tests.extend(_alert_test(component, alert, case, cluster, notes[alert.name]) for case in alert.cases)
+        for case in alert.cases:
+            made.append((_alert_key(component, alert, case, cluster),
+                         lambda rename, a=alert, c=case: _alert_test(component, a, c, cluster, notes[a.name], rename)))
+    buckets: dict[object, list[Callable[[Rename], dict[str, Any]]]] = {}
+    for i, (key, render) in enumerate(made):
+        buckets.setdefault(key if key is not None else i, []).append(render)
+    return [_shared([render(_renamer(i)) for i, render in enumerate(renders)]) for renders in buckets.values()]
+
+
+def test_file(component: Component, interval: str, cluster: str, notes: dict[str, dict[str, str]]) -> str | None:
+    tests = _tests(component, cluster, notes)
     if not tests:
         return None
     files = []
