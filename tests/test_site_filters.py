@@ -169,6 +169,7 @@ def test_namespaced_alerts_stay_quiet_outside_the_watched_namespaces(site: Path,
     for test in doc["tests"]:
         if not test.get("alert_rule_test"):
             continue
+        test.pop("promql_expr_test", None)  # records' cases share some groups: their samples name the namespace
         for series in test["input_series"]:
             series["series"] = series["series"].replace(f'namespace="{watched}"', 'namespace="dev"')
         for case in test["alert_rule_test"]:

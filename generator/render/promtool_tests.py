@@ -4,20 +4,13 @@ The evaluation time is the case's lookback (by when its expression holds) plus t
 `for`, with no slack after it, so a recorded series read one interval late fails the case. Recording groups are
 evaluated before alerting ones (`group_eval_order`): promtool's order is unspecified otherwise. `{n}` in input
 values becomes the number of one-minute samples needed to reach the evaluation time, `{t-K}` the evaluation time in
-minutes less K (a series that ends K minutes before it, whatever `for` a site patches in).
-
-Cases that check the same thing at the same time (an alert's firing and quiet cases, a record's cases) share one
-test group, each case in a cluster of its own (`test-cluster`, `test-cluster.2`, …): promtool evaluates every rule
-of the component at every step of every group, so each group is paid for in full, and the rules compute per
-cluster, so one case's series cannot reach another's alerts. The check lists every case's expected alerts, so a
-quiet case that fires still fails. A case whose series or expected alert lacks the cluster label (absent(), a
-target gone from every cluster) needs the whole storage to itself and keeps a group of its own.
+minutes less K (a series that ends K minutes before it, whatever `for` a site patches in). Cases share test groups
+where they cannot reach each other (promtool_groups.py), the i-th case of a group in cluster `test-cluster.<i>`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 from generator import gotemplate
@@ -25,23 +18,12 @@ from generator.context import TEST_CLUSTER
 from generator.model import Alert, Case, Component, RuleTest
 from generator.naming import alert_file, rule_file
 from generator.promql import fmt_number, format_duration, parse_duration
+from generator.render.promtool_groups import Entry, Rename, combine, keep, pack, reader, renamer, series_metric
 from generator.render.rulefiles import alert_group, alert_labels, recording_groups
 from generator.yamlio import dump
 
 _BARE_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _BEFORE_EVAL = re.compile(r"\{t-(\d+)\}")
-Rename = Callable[[str], str]
-
-
-def _same(value: str) -> str:
-    return value
-
-
-def _renamer(index: int) -> Rename:
-    """The cluster values of the index-th case of a shared group (the first keeps its own)."""
-    return _same if index == 0 else lambda value: f"{value}.{index + 1}"
-
-
 def _matcher(cluster: str) -> re.Pattern[str]:
     return re.compile(rf'([{{,]\s*){re.escape(cluster)}="((?:[^"\\]|\\.)*)"')
 
@@ -54,7 +36,7 @@ def _values(value: float | str, samples: int, minutes: int) -> str:
 
 def _inputs(inputs: dict[str, float | str], seconds: float, cluster: str, rename: Rename) -> list[dict[str, str]]:
     samples, minutes = int(seconds // 60) + 5, int(seconds // 60)
-    if rename is not _same:
+    if rename is not keep:
         pattern = _matcher(cluster)
         inputs = {pattern.sub(lambda m: f'{m.group(1)}{cluster}="{rename(m.group(2))}"', s): v
                   for s, v in inputs.items()}
@@ -75,7 +57,7 @@ def _alert_labels(component: Component, alert: Alert, case: Case, cluster: str) 
 
 
 def _alert_test(component: Component, alert: Alert, case: Case, cluster: str, notes: dict[str, str],
-                rename: Rename = _same) -> dict[str, Any]:
+                rename: Rename = keep) -> dict[str, Any]:
     seconds = eval_seconds(alert, case)
     expected: list[dict[str, Any]] = []
     if case.fires:
@@ -95,7 +77,7 @@ def _alert_test(component: Component, alert: Alert, case: Case, cluster: str, no
     }
 
 
-def _rule_test(test: RuleTest, cluster: str, rename: Rename = _same) -> dict[str, Any]:
+def _rule_test(test: RuleTest, cluster: str, rename: Rename = keep) -> dict[str, Any]:
     base = {"__name__": test.expr} if _BARE_METRIC.match(test.expr) else {}
     rows = []
     for labels, value in test.expected:
@@ -115,7 +97,7 @@ def _per_cluster(inputs: dict[str, float | str], cluster: str) -> bool:
     return bool(inputs) and all(len(pattern.findall(s)) == 1 for s in inputs)
 
 
-def _alert_key(component: Component, alert: Alert, case: Case, cluster: str) -> tuple[str, ...] | None:
+def _alert_check(component: Component, alert: Alert, case: Case, cluster: str) -> tuple[str, ...] | None:
     """What the case checks, when it can share a group; None when it needs one of its own."""
     if not _per_cluster(case.inputs, cluster):
         return None
@@ -124,7 +106,7 @@ def _alert_key(component: Component, alert: Alert, case: Case, cluster: str) -> 
     return ("alert", alert.name, format_duration(eval_seconds(alert, case)))
 
 
-def _rule_key(test: RuleTest, cluster: str) -> tuple[str, ...] | None:
+def _rule_check(test: RuleTest, cluster: str) -> tuple[str, ...] | None:
     if not _BARE_METRIC.match(test.expr) or not _per_cluster(test.inputs, cluster):
         return None
     if any(labels.get(cluster, TEST_CLUSTER) == "" for labels, _ in test.expected):
@@ -132,33 +114,23 @@ def _rule_key(test: RuleTest, cluster: str) -> tuple[str, ...] | None:
     return ("expr", test.expr, test.eval_time)
 
 
-def _shared(groups: list[dict[str, Any]]) -> dict[str, Any]:
-    """One test group of cases that check the same alert or expression at the same time (renamed apart)."""
-    if len(groups) == 1:
-        return groups[0]
-    out: dict[str, Any] = {"name": " | ".join(g["name"] for g in groups), "interval": "1m",
-                           "input_series": [s for g in groups for s in g["input_series"]]}
-    for kind, found in (("alert_rule_test", "exp_alerts"), ("promql_expr_test", "exp_samples")):
-        if kind in groups[0]:
-            check = dict(groups[0][kind][0])
-            check[found] = [row for g in groups for row in g[kind][0][found]]
-            out[kind] = [check]
+def _entries(component: Component, cluster: str, notes: dict[str, dict[str, str]]) -> list[Entry]:
+    reads = reader(component)
+    out = [Entry(_rule_check(t, cluster), parse_duration(t.eval_time), frozenset(map(series_metric, t.inputs)),
+                 reads(t.expr), lambda rename, t=t: _rule_test(t, cluster, rename)) for t in component.rule_tests]
+    for alert in component.alerts:
+        alert_reads = reads(alert.expr)
+        out += [Entry(_alert_check(component, alert, c, cluster), eval_seconds(alert, c),
+                      frozenset(map(series_metric, c.inputs)), alert_reads,
+                      lambda rename, a=alert, c=c: _alert_test(component, a, c, cluster, notes[a.name], rename))
+                for c in alert.cases]
     return out
 
 
 def _tests(component: Component, cluster: str, notes: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
-    """The component's test groups: cases with the same check share one, in the order they first appear."""
-    made: list[tuple[tuple[str, ...] | None, Callable[[Rename], dict[str, Any]]]] = []
-    for test in component.rule_tests:
-        made.append((_rule_key(test, cluster), lambda rename, t=test: _rule_test(t, cluster, rename)))
-    for alert in component.alerts:
-        for case in alert.cases:
-            made.append((_alert_key(component, alert, case, cluster),
-                         lambda rename, a=alert, c=case: _alert_test(component, a, c, cluster, notes[a.name], rename)))
-    buckets: dict[object, list[Callable[[Rename], dict[str, Any]]]] = {}
-    for i, (key, render) in enumerate(made):
-        buckets.setdefault(key if key is not None else i, []).append(render)
-    return [_shared([render(_renamer(i)) for i, render in enumerate(renders)]) for renders in buckets.values()]
+    """The component's test groups, each case of a group rendered in a cluster of its own."""
+    return [combine([e.render(renamer(i)) for i, e in enumerate(group)])
+            for group in pack(_entries(component, cluster, notes))]
 
 
 def test_file(component: Component, interval: str, cluster: str, notes: dict[str, dict[str, str]]) -> str | None:

@@ -6,7 +6,6 @@ that would leave out every claim, a bad regular expression or a matcher on the c
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest
