@@ -85,7 +85,8 @@ def _changed_alert_tests(staged: Path, config: Config) -> list[str]:
             doc["rule_files"] = [str((path.parent / f).resolve()) for f in doc.get("rule_files") or []]
             target = staged.parent / "check" / path.name
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+            # ASCII with escapes: a single-quoted scalar may hold a NEL or LS raw, which a YAML reader folds to a space
+            target.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
             out.append(str(target))
     return out
 

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from generator import cli
@@ -69,6 +69,8 @@ def test_selector_regexes(tmp_path: Path, capsys: pytest.CaptureFixture[str], re
 
 @SETTINGS
 @given(name=st.sampled_from(["team", "severity", "page", "x" * 101]) | st.text(max_size=8), value=TEXT)
+@example(name="team", value="0\x85")  # a NEL, written raw in a single-quoted scalar, read back as a space
+@example(name="team", value="a\u2028b\u2029c")
 def test_patched_label_values(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, value: str) -> None:
     text = f"patch:\n  CoreDNSDown:\n    labels:\n      {_q(name)}: {_q(value)}\n"
     _run(tmp_path, capsys, text, "patch.CoreDNSDown.labels", 4)
