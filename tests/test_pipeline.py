@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
-from generator import cli, pipeline, writer
+from generator import cli, pipeline, writer, yamlio
 from generator.config import load
 from generator.naming import GENERATED_HEADER
 
@@ -22,7 +21,7 @@ def _alerts(files: dict[str, str]) -> dict[str, dict]:
     out = {}
     for path, text in files.items():
         if path.startswith("alerts/"):
-            for group in yaml.safe_load(text)["groups"]:
+            for group in yamlio.load(text)["groups"]:
                 out.update({r["alert"]: r for r in group["rules"]})
     return out
 
@@ -52,7 +51,7 @@ def test_every_alert_has_a_firing_and_a_quiet_case(default_files: dict[str, str]
     quiet: set[str] = set()
     for path, text in default_files.items():
         if path.startswith("tests/rules/"):
-            for test in yaml.safe_load(text)["tests"]:
+            for test in yamlio.load(text)["tests"]:
                 for check in test.get("alert_rule_test", []):
                     (fires if check["exp_alerts"] else quiet).add(check["alertname"])
     alerts = set(_alerts(default_files))
@@ -137,7 +136,7 @@ def test_generator_imports_no_heavy_dependency(tmp_path: Path) -> None:
 
 def test_manifests_option_adds_kubernetes_objects(tmp_path: Path) -> None:
     assert cli.main(["generate", "--manifests", "--out", str(tmp_path)]) == 0
-    kinds = {yaml.safe_load(p.read_text())["kind"] for p in (tmp_path / "manifests").rglob("*.yaml")
+    kinds = {yamlio.load(p.read_text())["kind"] for p in (tmp_path / "manifests").rglob("*.yaml")
              if p.name != "kustomization.yaml"}
     assert kinds == {"PrometheusRule", "ConfigMap", "Deployment", "Service", "ServiceMonitor", "NetworkPolicy"}
     assert (tmp_path / "manifests/kustomization.yaml").exists()
