@@ -10,8 +10,8 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-import yaml
 
+from generator import yamlio
 from generator.simulate.series import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def rule_exprs(files: dict[str, str]) -> Iterator[tuple[str, str]]:
     """(rule name, expression) of every recording rule and alert in generated files."""
     for path, text in sorted(files.items()):
         if path.startswith(("rules/", "alerts/")):
-            for group in yaml.safe_load(text)["groups"]:
+            for group in yamlio.load(text)["groups"]:
                 for rule in group["rules"]:
                     yield rule.get("record") or rule["alert"], rule["expr"]
 
