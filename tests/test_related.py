@@ -61,14 +61,20 @@ def files_a() -> dict[str, str]:
     return pipeline.generate(load(None), MEASURED_A)
 
 
+@functools.cache
+def _generated_b() -> dict[str, str]:
+    """The default site with MEASURED_B: generated once for the promtool tree (at collection) and the tests."""
+    return pipeline.generate(load(None), MEASURED_B)
+
+
 @pytest.fixture(scope="module")
 def files_b() -> dict[str, str]:
-    return pipeline.generate(load(None), MEASURED_B)
+    return dict(_generated_b())
 
 
 def _tree_b(where: Path) -> Path:
     """The files of MEASURED_B written out: their promtool run starts at collection end (tests/conftest.py)."""
-    writer.write(pipeline.generate(load(None), MEASURED_B), where)
+    writer.write(_generated_b(), where)
     return where
 
 
