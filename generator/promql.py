@@ -6,6 +6,7 @@ durations are checked against the Prometheus grammar so that a typo fails at gen
 
 from __future__ import annotations
 
+import functools
 import re
 
 import re2
@@ -98,12 +99,16 @@ def unquote(raw: str) -> str:
 _NOT_GO = re.compile(r"\\\\|(\\C|\(\?<(?![=!]))")  # RE2 takes these, Go's regexp (Prometheus) does not
 
 
+@functools.lru_cache(maxsize=2048)
 def compile_regex(value: str) -> re2._Regexp:
-    """An anchored RE2 regular expression, as Prometheus compiles a =~ matcher (never Python's `re`)."""
+    """An anchored RE2 regular expression, as Prometheus compiles a =~ matcher (never Python's `re`). The value
+    is parsed alone first, as Prometheus does: anchoring `)(` gives `^(?:)()$`, which would pass. Remembered per
+    value (label matching asks for the same few many times)."""
     for m in _NOT_GO.finditer(value):
         if m.group(1):
             raise PromQLError(f"regular expression {value!r} uses {m.group(1)}, which Prometheus (Go) does not know")
     try:
+        re2.compile(value, _RE2_OPTIONS)
         return re2.compile(f"^(?:{value})$", _RE2_OPTIONS)
     except re2.error as exc:
         detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)

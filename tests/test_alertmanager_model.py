@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-import yaml
 from alertmanager_run import ALERTMANAGER, amtool, post, routes, running
 
-from generator import pipeline
+from generator import pipeline, yamlio
 from generator.config import Config, ConfigError, load
 from generator.model import Component
 from generator.render import alertmanager as am
@@ -97,7 +96,7 @@ def test_the_seeds_schedule_as_data() -> None:
 
 
 def test_escalation_sets_each_severity_to_its_step(tmp_path: Path) -> None:
-    doc = yaml.safe_load(_write(tmp_path, ESCALATION).read_text())
+    doc = yamlio.load(_write(tmp_path, ESCALATION).read_text())
     by = {r["matchers"][0]: r for r in doc["route"]["routes"]}
     assert {s: (by[f'severity="{s}"']["group_interval"], by[f'severity="{s}"']["repeat_interval"])
             for s in ("critical", "warning", "info")} == {"critical": ("1m", "5m"), "warning": ("5m", "30m"),
@@ -106,7 +105,7 @@ def test_escalation_sets_each_severity_to_its_step(tmp_path: Path) -> None:
 
 
 def test_explicit_settings_win_over_the_escalation(tmp_path: Path) -> None:
-    doc = yaml.safe_load(_write(tmp_path, ESCALATION_OVERRIDDEN).read_text())
+    doc = yamlio.load(_write(tmp_path, ESCALATION_OVERRIDDEN).read_text())
     by = {r["matchers"][0]: r for r in doc["route"]["routes"]}
     assert (by['severity="critical"']["group_interval"], by['severity="critical"']["repeat_interval"]) == ("2m", "15m")
     assert by['severity="warning"']["repeat_interval"] == "30m"
@@ -116,7 +115,7 @@ def test_explicit_settings_win_over_the_escalation(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- time windows
 def test_time_windows_become_time_intervals(tmp_path: Path) -> None:
     path = _write(tmp_path, HOURS)
-    doc = yaml.safe_load(path.read_text())
+    doc = yamlio.load(path.read_text())
     assert doc["time_intervals"] == [
         {"name": "stereo-info-mute", "time_intervals": [{"weekdays": ["saturday", "sunday"]}]},
         {"name": "stereo-warning-active", "time_intervals": [{
@@ -151,7 +150,7 @@ def test_subscriptions_by_level(labels: dict[str, str], receivers: set[str], tmp
 
 
 def test_subscription_receivers_are_declared_with_their_integrations(tmp_path: Path) -> None:
-    doc = yaml.safe_load(_write(tmp_path, LEVELS).read_text())
+    doc = yamlio.load(_write(tmp_path, LEVELS).read_text())
     receivers = {r["name"]: r for r in doc["receivers"]}
     # the heartbeat's and the info inhibitor's own receivers come from the general alerts
     assert sorted(receivers) == ["dba-phone", "info-inhibitor", "oncall", "team-im", "tickets", "watchdog"]
@@ -245,7 +244,7 @@ def test_stereo_generate_writes_every_feature_the_same_twice(tmp_path: Path) -> 
         assert cli.main(["generate", "--config", str(config), "--out", str(tmp_path / run)]) == 0
         outputs.append((tmp_path / run / am.PATH).read_bytes())
     assert outputs[0] == outputs[1]
-    doc = yaml.safe_load(outputs[0])
+    doc = yamlio.load(outputs[0])
     assert [t["name"] for t in doc["time_intervals"]] == ["stereo-info-mute", "stereo-warning-active"]
     routes = doc["route"]["routes"]
     assert [r["receiver"] for r in routes[:6]] == ["watchdog", "info-inhibitor", "dba-phone", "dba-phone", "team-im",

@@ -154,9 +154,8 @@ def test_amtool_refusal_stops_the_write(tmp_path: Path, site: Path, capsys: pyte
     assert [p.name for p in site.iterdir() if p.name.startswith(".stereo-")] == []
 
 
-def test_tools_accept_the_default_output(tmp_path: Path) -> None:
-    files = __import__("generator.pipeline", fromlist=["generate"]).generate(Config())
-    writer.write(files, tmp_path, check=lambda staged: validate_tools.check(staged, Config()))
+def test_tools_accept_the_default_output(tmp_path: Path, default_files: dict[str, str]) -> None:
+    writer.write(default_files, tmp_path, check=lambda staged: validate_tools.check(staged, Config()))
     assert (tmp_path / "alertmanager" / "alertmanager.yml").exists()
 
 

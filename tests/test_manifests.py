@@ -84,14 +84,13 @@ def validate(doc: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def kps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    config = load(site(tmp_path_factory.mktemp("kps"), KPS))
-    return objects(pipeline.generate(config, manifests=True))
+def kps_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return pipeline.generate(load(site(tmp_path_factory.mktemp("kps"), KPS)), manifests=True)
 
 
 @pytest.fixture(scope="module")
-def plain_files() -> dict[str, str]:
-    return pipeline.generate(load(None))
+def kps(kps_files: dict[str, str]) -> dict[str, dict[str, Any]]:
+    return objects(kps_files)
 
 
 def test_every_object_carries_the_release_label_namespace_and_annotations(kps: dict[str, dict[str, Any]]) -> None:
@@ -106,11 +105,11 @@ def test_every_object_carries_the_release_label_namespace_and_annotations(kps: d
     assert kps["manifests/service/deployment.yaml"]["spec"]["template"]["metadata"]["labels"]["release"] == "kps"
 
 
-def test_every_object_validates_against_its_schema(kps: dict[str, dict[str, Any]], plain_files: dict[str, str]
+def test_every_object_validates_against_its_schema(kps: dict[str, dict[str, Any]], default_files: dict[str, str]
                                                    ) -> None:
     for doc in kps.values():
         validate(doc)
-    wrapped = [p for p in plain_files if p.startswith(("rules/", "alerts/")) or p.endswith(".json")]
+    wrapped = [p for p in default_files if p.startswith(("rules/", "alerts/")) or p.endswith(".json")]
     assert len(kps) == len(wrapped) + 6  # one object per rule, alert and dashboard file; the service's six
 
 
@@ -262,9 +261,8 @@ def test_stale_manifests_fail_check_even_without_the_option(tmp_path: Path,
     assert cli.main(["generate", "--check", "--config", str(path), "--out", out]) == 0
 
 
-def test_output_is_deterministic(tmp_path: Path) -> None:
-    config = load(site(tmp_path, KPS))
-    assert pipeline.generate(config, manifests=True) == pipeline.generate(config, manifests=True)
+def test_output_is_deterministic(tmp_path: Path, kps_files: dict[str, str]) -> None:
+    assert pipeline.generate(load(site(tmp_path, KPS)), manifests=True) == kps_files  # a second run, its own load
 
 
 def test_containerfile_builds_the_service_as_the_deployments_non_root_user() -> None:

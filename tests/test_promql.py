@@ -100,6 +100,8 @@ def test_unquote_refuses_what_promql_refuses(raw: str, message: str) -> None:
     (r"(a)\1", "invalid escape sequence"), ("(?=a)", "invalid perl operator"), ("a{2000}", "invalid repetition size"),
     ("a++", "bad repetition operator"), ("(?<n>a)", "Prometheus (Go) does not know"),
     (r"a\C", "Prometheus (Go) does not know"), ("(", "missing )"),
+    # balanced only once anchored as `^(?:...)$` (found by tests/test_hostile_props.py): promtool refuses them
+    (")(", "unexpected )"), ("a)|(b", "unexpected )"),
 ])
 def test_regexes_are_checked_with_re2(regex: str, message: str) -> None:
     with pytest.raises(promql.PromQLError, match=re.escape(message)):

@@ -3,6 +3,7 @@ partner lists follow correlations.yaml (or the prior), and their promtool cases 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import yaml
 from promtool_run import TreeRun
 
-from generator import correlations, gotemplate, pipeline, writer
+from generator import correlations, gotemplate, pipeline, writer, yamlio
 from generator.build import build, site
 from generator.config import build as build_config
 from generator.config import load
@@ -39,7 +40,7 @@ def _alerts(files: dict[str, str]) -> dict[str, dict]:
     out = {}
     for path, text in files.items():
         if path.startswith("alerts/"):
-            for group in yaml.safe_load(text)["groups"]:
+            for group in yamlio.load(text)["groups"]:
                 out.update({r["alert"]: r for r in group["rules"]})
     return out
 
@@ -49,7 +50,7 @@ def _expected(files: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str
     out = []
     for path, text in files.items():
         if path.startswith("tests/rules/"):
-            for test in yaml.safe_load(text)["tests"]:
+            for test in yamlio.load(text)["tests"]:
                 for check in test.get("alert_rule_test", []):
                     out += [(check["alertname"], e["exp_labels"], e["exp_annotations"]) for e in check["exp_alerts"]]
     return out
@@ -60,15 +61,28 @@ def files_a() -> dict[str, str]:
     return pipeline.generate(load(None), MEASURED_A)
 
 
+@functools.cache
+def _generated_b() -> dict[str, str]:
+    """The default site with MEASURED_B: generated once for the promtool tree (at collection) and the tests."""
+    return pipeline.generate(load(None), MEASURED_B)
+
+
 @pytest.fixture(scope="module")
 def files_b() -> dict[str, str]:
-    return pipeline.generate(load(None), MEASURED_B)
+    return dict(_generated_b())
 
 
 def _tree_b(where: Path) -> Path:
     """The files of MEASURED_B written out: their promtool run starts at collection end (tests/conftest.py)."""
-    writer.write(pipeline.generate(load(None), MEASURED_B), where)
+    writer.write(_generated_b(), where)
     return where
+
+
+@functools.cache
+def _watched() -> dict[str, Watched]:
+    """What each alert of the default site watches (read-only: shared by the tests below)."""
+    config = load(None)
+    return related.alert_signals(site(config, build(config)))
 
 
 def test_metrics_are_the_series_an_expression_reads() -> None:
@@ -78,8 +92,7 @@ def test_metrics_are_the_series_an_expression_reads() -> None:
 
 
 def test_an_alert_watches_the_signal_drawing_its_threshold_and_those_it_reads() -> None:
-    config = load(None)
-    watched = related.alert_signals(site(config, build(config)))
+    watched = _watched()
     assert watched["CoreDNSLatencyHigh"] == Watched(("coredns_latency_p99",), ("coredns_latency_p99",))
     cpu = watched["ContainerCPUNearLimit"]
     assert cpu.own == ("container_cpu_limits_ratio",)
@@ -107,11 +120,10 @@ NOT_READ = [
 
 @pytest.mark.parametrize(("alert", "signal"), NOT_READ)
 def test_no_alert_gets_partners_of_a_signal_it_does_not_read(alert: str, signal: str) -> None:
-    config = load(None)
-    assert signal not in related.alert_signals(site(config, build(config)))[alert].signals
+    assert signal not in _watched()[alert].signals
     # a strong measured partner of that signal stays off the alert (and its runbook)
     partner = "coredns_cpu" if signal != "coredns_cpu" else "node_load_per_core"
-    files = pipeline.generate(config, _doc(f"{{a: {signal}, b: {partner}, rho: 0.97, n: 300, source: measured}}"))
+    files = pipeline.generate(load(None), _doc(f"{{a: {signal}, b: {partner}, rho: 0.97, n: 300, source: measured}}"))
     assert partner not in _alerts(files)[alert]["annotations"].get("related", "")
     assert partner not in files[f"docs/runbooks/{alert}.md"]
 
@@ -274,7 +286,7 @@ def test_links_use_the_alerts_own_labels_and_the_site_urls() -> None:
                 assert not re.search(r"=(&|$)", expected[key]) and "<no value>" not in expected[key], (name, key)
                 assert f"={labels['k8s_cluster']}" in expected[key]
     node = _alerts(pipeline.generate(config, MEASURED_B))["NodeCPUHighUsage"]["annotations"]["related_url"]
-    provisioned = yaml.safe_load(files["provisioning/datasources/stereo.yaml"])["datasources"]
+    provisioned = yamlio.load(files["provisioning/datasources/stereo.yaml"])["datasources"]
     assert {d["url"] for d in provisioned if d["uid"] == "stereo-correlation"} == {"https://stereo.example.com"}
     # the node alerts carry no namespace or pod
     assert node.endswith("&var-cluster={{ $labels.k8s_cluster | urlquery }}")
@@ -292,7 +304,7 @@ def test_the_explorer_link_starts_with_the_public_url_and_the_datasource_keeps_t
     files = pipeline.generate(config, MEASURED_A)
     ann = _alerts(files)["ContainerCPUNearLimit"]["annotations"]
     assert ann["explorer_url"].startswith("https://stereo.example.com/explore/?target=container_cpu_usage&cluster=")
-    provisioned = yaml.safe_load(files["provisioning/datasources/stereo.yaml"])["datasources"]
+    provisioned = yamlio.load(files["provisioning/datasources/stereo.yaml"])["datasources"]
     assert [d["url"] for d in provisioned if d["uid"] == "stereo-correlation"] == ["http://stereo.monitoring.svc:9797"]
     assert all("stereo.monitoring.svc" not in v for r in _alerts(files).values() for v in r["annotations"].values())
     # unset, the link keeps today's base: correlation_url

@@ -93,10 +93,11 @@ def _core(name: str) -> bool:
             and not name.startswith(("kube_pod_status_ready", "kube_pod_status_phase")))
 
 
-def _covers(alert: set[Selector], signal: set[Selector]) -> bool:
-    """Every series the signal reads is read by the alert: same metric, the alert's matchers at least the
-    signal's (it may read a part of the signal, `error_type!="no_error"`, never other series)."""
-    return bool(signal) and all(any(metric == m and matchers <= mm for m, mm in alert) for metric, matchers in signal)
+def _covers(alert: dict[str, list[frozenset[tuple[str, str, str]]]], signal: set[Selector]) -> bool:
+    """Every series the signal reads is read by the alert (its selectors by metric): same metric, the alert's
+    matchers at least the signal's (it may read a part of the signal, `error_type!="no_error"`, never other
+    series)."""
+    return bool(signal) and all(any(matchers <= mm for mm in alert.get(metric, ())) for metric, matchers in signal)
 
 
 @dataclass(frozen=True)
@@ -124,12 +125,19 @@ def alert_signals(components: Sequence[Component], cluster: str = "cluster") -> 
         if sig.alert:
             named.setdefault(sig.alert, set()).add(sig.name)
     read = {name: reads(sig.expr, rules, cluster) for name, sig in signals.items()}
+    reading: dict[str, set[str]] = {}  # metric → the signals reading it (an alert covers none of the others)
+    for name, used in read.items():
+        for metric, _ in used:
+            reading.setdefault(metric, set()).add(name)
     out: dict[str, Watched] = {}
     for comp in components:
         for alert in comp.alerts:
-            mine = reads(alert.expr, rules, cluster)
+            mine: dict[str, list[frozenset[tuple[str, str, str]]]] = {}
+            for metric, matchers in reads(alert.expr, rules, cluster):
+                mine.setdefault(metric, []).append(matchers)
             names = named.get(alert.name, set())
-            found = names | {name for name, used in read.items() if _covers(mine, used)}
+            candidates = set().union(*(reading.get(metric, ()) for metric in mine))
+            found = names | {name for name in candidates if _covers(mine, read[name])}
             if found:
                 out[alert.name] = Watched(tuple(sorted(found)), tuple(sorted(names or found)))
     return out

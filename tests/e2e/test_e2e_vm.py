@@ -53,9 +53,9 @@ def rule_files(root: Path) -> list[Path]:
     return sorted((root / "rules").glob("*.yaml")) + sorted((root / "alerts").glob("*.yaml"))
 
 
-def test_committed_rules_load_in_vmalert() -> None:
+def test_committed_rules_load_in_vmalert(default_files: dict[str, str]) -> None:
     files = rule_files(ROOT)
-    generated = {p for p in pipeline.generate(load(None)) if p.startswith(("rules/", "alerts/"))}
+    generated = {p for p in default_files if p.startswith(("rules/", "alerts/"))}
     assert {p.relative_to(ROOT).as_posix() for p in files} == generated
     result = dry_run(files)
     assert result.returncode == 0, result.stderr[-3000:]

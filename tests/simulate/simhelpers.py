@@ -10,8 +10,8 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
-import yaml
 
+from generator import yamlio
 from generator.simulate.series import Registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +35,7 @@ def rule_exprs(files: dict[str, str]) -> Iterator[tuple[str, str]]:
     """(rule name, expression) of every recording rule and alert in generated files."""
     for path, text in sorted(files.items()):
         if path.startswith(("rules/", "alerts/")):
-            for group in yaml.safe_load(text)["groups"]:
+            for group in yamlio.load(text)["groups"]:
                 for rule in group["rules"]:
                     yield rule.get("record") or rule["alert"], rule["expr"]
 
@@ -43,13 +43,17 @@ def rule_exprs(files: dict[str, str]) -> Iterator[tuple[str, str]]:
 def parse_text(text: str) -> dict[str, list[tuple[dict[str, str], float, str | None]]]:
     """Sample name → [(labels, value, timestamp)] from exposition text."""
     out: dict[str, list[tuple[dict[str, str], float, str | None]]] = {}
+    parsed: dict[str, dict[str, str]] = {}  # a series' label text → its labels (a series has a line per time)
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
         m = SAMPLE.match(line)
         assert m, f"not a sample line: {line!r}"
-        labels = dict(LABEL.findall(m.group(2) or ""))
-        out.setdefault(m.group(1), []).append((labels, float(m.group(3)), m.group(4)))
+        raw = m.group(2) or ""
+        labels = parsed.get(raw)
+        if labels is None:
+            labels = parsed[raw] = dict(LABEL.findall(raw))
+        out.setdefault(m.group(1), []).append((dict(labels), float(m.group(3)), m.group(4)))
     return out
 
 

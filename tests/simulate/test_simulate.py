@@ -38,18 +38,17 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
 def _check_openmetrics(text: str) -> None:
     assert text.endswith("# EOF\n") and text.count("# EOF") == 1
     families: dict[str, str] = {}
-    current = None
+    current = kind = ""
+    allowed: set[str] = set()  # the sample names of the current family (none before the first TYPE line)
     for line in text.splitlines()[:-1]:
         if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            assert name not in families, f"family {name} declared twice (samples of a family must be together)"
-            families[name] = kind
-            current = name
+            _, _, current, kind = line.split(" ")
+            assert current not in families, f"family {current} declared twice (samples of a family must be together)"
+            families[current] = kind
+            allowed = {"counter": {f"{current}_total"}, "gauge": {current}, "unknown": {current},
+                       "histogram": {f"{current}_bucket", f"{current}_count", f"{current}_sum"}}[kind]
             continue
         sample = line.split("{", 1)[0].split(" ", 1)[0]
-        kind = families[current]  # type: ignore[index]
-        allowed = {"counter": {f"{current}_total"}, "gauge": {current}, "unknown": {current},
-                   "histogram": {f"{current}_bucket", f"{current}_count", f"{current}_sum"}}[kind]
         assert sample in allowed, f"{sample} inside the {kind} family {current}"
         value, stamp = line.rsplit(" ", 2)[-2:]
         assert stamp.isdigit() and len(stamp) == 10, f"timestamp not in seconds: {line}"
