@@ -30,9 +30,11 @@ test-deps:
 
 # the suite on TEST_WORKERS pytest-xdist workers (`make test TEST_WORKERS=0` runs it serially); tests sharing an
 # expensive fixture run on one worker, the groups in the order tests/conftest.py gives (tests/xdist_groups.py)
+# PYTHONDONTWRITEBYTECODE is cleared for the suite: with it, each of its many Python processes (xdist workers,
+# `stereo` subprocesses, service workers) compiles Stereo's modules again and pytest rewrites every test module again
 TEST_WORKERS ?= 3
 test: test-deps $(STAMP)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 check: $(BASE)
 	$(BIN)/stereo generate --check
