@@ -5,8 +5,9 @@
 1. installs Prometheus when it is missing (as root with apt-get; otherwise says how);
 2. `stereo generate` writes the site's rules, alerts and dashboards into WORKDIR/out (never the repository's);
 3. simulates a healthy cluster with the planted relations over the last day and backfills it (promtool);
-4. starts Prometheus with those rules and alerts, backfills the recording rules over the day, and lets it
-   scrape a live `stereo simulate --serve` so the data stays current;
+4. starts Prometheus with those rules and alerts, backfills the recording rules over the day (each rule's
+   range query, loaded with promtool level by level), and lets it scrape a live `stereo simulate --serve` so the
+   data stays current;
 5. starts `stereo serve`, runs `stereo suggest` into WORKDIR/correlations.yaml and regenerates WORKDIR/out
    laid out from the measured correlations;
 6. prints what it did and where, then runs until Ctrl-C (SIGINT/SIGTERM), which stops every process it
@@ -37,6 +38,7 @@ from generator.process import stop as stop_process
 from generator.simulate import planted_pairs
 from generator.simulate import prometheus as promrun
 from generator.simulate import run as simrun
+from generator.simulate.rulehistory import record_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 CLUSTER = "sim"
@@ -175,7 +177,7 @@ def build(workdir: Path, spec: simrun.ClusterSpec, seed: int, duration: int, say
                            "the live simulator")
         began = time.monotonic()
         rules = [p.read_text(encoding="utf-8") for p in sorted((out / "rules").glob("*.yaml"))]
-        levels = promrun.backfill_rules(prom, rules, stack.start, stack.end, progress=say)
+        levels = record_rules(prom, rules, stack.start, stack.end, progress=say)
         count = sum(len(g["rules"]) for level in promrun.rule_levels(rules) for g in level)
         stack.facts.append(f"backfilled {count} recording rules over the same window, level by level "
                            f"({len(levels)} levels), in {time.monotonic() - began:.1f}s")

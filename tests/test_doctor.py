@@ -18,14 +18,16 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import yaml
 
-from generator import cli
+from generator import cli, pipeline
+from generator.build import build, site
 from generator.config import load
 from generator.doctor import Finding, table
 from generator.doctor.checks import Doctor
 from generator.doctor.client import Client
 from generator.doctor.exprs import Selector, selectors
-from generator.doctor.site import Part, Site, load_site
+from generator.doctor.site import Part, Site, load_site, rule_groups
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 
@@ -44,6 +46,21 @@ def test_the_scanner_finds_each_vector_selector_once() -> None:
 @pytest.fixture(scope="module")
 def site_parts() -> list:
     return load_site(load(None)).parts
+
+
+@pytest.mark.parametrize("settings", [
+    {}, {"profile": "managed", "evaluation_interval": "5m", "exclude": {"alerts": ["KubeletDown"]}},
+    {"exclude": {"components": ["etcd", "coredns"], "alerts": ["NodeSystemSaturation"],
+                 "rules": ["instance:node_load1_per_cpu:ratio", "instance:node_load15_per_cpu:ratio"]}}])
+def test_rule_groups_are_the_generated_files_groups(tmp_path: Path, settings: dict) -> None:
+    """doctor takes the groups from the components; the oracle: the rule and alert files generated, parsed."""
+    (tmp_path / "stereo.yaml").write_text(yaml.safe_dump(settings))
+    config = load(tmp_path / "stereo.yaml")
+    files = pipeline.generate(config)
+    parsed = [(g["name"], {r.get("record") or r.get("alert") for r in g["rules"]})
+              for path in sorted(files) if path.startswith(("rules/", "alerts/"))
+              for g in yaml.safe_load(files[path])["groups"]]
+    assert len(parsed) > 10 and rule_groups(site(config, build(config))) == parsed
 
 
 # the oracle: names with colons outside strings, not before `(` (the catalog checks' scan before promql_tokens)

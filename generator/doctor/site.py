@@ -9,13 +9,13 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-import yaml
-
-from generator import catalog, pipeline, promql
+from generator import catalog, naming, promql
 from generator.build import build, site
 from generator.config import Config
 from generator.context import Context
 from generator.doctor.exprs import Selector, selectors
+from generator.model import Component
+from generator.render import rulefiles
 
 
 class _Noting(Context):
@@ -107,6 +107,20 @@ def source_matchers(selector_text: str) -> set[tuple[str, str, str]]:
     return set(promql.parse_selector(selector_text)) if selector_text.strip() else set()
 
 
+def rule_groups(components: list[Component]) -> list[tuple[str, set[str]]]:
+    """(group name, the records and alerts it holds) of every group the site's rule and alert files hold, in
+    the order of the files' paths: what `stereo generate` writes, taken from the components it writes them from
+    (rendering every file and parsing its YAML back was most of a doctor run's CPU)."""
+    files: dict[str, list[tuple[str, set[str]]]] = {}
+    for comp in components:
+        if comp.rules or comp.slow_rules:
+            files[naming.rule_file(comp.key)] = [(name, set(records))
+                                                 for name, records in rulefiles.group_records(comp)]
+        if comp.alerts:
+            files[naming.alert_file(comp.key)] = [(rulefiles.alert_group(comp), {a.name for a in comp.alerts})]
+    return [group for path in sorted(files) for group in files[path]]
+
+
 def load_site(config: Config) -> Site:
     built = build(config)
     components = site(config, built)
@@ -117,12 +131,7 @@ def load_site(config: Config) -> Site:
         comp = catalog.build_all(ctx, (module,))[0]
         noted.setdefault(comp.key, [])
         noted[comp.key] += [s for s in ctx.sources if s not in noted[comp.key]]
-    files = pipeline.generate(config)
-    groups: list[tuple[str, set[str]]] = []  # (group name, the records and alerts it holds)
-    for path in sorted(files):
-        if path.startswith(("rules/", "alerts/")) and path.endswith(".yaml"):
-            for g in (yaml.safe_load(files[path]) or {}).get("groups", []):
-                groups.append((g["name"], {r.get("record") or r.get("alert") for r in g.get("rules", [])}))
+    groups = rule_groups(components)
     parts = []
     for comp in components:
         # scrape jobs only: a selector with a `job` matcher (cadvisor_containers filters series, it is no job)

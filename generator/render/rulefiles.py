@@ -49,7 +49,15 @@ def _split(component: Component) -> dict[str, list[RecordingRule]]:
 
 def recording_groups(component: Component) -> list[str]:
     """Names of the component's recording groups, in the order rules_file writes them."""
-    return [*_split(component), *([f"{component.key}.rules.long"] if component.slow_rules else [])]
+    return [name for name, _ in group_records(component)]
+
+
+def group_records(component: Component) -> list[tuple[str, list[str]]]:
+    """(name, records) of the component's recording groups, in the order rules_file writes them."""
+    groups = [(name, [r.record for r in rules]) for name, rules in _split(component).items()]
+    if component.slow_rules:
+        groups.append((f"{component.key}.rules.long", [r.record for r in component.slow_rules]))
+    return groups
 
 
 def alert_group(component: Component) -> str:

@@ -15,6 +15,7 @@ silent for five minutes. Their expressions are unchanged.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,7 @@ import yaml
 from generator import pipeline
 from generator.config import load
 from generator.simulate import run
-from generator.simulate.prometheus import Prometheus, backfill
+from generator.simulate.prometheus import Prometheus, backfill, backfill_simulation
 from generator.simulate.run import ClusterSpec, Simulation, Window
 
 EVALUATION_INTERVAL = "5s"
@@ -73,13 +74,15 @@ def rule_globs(workdir: Path) -> list[str]:
     return [str(workdir / "site" / "rules" / "*.yaml"), str(workdir / "site" / "alerts" / "*.yaml")]
 
 
+_RECORDS: dict[tuple[str, ...], list[str]] = {}  # rule file texts -> their records (each batch's snapshot asks)
+
+
 def recording_rules(files: dict[str, str]) -> list[str]:
-    names = set()
-    for path, text in files.items():
-        if path.startswith("rules/"):
-            for group in yaml.safe_load(text)["groups"]:
-                names.update(r["record"] for r in group["rules"])
-    return sorted(names)
+    texts = tuple(text for path, text in sorted(files.items()) if path.startswith("rules/"))
+    if texts not in _RECORDS:
+        _RECORDS[texts] = sorted({r["record"] for text in texts for group in yaml.safe_load(text)["groups"]
+                                  for r in group["rules"]})
+    return list(_RECORDS[texts])
 
 
 @dataclass
@@ -118,21 +121,14 @@ def backfill_history(workdir: Path, clusters: Sequence[ClusterSpec], seed: int, 
     """Simulate up to `window.end` and backfill it into workdir/data; returns the simulations (to be topped up)
     and the number of samples.
 
-    The clusters are split in `parts` simulations so that promtool reads one part while Python writes the next.
-    Blocks of different files overlap in time; Prometheus 2.42 merges overlapping blocks at query time."""
-    data = workdir / "data"
+    The clusters are split in `parts` simulations, each written in one file per 2h block range that promtool
+    reads while Python writes the next (`backfill_simulation`: promtool reads a whole file once per block range
+    it covers, so six hours in one file were read five times). Blocks of different files overlap in time;
+    Prometheus 2.42 merges overlapping blocks at query time."""
     sims = [Simulation(list(clusters[i::parts]), seed, window) for i in range(parts) if clusters[i::parts]]
-    samples = 0
-    with ThreadPoolExecutor(len(sims)) as pool:
-        pending = []
-        for i, sim in enumerate(sims):
-            path = workdir / f"history-{i}.om"
-            samples += sim.run().write_file(path)
-            pending.append(pool.submit(backfill, path, data))
-        for job in pending:
-            job.result()
-    for path in workdir.glob("history-*.om"):
-        path.unlink()
+    samples = sum(backfill_simulation(sim, workdir / "data", workdir / f"history-{i}") for i, sim in enumerate(sims))
+    for i in range(len(sims)):
+        shutil.rmtree(workdir / f"history-{i}", ignore_errors=True)
     return sims, samples
 
 

@@ -1,5 +1,8 @@
 """Recorded series get hours of history from the rule backfill, down to rules built on other recorded series,
-and the backfill is deterministic: every level on one evaluation grid, the same series on a rerun."""
+and the backfill is deterministic: every level on one evaluation grid, the same series on a rerun — both ways
+of writing it: `promtool tsdb create-blocks-from rules` (backfill_rules, `stereo backfill`) and range queries
+loaded as OpenMetrics (record_rules, the demo and the labs), which write the same samples where their grids
+meet."""
 
 from __future__ import annotations
 
@@ -11,6 +14,9 @@ from e2e.conftest import need_prometheus
 from e2e.lab import Lab
 
 from generator.simulate.prometheus import Prometheus, backfill, backfill_rules
+from generator.simulate.rulehistory import record_rules
+
+WAYS = {"promtool-rules": backfill_rules, "range-queries": record_rules}
 
 
 def test_recorded_series_have_hours_of_history(recorded_lab: Lab) -> None:
@@ -31,6 +37,11 @@ RULES = ["""groups:
   rules:
   - record: job:x:rate5m
     expr: sum by (job) (rate(x_total[5m]))
+  - record: job:x:labelled
+    expr: sum by (job) (x_total)
+    labels:
+      job: relabelled
+      source: rule
 """, """groups:
 - name: second.rules
   interval: 1m
@@ -47,7 +58,7 @@ RULES = ["""groups:
 """]
 
 
-def _recorded(tmp: Path, end: int) -> dict[str, list[tuple[float, str]]]:
+def _recorded(tmp: Path, end: int, way: str) -> dict[str, list[tuple[float, str]]]:
     """Backfill x_total (a counter growing by a varying amount each minute) and RULES into a fresh server;
     every recorded sample by series name."""
     lines = ["# TYPE x counter"]
@@ -61,21 +72,27 @@ def _recorded(tmp: Path, end: int) -> dict[str, list[tuple[float, str]]]:
     backfill(om, prom.data)
     try:
         prom.start()
-        backfill_rules(prom, RULES, end - HOURS * 3600 + 600, end - 60, workers=2)
+        WAYS[way](prom, RULES, end - HOURS * 3600 + 600, end - 60, workers=2)
         out = {}
-        for name in ("job:x:rate5m", "job:x:double", "job:x:plus_one", "job:x:avg1h"):
+        for name in ("job:x:rate5m", "job:x:double", "job:x:plus_one", "job:x:avg1h", "job:x:labelled"):
             (series,) = prom.query(f"{name}[{HOURS}h]", at=end)
             out[name] = [(float(t), v) for t, v in series["values"]]
+        # the rule's labels over the query's, the record as the name
+        assert series["metric"] == {"__name__": "job:x:labelled", "job": "relabelled", "source": "rule"}
+        # what the server's own evaluation of the first rule gives at each recorded timestamp
+        out["rate5m@"] = [(t, prom.query("sum by (job) (rate(x_total[5m]))", at=t)[0]["value"][1])
+                          for t, _ in out["job:x:rate5m"][::7]]
         return out
     finally:
         prom.stop()
 
 
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[tuple[float, str]]], ...]:
+@pytest.fixture(scope="module", params=list(WAYS))
+def two_runs(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[tuple[float, str]]], ...]:
     need_prometheus()
     end = 1_700_000_040  # a fixed, step-aligned end: the series depend on nothing else
-    return tuple(_recorded(tmp_path_factory.mktemp(f"run-{k}"), end) for k in range(2))
+    return tuple(_recorded(tmp_path_factory.mktemp(f"{request.param}-{k}"), end, request.param) for k in range(2))
 
 
 def test_every_level_shares_one_evaluation_grid(two_runs: tuple[dict[str, list[tuple[float, str]]], ...]) -> None:
@@ -90,6 +107,16 @@ def test_every_level_shares_one_evaluation_grid(two_runs: tuple[dict[str, list[t
         assert float(double) == pytest.approx(2 * float(rate)) and float(plus) == pytest.approx(float(double) + 1)
     long_stamps = [t for t, _ in run["job:x:avg1h"]]
     assert long_stamps and all((t - stamps[0]) % STEP == 0 for t in long_stamps)
+    assert [t for t, _ in run["job:x:labelled"]] == stamps
+
+
+def test_each_sample_is_the_rule_evaluated_at_its_timestamp(
+        two_runs: tuple[dict[str, list[tuple[float, str]]], ...]) -> None:
+    run = two_runs[0]
+    recorded = dict(run["job:x:rate5m"])
+    assert len(run["rate5m@"]) > 10
+    for t, value in run["rate5m@"]:
+        assert recorded[t] == value, t
 
 
 def test_a_rerun_gives_the_same_series(two_runs: tuple[dict[str, list[tuple[float, str]]], ...]) -> None:
