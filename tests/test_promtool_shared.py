@@ -16,7 +16,7 @@ from generator import validate_tools
 from generator.config import load
 from generator.model import Alert, Case, Component, RecordingRule, RuleTest
 from generator.process import go_batch_env
-from generator.render import promtool_tests, rulefiles
+from generator.render import promtool_groups, promtool_tests, rulefiles
 
 PROMTOOL = shutil.which("promtool")
 DEEP = 'queue_depth{cluster="test-cluster",job="q"}'
@@ -115,3 +115,19 @@ def test_a_quiet_case_that_fires_still_fails_its_shared_group(tmp_path: Path) ->
     # `stereo generate` names the alert's own cases of the group (not the other alert's) in its one-line error
     error = str(validate_tools._test_failure(load(None), out))
     assert 'its test "QueueDeep fires: one cluster deep | QueueDeep stays quiet: shallow" fails' in error
+
+
+def test_reads_follow_every_rule_writing_a_record() -> None:
+    """What an expression reads, through records written by more than one rule (one per label set); what cannot be
+    listed is None, so its cases are packed with nothing."""
+    comp = Component(key="q", title="Q", description="", rules=(
+        RecordingRule(record="r:errors", expr='sum by (cluster) (a_total{code="500"})', labels={"kind": "a"}),
+        RecordingRule(record="r:errors", expr="sum by (cluster) (b_total)", labels={"kind": "b"}),
+        RecordingRule(record="r:ratio", expr="r:errors / on (cluster) group_left c"),
+    ))
+    reads = promtool_groups.reader(comp)
+    assert reads("r:ratio > 1") == {"r:ratio", "r:errors", "a_total", "b_total", "c"}
+    assert reads('{__name__="a_total", job="x"}') == {"a_total"}
+    assert reads('{job="x"}') is None and reads('ALERTS{severity="info"}') is None
+    assert promtool_groups.series_metric('{__name__="a_total",cluster="c"}') == "a_total"
+    assert promtool_groups.series_metric('a_total{cluster="c{,}"}') == "a_total"

@@ -57,13 +57,9 @@ class Part:
         out: dict[Selector, list[str]] = {}
         for what, expr in self.readers():
             for sel in selectors(expr):
-                if sel.metric and not sel.recorded and sel.metric not in PROMETHEUS_SERIES:
+                if sel.metric and not sel.recorded and sel.metric not in naming.PROMETHEUS_SERIES:
                     out.setdefault(sel, []).append(what)
         return out
-
-
-# series Prometheus writes itself (the alerts' state), not scraped: no target to check them on
-PROMETHEUS_SERIES = frozenset({"ALERTS", "ALERTS_FOR_STATE"})
 
 
 @dataclass
@@ -98,7 +94,7 @@ class Site:
         for sel in selectors(expr):
             if sel.recorded:
                 out |= inputs.get(sel.metric, set())
-            elif sel.metric and sel.metric not in PROMETHEUS_SERIES:
+            elif sel.metric and sel.metric not in naming.PROMETHEUS_SERIES:
                 out.add(sel)
         return out
 

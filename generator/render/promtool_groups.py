@@ -15,18 +15,17 @@ the whole storage and keeps a group of its own.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from generator import promql
 from generator.model import Component
-from generator.promql_tokens import find_selectors
+from generator.naming import PROMETHEUS_SERIES
+from generator.promql_tokens import Found, find_selectors
 
 Rename = Callable[[str], str]
 Reads = frozenset[str] | None  # metric names, None when they cannot be listed
-_NAME = re.compile(r'__name__\s*=\s*"([^"]+)"')
-_UNLISTED = frozenset({"ALERTS", "ALERTS_FOR_STATE"})  # what any alert of the file writes
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,17 @@ def renamer(index: int) -> Rename:
     return keep if index == 0 else lambda value: f"{value}.{index + 1}"
 
 
+def _name(found: Found) -> str:
+    """The metric a selector names: before its braces, or its `__name__="..."`; "" when it names none."""
+    if found.metric or not found.matchers:
+        return found.metric
+    return next((v for label, op, v in promql.parse_selector(found.matchers) if label == "__name__" and op == "="), "")
+
+
 def series_metric(series: str) -> str:
-    if series.startswith("{"):
-        found = _NAME.search(series)
-        return found.group(1) if found else ""
-    return series.split("{", 1)[0]
+    """The metric of a promtool input series (`metric{...}` or `{__name__="metric",...}`)."""
+    found = find_selectors(series)
+    return _name(found[0]) if found else ""
 
 
 def reader(component: Component) -> Callable[[str], Reads]:
@@ -67,8 +72,8 @@ def reader(component: Component) -> Callable[[str], Reads]:
     def reads(expr: str) -> Reads:
         out: set[str] = set()
         for found in find_selectors(expr):
-            name = found.metric or (m.group(1) if (m := _NAME.search(found.matchers or "")) else "")
-            if not name or name in _UNLISTED:
+            name = _name(found)
+            if not name or name in PROMETHEUS_SERIES:  # ALERTS: written by every alert of the file
                 return None
             out.add(name)
             if name in records:
@@ -94,8 +99,8 @@ class _Bundle:
 
     def apart(self, other: _Bundle) -> bool:
         """Neither bundle's series reach the other's check."""
-        if self.reads is None or other.reads is None:
-            return False
+        if self.reads is None or other.reads is None or "" in self.metrics or "" in other.metrics:
+            return False  # a check whose reads cannot be listed, or a series without a metric name
         return not (self.metrics & other.reads) and not (other.metrics & self.reads)
 
 
