@@ -94,12 +94,13 @@ def _changed_alert_tests(staged: Path, config: Config) -> list[str]:
 def _test_failure(config: Config, output: str) -> ToolError:
     """The failing alert and its cases: a test group holds the cases of several checks ("<case> | <case>"), and
     promtool names the check that failed on the line after the group's name."""
+    key, what = "", _first_error(output)
     m = re.search(r"name: (.*?),?\n\s*(?:alertname: ([^,\s]+))?", output)
-    cases = m.group(1).split(" | ") if m else []
-    alert = m.group(2) or cases[0].split(" ")[0] if m else ""
-    key = f"thresholds.{alert}" if alert in config.thresholds else f"patch.{alert}" if alert in config.patch else ""
-    mine = " | ".join(c for c in cases if c.startswith(f"{alert} ")) or " | ".join(cases)
-    what = f'its test "{mine}" fails' if m else _first_error(output)
+    if m:
+        cases = m.group(1).split(" | ")
+        alert = m.group(2) or cases[0].split(" ")[0]
+        key = f"thresholds.{alert}" if alert in config.thresholds else f"patch.{alert}" if alert in config.patch else ""
+        what = 'its test "{}" fails'.format(" | ".join(c for c in cases if c.startswith(f"{alert} ")) or m.group(1))
     return _fail(config, key, "promtool test rules", f"{what}; the alert cannot tell firing from quiet this way")
 
 
