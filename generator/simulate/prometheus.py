@@ -358,11 +358,25 @@ def _run_units(units: list[dict[str, Any]], tmp: Path, url: str, start: int, end
 def backfill_rules(prom: Prometheus, rule_files: Iterable[str], start: int, end: int,
                    keep: Callable[[dict[str, Any]], bool] | None = None, workers: int = 2, timeout: float = 1800,
                    progress: Callable[[str], None] | None = None) -> list[float]:
-    """Backfill the recording rules of `rule_files` (texts) over [start, end], level by level, on a running
-    `prom`, restarting it after each level so the next level reads the blocks just written. `keep(rule)`
-    limits the rules (e.g. to what some queries need); `workers` promtool processes share a level (the server
-    answers their queries on as many cores). Every level's series share one evaluation grid (see `_units`),
-    so the result depends only on the data, the rules and [start, end]. Returns the seconds each level took."""
+    """Backfill the recording rules of `rule_files` (texts) over [start, end] with `promtool tsdb
+    create-blocks-from rules`, level by level (`by_level`). `keep(rule)` limits the rules (e.g. to what some
+    queries need); `workers` promtool processes share a level (the server answers their queries on as many cores).
+    Every level's series share one evaluation grid (see `_units`), so the result depends only on the data, the
+    rules and [start, end]. Returns the seconds each level took."""
+    parts = max(1, workers)
+    return by_level(prom, rule_files, lambda groups, tmp, deadline: _run_units(
+        _units(groups, parts), tmp, prom.url, start, end, parts, deadline), keep, timeout, progress)
+
+
+LevelWriter = Callable[[list[dict[str, Any]], Path, float], list[Path]]
+
+
+def by_level(prom: Prometheus, rule_files: Iterable[str], write: LevelWriter,
+             keep: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 1800,
+             progress: Callable[[str], None] | None = None) -> list[float]:
+    """The recording rules of `rule_files` into the running `prom`'s data, level by level: `write(groups, tmp,
+    deadline)` writes one level's blocks under `tmp` and returns their directories; they are moved into the data
+    and the server restarts, so the next level reads them. Returns the seconds each level took."""
     took = []
     for i, groups in enumerate(rule_levels(rule_files), 1):
         groups = [{**g, "rules": [r for r in g["rules"] if keep is None or keep(r)]} for g in groups]
@@ -371,9 +385,7 @@ def backfill_rules(prom: Prometheus, rule_files: Iterable[str], start: int, end:
             continue
         began = time.monotonic()
         with tempfile.TemporaryDirectory(prefix=f"rules-{i}-", dir=prom.workdir) as tmp:
-            blocks = _run_units(_units(groups, max(1, workers)), Path(tmp), prom.url, start, end,
-                                max(1, workers), began + timeout)
-            moved = sum(_move_blocks(b, prom.data) for b in blocks)
+            moved = sum(_move_blocks(b, prom.data) for b in write(groups, Path(tmp), began + timeout))
         prom.restart()
         took.append(time.monotonic() - began)
         if progress:

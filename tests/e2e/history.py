@@ -4,8 +4,8 @@ Backfilled raw series have hours of history, recorded series only the minutes si
 (and so `stereo suggest`) read recorded series over hours, so a test of them needs this. The work is
 `generator.simulate.rulehistory.record_rules`, as in the demo: each rule's range query over the hours, loaded
 with `promtool tsdb create-blocks-from openmetrics` level by level, the server restarting after each level so
-the next reads the blocks just written (`promtool tsdb create-blocks-from rules` writes the same samples in a
-block per rule and two-hour range: ~5x the CPU; tests/e2e/test_e2e_history.py runs both).
+the next reads the blocks just written (`promtool tsdb create-blocks-from rules` writes the same series, at a
+hashed offset, in a block per rule and two-hour range: ~5x the CPU; tests/e2e/test_e2e_history.py runs both).
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Recorded series get hours of history from the rule backfill, down to rules built on other recorded series,
 and the backfill is deterministic: every level on one evaluation grid, the same series on a rerun — both ways
 of writing it: `promtool tsdb create-blocks-from rules` (backfill_rules, `stereo backfill`) and range queries
-loaded as OpenMetrics (record_rules, the demo and the labs), which write the same samples where their grids
-meet."""
+loaded as OpenMetrics (record_rules, the demo and the labs): the same queries, on grids a hashed offset apart."""
 
 from __future__ import annotations
 
@@ -87,12 +86,32 @@ def _recorded(tmp: Path, end: int, way: str) -> dict[str, list[tuple[float, str]
         prom.stop()
 
 
-@pytest.fixture(scope="module", params=list(WAYS))
-def two_runs(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[tuple[float, str]]], ...]:
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, list[tuple[float, str]]], ...]]:
+    """Each way, twice, on the same data."""
     need_prometheus()
     end = 1_700_000_040  # a fixed, step-aligned end: the series depend on nothing else
-    return tuple(_recorded(tmp_path_factory.mktemp(f"{request.param}-{k}"), end, request.param) for k in range(2))
+    return {way: tuple(_recorded(tmp_path_factory.mktemp(f"{way}-{k}"), end, way) for k in range(2)) for way in WAYS}
+
+
+@pytest.fixture(params=list(WAYS))
+def two_runs(request: pytest.FixtureRequest, runs: dict[str, tuple[dict[str, list[tuple[float, str]]], ...]]
+             ) -> tuple[dict[str, list[tuple[float, str]]], ...]:
+    return runs[request.param]
+
+
+def test_both_ways_record_the_same_series_on_grids_of_one_step(
+        runs: dict[str, tuple[dict[str, list[tuple[float, str]]], ...]]) -> None:
+    """promtool's importer evaluates a group at a hashed offset from the interval's multiples, the range queries at
+    the multiples themselves: the same series, one sample a step, the grids apart by less than a step (what each
+    sample holds is the server's own evaluation at its time: the next test, both ways)."""
+    importer, queries = runs["promtool-rules"][0], runs["range-queries"][0]
+    assert set(importer) == set(queries)
+    for name in ("job:x:rate5m", "job:x:double", "job:x:plus_one", "job:x:labelled"):
+        a, b = [t for t, _ in importer[name]], [t for t, _ in queries[name]]
+        assert len(a) > 10 and abs(len(a) - len(b)) <= 1, name
+        steps = [{round(y - x, 3) for x, y in itertools.pairwise(ts)} for ts in (a, b)]
+        assert steps == [{STEP}, {STEP}], name
 
 
 def test_every_level_shares_one_evaluation_grid(two_runs: tuple[dict[str, list[tuple[float, str]]], ...]) -> None:
