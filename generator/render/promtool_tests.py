@@ -10,6 +10,7 @@ where they cannot reach each other (promtool_groups.py), the i-th case of a grou
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -24,7 +25,11 @@ from generator.yamlio import dump
 
 _BARE_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _BEFORE_EVAL = re.compile(r"\{t-(\d+)\}")
+
+
+@functools.lru_cache(maxsize=64)
 def _matcher(cluster: str) -> re.Pattern[str]:
+    """The `cluster="..."` matcher of a series text (its value in group 2)."""
     return re.compile(rf'([{{,]\s*){re.escape(cluster)}="((?:[^"\\]|\\.)*)"')
 
 
