@@ -9,6 +9,7 @@ so that Grafana does not have to migrate it on every load, and so the output is 
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 SCHEMA_VERSION = 39
@@ -138,4 +139,59 @@ def to_json(obj: Any) -> dict[str, Any]:
 
 
 def dumps(dashboard: dict[str, Any]) -> str:
-    return json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """`json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False)` and a newline. json's indenting
+    encoder is pure Python; `_indented` writes the same text in about a third of its CPU (the JSON that
+    json.loads gives: str keys, str/int/float/bool/None/list/dict values); anything else goes to json."""
+    out: list[str] = []
+    try:
+        _indented(dashboard, "\n", out)
+    except _Unusual:
+        return json.dumps(dashboard, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    out.append("\n")
+    return "".join(out)
+
+
+class _Unusual(Exception):
+    """A value `_indented` leaves to json (a non-str key, a tuple, a subclass...)."""
+
+
+_string = json.encoder.encode_basestring  # ensure_ascii=False: the C escaper when there is one
+_SCALAR = {True: "true", False: "false", None: "null"}
+
+
+def _indented(value: Any, pad: str, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(_string(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        inner = pad + "  "
+        sep = "{" + inner
+        for key in sorted(value):
+            if type(key) is not str:
+                raise _Unusual
+            out.append(sep + _string(key) + ": ")
+            _indented(value[key], inner, out)
+            sep = "," + inner
+        out.append(pad + "}")
+    elif kind is list:
+        if not value:
+            out.append("[]")
+            return
+        inner = pad + "  "
+        sep = "[" + inner
+        for item in value:
+            out.append(sep)
+            _indented(item, inner, out)
+            sep = "," + inner
+        out.append(pad + "]")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float and math.isfinite(value):
+        out.append(float.__repr__(value))
+    elif kind is bool or value is None:
+        out.append(_SCALAR[value])
+    else:
+        raise _Unusual
