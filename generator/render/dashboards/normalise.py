@@ -163,30 +163,20 @@ def _indented(value: Any, pad: str, out: list[str]) -> None:
     kind = type(value)
     if kind is str:
         out.append(_string(value))
-    elif kind is dict:
+    elif kind is dict or kind is list:
         if not value:
-            out.append("{}")
+            out.append("{}" if kind is dict else "[]")
             return
+        if kind is dict and any(type(key) is not str for key in value):
+            raise _Unusual
+        items = [(_string(k) + ": ", value[k]) for k in sorted(value)] if kind is dict else [("", v) for v in value]
         inner = pad + "  "
-        sep = "{" + inner
-        for key in sorted(value):
-            if type(key) is not str:
-                raise _Unusual
-            out.append(sep + _string(key) + ": ")
-            _indented(value[key], inner, out)
-            sep = "," + inner
-        out.append(pad + "}")
-    elif kind is list:
-        if not value:
-            out.append("[]")
-            return
-        inner = pad + "  "
-        sep = "[" + inner
-        for item in value:
-            out.append(sep)
+        sep = ("{" if kind is dict else "[") + inner
+        for head, item in items:
+            out.append(sep + head)
             _indented(item, inner, out)
             sep = "," + inner
-        out.append(pad + "]")
+        out.append(pad + ("}" if kind is dict else "]"))
     elif kind is int:
         out.append(int.__repr__(value))
     elif kind is float and math.isfinite(value):
