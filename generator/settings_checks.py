@@ -52,7 +52,9 @@ def label_name(value: Any, key: str) -> str:
 def duration_upto(most: str, least: str = "1ms") -> Check:
     """A Prometheus duration between `least` and `most` (`least` 0s: zero allowed)."""
     low, high = promql.parse_duration(least) if least != "0s" else 0, promql.parse_duration(most)
-    expected = f"a Prometheus duration from {least} to {most}, such as {'0s, ' if not low else ''}30s, 5m, 1h"
+    # examples the range allows (a range of 1s–4m is not told "such as 1h")
+    examples = [e for e, secs in (("0s", 0), ("30s", 30), ("5m", 300), ("1h", 3600)) if low <= secs <= high]
+    expected = f"a Prometheus duration from {least} to {most}, such as {', '.join(examples or (least, most))}"
 
     def check(value: Any, key: str) -> str:
         try:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from generator.settings_checks import Invalid, list_of, map_of, number, record, selector, string
+from generator.settings_checks import Invalid, duration_upto, list_of, map_of, number, record, selector, string
 
 SCHEMA = record({"a": number, "b": map_of(selector, keys=("x", "y")), "c": list_of(record({"d": string}))})
 
@@ -52,3 +52,15 @@ def test_map_keys_are_checked_too() -> None:
         map_of(number)({"": 1}, "thresholds")
     assert (err.value.key, err.value.expected) == ("thresholds.", "a non-empty string")
     assert map_of(number)({"KubeDown": 2}, "thresholds") == {"KubeDown": 2.0}
+
+
+@pytest.mark.parametrize(("most", "least", "examples"), [
+    ("4m", "1s", "such as 30s"),  # pod_evaluation_interval: no 5m or 1h offered where they are refused
+    ("6h", "0s", "such as 0s, 30s, 5m, 1h"),
+    ("1h", "1s", "such as 30s, 5m, 1h"),
+    ("10s", "1s", "from 1s to 10s, such as 1s, 10s"),  # nothing common fits: the bounds themselves
+])
+def test_duration_examples_lie_in_the_range(most: str, least: str, examples: str) -> None:
+    with pytest.raises(Invalid) as bad:
+        duration_upto(most, least)("soon", "key")
+    assert bad.value.expected.endswith(examples)
