@@ -62,6 +62,8 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool], str]] = {
     "recorded_vs_raw_min_panel_speedup": ("reported", lambda v: True, "×"),
     "rule_eval_total_change": ("≤ -0.3", lambda v: v <= -0.3, "(new/base - 1)"),
     "rule_eval_largest_share": ("≤ 0.35", lambda v: v <= 0.35, "of the total"),
+    # the same change in Prometheus' process CPU, each group's share counted at its own interval
+    "rule_eval_cpu_change": ("reported", lambda v: True, "(new/base - 1)"),
 }
 
 
