@@ -95,6 +95,9 @@ FILTER_DEFAULTS: dict[str, str] = {
     # pvExcludedSelector: by default the claims labelled excluded_from_alerts="true"
     "pv_exclude": 'label_excluded_from_alerts="true"',
 }
+# the default pod_interval is at most this often (seconds): halving the per-pod groups' cost at the default 1m,
+# without leaving dashboards' one-minute points more than one evaluation behind
+POD_INTERVAL_CAP = 120
 # file keys nested one level that land in flat Config fields: (section, key) -> field
 NESTED = {("exclude", "alerts"): "exclude_alerts", ("exclude", "rules"): "exclude_rules",
           ("exclude", "components"): "exclude_components",
@@ -121,6 +124,8 @@ class Config:
     filters: dict[str, str] = field(default_factory=lambda: dict(FILTER_DEFAULTS))
     grafana_url: str = "http://localhost:3000"
     evaluation_interval: str = "1m"
+    # the per-pod recording groups (workloads.rules*, services.rules); None: pod_interval's default
+    pod_evaluation_interval: str | None = None
     slo_objective: float = 0.999
     slo_read_latency: str = "1s"
     slo_write_latency: str = "1s"
@@ -141,6 +146,16 @@ class Config:
     def explorer_base(self) -> str:
         """The explorer's address as users reach it: correlation_public_url, else correlation_url."""
         return self.correlation_public_url or self.correlation_url
+
+    @property
+    def pod_interval(self) -> str:
+        """How often the groups that record a series per pod or container evaluate: pod_evaluation_interval, else
+        twice evaluation_interval but at most 2m (never less often than evaluation_interval). Their inputs are 5m
+        rates and kube-state-metrics' inventory, and they are most of a cluster's rule evaluation cost."""
+        if self.pod_evaluation_interval:
+            return self.pod_evaluation_interval
+        every = promql.parse_duration(self.evaluation_interval)
+        return promql.format_duration(max(every, min(2 * every, POD_INTERVAL_CAP)))
 
     def where(self, key: str) -> str:
         line = self.lines.get(key)
@@ -164,6 +179,8 @@ SCHEMA: dict[str, Check] = {
     "filters": map_of(filter_selector, keys=tuple(FILTER_DEFAULTS)),
     "grafana_url": annotation_url,  # dashboard_url annotations start with it
     "evaluation_interval": duration_upto("1h", "1s"),
+    # below the 5m lookback, so a per-pod record never goes stale between two evaluations
+    "pod_evaluation_interval": duration_upto("4m", "1s"),
     "slo": record({"objective": ratio, "read_latency": duration_upto("1h"), "write_latency": duration_upto("1h")}),
     "services": list_of(record({"preset": one_of("http", "ingress-nginx"), "selector": selector})),
     "prometheus_url": url,
@@ -254,6 +271,15 @@ def _check_receivers(config: Config) -> None:
                               f"({', '.join(sorted(known))}), got \"{name}\"")
 
 
+def _check_pod_interval(config: Config) -> None:
+    """The per-pod groups evaluate no more often than the rest: they exist to be the cheaper ones."""
+    given = config.pod_evaluation_interval
+    if given and promql.parse_duration(given) < promql.parse_duration(config.evaluation_interval):
+        key = "pod_evaluation_interval"
+        raise ConfigError(f"{config.where(key)}: {key}: expected a duration of at least evaluation_interval "
+                          f"({config.evaluation_interval}), got \"{given}\"")
+
+
 def _check_namespace_filter(config: Config) -> None:
     """filters.namespace reads the namespace label only: the alerts it limits join on objects in a namespace."""
     text, key = config.filters["namespace"], "filters.namespace"
@@ -278,5 +304,6 @@ def build(data: dict[str, Any], source: str, lines: dict[str, int]) -> Config:
     config = dataclasses.replace(Config(), **fields, source=source, lines=lines, raw=data)
     _check_receivers(config)
     _check_namespace_filter(config)
+    _check_pod_interval(config)
     alertmanager_settings.check_config(config)
     return config

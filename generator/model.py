@@ -118,6 +118,8 @@ class Component:
     client_jobs: tuple[str, ...] = ()
     # recording rules evaluated in their own group (long windows built from short ones)
     slow_rules: tuple[RecordingRule, ...] = ()
+    # its recording groups write a series per pod or container: evaluated at the site's pod_interval
+    per_pod: bool = False
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def render(components: list[Component], config: Config, pairs: Sequence[Pair], *
     interval = config.evaluation_interval
     files: dict[str, str | None] = {}
     for comp in components:
-        files[naming.rule_file(comp.key)] = rulefiles.rules_file(comp, interval)
+        recording = config.pod_interval if comp.per_pod else interval
+        files[naming.rule_file(comp.key)] = rulefiles.rules_file(comp, recording)
         files[naming.alert_file(comp.key)] = rulefiles.alerts_file(comp, interval, notes)
         files[naming.rule_test_file(comp.key)] = promtool_tests.test_file(comp, interval, config.cluster_label, notes)
     dash_urls = {c.key: naming.dashboard_url(config.grafana_url, c.key) for c in components}

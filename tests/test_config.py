@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from generator import cli
+from generator import cli, pipeline, yamlio
 from generator.config import DEFAULT_SELECTORS, ConfigError, load
 
 BROKEN = sorted((Path(__file__).parent / "configs" / "broken").glob("*.yaml"))
@@ -126,3 +126,34 @@ def test_hostile_configs_through_the_cli(tmp_path: Path, name: str) -> None:
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith(f"stereo: {path}:")
     assert _expected(path) in proc.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _group_intervals(config_text: str | None, tmp_path: Path) -> dict[str, str]:
+    """Group name -> interval over every generated rules/ and alerts/ file of the site `config_text` sets."""
+    config = None
+    if config_text is not None:
+        config = tmp_path / "stereo.yaml"
+        config.write_text(config_text, encoding="utf-8")
+    files = pipeline.generate(load(config))
+    return {g["name"]: g["interval"] for path, text in files.items() if path.startswith(("rules/", "alerts/"))
+            for g in yamlio.load(text)["groups"]}
+
+
+@pytest.mark.parametrize(("text", "pods", "rest"), [
+    (None, "2m", "1m"),  # the defaults: the per-pod groups every other round
+    ("evaluation_interval: 30s\n", "1m", "30s"),
+    ("evaluation_interval: 90s\n", "2m", "90s"),  # twice, but at most 2m
+    ("evaluation_interval: 5m\n", "5m", "5m"),  # never less often than the rest
+    ("pod_evaluation_interval: 1m\n", "1m", "1m"),  # a site that wants one-minute pod records
+    ("evaluation_interval: 30s\npod_evaluation_interval: 4m\n", "4m", "30s"),
+])
+def test_per_pod_groups_evaluate_at_the_pod_interval(tmp_path: Path, text: str | None, pods: str,
+                                                     rest: str) -> None:
+    intervals = _group_intervals(text, tmp_path)
+    per_pod = {"workloads.rules", "workloads.rules.state", "workloads.rules.network", "services.rules"}
+    assert {name: intervals[name] for name in per_pod} == dict.fromkeys(per_pod, pods)
+    # every other group keeps evaluation_interval (the long-window groups their own 5m or more); the alerts too,
+    # so an alert on a per-pod record reads it at most one pod interval old
+    others = {name: every for name, every in intervals.items() if name not in per_pod}
+    assert "workloads.alerts" in others and "kube-apiserver.rules.long" in others
+    assert {every for name, every in others.items() if not name.endswith(".long")} == {rest}

@@ -120,4 +120,5 @@ def build(ctx: Context) -> Component:
         rules=tuple(rules),
         rule_tests=tuple(tests),
         panels=tuple(panels),
+        per_pod=True,
     )

@@ -26,7 +26,7 @@ PART_OF = {"app.kubernetes.io/part-of": "stereo"}
 SELECTOR = {"app.kubernetes.io/name": "stereo", "app.kubernetes.io/component": "correlation"}
 # the site settings the service builds its catalog from; receivers, URLs and manifests stay out of the cluster copy
 SERVICE_KEYS = ("cluster_label", "profile", "selectors", "thresholds", "exclude", "patch", "evaluation_interval",
-                "slo", "services")
+                "pod_evaluation_interval", "slo", "services")
 CONFIG_DIR, TOKEN_DIR = "/etc/stereo/config", "/etc/stereo/token"
 # the user the Containerfile creates; the pod refuses to run as anything else
 UID = 10001

@@ -57,7 +57,7 @@ def write_site(workdir: Path, thresholds: dict[str, float] | None = None,
     Every group is evaluated each `interval` (the 5m groups too: a lab lives minutes, not hours)."""
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "stereo.yaml"
-    site: dict[str, Any] = {"evaluation_interval": interval,
+    site: dict[str, Any] = {"evaluation_interval": interval, "pod_evaluation_interval": interval,
                             "patch": {name: {"for": "0s"} for name in catalog_alerts()}}
     if thresholds:
         site["thresholds"] = thresholds

@@ -25,4 +25,5 @@ def build(ctx: Context) -> Component:
         rule_tests=rules.rule_tests(ctx),
         alerts=alerts.alerts(ctx),
         panels=panels.panels(),
+        per_pod=True,
     )
