@@ -53,9 +53,11 @@ def test_panels_of_per_pod_records_step_at_the_pod_interval(default_files: dict[
     assert "2m" not in boards["dashboards/nodes.json"]
 
 
-def test_no_min_interval_when_every_group_evaluates_alike(tmp_path: Path) -> None:
+@pytest.mark.parametrize("site", ["pod_evaluation_interval: 1m\n",
+                                  "evaluation_interval: 60s\npod_evaluation_interval: 1m\n"])
+def test_no_min_interval_when_every_group_evaluates_alike(tmp_path: Path, site: str) -> None:
     config = tmp_path / "stereo.yaml"
-    config.write_text("pod_evaluation_interval: 1m\n", encoding="utf-8")
+    config.write_text(site, encoding="utf-8")
     boards = _by_interval(pipeline.generate(load(config)))
     assert {i for by in boards.values() for i in by} == {""}
 

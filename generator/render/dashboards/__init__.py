@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from generator.config import Config
 from generator.correlations import Pair
 from generator.model import Component
+from generator.promql import parse_duration
 from generator.render.dashboards import kube, pair, steps, views
 from generator.render.dashboards.component import component_dashboard
 from generator.render.dashboards.lookup import Lookup
@@ -42,7 +43,7 @@ def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -
     if len(set(uids)) != len(uids):
         raise ValueError(f"two dashboards share a uid: {sorted(u for u in uids if uids.count(u) > 1)[0]}")
     # per-pod records are evaluated less often than the rest: their panels ask for no finer a step
-    slower = config.pod_interval != config.evaluation_interval
+    slower = parse_duration(config.pod_interval) > parse_duration(config.evaluation_interval)
     reads = steps.reader(r.record for c in components if c.per_pod and slower for r in c.rules)
     return {path: dumps(steps.min_interval(dash, reads, config.pod_interval)) for path, dash in sorted(out.items())}
 
