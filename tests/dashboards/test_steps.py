@@ -65,20 +65,24 @@ def test_no_min_interval_when_every_group_evaluates_alike(tmp_path: Path, site: 
 @pytest.mark.parametrize(("expr", "found"), [
     ("sum by (cluster) (ns:cpu:rate5m)", True),
     ('ns:cpu:rate5m{cluster="$cluster"} / 2', True),
+    ("ns:cpu:rate5m offset 1d", True),
     ("ns:cpu:rate5m_total", False),  # another name that starts alike
     ("cluster_ns:cpu:rate5m", False),  # another name that ends alike
-    ("rate(ns_cpu[5m])", False),
+    ('rate(x_total{rule="ns:cpu:rate5m"}[$__rate_interval])', False),  # the name in a label value
 ])
-def test_reader_matches_whole_record_names(expr: str, found: bool) -> None:
-    reads = steps.reader(["ns:cpu:rate5m", "ns:cpu"])
-    assert reads is not None and bool(reads.search(expr)) is found
+def test_a_panel_reading_a_record_by_name_gets_the_interval(expr: str, found: bool) -> None:
+    board = {"panels": [{"type": "timeseries", "targets": [{"expr": "up"}, {"expr": expr}]}]}
+    steps.min_interval(board, frozenset({"ns:cpu:rate5m", "ns:cpu"}), "2m")
+    assert board["panels"][0].get("interval") == ("2m" if found else None)
 
 
-def test_instant_panels_and_dashboards_without_records_are_left_alone() -> None:
-    reads = steps.reader(["ns:cpu:rate5m"])
+def test_instant_panels_and_sites_without_slower_records_are_left_alone() -> None:
+    records = frozenset({"ns:cpu:rate5m"})
     board = {"panels": [{"type": "stat", "targets": [{"expr": "ns:cpu:rate5m"}]},
                         {"type": "row", "panels": [{"type": "timeseries", "targets": [{"expr": "ns:cpu:rate5m"}]}]},
                         {"type": "timeseries", "targets": [{"expr": "up"}]}]}
-    out = steps.min_interval(board, reads, "2m")
+    out = steps.min_interval(board, records, "2m")
     assert [p.get("interval") for p in _panels(out["panels"])] == [None, None, "2m", None]
-    assert steps.reader([]) is None and steps.min_interval({"panels": []}, None, "2m") == {"panels": []}
+    plain = {"panels": [{"type": "timeseries", "targets": [{"expr": "ns:cpu:rate5m"}]}]}
+    assert steps.min_interval(plain, frozenset(), "2m") == {"panels": [{"type": "timeseries",
+                                                                          "targets": [{"expr": "ns:cpu:rate5m"}]}]}

@@ -44,8 +44,8 @@ def dashboards(components: list[Component], config: Config, pairs: list[Pair]) -
         raise ValueError(f"two dashboards share a uid: {sorted(u for u in uids if uids.count(u) > 1)[0]}")
     # per-pod records are evaluated less often than the rest: their panels ask for no finer a step
     slower = parse_duration(config.pod_interval) > parse_duration(config.evaluation_interval)
-    reads = steps.reader(r.record for c in components if c.per_pod and slower for r in c.rules)
-    return {path: dumps(steps.min_interval(dash, reads, config.pod_interval)) for path, dash in sorted(out.items())}
+    records = frozenset(r.record for c in components if c.per_pod for r in c.rules) if slower else frozenset()
+    return {path: dumps(steps.min_interval(dash, records, config.pod_interval)) for path, dash in sorted(out.items())}
 
 
 def stage(components: list[Component], config: Config, pairs: Sequence[Pair]) -> dict[str, str]:

@@ -10,17 +10,10 @@ chosen by variables at view time.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-
-def reader(records: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern that finds any of `records` as a whole metric name in an expression (None for no records)."""
-    names = sorted(set(records), key=lambda n: (-len(n), n))
-    if not names:
-        return None
-    return re.compile(r"(?<![\w:])(?:" + "|".join(map(re.escape, names)) + r")(?![\w:])")
+from generator.promql_tokens import find_selectors
 
 
 def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -29,12 +22,16 @@ def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         yield from _panels(panel.get("panels", []))  # a collapsed row holds its panels
 
 
-def min_interval(dashboard: dict[str, Any], reads: re.Pattern[str] | None, interval: str) -> dict[str, Any]:
-    """`dashboard` with `interval` set on each time-series panel one of whose targets `reads` matches."""
-    if reads is None:
-        return dashboard
-    for panel in _panels(dashboard.get("panels", [])):
-        if panel.get("type") == "timeseries" and any(reads.search(str(t.get("expr", "")))
-                                                     for t in panel.get("targets", [])):
-            panel["interval"] = interval
+def _reads(panel: dict[str, Any], records: frozenset[str]) -> bool:
+    """One of the panel's queries selects one of `records` (a name inside a label value does not count)."""
+    return any(found.metric in records for target in panel.get("targets", [])
+               for found in find_selectors(str(target.get("expr", ""))))
+
+
+def min_interval(dashboard: dict[str, Any], records: frozenset[str], interval: str) -> dict[str, Any]:
+    """`dashboard` with `interval` set on each time-series panel that reads one of `records`."""
+    if records:
+        for panel in _panels(dashboard.get("panels", [])):
+            if panel.get("type") == "timeseries" and _reads(panel, records):
+                panel["interval"] = interval
     return dashboard
