@@ -130,7 +130,7 @@ def combine(tests: list[dict[str, Any]]) -> dict[str, Any]:
     expectations."""
     if len(tests) == 1:
         return tests[0]
-    out: dict[str, Any] = {"name": " | ".join(t["name"] for t in tests), "interval": "1m",
+    out: dict[str, Any] = {"name": " | ".join(t["name"] for t in tests), "interval": tests[0]["interval"],
                            "input_series": [s for t in tests for s in t["input_series"]]}
     for kind, what, expected in (("alert_rule_test", "alertname", "exp_alerts"),
                                  ("promql_expr_test", "expr", "exp_samples")):

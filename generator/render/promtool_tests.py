@@ -23,6 +23,8 @@ from generator.render.promtool_groups import Entry, Rename, combine, keep, pack,
 from generator.render.rulefiles import alert_group, alert_labels, recording_groups
 from generator.yamlio import dump
 
+# the input series' sample interval: series_inputs writes one-minute samples (`{n}` is a count of them)
+SERIES_INTERVAL = "1m"
 _BARE_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 _BEFORE_EVAL = re.compile(r"\{t-(\d+)\}")
 
@@ -76,7 +78,7 @@ def _alert_test(component: Component, alert: Alert, case: Case, cluster: str, no
     checks = [{"eval_time": format_duration(seconds), "alertname": alert.name, "exp_alerts": expected}]
     return {
         "name": name,
-        "interval": "1m",
+        "interval": SERIES_INTERVAL,
         "input_series": _inputs(case.inputs, seconds, cluster, rename),
         "alert_rule_test": checks,
     }
@@ -90,7 +92,7 @@ def _rule_test(test: RuleTest, cluster: str, rename: Rename = keep) -> dict[str,
         rows.append({"labels": _label_text({**merged, cluster: rename(merged[cluster])}), "value": value})
     return {
         "name": f"{test.expr}" + (f": {test.note}" if test.note else ""),
-        "interval": "1m",
+        "interval": SERIES_INTERVAL,
         "input_series": _inputs(test.inputs, parse_duration(test.eval_time), cluster, rename),
         "promql_expr_test": [{"expr": test.expr, "eval_time": test.eval_time, "exp_samples": rows}],
     }
