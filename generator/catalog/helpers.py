@@ -39,6 +39,9 @@ class Quantiles:
     # per-pod histograms: no bucket record (nothing else reads it, and it is `le` times the quantile's series);
     # each quantile rule rates the buckets itself. Worth it for one quantile, not for several
     fused: bool = False
+    # the recording group of its rules (RecordingRule.group): a histogram with many series per bucket is most of
+    # a group's evaluation time, and groups evaluate concurrently
+    group: str = ""
 
     @property
     def buckets(self) -> str:
@@ -59,14 +62,16 @@ class Quantiles:
         then the quantile rules over it; `fused`: the quantile rules over `expr` itself."""
         expr = expr or f"sum {ctx.by(*self.by, 'le')} (rate({self.metric}_bucket{selector}[5m]))"
         if self.fused:
-            return quantile_rules(self.name, expr, self.quantiles)
-        return RecordingRule(self.buckets, expr), *quantile_rules(self.name, self.buckets, self.quantiles)
+            return quantile_rules(self.name, expr, self.quantiles, self.group)
+        return (RecordingRule(self.buckets, expr, group=self.group),
+                *quantile_rules(self.name, self.buckets, self.quantiles, self.group))
 
 
-def quantile_rules(name: str, buckets: str, quantiles: Sequence[float] = (0.99,)) -> tuple[RecordingRule, ...]:
-    """`name` = histogram_quantile(q, `buckets`) labelled quantile="q", for each q."""
-    return tuple(RecordingRule(name, f"histogram_quantile({fmt_number(q)}, {buckets})", {"quantile": fmt_number(q)})
-                 for q in quantiles)
+def quantile_rules(name: str, buckets: str, quantiles: Sequence[float] = (0.99,), group: str = ""
+                   ) -> tuple[RecordingRule, ...]:
+    """`name` = histogram_quantile(q, `buckets`) labelled quantile="q", for each q (in recording group `group`)."""
+    return tuple(RecordingRule(name, f"histogram_quantile({fmt_number(q)}, {buckets})", {"quantile": fmt_number(q)},
+                               group) for q in quantiles)
 
 
 def gauge_ramp(start: float, per_minute: float) -> str:

@@ -21,7 +21,7 @@ from generator.catalog.kube_apiserver.slo import (
 )
 from generator.config import ConfigError, build, load
 from generator.context import Context
-from generator.model import Component
+from generator.model import Component, RecordingRule
 from generator.promql import parse_duration
 
 PROMTOOL = shutil.which("promtool")
@@ -113,6 +113,24 @@ def test_long_windows_read_recorded_5m_series_only() -> None:
         # nothing in the slow group rates a raw counter
         assert "rate(" not in rule.expr.replace("_over_time(", ""), rule.record
         assert all(":" in name for name in re.findall(r"\w[\w:]*(?=\[)", rule.expr)), rule.record
+
+
+def test_the_two_largest_histograms_evaluate_in_groups_of_their_own() -> None:
+    """A real apiserver exports thousands of apiserver_request_duration_seconds and etcd_request_duration_seconds
+    buckets: each histogram's bucket record and the quantiles over it form a group of their own (evaluated
+    concurrently with the rest), and nothing else is in it or reads its bucket record from another group."""
+    groups: dict[str, list[RecordingRule]] = {}
+    for rule in _component().rules:
+        groups.setdefault(rule.group, []).append(rule)
+    for group, metric in (("latency", "apiserver_request_duration_seconds_bucket{"),
+                          ("etcd", "etcd_request_duration_seconds_bucket{")):  # the raw series, with its matchers
+        rules = groups[group]
+        buckets = [r.record for r in rules if metric in r.expr]
+        assert len(buckets) == 1, rules
+        assert all(r is rules[0] or buckets[0] in r.expr for r in rules)  # the quantiles read it, nothing else
+        assert all(r.record.endswith(":histogram_quantile") for r in rules[1:])
+        assert not [r.record for g, rs in groups.items() if g != group for r in rs
+                    if buckets[0] in r.expr or metric in r.expr]
 
 
 def test_default_windows_are_the_sre_workbook_ones() -> None:

@@ -51,7 +51,7 @@ def rules(ctx: Context) -> tuple[RecordingRule, ...]:
         RecordingRule(RESOURCE_ERR_RATIO, f'sum {by("verb", "resource")} ({REQ_RATE}{{code=~"5.."}})'
                                           f' / sum {by("verb", "resource")} ({REQ_RATE})'),
         *LAT.rules(ctx, s(*NOT_LATENCY)),
-        *quantile_rules(LAT_Q, f"sum {by('le')} ({LAT.buckets})", (0.99, 0.5)),
+        *quantile_rules(LAT_Q, f"sum {by('le')} ({LAT.buckets})", (0.99, 0.5), LAT.group),
         RecordingRule(TERMINATIONS, f"sum {by()} (rate(apiserver_request_terminations_total{s()}[5m]))"),
         # as kubernetes-mixin: terminated / (answered + terminated)
         RecordingRule(TERMINATION_RATIO, f"{TERMINATIONS} / ({TERMINATIONS} + sum {by()} ({REQ_RATE}))"),
